@@ -1,0 +1,25 @@
+# Provident: build, test and benchmark entry points. `make test` is what CI runs.
+SHELL := /bin/bash
+# The toolchain lives in /opt/swift on our machines; keep any swift already on PATH first.
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+
+.PHONY: test setup build clean
+
+## Run every test: installs missing system packages, builds, runs the Swift suites.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## Install missing system packages (libsodium-dev, libsqlite3-dev, pkg-config) and Python's
+## cryptography package for the independent vector check.
+setup:
+	@tools/setup
+
+## Build everything (debug).
+build: setup
+	$(SWIFT) build
+
+
+clean:
+	rm -rf .build
