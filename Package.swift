@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ProvidentCrypto", targets: ["ProvidentCrypto"]),
+        .library(name: "ProvidentSync", targets: ["ProvidentSync"]),
     ],
     targets: [
         .systemLibrary(
@@ -14,7 +15,9 @@ let package = Package(
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
         .target(name: "ProvidentCrypto", dependencies: ["CSodium"]),
+        .target(name: "ProvidentSync", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
+        .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Writes `CanonicalValue`s as canonical bytes (sync-protocol.md §2).
+public enum CanonicalEncoder {
+    /// Encodes `value`, refusing what has no canonical spelling: a key outside the key alphabet,
+    /// a string that is not NFC, an integer beyond ±(2^53 − 1), nesting deeper than 16.
+    public static func encode(_ value: CanonicalValue) throws(CanonicalError) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(256)
+        try write(value, into: &out, depth: 0)
+        return out
+    }
+
+    static func write(_ value: CanonicalValue, into out: inout [UInt8], depth: Int) throws(CanonicalError) {
+        switch value {
+        case .null:
+            out += Literal.null
+        case let .bool(b):
+            out += b ? Literal.true : Literal.false
+        case let .integer(i):
+            guard (-CanonicalValue.maxInteger...CanonicalValue.maxInteger).contains(i) else { throw .integerOutOfRange(offset: out.count) }
+            out += Array(String(i).utf8)
+        case let .string(s):
+            try writeString(s, into: &out)
+        case let .array(elements):
+            guard depth < CanonicalRules.maxDepth else { throw .tooDeep(offset: out.count) }
+            out.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                try write(element, into: &out, depth: depth + 1)
+            }
+            out.append(UInt8(ascii: "]"))
+        case let .object(members):
+            guard depth < CanonicalRules.maxDepth else { throw .tooDeep(offset: out.count) }
+            out.append(UInt8(ascii: "{"))
+            // Keys are ASCII, so byte order, code-point order and UTF-16 order all agree.
+            for (index, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                guard CanonicalRules.isValidKey(key.utf8) else { throw .invalidKey(offset: out.count) }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "\""))
+                out += key.utf8
+                out.append(UInt8(ascii: "\""))
+                out.append(UInt8(ascii: ":"))
+                // The key was just read from the dictionary, so the lookup cannot miss.
+                try write(members[key] ?? .null, into: &out, depth: depth + 1)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeString(_ s: String, into out: inout [UInt8]) throws(CanonicalError) {
+        guard Unicode.isNFC(s) else { throw .notNFC(offset: out.count) }
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                        hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    enum Literal {
+        static let null = Array("null".utf8)
+        static let `true` = Array("true".utf8)
+        static let `false` = Array("false".utf8)
+    }
+}
+
+extension Unicode {
+    /// Whether `s` is in Normalization Form C. ASCII text always is, which keeps the common case cheap.
+    static func isNFC(_ s: String) -> Bool {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return true }
+        return s.precomposedStringWithCanonicalMapping.utf8.elementsEqual(s.utf8)
+    }
+}
