@@ -6,10 +6,12 @@ SWIFT ?= swift
 
 .PHONY: test setup build clean
 
-## Run every test: installs missing system packages, builds, runs the Swift suites.
+## Run every test: installs missing system packages, builds, runs the Swift suites and the
+## independent check of the spec's golden vectors.
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	python3 tools/check-vectors.py
 
 ## Install missing system packages (libsodium-dev, libsqlite3-dev, pkg-config) and Python's
 ## cryptography package for the independent vector check.
