@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: test setup build clean
+.PHONY: test setup build bench clean
 
 ## Run every test: installs missing system packages, builds, runs the Swift suites and the
 ## independent check of the spec's golden vectors.
@@ -22,6 +22,9 @@ setup:
 build: setup
 	$(SWIFT) build
 
+## Print the foundation's throughput figures (release build).
+bench: setup
+	$(SWIFT) run -c release provident-bench
 
 clean:
 	rm -rf .build

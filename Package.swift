@@ -16,6 +16,11 @@ let package = Package(
         ),
         .target(name: "ProvidentCrypto", dependencies: ["CSodium"]),
         .target(name: "ProvidentSync", dependencies: ["ProvidentCrypto"]),
+        .executableTarget(
+            name: "provident-bench",
+            dependencies: ["ProvidentCrypto", "ProvidentSync"],
+            path: "tools/provident-bench"
+        ),
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto"]),
     ],
