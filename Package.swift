@@ -8,6 +8,9 @@ let package = Package(
         .library(name: "ProvidentCrypto", targets: ["ProvidentCrypto"]),
         .library(name: "ProvidentSync", targets: ["ProvidentSync"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
     targets: [
         .systemLibrary(
             name: "CSodium",
@@ -16,6 +19,7 @@ let package = Package(
         ),
         .target(name: "ProvidentCrypto", dependencies: ["CSodium"]),
         .target(name: "ProvidentSync", dependencies: ["ProvidentCrypto"]),
+        .target(name: "ProvidentDomain", dependencies: ["ProvidentSync", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "provident-bench",
             dependencies: ["ProvidentCrypto", "ProvidentSync"],
@@ -23,6 +27,7 @@ let package = Package(
         ),
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto"]),
+        .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -152,7 +152,7 @@ public struct CanonicalDecoder {
             case UInt8(ascii: "\""):
                 position += 1
                 let s = String(decoding: bytes, as: UTF8.self)
-                if !isASCII, !Unicode.isNFC(s) { throw .notNFC(offset: start) }
+                if !isASCII, !CanonicalText.isNFC(s) { throw .notNFC(offset: start) }
                 return s
             case UInt8(ascii: "\\"):
                 bytes.append(try parseEscape())

@@ -49,7 +49,7 @@ public enum CanonicalEncoder {
     }
 
     static func writeString(_ s: String, into out: inout [UInt8]) throws(CanonicalError) {
-        guard Unicode.isNFC(s) else { throw .notNFC(offset: out.count) }
+        guard CanonicalText.isNFC(s) else { throw .notNFC(offset: out.count) }
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {
@@ -77,10 +77,16 @@ public enum CanonicalEncoder {
     }
 }
 
-extension Unicode {
+/// Unicode normalization for canonical strings.
+public enum CanonicalText {
     /// Whether `s` is in Normalization Form C. ASCII text always is, which keeps the common case cheap.
-    static func isNFC(_ s: String) -> Bool {
+    public static func isNFC(_ s: String) -> Bool {
         if s.utf8.allSatisfy({ $0 < 0x80 }) { return true }
         return s.precomposedStringWithCanonicalMapping.utf8.elementsEqual(s.utf8)
+    }
+
+    /// `s` in Normalization Form C: what text typed by people becomes before it is encoded.
+    public static func nfc(_ s: String) -> String {
+        isNFC(s) ? s : s.precomposedStringWithCanonicalMapping
     }
 }

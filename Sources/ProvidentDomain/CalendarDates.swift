@@ -1,0 +1,210 @@
+/// A calendar date without a time (proleptic Gregorian).
+public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// Creates a date; nil unless it exists (month 1–12, day within the month, year 1–9999).
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month),
+              (1...CivilDate.daysIn(month: month, year: year)).contains(day) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    public init?(iso text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    /// `YYYY-MM-DD`.
+    public var iso: String {
+        "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))"
+    }
+
+    public var description: String { iso }
+
+    /// The month this date falls in.
+    public var period: Period { Period(unchecked: year, month) }
+
+    /// Days since 1970-01-01 (negative before).
+    public var daysSinceEpoch: Int {
+        Self.daysFor(year: year, month: month, day: day)
+    }
+
+    /// The date `days` after 1970-01-01.
+    public init(daysSinceEpoch days: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        month = m
+        day = d
+    }
+
+    /// The date `n` days later (earlier when negative).
+    public func adding(days n: Int) -> CivilDate {
+        CivilDate(daysSinceEpoch: daysSinceEpoch + n)
+    }
+
+    /// Whole years from `self` (a birth date) to `date`: the age on that date.
+    public func yearsUntil(_ date: CivilDate) -> Int {
+        var years = date.year - year
+        if (date.month, date.day) < (month, day) { years -= 1 }
+        return years
+    }
+
+    public static func < (a: CivilDate, b: CivilDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    static func isLeap(_ year: Int) -> Bool {
+        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
+
+/// A calendar month, `YYYY-MM`: the period a monthly deposit pays for.
+public struct Period: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+
+    init(unchecked year: Int, _ month: Int) {
+        self.year = year
+        self.month = month
+    }
+
+    /// Creates a period; nil unless month is 1–12 and year 1–9999.
+    public init?(year: Int, month: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month) else { return nil }
+        self.init(unchecked: year, month)
+    }
+
+    /// Parses `YYYY-MM`; also accepts `YYYY/MM` and `YYYYMM`, which people type.
+    public init?(_ text: String) {
+        var characters = Array(text.trimmingASCIIWhitespace)
+        if characters.count == 7, characters[4] == "-" || characters[4] == "/" { characters.remove(at: 4) }
+        guard characters.count == 6, characters.allSatisfy(\.isASCIIDigit),
+              let y = Int(String(characters[0..<4])), let m = Int(String(characters[4..<6])) else { return nil }
+        self.init(year: y, month: m)
+    }
+
+    /// `YYYY-MM`.
+    public var iso: String { "\(CivilDate.pad(year, 4))-\(CivilDate.pad(month, 2))" }
+
+    public var description: String { iso }
+
+    /// Months since January of year 0, for arithmetic.
+    public var ordinal: Int { year * 12 + (month - 1) }
+
+    /// The period from its ordinal.
+    public init(ordinal: Int) {
+        self.init(unchecked: ordinal / 12, ordinal % 12 + 1)
+    }
+
+    /// The period `n` months later (earlier when negative).
+    public func adding(months n: Int) -> Period { Period(ordinal: ordinal + n) }
+
+    /// The first day of the month.
+    public var firstDay: CivilDate { CivilDate(daysSinceEpoch: CivilDate.daysFor(year: year, month: month, day: 1)) }
+
+    public static func < (a: Period, b: Period) -> Bool { a.ordinal < b.ordinal }
+}
+
+extension CivilDate {
+    /// Howard Hinnant's days_from_civil: days since 1970-01-01 of a valid date.
+    static func daysFor(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}
+
+/// An instant, stored as milliseconds since the Unix epoch in UTC and shown in China Standard
+/// Time (Asia/Shanghai, UTC+8; China has kept no daylight saving time since 1991).
+public struct Instant: Hashable, Comparable, Sendable {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    public let millisSinceEpoch: Int64
+
+    /// The offset of Asia/Shanghai from UTC.
+    public static let shanghaiOffsetMillis: Int64 = 8 * 3_600_000
+
+    public init(millisSinceEpoch: Int64) {
+        self.millisSinceEpoch = millisSinceEpoch
+    }
+
+    /// The calendar date in Shanghai.
+    public var shanghaiDate: CivilDate {
+        CivilDate(daysSinceEpoch: Int(Self.floorDiv(millisSinceEpoch + Self.shanghaiOffsetMillis, 86_400_000)))
+    }
+
+    /// `YYYY-MM-DD HH:MM` in Shanghai time, for people.
+    public var shanghaiDisplay: String {
+        let local = millisSinceEpoch + Self.shanghaiOffsetMillis
+        let minutes = Int(Self.floorDiv(local, 60_000) % (24 * 60))
+        return "\(shanghaiDate.iso) \(CivilDate.pad(minutes / 60, 2)):\(CivilDate.pad(minutes % 60, 2))"
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` in UTC: the stored spelling.
+    public var utcISO: String {
+        let date = CivilDate(daysSinceEpoch: Int(Self.floorDiv(millisSinceEpoch, 86_400_000)))
+        let seconds = Int(Self.floorDiv(millisSinceEpoch, 1_000) - Int64(date.daysSinceEpoch) * 86_400)
+        return "\(date.iso)T\(CivilDate.pad(seconds / 3_600, 2)):\(CivilDate.pad(seconds / 60 % 60, 2)):\(CivilDate.pad(seconds % 60, 2))Z"
+    }
+
+    /// Parses the stored spelling `YYYY-MM-DDTHH:MM:SSZ`.
+    public init?(utcISO text: String) {
+        guard text.count == 20, text.hasSuffix("Z"), let t = text.firstIndex(of: "T"),
+              let date = CivilDate(iso: String(text[..<t])) else { return nil }
+        let time = text[text.index(after: t)..<text.index(before: text.endIndex)].split(separator: ":")
+        guard time.count == 3, time.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCIIDigit) }),
+              let h = Int(time[0]), let m = Int(time[1]), let s = Int(time[2]), h < 24, m < 60, s < 60 else { return nil }
+        millisSinceEpoch = (Int64(date.daysSinceEpoch) * 86_400 + Int64(h * 3_600 + m * 60 + s)) * 1_000
+    }
+
+    public static func < (a: Instant, b: Instant) -> Bool { a.millisSinceEpoch < b.millisSinceEpoch }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+extension String {
+    /// The string without leading and trailing ASCII spaces, tabs and line breaks, nor the
+    /// ideographic space people type with Chinese input methods.
+    var trimmingASCIIWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{3000}" }
+        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}

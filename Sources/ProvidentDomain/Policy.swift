@@ -1,0 +1,163 @@
+/// How a voluntary agreement sets the monthly deposit.
+public enum AgreementMode: String, Hashable, Sendable, CaseIterable {
+    /// A contribution base and a combined rate; monthly amount = base × rate, rounded half-up to the yuan.
+    case baseAndRate
+    /// A fixed monthly amount within the city's range.
+    case fixedAmount
+}
+
+/// The city's rules for voluntary accounts. Every figure that differs between cities lives here,
+/// never in code; `Policy.defaults` holds the defaults of the domain reference.
+public struct Policy: Hashable, Sendable {
+    /// A name for the policy in force, shown by `provident policy show`.
+    public var name: String
+    /// Youngest age at enrolment, in whole years.
+    public var minimumAge: Int
+    /// Oldest age at enrolment (the legal retirement age), in whole years.
+    public var maximumAge: Int
+    /// The agreement kinds the city offers.
+    public var agreementModes: [AgreementMode]
+    /// Contribution base bounds, in fen (local minimum wage to 3× last year's average wage).
+    public var baseFen: ClosedRange<Int64>
+    /// Combined rate bounds, in whole percent.
+    public var ratePercent: ClosedRange<Int>
+    /// Fixed monthly amount bounds, in fen.
+    public var fixedMonthlyFen: ClosedRange<Int64>
+    /// Whether lump (free) deposits are allowed.
+    public var lumpAllowed: Bool
+    /// The most a single deposit may be, in fen.
+    public var depositCapFen: Int64
+    /// The most months one catch-up deposit may cover.
+    public var catchUpMaxMonths: Int
+    /// How many months ahead of the current one a monthly deposit may be paid.
+    public var advanceMonths: Int
+    /// Annual interest rate, in basis points (150 = 1.5%).
+    public var interestBasisPoints: Int
+    /// Days in the interest year for daily-balance interest (360 is the HPF convention).
+    public var dayCountBasis: Int
+    /// The month of the annual interest settlement.
+    public var settlementMonth: Int
+    /// The day of the annual interest settlement.
+    public var settlementDay: Int
+
+    /// The defaults of the domain reference: ages 16–60; base ¥2,000–¥28,000; rate 10%–24% in
+    /// whole percent; fixed amount ¥210–¥6,888; no lump deposits; interest 1.5% settled on 30 June.
+    public static let defaults = Policy(
+        name: "default", minimumAge: 16, maximumAge: 60, agreementModes: [.baseAndRate, .fixedAmount],
+        baseFen: 200_000...2_800_000, ratePercent: 10...24, fixedMonthlyFen: 21_000...688_800,
+        lumpAllowed: false, depositCapFen: 10_000_000, catchUpMaxMonths: 12, advanceMonths: 0,
+        interestBasisPoints: 150, dayCountBasis: 360, settlementMonth: 6, settlementDay: 30)
+
+    /// The monthly amount an agreement of `base` at `rateBasisPoints` sets: base × rate, rounded
+    /// half-up to the whole yuan.
+    public static func monthlyAmount(baseFen: Int64, rateBasisPoints: Int) -> Int64 {
+        // base (fen) × rate (bp) / 10,000 = fen; to whole yuan: / 100 more, half-up.
+        let product = baseFen * Int64(rateBasisPoints)
+        let yuan = (product + 500_000) / 1_000_000
+        return yuan * 100
+    }
+
+    /// The next interest settlement day on or after `date`.
+    public func nextSettlement(onOrAfter date: CivilDate) -> CivilDate {
+        let thisYear = settlementDate(year: date.year)
+        return thisYear >= date ? thisYear : settlementDate(year: date.year + 1)
+    }
+
+    /// The settlement day in `year` (28 February for a 29 February setting in common years).
+    public func settlementDate(year: Int) -> CivilDate {
+        let day = min(settlementDay, CivilDate.daysIn(month: settlementMonth, year: year))
+        return CivilDate(daysSinceEpoch: CivilDate.daysFor(year: year, month: settlementMonth, day: day))
+    }
+
+    /// Checks that the figures make sense together.
+    public func validate() throws(PolicyError) {
+        func require(_ condition: Bool, _ path: String, _ reason: PolicyError.Reason) throws(PolicyError) {
+            if !condition { throw .invalid(path: path, reason: reason) }
+        }
+        try require(minimumAge >= 0 && minimumAge <= maximumAge && maximumAge <= 120, "eligibility", .ageRange)
+        try require(!agreementModes.isEmpty, "agreement.modes", .noModes)
+        try require(baseFen.lowerBound > 0, "agreement.baseYuan", .notPositive)
+        try require(ratePercent.lowerBound > 0 && ratePercent.upperBound <= 100, "agreement.ratePercent", .percentRange)
+        try require(fixedMonthlyFen.lowerBound > 0, "agreement.fixedMonthlyYuan", .notPositive)
+        try require(depositCapFen > 0, "deposits.capYuan", .notPositive)
+        try require(catchUpMaxMonths >= 1 && catchUpMaxMonths <= 120, "deposits.catchUpMaxMonths", .outOfRange(1, 120))
+        try require(advanceMonths >= 0 && advanceMonths <= 12, "deposits.advanceMonths", .outOfRange(0, 12))
+        try require(interestBasisPoints >= 0 && interestBasisPoints <= 10_000, "interest.annualRateBasisPoints", .outOfRange(0, 10_000))
+        try require(dayCountBasis == 360 || dayCountBasis == 365, "interest.dayCountBasis", .dayCountBasis)
+        try require(CivilDate(year: 2000, month: settlementMonth, day: settlementDay) != nil, "interest.settlementDate", .settlementDate)
+    }
+}
+
+/// A policy file that cannot be used, with where and why.
+public enum PolicyError: Error, Hashable, Sendable {
+    /// Why a value is refused.
+    public enum Reason: Hashable, Sendable {
+        case ageRange
+        case noModes
+        case notPositive
+        case percentRange
+        case outOfRange(Int, Int)
+        case dayCountBasis
+        case settlementDate
+        case minimumAboveMaximum
+    }
+
+    /// The text is not YAML.
+    case syntax(line: Int, problem: String)
+    /// A key that the policy format does not have (often a typo).
+    case unknownKey(path: String, line: Int)
+    /// A value of the wrong kind.
+    case wrongType(path: String, line: Int, expected: String)
+    /// A value that breaks a rule.
+    case invalid(path: String, reason: Reason)
+
+    /// A stable code.
+    public var code: String {
+        switch self {
+        case .syntax: "policy_file.syntax"
+        case .unknownKey: "policy_file.unknown_key"
+        case .wrongType: "policy_file.type"
+        case .invalid: "policy_file.invalid"
+        }
+    }
+
+    /// What is wrong with the file and where, in `language`.
+    public func message(_ language: Language) -> String {
+        let l = language
+        switch self {
+        case let .syntax(line, problem):
+            return l.pick("The policy file is not valid YAML at line \(line): \(problem).",
+                          "政策文件第 \(line) 行不是有效的 YAML:\(problem)。")
+        case let .unknownKey(path, line):
+            return l.pick("The policy file has an unknown key “\(path)” at line \(line); check its spelling (`provident policy show` prints every key).",
+                          "政策文件第 \(line) 行有未知的键“\(path)”;请检查拼写(`provident policy show` 会列出所有键)。")
+        case let .wrongType(path, line, expected):
+            return l.pick("In the policy file, “\(path)” at line \(line) must be \(expected).",
+                          "政策文件第 \(line) 行的“\(path)”应为\(Self.chinese(expected))。")
+        case let .invalid(path, reason):
+            let why: String
+            switch reason {
+            case .ageRange: why = l.pick("ages must satisfy 0 ≤ minimum ≤ maximum ≤ 120", "年龄须满足 0 ≤ 最小 ≤ 最大 ≤ 120")
+            case .noModes: why = l.pick("at least one agreement mode is needed", "至少需要一种缴存协议方式")
+            case .notPositive: why = l.pick("must be greater than zero", "必须大于零")
+            case .percentRange: why = l.pick("percentages must be 1–100", "百分比须在 1–100 之间")
+            case let .outOfRange(low, high): why = l.pick("must be \(low)–\(high)", "须在 \(low)–\(high) 之间")
+            case .dayCountBasis: why = l.pick("must be 360 or 365", "须为 360 或 365")
+            case .settlementDate: why = l.pick("must be a real day, written MM-DD", "须为有效日期,格式 MM-DD")
+            case .minimumAboveMaximum: why = l.pick("minimum is above maximum", "最小值大于最大值")
+            }
+            return l.pick("In the policy file, “\(path)”: \(why).", "政策文件中“\(path)”:\(why)。")
+        }
+    }
+
+    static func chinese(_ expected: String) -> String {
+        switch expected {
+        case "a whole number": "整数"
+        case "true or false": "true 或 false"
+        case "text": "文本"
+        case "a list": "列表"
+        case "a mapping": "键值映射"
+        default: expected
+        }
+    }
+}
