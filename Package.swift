@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -20,14 +21,20 @@ let package = Package(
         .target(name: "ProvidentCrypto", dependencies: ["CSodium"]),
         .target(name: "ProvidentSync", dependencies: ["ProvidentCrypto"]),
         .target(name: "ProvidentDomain", dependencies: ["ProvidentSync", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ProvidentStore", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                                                       .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"]),
         .executableTarget(
             name: "provident-bench",
             dependencies: ["ProvidentCrypto", "ProvidentSync"],
             path: "tools/provident-bench"
         ),
+        .target(name: "ProvidentTestSupport", path: "Sources/ProvidentTestSupport"),
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
-        .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto"]),
-        .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync"]),
+        .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto", "ProvidentTestSupport"]),
+        .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentTestSupport"]),
+        .testTarget(name: "ProvidentStoreTests", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                                                                .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

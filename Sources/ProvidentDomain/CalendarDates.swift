@@ -171,21 +171,30 @@ public struct Instant: Hashable, Comparable, Sendable {
         return "\(shanghaiDate.iso) \(CivilDate.pad(minutes / 60, 2)):\(CivilDate.pad(minutes % 60, 2))"
     }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ` in UTC: the stored spelling.
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ` in UTC: the stored spelling.
     public var utcISO: String {
         let date = CivilDate(daysSinceEpoch: Int(Self.floorDiv(millisSinceEpoch, 86_400_000)))
-        let seconds = Int(Self.floorDiv(millisSinceEpoch, 1_000) - Int64(date.daysSinceEpoch) * 86_400)
-        return "\(date.iso)T\(CivilDate.pad(seconds / 3_600, 2)):\(CivilDate.pad(seconds / 60 % 60, 2)):\(CivilDate.pad(seconds % 60, 2))Z"
+        let millis = Int(millisSinceEpoch - Int64(date.daysSinceEpoch) * 86_400_000)
+        let seconds = millis / 1_000
+        return "\(date.iso)T\(CivilDate.pad(seconds / 3_600, 2)):\(CivilDate.pad(seconds / 60 % 60, 2)):"
+            + "\(CivilDate.pad(seconds % 60, 2)).\(CivilDate.pad(millis % 1_000, 3))Z"
     }
 
-    /// Parses the stored spelling `YYYY-MM-DDTHH:MM:SSZ`.
+    /// Parses `YYYY-MM-DDTHH:MM:SSZ`, with or without `.sss` milliseconds.
     public init?(utcISO text: String) {
-        guard text.count == 20, text.hasSuffix("Z"), let t = text.firstIndex(of: "T"),
-              let date = CivilDate(iso: String(text[..<t])) else { return nil }
-        let time = text[text.index(after: t)..<text.index(before: text.endIndex)].split(separator: ":")
-        guard time.count == 3, time.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCIIDigit) }),
-              let h = Int(time[0]), let m = Int(time[1]), let s = Int(time[2]), h < 24, m < 60, s < 60 else { return nil }
-        millisSinceEpoch = (Int64(date.daysSinceEpoch) * 86_400 + Int64(h * 3_600 + m * 60 + s)) * 1_000
+        guard text.hasSuffix("Z"), let t = text.firstIndex(of: "T"), let date = CivilDate(iso: String(text[..<t])) else { return nil }
+        var time = String(text[text.index(after: t)..<text.index(before: text.endIndex)])
+        var millis = 0
+        if let dot = time.firstIndex(of: ".") {
+            let fraction = time[time.index(after: dot)...]
+            guard fraction.count == 3, fraction.allSatisfy(\.isASCIIDigit), let value = Int(fraction) else { return nil }
+            millis = value
+            time = String(time[..<dot])
+        }
+        let parts = time.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCIIDigit) }),
+              let h = Int(parts[0]), let m = Int(parts[1]), let s = Int(parts[2]), h < 24, m < 60, s < 60 else { return nil }
+        millisSinceEpoch = Int64(date.daysSinceEpoch) * 86_400_000 + Int64((h * 3_600 + m * 60 + s) * 1_000 + millis)
     }
 
     public static func < (a: Instant, b: Instant) -> Bool { a.millisSinceEpoch < b.millisSinceEpoch }

@@ -97,9 +97,6 @@ public struct Deposit: Hashable, Sendable {
         self.reference = reference
         self.recordedAt = recordedAt
     }
-
-    /// The bank-transfer memo the worker writes so the office can match the payment.
-    public var memo: String { "\(reference) HPF" }
 }
 
 /// A deposit as asked for on the command line, before it is checked.

@@ -46,7 +46,8 @@ public struct Statement: Hashable, Sendable {
     /// Consecutive months paid (pending or confirmed), ending this month or, if this month is
     /// not paid yet, last month. Loans and withdrawals usually ask for 6 or 12.
     public let continuousMonths: Int
-    /// The same count over confirmed deposits only: what the office will accept.
+    /// Consecutive confirmed months, ending at the latest paid month once the paid months still
+    /// awaiting confirmation at the end are set aside: what the office will accept today.
     public let continuousConfirmedMonths: Int
 
     /// Builds a statement from an account's deposits, the reversals and office outcomes that
@@ -90,14 +91,16 @@ public struct Statement: Hashable, Sendable {
         confirmedFen = confirmed
         pendingFen = pending
         continuousMonths = Self.streak(paidMonths, today: today)
-        continuousConfirmedMonths = Self.streak(confirmedMonths, today: today)
+        continuousConfirmedMonths = Self.streak(confirmedMonths, skipping: paidMonths.subtracting(confirmedMonths), today: today)
     }
 
     /// Counts back from this month (or last month, when this one is not paid yet: it is not
-    /// late until it is over) while months are paid.
-    static func streak(_ months: Set<Period>, today: CivilDate) -> Int {
+    /// late until it is over) while months are in `months`, after passing over the latest
+    /// months that are in `skipping`.
+    static func streak(_ months: Set<Period>, skipping: Set<Period> = [], today: CivilDate) -> Int {
         var month = today.period
-        if !months.contains(month) { month = month.adding(months: -1) }
+        if !months.contains(month), !skipping.contains(month) { month = month.adding(months: -1) }
+        while skipping.contains(month) { month = month.adding(months: -1) }
         var count = 0
         while months.contains(month) {
             count += 1

@@ -25,7 +25,23 @@ import Testing
         #expect(statement.confirmedFen == 60_000)
         #expect(statement.pendingFen == 240_000)
         #expect(statement.continuousMonths == 5)
-        #expect(statement.continuousConfirmedMonths == 0)
+        // August to November await the office; behind them, July is confirmed.
+        #expect(statement.continuousConfirmedMonths == 1)
+    }
+
+    @Test func countsConfirmedMonthsBehindTheOnesStillAwaitingConfirmation() {
+        let deposits = ["2026-08", "2026-09", "2026-10", "2026-11"].enumerated().map { index, month in
+            deposit(index, [month], at: "\(month)-05T02:00:00Z")
+        }
+        func confirmed(_ n: Int) -> (String, DepositOutcome) {
+            ("dep-\(n)", DepositOutcome(depositID: "dep-\(n)", decision: .confirmed, reason: nil, bankDate: nil,
+                                       decidedAt: Instant(utcISO: "2026-11-20T00:00:00Z")!))
+        }
+        let statement = Statement(deposits: deposits, reversals: [:], outcomes: Dictionary(uniqueKeysWithValues: [confirmed(0), confirmed(1)]),
+                                  today: today)
+        #expect(statement.continuousMonths == 4)
+        // October and November await the office; August and September are confirmed in a row.
+        #expect(statement.continuousConfirmedMonths == 2)
     }
 
     @Test func leavesOutReversedAndRejectedDepositsAndBreaksTheStreakOnAGap() {

@@ -1,4 +1,5 @@
 import ProvidentDomain
+import ProvidentTestSupport
 import Testing
 
 let today = CivilDate(year: 2026, month: 11, day: 23)!
@@ -77,7 +78,7 @@ let today = CivilDate(year: 2026, month: 11, day: 23)!
 
 @Suite struct ReferenceCodeTests {
     @Test func roundTripsAndCatchesEverySingleSubstitutionAndAdjacentSwap() throws {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         for _ in 0..<200 {
             let code = ReferenceCode(randomBytes: (0..<12).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
             #expect(code.value.count == 15)
@@ -101,19 +102,6 @@ let today = CivilDate(year: 2026, month: 11, day: 23)!
     @Test(arguments: ["PV123", "XX4K7Q9MXTR2HC3A", "PV4K7Q9MXTR2HCI3"])
     func refusesMalformedCodes(text: String) {
         #expect(throws: DomainError.referenceFormat) { try ReferenceCode(text) }
-    }
-}
-
-/// SplitMix64, for seeded tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -162,8 +150,11 @@ struct SplitMix: RandomNumberGenerator {
         let instant = Instant(utcISO: "2026-11-23T16:30:00Z")!
         #expect(instant.shanghaiDate.iso == "2026-11-24")
         #expect(instant.shanghaiDisplay == "2026-11-24 00:30")
-        #expect(instant.utcISO == "2026-11-23T16:30:00Z")
+        #expect(instant.utcISO == "2026-11-23T16:30:00.000Z")
+        #expect(Instant(utcISO: "2026-11-23T16:30:00.250Z")?.millisSinceEpoch == instant.millisSinceEpoch + 250)
+        #expect(Instant(millisSinceEpoch: -1).utcISO == "1969-12-31T23:59:59.999Z")
         #expect(Instant(utcISO: "2026-11-23 16:30:00") == nil)
+        #expect(Instant(utcISO: "2026-11-23T16:30:00.25Z") == nil)
     }
 
     @Test(arguments: [("2026-11", "2026-11"), ("2026/11", "2026-11"), ("202611", "2026-11"), (" 2026-01 ", "2026-01")])

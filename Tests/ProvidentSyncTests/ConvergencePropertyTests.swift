@@ -1,4 +1,5 @@
 import ProvidentSync
+import ProvidentTestSupport
 import Testing
 
 /// Devices that write, sync with each other in random patterns and run skewed clocks, producing

@@ -1,4 +1,5 @@
 import ProvidentSync
+import ProvidentTestSupport
 import Testing
 
 /// Seeded random mutations of valid envelopes. The decoder must never trap, and whatever it

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import ProvidentSync
+
+/// The result of checking a replica's own history against its records.
+public struct ReplicaCheck: Hashable, Sendable {
+    /// Something found wrong.
+    public enum Finding: Hashable, Sendable {
+        /// SQLite's integrity check reported a problem.
+        case sqlite(String)
+        /// An outbox change-set cannot be read or its signature does not verify.
+        case unreadableChangeSet(sequence: UInt64)
+        /// Outbox sequence numbers or `prev` links do not form one chain from 1.
+        case chainBroken(sequence: UInt64)
+        /// The device row's position disagrees with the outbox.
+        case headMismatch(deviceSequence: UInt64, outboxSequence: UInt64)
+        /// A change-set in the outbox has no effect in the records.
+        case changeSetWithoutEffect(sequence: UInt64, record: RecordKey)
+        /// A record carries a write of this device that no outbox change-set made.
+        case effectWithoutChangeSet(record: RecordKey, sequence: UInt64)
+    }
+
+    public let findings: [Finding]
+    /// How many change-sets of this device were checked.
+    public let changeSets: Int
+    /// How many records were checked.
+    public let records: Int
+
+    public var isConsistent: Bool { findings.isEmpty }
+}
+
+extension ReplicaDatabase {
+    /// Checks that the outbox is one signed chain matching the device row, that every local
+    /// change-set has its effect in the records, and that every write this device made to a
+    /// record has its change-set in the outbox.
+    public func check() throws -> ReplicaCheck {
+        var findings: [ReplicaCheck.Finding] = []
+        let integrity = try integrityCheck()
+        if integrity != ["ok"] { findings += integrity.map { .sqlite($0) } }
+
+        let device = try deviceState()
+        let raw: [(UInt64, [UInt8], [UInt8])] = try read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, bytes, signature FROM outbox ORDER BY sequence").map { row in
+                let bytes: Data = row["bytes"]
+                let signature: Data = row["signature"]
+                return (UInt64(row["sequence"] as Int64), Array(bytes), Array(signature))
+            }
+        }
+        var previous = Digest256.zero
+        var outboxRecords: [UInt64: Set<RecordKey>] = [:]
+        var lastSequence: UInt64 = 0
+        let records = try allRecords()
+        let byKey = Dictionary(uniqueKeysWithValues: records.map { ($0.key, $0) })
+        for (index, entry) in raw.enumerated() {
+            let (sequence, bytes, signature) = entry
+            guard let signed = try? SignedChangeSet(bytes: bytes, signature: signature),
+                  (try? signed.verify(with: device.publicKey)) != nil else {
+                findings.append(.unreadableChangeSet(sequence: sequence))
+                continue
+            }
+            let changeSet = signed.changeSet
+            if sequence != UInt64(index + 1) || changeSet.sequence != sequence || changeSet.previous != previous {
+                findings.append(.chainBroken(sequence: sequence))
+            }
+            previous = signed.id
+            lastSequence = sequence
+            outboxRecords[sequence] = Set(changeSet.operations.map(\.record))
+            for operation in changeSet.operations {
+                guard let state = byKey[operation.record], state.versionVector.contains(changeSet.dot) else {
+                    findings.append(.changeSetWithoutEffect(sequence: sequence, record: operation.record))
+                    continue
+                }
+            }
+        }
+        if device.sequence != lastSequence || device.lastChangeSet != previous {
+            findings.append(.headMismatch(deviceSequence: device.sequence, outboxSequence: lastSequence))
+        }
+        for state in records {
+            for history in state.fields.values {
+                for write in history.writes where write.dot.device == device.id {
+                    if outboxRecords[write.dot.sequence]?.contains(state.key) != true {
+                        findings.append(.effectWithoutChangeSet(record: state.key, sequence: write.dot.sequence))
+                    }
+                }
+            }
+        }
+        return ReplicaCheck(findings: Array(Set(findings)).sorted { "\($0)" < "\($1)" }, changeSets: raw.count, records: records.count)
+    }
+}

@@ -1,0 +1,338 @@
+import Foundation
+import GRDB
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentSync
+
+/// A device's role, which decides what it may write and read (architecture: actors and roles).
+public enum DeviceRole: String, Hashable, Sendable {
+    /// A worker's own device, bound to the one account it creates.
+    case selfService = "self"
+    /// An outreach laptop bound to a branch.
+    case field
+    /// The central office.
+    case office
+}
+
+/// This device as the replica knows it.
+public struct DeviceState: Hashable, Sendable {
+    public let id: DeviceID
+    public let publicKey: PublicKey
+    public let role: DeviceRole
+    public let branch: String?
+    /// The account a worker's device is bound to, once it has enrolled.
+    public let accountID: String?
+    /// The sequence number of the last change-set made here.
+    public let sequence: UInt64
+    /// The id of the last change-set made here.
+    public let lastChangeSet: ChangeSetID
+    /// The clock's last time.
+    public let clock: HybridLogicalClock
+    public let createdAt: Instant
+}
+
+/// A change-set waiting in, or answered in, the outbox.
+public struct OutboxEntry: Hashable, Sendable {
+    public enum State: String, Hashable, Sendable {
+        case pending
+        case accepted
+        case rejected
+    }
+
+    public let sequence: UInt64
+    public let id: ChangeSetID
+    public let action: String
+    public let time: HLCTimestamp
+    public let byteCount: Int
+    public let state: State
+    /// Why the server refused it, once it has.
+    public let rejection: Rejection?
+    public let recordedAt: Instant
+
+    /// A refusal, in the error shape of sync-protocol.md §10.
+    public struct Rejection: Hashable, Sendable {
+        public let code: String
+        public let message: String
+    }
+}
+
+/// What a local edit writes: a user action and its operations. Contexts of updates and voids
+/// are filled in by the store from the replica, inside the transaction.
+public struct LocalChange: Sendable {
+    public var action: String
+    public var operations: [ProvidentSync.Operation]
+
+    public init(action: String, operations: [ProvidentSync.Operation]) {
+        self.action = action
+        self.operations = operations
+    }
+}
+
+/// The replica database (SQLite through GRDB): the device's identity and clock, its outbox of
+/// signed change-sets, every replicated record's merged state, conflicts, and read models of
+/// accounts and deposits.
+///
+/// Every local edit is one transaction: the checks that depend on the replica, the change-set
+/// (signed), the merged records, the read models and the outbox entry are written together or
+/// not at all, so a crash at any moment leaves every record change with its change-set and
+/// every change-set with its effect.
+public final class ReplicaDatabase: Sendable {
+    /// The database file.
+    public let path: String
+    let queue: DatabaseQueue
+
+    private init(path: String, queue: DatabaseQueue) {
+        self.path = path
+        self.queue = queue
+    }
+
+    /// Opens an existing replica, bringing its schema up to date.
+    public static func open(path: String) throws -> ReplicaDatabase {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(path: path) }
+        return try connect(path: path)
+    }
+
+    /// Creates a replica for a new device, or replaces one that holds nothing unsynced.
+    public static func create(path: String, identity: SigningKey, role: DeviceRole, branch: String? = nil,
+                              now: Instant) throws -> ReplicaDatabase {
+        let database = try connect(path: path)
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM device")
+            try db.execute(sql: """
+                INSERT INTO device (singleton, device_id, public_key, role, branch, sequence, last_change_set, hlc, created_at)
+                VALUES (1, ?, ?, ?, ?, 0, ?, 0, ?)
+                """, arguments: [DeviceID(publicKey: identity.publicKey).rawValue, Data(identity.publicKey.bytes),
+                                 role.rawValue, branch, Data(Digest256.zero.bytes), now.utcISO])
+        }
+        return database
+    }
+
+    private static func connect(path: String) throws -> ReplicaDatabase {
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL: a recorded deposit survives a power cut, not only a crash of the process.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let migrator = Schema.migrator
+            if try queue.read({ try migrator.hasBeenSuperseded($0) }) { throw StoreError.newerSchema(path: path) }
+            try migrator.migrate(queue)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw translate(error, path: path)
+        }
+        return ReplicaDatabase(path: path, queue: queue)
+    }
+
+    static func translate(_ error: DatabaseError, path: String) -> StoreError {
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: .damaged(path: path, detail: "not a SQLite database, or corrupt")
+        case .SQLITE_BUSY, .SQLITE_LOCKED: .busy(path: path)
+        default: .damaged(path: path, detail: "SQLite error \(error.resultCode.rawValue)")
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    // MARK: Identity
+
+    /// This device's identity, chain position and clock.
+    public func deviceState() throws -> DeviceState {
+        try read { db in try Self.deviceState(db) }
+    }
+
+    static func deviceState(_ db: Database) throws -> DeviceState {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM device WHERE singleton = 1") else { throw StoreError.noIdentity }
+        let keyData: Data = row["public_key"]
+        let lastData: Data = row["last_change_set"]
+        guard let id = DeviceID(row["device_id"]), let key = try? PublicKey(bytes: Array(keyData)),
+              let role = DeviceRole(rawValue: row["role"]), let last = Digest256(bytes: Array(lastData)),
+              let created = Instant(utcISO: row["created_at"]) else { throw StoreError.noIdentity }
+        let packed = UInt64(bitPattern: row["hlc"] as Int64)
+        return DeviceState(id: id, publicKey: key, role: role, branch: row["branch"], accountID: row["account_id"],
+                           sequence: UInt64(row["sequence"] as Int64), lastChangeSet: last,
+                           clock: HybridLogicalClock(last: HLCTimestamp(wallMillis: packed >> 16, counter: UInt16(truncatingIfNeeded: packed))),
+                           createdAt: created)
+    }
+
+    // MARK: Local edits
+
+    /// Records a local edit: in one transaction, `build` checks the edit against the replica and
+    /// says what to write; the store fills in version contexts, advances the clock, signs the
+    /// change-set, merges it into the records and read models, and appends it to the outbox. An
+    /// error from `build` (or anywhere after) leaves the replica untouched.
+    ///
+    /// `build` runs first against a read snapshot, so a mistake is reported before `unlock` asks
+    /// for the passphrase, then again inside the write transaction, where its answer counts. It
+    /// must therefore have no effects beyond its result.
+    @discardableResult
+    public func commitLocalChange(unlock: () throws -> SigningKey, now: Instant, bindAccount: String? = nil,
+                                  _ build: (ReplicaReader) throws -> LocalChange) throws -> SignedChangeSet {
+        _ = try reading(build)
+        let key = try unlock()
+        return try write { db in
+            let device = try Self.deviceState(db)
+            guard DeviceID(publicKey: key.publicKey) == device.id else {
+                throw SyncError.invalidField(path: "changeSet.device", reason: "is not the id of this device's key")
+            }
+            var change = try build(ReplicaReader(db: db, device: device))
+            for index in change.operations.indices where change.operations[index].kind == .update || change.operations[index].kind == .void {
+                let key = change.operations[index].record
+                change.operations[index].context = try Self.recordState(db, key)?.versionVector ?? VersionVector()
+            }
+            var clock = device.clock
+            let time = clock.tick(now: UInt64(max(0, now.millisSinceEpoch)))
+            let changeSet = ChangeSet(device: device.id, sequence: device.sequence + 1, previous: device.lastChangeSet,
+                                      time: time, action: change.action, operations: change.operations)
+            let signed = try SignedChangeSet(signing: changeSet, with: key)
+            try Self.merge(changeSet, into: db)
+            try db.execute(sql: """
+                INSERT INTO outbox (sequence, change_set_id, action, hlc, bytes, signature, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [Int64(changeSet.sequence), Data(signed.id.bytes), changeSet.action,
+                                 Int64(bitPattern: time.packed), Data(signed.bytes), Data(signed.signature.bytes), now.utcISO])
+            try db.execute(sql: """
+                UPDATE device SET sequence = ?, last_change_set = ?, hlc = ?, account_id = COALESCE(?, account_id)
+                WHERE singleton = 1
+                """, arguments: [Int64(changeSet.sequence), Data(signed.id.bytes), Int64(bitPattern: time.packed), bindAccount])
+            return signed
+        }
+    }
+
+    /// Applies every operation of a change-set to the records, conflicts and read models.
+    static func merge(_ changeSet: ChangeSet, into db: Database) throws {
+        for operation in changeSet.operations {
+            let outcome = try RecordMerge.apply(operation, dot: changeSet.dot, time: changeSet.time,
+                                                to: try recordState(db, operation.record))
+            guard outcome.changed else { continue }
+            try db.execute(sql: "INSERT OR REPLACE INTO records (type, id, state) VALUES (?, ?, ?)",
+                           arguments: [operation.record.type, operation.record.id, Data(try RecordStorage.encode(outcome.state))])
+            for conflict in outcome.conflicts {
+                try db.execute(sql: "INSERT OR IGNORE INTO conflicts (id, type, record_id, field, state) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [Data(conflict.id.bytes), conflict.record.type, conflict.record.id, conflict.field,
+                                           Data(try CanonicalEncoder.encode(conflict.canonicalValue))])
+            }
+            try Projection.update(db, with: outcome.state)
+        }
+    }
+
+    static func recordState(_ db: Database, _ key: RecordKey) throws -> RecordState? {
+        guard let data = try Data.fetchOne(db, sql: "SELECT state FROM records WHERE type = ? AND id = ?",
+                                           arguments: [key.type, key.id]) else { return nil }
+        guard let state = RecordStorage.decode(Array(data), key: key) else { throw StoreError.unreadableRecord(key) }
+        return state
+    }
+
+    // MARK: Reads
+
+    /// Runs reads against one consistent snapshot of the replica.
+    public func reading<T>(_ body: (ReplicaReader) throws -> T) throws -> T {
+        try read { db in try body(ReplicaReader(db: db, device: try Self.deviceState(db))) }
+    }
+
+    /// The outbox, oldest first; only entries waiting to be synced unless `all`.
+    public func outbox(all: Bool = false) throws -> [OutboxEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT sequence, change_set_id, action, hlc, length(bytes) AS size, state, rejection_code, rejection_message, recorded_at
+                FROM outbox \(all ? "" : "WHERE state = 'pending'") ORDER BY sequence
+                """).map { row in
+                let idData: Data = row["change_set_id"]
+                let code: String? = row["rejection_code"]
+                let message: String? = row["rejection_message"]
+                return OutboxEntry(sequence: UInt64(row["sequence"] as Int64), id: Digest256(bytes: Array(idData)) ?? .zero,
+                                   action: row["action"],
+                                   time: HLCTimestamp(wallMillis: UInt64(bitPattern: row["hlc"] as Int64) >> 16,
+                                                      counter: UInt16(truncatingIfNeeded: UInt64(bitPattern: row["hlc"] as Int64))),
+                                   byteCount: row["size"], state: OutboxEntry.State(rawValue: row["state"]) ?? .pending,
+                                   rejection: code.map { OutboxEntry.Rejection(code: $0, message: message ?? "") },
+                                   recordedAt: Instant(utcISO: row["recorded_at"]) ?? Instant(millisSinceEpoch: 0))
+            }
+        }
+    }
+
+    /// The signed change-sets in the outbox, in sequence order, for checks and for sync.
+    public func outboxChangeSets() throws -> [SignedChangeSet] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT bytes, signature FROM outbox ORDER BY sequence").map { row in
+                let bytes: Data = row["bytes"]
+                let signature: Data = row["signature"]
+                return try SignedChangeSet(bytes: Array(bytes), signature: Array(signature))
+            }
+        }
+    }
+
+    /// Every record's merged state, in key order: for consistency checks and state digests.
+    public func allRecords() throws -> [RecordState] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT type, id, state FROM records ORDER BY type, id").map { row in
+                let key = RecordKey(type: row["type"], id: row["id"])
+                let data: Data = row["state"]
+                guard let state = RecordStorage.decode(Array(data), key: key) else { throw StoreError.unreadableRecord(key) }
+                return state
+            }
+        }
+    }
+
+    /// SQLite's own integrity check: "ok", or what it found.
+    public func integrityCheck() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+}
+
+extension ReplicaDatabase {
+    /// The state digest of sync-protocol.md §9 over everything this replica holds: equal to
+    /// `Replica.stateDigest()` of an in-memory replica that applied the same change-sets.
+    public func stateDigest() throws -> Digest256 {
+        try read { db in
+            var hasher = BLAKE2b.Hasher(outputLength: 32)
+            // BINARY collation orders by bytes: the digest's record order (type, then id).
+            let records = try Row.fetchCursor(db, sql: "SELECT type, id, state FROM records ORDER BY type, id")
+            while let row = try records.next() {
+                let key = RecordKey(type: row["type"], id: row["id"])
+                let data: Data = row["state"]
+                guard let state = RecordStorage.decode(Array(data), key: key) else { throw StoreError.unreadableRecord(key) }
+                hasher.update(try CanonicalEncoder.encode(state.canonicalValue) + [0x0A])
+            }
+            // Conflicts are stored in their digest form already.
+            let conflicts = try Data.fetchCursor(db, sql: "SELECT state FROM conflicts ORDER BY id")
+            while let state = try conflicts.next() {
+                hasher.update(Array(state) + [0x0A])
+            }
+            return Digest256(bytes: hasher.finalize()) ?? .zero
+        }
+    }
+
+    /// Merges change-sets that a trusted source (the server) has already verified and ordered,
+    /// all in one transaction: records, conflicts and read models, with no outbox entry. The
+    /// device's clock advances past each one.
+    public func mergeVerified(_ changeSets: [SignedChangeSet], now: Instant) throws {
+        try write { db in
+            var clock = try Self.deviceState(db).clock
+            for signed in changeSets {
+                try Self.merge(signed.changeSet, into: db)
+                _ = try clock.receive(signed.changeSet.time, now: UInt64(max(0, now.millisSinceEpoch)))
+            }
+            try db.execute(sql: "UPDATE device SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: clock.last.packed)])
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import GRDB
+
+/// The replica's schema: named, append-only migrations. A released migration is never edited;
+/// a change is a new migration.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("v1 device and outbox") { db in
+            // One row: this device's identity, its chain position and its clock.
+            try db.execute(sql: """
+                CREATE TABLE device (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    device_id TEXT NOT NULL,
+                    public_key BLOB NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('self', 'field', 'office')),
+                    branch TEXT,
+                    account_id TEXT,
+                    sequence INTEGER NOT NULL DEFAULT 0,
+                    last_change_set BLOB NOT NULL,
+                    hlc INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE outbox (
+                    sequence INTEGER PRIMARY KEY,
+                    change_set_id BLOB NOT NULL UNIQUE,
+                    action TEXT NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    bytes BLOB NOT NULL,
+                    signature BLOB NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'accepted', 'rejected')),
+                    rejection_code TEXT,
+                    rejection_message TEXT,
+                    recorded_at TEXT NOT NULL
+                );
+                """)
+        }
+
+        migrator.registerMigration("v1 records") { db in
+            // Every replicated record's merged state, in the canonical storage form.
+            try db.execute(sql: """
+                CREATE TABLE records (
+                    type TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    state BLOB NOT NULL,
+                    PRIMARY KEY (type, id)
+                ) WITHOUT ROWID;
+                CREATE TABLE conflicts (
+                    id BLOB PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    state BLOB NOT NULL
+                );
+                CREATE INDEX conflicts_record ON conflicts (type, record_id);
+                """)
+        }
+
+        migrator.registerMigration("v1 account and deposit projections") { db in
+            // Read models kept in step with `records` in the same transaction, for queries.
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    id_number TEXT NOT NULL,
+                    phone TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    agreement_mode TEXT NOT NULL,
+                    base_fen INTEGER,
+                    rate_basis_points INTEGER,
+                    monthly_fen INTEGER NOT NULL,
+                    channel TEXT NOT NULL,
+                    enrolled_on TEXT NOT NULL,
+                    verified INTEGER NOT NULL,
+                    paused INTEGER NOT NULL,
+                    closed_on TEXT,
+                    close_reason TEXT
+                );
+                CREATE INDEX accounts_id_number ON accounts (id_number);
+                CREATE TABLE deposits (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    amount_fen INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    periods TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    reference TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                CREATE INDEX deposits_account ON deposits (account_id, recorded_at);
+                CREATE INDEX deposits_reference ON deposits (reference);
+                CREATE TABLE deposit_periods (
+                    account_id TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    deposit_id TEXT NOT NULL,
+                    PRIMARY KEY (account_id, period, deposit_id)
+                ) WITHOUT ROWID;
+                CREATE TABLE deposit_reversals (
+                    deposit_id TEXT PRIMARY KEY,
+                    reason TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                CREATE TABLE deposit_outcomes (
+                    deposit_id TEXT PRIMARY KEY,
+                    decision TEXT NOT NULL,
+                    reason TEXT,
+                    bank_date TEXT,
+                    decided_at TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import GRDB
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+import Testing
+
+/// A temporary folder removed when the test ends.
+final class TemporaryFolder {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("provident-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
+
+@Suite struct ReplicaDatabaseTests {
+    let folder: TemporaryFolder
+    let key: SigningKey
+    let database: ReplicaDatabase
+
+    init() throws {
+        folder = try TemporaryFolder()
+        key = try SigningKey(seed: [UInt8](repeating: 5, count: 32))
+        database = try ReplicaDatabase.create(path: folder.path + "/replica.sqlite", identity: key, role: .selfService, now: now)
+    }
+
+    func account(_ id: String = "acc-1", idNumber: String = "360426199101010071") throws -> Account {
+        try Account.enroll(id: id, name: "张三", idNumber: idNumber, phone: "13800138000", category: .gig,
+                           agreement: try Agreement.typed(base: "5000", rate: "12", monthly: nil, policy: .defaults),
+                           channel: .selfService, today: now.shanghaiDate, policy: .defaults)
+    }
+
+    func enroll(_ account: Account) throws {
+        try database.commitLocalChange(unlock: { key }, now: now, bindAccount: account.id) { _ in
+            LocalChange(action: "account.enroll", operations: [Operation(record: account.recordKey, kind: .create, fields: account.createFields)])
+        }
+    }
+
+    @Test func writesTheRecordItsReadModelTheOutboxAndTheDeviceTogether() throws {
+        let account = try account()
+        try enroll(account)
+        #expect(try database.reading { try $0.boundAccount() } == account)
+        let outbox = try database.outbox()
+        #expect(outbox.map(\.sequence) == [1])
+        #expect(outbox.first?.action == "account.enroll")
+        let state = try database.deviceState()
+        #expect(state.sequence == 1)
+        #expect(state.accountID == account.id)
+        #expect(state.lastChangeSet == outbox.first?.id)
+        #expect(try database.check().isConsistent)
+    }
+
+    @Test func aRefusedEditChangesNothing() throws {
+        try enroll(try account())
+        let before = try database.stateDigest()
+        let stateBefore = try database.deviceState()
+        #expect(throws: DomainError.accountAlreadyEnrolled) {
+            try database.commitLocalChange(unlock: { key }, now: now) { _ in throw DomainError.accountAlreadyEnrolled }
+        }
+        // A failure after the checks (here: an operation the merge refuses) also leaves nothing.
+        let note = RecordKey(type: "note", id: "note-1")
+        try database.commitLocalChange(unlock: { key }, now: now) { _ in
+            LocalChange(action: "note.add", operations: [Operation(record: note, kind: .fact, fields: ["text": "a"])])
+        }
+        let afterFirst = try database.stateDigest()
+        #expect(throws: SyncError.self) {
+            try database.commitLocalChange(unlock: { key }, now: now) { _ in
+                LocalChange(action: "note.add", operations: [Operation(record: note, kind: .fact, fields: ["text": "b"])])
+            }
+        }
+        #expect(try database.stateDigest() == afterFirst)
+        #expect(afterFirst != before)
+        #expect(try database.deviceState().sequence == stateBefore.sequence + 1)
+        #expect(try database.outbox().count == 2)
+        #expect(try database.check().isConsistent)
+    }
+
+    @Test func checksBeforeAskingForTheKey() throws {
+        var asked = false
+        #expect(throws: DomainError.noAccount) {
+            try database.commitLocalChange(unlock: { asked = true; return key }, now: now) { reader in
+                guard try reader.boundAccount() != nil else { throw DomainError.noAccount }
+                return LocalChange(action: "x", operations: [])
+            }
+        }
+        #expect(!asked)
+    }
+
+    @Test func refusesAKeyOfAnotherDevice() throws {
+        let other = SigningKey.generate()
+        let account = try account()
+        #expect(throws: SyncError.self) {
+            try database.commitLocalChange(unlock: { other }, now: now) { _ in
+                LocalChange(action: "account.enroll", operations: [Operation(record: account.recordKey, kind: .create, fields: account.createFields)])
+            }
+        }
+        #expect(try database.outbox().isEmpty)
+    }
+
+    @Test func theOutboxIsOneSignedChainAndStateMatchesTheReferenceReplica() throws {
+        let account = try account()
+        try enroll(account)
+        try database.commitLocalChange(unlock: { key }, now: Instant(millisSinceEpoch: now.millisSinceEpoch - 60_000)) { reader in
+            // The wall clock went back a minute: the HLC still moves forward.
+            let current = try #require(try reader.boundAccount())
+            return LocalChange(action: "account.update", operations: [
+                Operation(record: current.recordKey, kind: .update, fields: try current.updateFields(phone: "13900139000", agreement: nil)),
+            ])
+        }
+        let changeSets = try database.outboxChangeSets()
+        #expect(changeSets.map(\.changeSet.sequence) == [1, 2])
+        #expect(changeSets[1].changeSet.previous == changeSets[0].id)
+        #expect(changeSets[1].changeSet.time > changeSets[0].changeSet.time)
+        #expect(changeSets[1].changeSet.operations[0].context == VersionVector([DeviceID(publicKey: key.publicKey): 1]))
+        for signed in changeSets { try signed.verify(with: key.publicKey) }
+
+        var reference = Replica()
+        for signed in changeSets { _ = try reference.apply(signed) }
+        #expect(try database.stateDigest() == reference.stateDigest())
+        #expect(try database.reading { try $0.boundAccount()?.phone } == "13900139000")
+    }
+
+    @Test func mergesVerifiedChangeSetsOfOtherDevicesAndRecordsConflicts() throws {
+        let account = try account()
+        try enroll(account)
+        let mine = try database.outboxChangeSets()
+        // Another device (the office) changes the phone concurrently with this one.
+        let office = try SigningKey(seed: [UInt8](repeating: 9, count: 32))
+        let officeID = DeviceID(publicKey: office.publicKey)
+        let theirs = try SignedChangeSet(signing: ChangeSet(
+            device: officeID, sequence: 1, previous: .zero, time: HLCTimestamp(wallMillis: UInt64(now.millisSinceEpoch) + 5_000, counter: 0),
+            action: "account.update",
+            operations: [Operation(record: account.recordKey, kind: .update, fields: ["phone": "13700137000"],
+                                   context: VersionVector([DeviceID(publicKey: key.publicKey): 1]))]), with: office)
+        try database.commitLocalChange(unlock: { key }, now: now) { reader in
+            let current = try #require(try reader.boundAccount())
+            return LocalChange(action: "account.update", operations: [
+                Operation(record: current.recordKey, kind: .update, fields: ["phone": "13900139000"]),
+            ])
+        }
+        try database.mergeVerified([theirs], now: now)
+        #expect(try database.reading { try $0.boundAccount()?.phone } == "13700137000")
+        #expect(try database.deviceState().clock.last > theirs.changeSet.time)
+
+        var reference = Replica()
+        for signed in try database.outboxChangeSets() + [theirs] { _ = try reference.apply(signed) }
+        #expect(reference.conflicts.count == 1)
+        #expect(try database.stateDigest() == reference.stateDigest())
+        _ = mine
+    }
+
+    @Test func keepsDepositReadModelsForStatements() throws {
+        let account = try account()
+        try enroll(account)
+        let deposit = Deposit(id: "dep-1", accountID: account.id, amountFen: 60_000, kind: .monthly, periods: [Period("2026-11")!],
+                              method: .bankTransfer, reference: "PV4K7Q9MXTR2HC3", recordedAt: now)
+        try database.commitLocalChange(unlock: { key }, now: now) { _ in
+            LocalChange(action: "deposit.record", operations: [Operation(record: deposit.recordKey, kind: .fact, fields: deposit.fields)])
+        }
+        #expect(try database.reading { try $0.deposits(accountID: account.id) } == [deposit])
+        #expect(try database.reading { try $0.paidPeriods(accountID: account.id) } == [Period("2026-11")!: "PV4K7Q9MXTR2HC3"])
+        let reversal = DepositReversal(depositID: deposit.id, reason: "wrong month", recordedAt: now)
+        try database.commitLocalChange(unlock: { key }, now: now) { _ in
+            LocalChange(action: "deposit.reverse", operations: [Operation(record: reversal.recordKey, kind: .fact, fields: reversal.fields)])
+        }
+        #expect(try database.reading { try $0.paidPeriods(accountID: account.id) }.isEmpty)
+        #expect(try database.reading { try $0.isReversed(depositID: deposit.id) })
+    }
+
+    @Test func refusesARecordItsReadModelCannotRead() throws {
+        let malformed = RecordKey(type: "deposit", id: "dep-1")
+        #expect(throws: StoreError.unreadableRecord(malformed)) {
+            try database.commitLocalChange(unlock: { key }, now: now) { _ in
+                LocalChange(action: "deposit.record", operations: [Operation(record: malformed, kind: .fact, fields: ["amountFen": 1])])
+            }
+        }
+        #expect(try database.outbox().isEmpty)
+        #expect(try database.allRecords().isEmpty)
+    }
+
+    @Test func persistsAcrossReopening() throws {
+        try enroll(try account())
+        let digest = try database.stateDigest()
+        let reopened = try ReplicaDatabase.open(path: database.path)
+        #expect(try reopened.stateDigest() == digest)
+        #expect(try reopened.deviceState().sequence == 1)
+    }
+}
+
+@Suite struct DamagedReplicaTests {
+    @Test func reportsAMissingReplica() throws {
+        let folder = try TemporaryFolder()
+        #expect(throws: StoreError.missing(path: folder.path + "/replica.sqlite")) {
+            try ReplicaDatabase.open(path: folder.path + "/replica.sqlite")
+        }
+    }
+
+    @Test func reportsAFileThatIsNotADatabase() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/replica.sqlite"
+        try Data(repeating: 0x41, count: 8_192).write(to: URL(fileURLWithPath: path))
+        #expect(throws: StoreError.damaged(path: path, detail: "not a SQLite database, or corrupt")) {
+            try ReplicaDatabase.open(path: path)
+        }
+        // And leaves the file as it was.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(repeating: 0x41, count: 8_192))
+    }
+
+    @Test func findsAChangeSetWithoutItsEffect() throws {
+        let folder = try TemporaryFolder()
+        let key = SigningKey.generate()
+        let path = folder.path + "/replica.sqlite"
+        let database = try ReplicaDatabase.create(path: path, identity: key, role: .selfService, now: now)
+        let record = RecordKey(type: "note", id: "note-1")
+        try database.commitLocalChange(unlock: { key }, now: now) { _ in
+            LocalChange(action: "note.add", operations: [Operation(record: record, kind: .fact, fields: ["text": "a"])])
+        }
+        #expect(try database.check().isConsistent)
+        // Remove the record behind the store's back, as a torn write would.
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "DELETE FROM records") }
+        let report = try ReplicaDatabase.open(path: path).check()
+        #expect(report.findings == [.changeSetWithoutEffect(sequence: 1, record: record)])
+    }
+}
