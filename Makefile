@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: test setup build bench clean
+.PHONY: test setup build bench bench-client clean
 
 ## Run every test: installs missing system packages, builds, runs the Swift suites and the
 ## independent check of the spec's golden vectors.
@@ -25,6 +25,10 @@ build: setup
 ## Print the foundation's throughput figures (release build).
 bench: setup
 	$(SWIFT) run -c release provident-bench
+
+## Time the client as whole processes on a laptop replica of 10,000 accounts × 120 months.
+bench-client: setup
+	tools/bench-client
 
 clean:
 	rm -rf .build

@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(
@@ -25,6 +26,17 @@ let package = Package(
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"]),
         .executableTarget(
+            name: "provident",
+            dependencies: ["ProvidentClient", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "clients/provident"
+        ),
+        .executableTarget(
+            name: "provident-replica-generator",
+            dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"],
+            path: "tools/provident-replica-generator"
+        ),
+        .executableTarget(
             name: "provident-bench",
             dependencies: ["ProvidentCrypto", "ProvidentSync"],
             path: "tools/provident-bench"
@@ -33,6 +45,7 @@ let package = Package(
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto", "ProvidentTestSupport"]),
         .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentTestSupport"]),
+        .testTarget(name: "ProvidentCLITests", dependencies: ["ProvidentTestSupport"], exclude: ["HelpScreens"]),
         .testTarget(name: "ProvidentStoreTests", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                                 .product(name: "GRDB", package: "GRDB.swift")]),
     ],

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `provident` binary, built next to this test bundle, in a temporary home.
+final class CLI: @unchecked Sendable {
+    struct Result {
+        let status: Int32
+        /// Standard output exactly as written, byte-order mark included.
+        let output: Data
+        let stderr: String
+
+        var stdout: String { String(decoding: output, as: UTF8.self) }
+    }
+
+    /// The built binary: PROVIDENT_BIN if set, else `provident` in the build folder this test runs from.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["PROVIDENT_BIN"], !path.isEmpty { return path }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // On some platforms the tests run from inside a bundle; walk up to the products folder.
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("provident").path), folder.path != "/" {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("provident").path
+    }()
+
+    let home: String
+    let language: String
+    let passphraseFile: String
+
+    init(language: String = "en_US.UTF-8", policy: String? = nil) throws {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("provident-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        self.language = language
+        passphraseFile = home + "/../" + (home as NSString).lastPathComponent + ".pass"
+        try "correct horse 电池 staple\n".write(toFile: passphraseFile, atomically: true, encoding: .utf8)
+        if let policy {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            try policy.write(toFile: dataDirectory + "/policy.yaml", atomically: true, encoding: .utf8)
+        }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: home)
+        try? FileManager.default.removeItem(atPath: passphraseFile)
+    }
+
+    /// The device's data folder.
+    var dataDirectory: String { home + "/data" }
+
+    var environment: [String: String] {
+        ["PATH": "/usr/bin:/bin", "HOME": home, "PROVIDENT_HOME": dataDirectory, "LANG": language, "COLUMNS": "100"]
+    }
+
+    /// Runs `provident` with `arguments`, waiting for it to end.
+    @discardableResult
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        let process = try start(arguments, environment: extra)
+        process.waitUntilExit()
+        return collect(process)
+    }
+
+    /// Runs a command that signs, giving it the passphrase file.
+    @discardableResult
+    func sign(_ arguments: [String]) throws -> Result {
+        try run(arguments + ["--passphrase-file", passphraseFile])
+    }
+
+    private var outputs: [ObjectIdentifier: (String, String)] = [:]
+
+    /// Starts `provident` without waiting; output goes to files read by `collect`.
+    func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.environment = environment.merging(extra) { _, new in new }
+        let out = home + "/stdout-\(UUID().uuidString)", err = home + "/stderr-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        outputs[ObjectIdentifier(process)] = (out, err)
+        return process
+    }
+
+    func collect(_ process: Process) -> Result {
+        let (out, err) = outputs.removeValue(forKey: ObjectIdentifier(process)) ?? ("", "")
+        defer {
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: err)
+        }
+        let output = FileManager.default.contents(atPath: out) ?? Data()
+        let stderr = String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self)
+        return Result(status: process.terminationStatus, output: output, stderr: stderr)
+    }
+
+    /// Parses a command's JSON output.
+    func json(_ arguments: [String]) throws -> [String: Any] {
+        let result = try run(arguments + ["--json"])
+        #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    /// Sets up a device and enrols a worker born 1991-01-01 (base ¥5,000 × 12% = ¥600 a month).
+    func enrolledWorker() throws {
+        let setUp = try sign(["init"])
+        #expect(setUp.status == 0, "\(setUp.stderr)")
+        let enrolled = try sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "13800138000",
+                                 "--category", "gig", "--base", "5000", "--rate", "12"])
+        #expect(enrolled.status == 0, "\(enrolled.stderr)")
+    }
+}
+
+/// Months relative to the current one in Shanghai, for deposits that must be in the present.
+enum Months {
+    static var current: (year: Int, month: Int) {
+        let shanghai = Date().addingTimeInterval(8 * 3_600)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let parts = calendar.dateComponents([.year, .month], from: shanghai)
+        return (parts.year ?? 2026, parts.month ?? 1)
+    }
+
+    /// `YYYY-MM`, `offset` months from the current one.
+    static func iso(_ offset: Int = 0) -> String {
+        let ordinal = current.year * 12 + current.month - 1 + offset
+        return String(format: "%04d-%02d", ordinal / 12, ordinal % 12 + 1)
+    }
+}

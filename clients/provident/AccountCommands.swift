@@ -1,0 +1,238 @@
+import ArgumentParser
+import Foundation
+import ProvidentClient
+import ProvidentDomain
+
+struct Enroll: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            abstract: t("Open your voluntary account on this device.", "在本设备上开立个人自愿缴存账户。"),
+            discussion: t("""
+                Give the name and ID number as on your ID card, a mobile number, your kind of work, \
+                and the agreement: a contribution base and combined rate (--base 5000 --rate 12), or a \
+                fixed monthly amount (--monthly 600), within the city's policy (`provident policy show`). \
+                Run in a terminal, it asks for whatever you leave out. The account stays pending until \
+                the office or an outreach visit verifies you.
+                """, """
+                请按身份证填写姓名和身份证号码,并提供手机号码、就业类别和缴存协议:缴存基数和缴存比例\
+                (--base 5000 --rate 12),或固定月缴存额(--monthly 600),须在本市政策范围内\
+                (`provident policy show`)。在终端中运行时,未提供的内容会逐项询问。账户在中心或外勤人员\
+                核验身份前处于待核验状态。
+                """))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var passphrase: PassphraseOptions
+
+    @Option(help: ArgumentHelp(t("Name, as on the ID card.", "姓名(与身份证一致)。")))
+    var name: String?
+    @Option(name: .customLong("id-number"), help: ArgumentHelp(t("Resident ID number (18 characters).", "居民身份证号码(18 位)。")))
+    var idNumber: String?
+    @Option(help: ArgumentHelp(t("Mobile number.", "手机号码。")))
+    var phone: String?
+    @Option(help: ArgumentHelp(t("Kind of work: gig, trader, part-time or other.", "就业类别:gig(新就业形态)、trader(个体工商户)、part-time(非全日制)或 other(其他)。"),
+                               valueName: "kind"))
+    var category: String?
+    @Option(help: ArgumentHelp(t("Monthly contribution base, in yuan.", "月缴存基数(元)。"), valueName: "yuan"))
+    var base: String?
+    @Option(help: ArgumentHelp(t("Combined rate, in whole percent.", "缴存比例(整数百分比)。"), valueName: "percent"))
+    var rate: String?
+    @Option(help: ArgumentHelp(t("A fixed monthly amount instead of base and rate, in yuan.", "固定月缴存额(元),代替基数和比例。"),
+                               valueName: "yuan"))
+    var monthly: String?
+
+    func validate() throws {
+        if monthly != nil, base != nil || rate != nil {
+            throw ValidationError(t("Give either --base and --rate, or --monthly, not both.", "请提供 --base 和 --rate,或者 --monthly,不要同时提供。"))
+        }
+    }
+
+    func run() throws {
+        let form = try completedForm()
+        let device = try data.open()
+        let started = ContinuousClock.now
+        let account = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        Timing.report("command", since: started)
+        Terminal.say(t("Account opened: ", "账户已开立:") + account.id)
+        Terminal.say(t("Status:          ", "状态:        ") + account.status.label(language))
+        Terminal.say(t("Monthly deposit: ", "月缴存额:    ") + money(account.agreement.monthlyFen))
+        Terminal.say(t("First month due: ", "首个缴存月:  ") + account.firstPeriod.iso)
+        Terminal.say(t("Next: record this month's deposit with `provident deposit`.", "下一步:用 `provident deposit` 登记本月缴存。"))
+    }
+
+    /// The form, asking on the terminal for anything left out; without a terminal, names what is missing.
+    func completedForm() throws -> EnrollmentForm {
+        var name = self.name, idNumber = self.idNumber, phone = self.phone, category = self.category
+        var base = self.base, rate = self.rate, monthly = self.monthly
+        let interactive = Terminal.isInteractive
+        func need(_ value: inout String?, _ option: String, _ prompt: String, missing: inout [String]) {
+            guard value == nil else { return }
+            if interactive, let answer = Terminal.ask(prompt), !answer.isEmpty { value = answer } else { missing.append(option) }
+        }
+        var missing: [String] = []
+        need(&name, "--name", t("Name (as on the ID card): ", "姓名(与身份证一致):"), missing: &missing)
+        need(&idNumber, "--id-number", t("ID number: ", "身份证号码:"), missing: &missing)
+        need(&phone, "--phone", t("Mobile number: ", "手机号码:"), missing: &missing)
+        need(&category, "--category", t("Kind of work (gig, trader, part-time, other): ", "就业类别(gig、trader、part-time、other):"), missing: &missing)
+        if base == nil, rate == nil, monthly == nil {
+            if interactive, let answer = Terminal.ask(t("Contribution base in yuan (or leave empty for a fixed monthly amount): ",
+                                                       "月缴存基数(元;如按固定月缴存额缴存请留空):")), !answer.isEmpty {
+                base = answer
+            } else if interactive {
+                need(&monthly, "--monthly", t("Fixed monthly amount in yuan: ", "固定月缴存额(元):"), missing: &missing)
+            } else {
+                missing.append("--base/--rate or --monthly")
+            }
+        }
+        if base != nil { need(&rate, "--rate", t("Combined rate in percent: ", "缴存比例(%):"), missing: &missing) }
+        guard missing.isEmpty, let name, let idNumber, let phone, let category else {
+            throw ValidationError(t("Missing: \(missing.joined(separator: ", ")).", "缺少:\(missing.joined(separator: "、"))。"))
+        }
+        return EnrollmentForm(name: name, idNumber: idNumber, phone: phone, category: category, base: base, rate: rate, monthly: monthly)
+    }
+}
+
+struct AccountCommand: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "account", abstract: t("Show or change your account.", "查看或修改账户。"),
+                             subcommands: [Show.self, Update.self], defaultSubcommand: Show.self)
+    }
+
+    struct Show: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: t("Show the account: holder, agreement and status.", "查看账户:持有人、缴存协议和状态。"))
+        }
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var format: FormatOptions
+        @Flag(help: ArgumentHelp(t("Show the full ID and phone numbers instead of masked ones.", "显示完整的身份证号码和手机号码(默认部分隐藏)。")))
+        var reveal = false
+
+        struct Output: Encodable {
+            let id, name, idNumber, phone, category, agreementMode, status, channel, enrolledOn, firstPeriod: String
+            let baseFen: Int64?
+            let rateBasisPoints: Int?
+            let monthlyFen: Int64
+            let closedOn: String?
+            let closeReason: String?
+        }
+
+        func run() throws {
+            let account = try data.open().account()
+            let idNumber = reveal ? account.idNumber : ResidentID.mask(account.idNumber)
+            let phone = reveal ? account.phone : MobileNumber.mask(account.phone)
+            if format.json {
+                try JSONOutput.print(Output(id: account.id, name: account.name, idNumber: idNumber, phone: phone,
+                                            category: account.category.typed, agreementMode: account.agreement.mode.rawValue,
+                                            status: account.status.rawValue, channel: account.channel.rawValue,
+                                            enrolledOn: account.enrolledOn.iso, firstPeriod: account.firstPeriod.iso,
+                                            baseFen: account.agreement.baseFen, rateBasisPoints: account.agreement.rateBasisPoints,
+                                            monthlyFen: account.agreement.monthlyFen, closedOn: account.closedOn?.iso,
+                                            closeReason: account.closeReason))
+                return
+            }
+            Terminal.say(t("Account:     ", "账户:      ") + account.id)
+            Terminal.say(t("Holder:      ", "持有人:    ") + account.name)
+            Terminal.say(t("ID number:   ", "身份证号:  ") + idNumber)
+            Terminal.say(t("Mobile:      ", "手机:      ") + phone)
+            Terminal.say(t("Work:        ", "就业类别:  ") + account.category.label(language))
+            Terminal.say(t("Agreement:   ", "缴存协议:  ") + Self.describe(account.agreement))
+            Terminal.say(t("Status:      ", "状态:      ") + account.status.label(language))
+            Terminal.say(t("Opened:      ", "开户日期:  ") + account.enrolledOn.iso)
+            if let closed = account.closedOn {
+                Terminal.say(t("Closed:      ", "封存日期:  ") + closed.iso + (account.closeReason.map { " (\($0))" } ?? ""))
+            }
+        }
+
+        static func describe(_ agreement: Agreement) -> String {
+            switch agreement.mode {
+            case .baseAndRate:
+                let rate = (agreement.rateBasisPoints ?? 0) / 100
+                return t("base \(money(agreement.baseFen ?? 0)) × \(rate)% = \(money(agreement.monthlyFen)) a month",
+                         "基数 \(money(agreement.baseFen ?? 0)) × \(rate)% = 每月 \(money(agreement.monthlyFen))")
+            case .fixedAmount:
+                return t("fixed \(money(agreement.monthlyFen)) a month", "固定每月 \(money(agreement.monthlyFen))")
+            }
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: t("Change the mobile number or the agreement.", "修改手机号码或缴存协议。"))
+        }
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var passphrase: PassphraseOptions
+        @Option(help: ArgumentHelp(t("New mobile number.", "新手机号码。"))) var phone: String?
+        @Option(help: ArgumentHelp(t("New contribution base, in yuan (with --rate).", "新缴存基数(元,与 --rate 一起使用)。"), valueName: "yuan"))
+        var base: String?
+        @Option(help: ArgumentHelp(t("New combined rate, in whole percent (with --base).", "新缴存比例(整数百分比,与 --base 一起使用)。"), valueName: "percent"))
+        var rate: String?
+        @Option(help: ArgumentHelp(t("New fixed monthly amount, in yuan.", "新的固定月缴存额(元)。"), valueName: "yuan"))
+        var monthly: String?
+
+        func validate() throws {
+            if phone == nil, base == nil, rate == nil, monthly == nil {
+                throw ValidationError(t("Give --phone, or --base and --rate, or --monthly.", "请提供 --phone,或 --base 和 --rate,或 --monthly。"))
+            }
+        }
+
+        func run() throws {
+            let device = try data.open()
+            let account = try device.updateAccount(phone: phone, base: base, rate: rate, monthly: monthly,
+                                                   unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            Terminal.say(t("Account updated.", "账户已更新。"))
+            Terminal.say(t("Mobile:      ", "手机:      ") + MobileNumber.mask(account.phone))
+            Terminal.say(t("Agreement:   ", "缴存协议:  ") + Show.describe(account.agreement))
+        }
+    }
+}
+
+struct Pause: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(abstract: t("Pause monthly deposits.", "暂停按月缴存。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        let device = try data.open()
+        let account = try device.pause(unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        Terminal.say(t("Deposits paused. Resume with `provident resume`.", "已暂停缴存。可用 `provident resume` 恢复。"))
+        Terminal.say(t("Status: ", "状态:") + account.status.label(language))
+    }
+}
+
+struct Resume: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(abstract: t("Resume monthly deposits.", "恢复按月缴存。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() throws {
+        let device = try data.open()
+        let account = try device.resume(unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        Terminal.say(t("Deposits resumed.", "已恢复缴存。"))
+        Terminal.say(t("Status: ", "状态:") + account.status.label(language))
+    }
+}
+
+struct Close: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(abstract: t("Close (seal) the account. This cannot be undone from this device.",
+                                         "封存(销户)账户。本设备无法撤销此操作。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Option(help: ArgumentHelp(t("Why the account is closed.", "封存原因。"))) var reason: String
+
+    func run() throws {
+        let device = try data.open()
+        let account = try device.close(reason: reason, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        Terminal.say(t("Account closed on \(account.closedOn?.iso ?? "").", "账户已于 \(account.closedOn?.iso ?? "") 封存。"))
+    }
+}

@@ -1,0 +1,233 @@
+import ArgumentParser
+import Foundation
+import ProvidentClient
+import ProvidentDomain
+
+struct DepositCommand: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "deposit", abstract: t("Record a deposit, or reverse a mistaken one.", "登记缴存,或冲正错误的缴存。"),
+                             subcommands: [Record.self, Reverse.self], defaultSubcommand: Record.self)
+    }
+
+    struct Record: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                abstract: t("Record a deposit and get the reference code for the bank-transfer memo.", "登记一笔缴存,并获得银行转账附言中要填写的识别码。"),
+                discussion: t("""
+                    Without options, records this month's deposit at the agreed amount. --period pays a \
+                    given month, --catch-up pays missed past months, --lump pays a free amount where the \
+                    city allows it. Write the printed reference code in the memo of the bank transfer: the \
+                    office matches the payment by it. The deposit stays pending until then.
+                    """, """
+                    不带选项时,按协议金额登记本月缴存。--period 缴存指定月份,--catch-up 补缴以往月份,\
+                    --lump 在本市允许时按任意金额缴存。请把显示的识别码填写在银行转账附言中:中心据此核对到账。\
+                    核对前缴存处于待确认状态。
+                    """))
+        }
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var passphrase: PassphraseOptions
+        @Option(help: ArgumentHelp(t("The month paid for (default: this month).", "缴存月份(默认:本月)。"), valueName: "YYYY-MM"))
+        var period: String?
+        @Option(name: .customLong("catch-up"),
+                help: ArgumentHelp(t("Past months to catch up, separated by commas.", "要补缴的以往月份,用逗号分隔。"), valueName: "YYYY-MM,…"))
+        var catchUp: String?
+        @Flag(help: ArgumentHelp(t("A lump-sum deposit of --amount, where the policy allows it.", "按 --amount 金额灵活缴存(政策允许时)。")))
+        var lump = false
+        @Option(help: ArgumentHelp(t("The amount in yuan (for monthly and catch-up it must match the agreement).",
+                                     "金额(元;按月缴存和补缴时须与协议一致)。"), valueName: "yuan"))
+        var amount: String?
+        @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"),
+                                   valueName: "id"))
+        var account: String?
+        @Option(help: ArgumentHelp(t("How you pay: bank-transfer, bank-counter or mobile-banking.", "缴款方式:bank-transfer(银行转账)、bank-counter(银行柜台)或 mobile-banking(手机银行)。"),
+                                   valueName: "method"))
+        var method: String = "bank-transfer"
+
+        func validate() throws {
+            if [period != nil, catchUp != nil, lump].filter({ $0 }).count > 1 {
+                throw ValidationError(t("Give only one of --period, --catch-up and --lump.", "--period、--catch-up 和 --lump 只能选一个。"))
+            }
+        }
+
+        func run() throws {
+            let now = currentInstant()
+            let target: DepositRequest.Target
+            if let catchUp {
+                target = .catchUp(catchUp.split(whereSeparator: { $0 == "," || $0 == "，" || $0 == " " }).map(String.init))
+            } else if lump {
+                target = .lump
+            } else {
+                target = .month(period ?? now.shanghaiDate.period.iso)
+            }
+            let request = DepositRequest(target: target, amount: amount, method: try PaymentMethod(typed: method))
+            let device = try data.open()
+            let started = ContinuousClock.now
+            let deposit = try device.recordDeposit(request, accountID: account, unlock: { try passphrase.unlock(device) }, now: now)
+            Timing.report("command", since: started)
+            let months = deposit.periods.map(\.iso).joined(separator: ", ")
+            Terminal.say(t("Deposit recorded: ", "缴存已登记:") + money(deposit.amountFen) + " · " + deposit.kind.label(language)
+                + (months.isEmpty ? "" : " · " + months))
+            Terminal.say(t("Reference code:   ", "识别码:      ") + deposit.reference)
+            Terminal.say(t("Bank memo:        ", "转账附言:    ") + deposit.reference)
+            Terminal.say(t("Write the reference code in the memo of your bank transfer. The deposit is pending until the office matches it.",
+                           "请在银行转账附言中填写识别码。中心核对到账前,本笔缴存为待确认状态。"))
+        }
+    }
+
+    struct Reverse: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: t("Reverse a mistaken deposit, by its reference code.", "按识别码冲正错误的缴存。"),
+                                 discussion: t("Deposits are never edited or deleted: a reversal is recorded beside it, with the reason.",
+                                               "缴存不会被修改或删除:冲正会连同原因另行记录。"))
+        }
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var passphrase: PassphraseOptions
+        @Argument(help: ArgumentHelp(t("The deposit's reference code.", "缴存识别码。"), valueName: "reference"))
+        var reference: String
+        @Option(help: ArgumentHelp(t("Why the deposit is reversed.", "冲正原因。"))) var reason: String
+
+        func run() throws {
+            let device = try data.open()
+            let deposit = try device.reverseDeposit(reference: reference, reason: reason,
+                                                    unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            Terminal.say(t("Deposit \(deposit.reference) (\(money(deposit.amountFen))) reversed.", "缴存 \(deposit.reference)(\(money(deposit.amountFen)))已冲正。"))
+        }
+    }
+}
+
+struct StatementCommand: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "statement",
+                             abstract: t("List the account's deposits with status and running total.", "列出账户的缴存明细、状态和累计金额。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"), valueName: "id"))
+    var account: String?
+    @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出(供脚本使用)。"))) var json = false
+    @Flag(help: ArgumentHelp(t("Print CSV for spreadsheets (UTF-8 with BOM).", "以 CSV 格式输出,供电子表格使用(带 BOM 的 UTF-8)。"))) var csv = false
+
+    func validate() throws {
+        if json && csv { throw ValidationError(t("Give --json or --csv, not both.", "--json 和 --csv 只能选一个。")) }
+    }
+
+    struct Line: Encodable {
+        let date, kind, status, reference, method: String
+        let periods: [String]
+        let amountFen, runningTotalFen: Int64
+        let note: String?
+    }
+
+    struct Output: Encodable {
+        let account: String
+        let lines: [Line]
+        let totalFen, confirmedFen, pendingFen: Int64
+        let continuousMonths, continuousConfirmedMonths: Int
+    }
+
+    func run() throws {
+        let started = ContinuousClock.now
+        let today = currentInstant().shanghaiDate
+        let (account, statement) = try data.open().statement(accountID: self.account, today: today)
+        if json {
+            try JSONOutput.print(Output(
+                account: account.id,
+                lines: statement.lines.map {
+                    Line(date: $0.deposit.recordedAt.shanghaiDate.iso, kind: $0.deposit.kind.rawValue, status: $0.status.rawValue,
+                         reference: $0.deposit.reference, method: $0.deposit.method.rawValue, periods: $0.deposit.periods.map(\.iso),
+                         amountFen: $0.deposit.amountFen, runningTotalFen: $0.runningTotalFen, note: $0.note)
+                },
+                totalFen: statement.totalFen, confirmedFen: statement.confirmedFen, pendingFen: statement.pendingFen,
+                continuousMonths: statement.continuousMonths, continuousConfirmedMonths: statement.continuousConfirmedMonths))
+        } else if csv {
+            var sheet = CSV()
+            sheet.add([t("Date", "日期"), t("Months", "缴存月份"), t("Kind", "类型"), t("Amount (yuan)", "金额(元)"),
+                       t("Status", "状态"), t("Running total (yuan)", "累计(元)"), t("Reference", "识别码"), t("Note", "备注")])
+            for line in statement.lines {
+                sheet.add([line.deposit.recordedAt.shanghaiDate.iso, line.deposit.periods.map(\.iso).joined(separator: " "),
+                           line.deposit.kind.label(language), Money(fen: line.deposit.amountFen).plain, line.status.label(language),
+                           Money(fen: line.runningTotalFen).plain, line.deposit.reference, line.note ?? ""])
+            }
+            FileHandle.standardOutput.write(Data(sheet.text.utf8))
+        } else {
+            Terminal.say(t("Statement of account \(account.id) (\(account.name)) on \(today.iso)",
+                           "账户 \(account.id)(\(account.name))缴存明细,截至 \(today.iso)"))
+            Terminal.say()
+            if statement.lines.isEmpty {
+                Terminal.say(t("No deposits yet. Record one with `provident deposit`.", "尚无缴存。可用 `provident deposit` 登记。"))
+            } else {
+                var table = Table([t("Date", "日期"), t("Months", "缴存月份"), t("Kind", "类型"), t("Amount", "金额"),
+                                   t("Status", "状态"), t("Running total", "累计"), t("Reference", "识别码")],
+                                  alignments: [.left, .left, .left, .right, .left, .right, .left])
+                for line in statement.lines {
+                    let months = Self.months(line.deposit.periods)
+                    table.add([line.deposit.recordedAt.shanghaiDate.iso, months, line.deposit.kind.label(language),
+                               money(line.deposit.amountFen), line.status.label(language) + (line.note.map { " (\($0))" } ?? ""),
+                               money(line.runningTotalFen), line.deposit.reference])
+                }
+                Terminal.say(table.rendered)
+            }
+            Terminal.say()
+            Terminal.say(t("Total:      ", "合计:      ") + money(statement.totalFen)
+                + t("  (confirmed \(money(statement.confirmedFen)), pending \(money(statement.pendingFen)))",
+                    "(已确认 \(money(statement.confirmedFen)),待确认 \(money(statement.pendingFen)))"))
+            Terminal.say(t("Continuous months paid: \(statement.continuousMonths) (confirmed: \(statement.continuousConfirmedMonths))",
+                           "连续缴存月数:\(statement.continuousMonths)(已确认:\(statement.continuousConfirmedMonths))"))
+        }
+        Timing.report("command", since: started)
+    }
+
+    /// "2026-07 – 2026-09" for a run of months, else the months listed.
+    static func months(_ periods: [Period]) -> String {
+        guard let first = periods.first, let last = periods.last else { return "—" }
+        if periods.count > 2, last.ordinal - first.ordinal == periods.count - 1 { return "\(first.iso) – \(last.iso)" }
+        return periods.map(\.iso).joined(separator: ", ")
+    }
+}
+
+struct BalanceCommand: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "balance",
+                             abstract: t("Show confirmed and pending money, and interest projected to the next settlement.",
+                                         "显示已确认和待确认金额,以及到下一结息日的预计利息。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var format: FormatOptions
+    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"), valueName: "id"))
+    var account: String?
+
+    struct Output: Encodable {
+        let account: String
+        let confirmedFen, pendingFen, projectedInterestFen: Int64
+        let settlementDate, interestYearStart: String
+        let annualRateBasisPoints: Int
+    }
+
+    func run() throws {
+        let started = ContinuousClock.now
+        let today = currentInstant().shanghaiDate
+        let device = try data.open()
+        let (account, balance) = try device.balance(accountID: self.account, today: today)
+        let rate = device.policy.interestBasisPoints
+        if format.json {
+            try JSONOutput.print(Output(account: account.id, confirmedFen: balance.confirmedFen, pendingFen: balance.pendingFen,
+                                        projectedInterestFen: balance.projectedInterestFen, settlementDate: balance.settlementDate.iso,
+                                        interestYearStart: balance.interestYearStart.iso, annualRateBasisPoints: rate))
+        } else {
+            let percent = "\(rate / 100).\(CivilDateText.pad(rate % 100))%"
+            Terminal.say(t("Confirmed:  ", "已确认:    ") + money(balance.confirmedFen))
+            Terminal.say(t("Pending:    ", "待确认:    ") + money(balance.pendingFen))
+            Terminal.say(t("Interest to \(balance.settlementDate.iso): ", "至 \(balance.settlementDate.iso) 预计利息:") + money(balance.projectedInterestFen)
+                + t("  (\(percent) a year on the confirmed balance, daily balances since \(balance.interestYearStart.iso))",
+                    "(按年利率 \(percent)、自 \(balance.interestYearStart.iso) 起已确认余额的日积数计算)"))
+        }
+        Timing.report("command", since: started)
+    }
+}
+
+enum CivilDateText {
+    static func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
+}

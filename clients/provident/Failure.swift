@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import ProvidentClient
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+
+/// The exit statuses `provident` uses; scripts may rely on them. Listed in `provident --help`.
+enum Status: Int32, CaseIterable {
+    case success = 0
+    case unexpected = 1
+    case invalidInput = 3
+    case refused = 4
+    case key = 5
+    case notInitialised = 6
+    case damaged = 7
+    case policy = 8
+    case alreadyInitialised = 9
+    case usage = 64
+
+    func meaning(_ l: Language) -> String {
+        switch self {
+        case .success: l.pick("done", "成功")
+        case .unexpected: l.pick("unexpected failure (a bug: please report it)", "意外错误(程序缺陷,请报告)")
+        case .invalidInput: l.pick("a value you gave breaks a rule (ID number, amount, month, agreement…)", "输入的值不符合规则(身份证号、金额、月份、协议等)")
+        case .refused: l.pick("refused by the account's state (closed, paused, already paid, no account…)", "账户状态不允许(已封存、已暂停、已缴存、尚未开户等)")
+        case .key: l.pick("wrong passphrase, or the key file is missing or damaged", "口令错误,或密钥文件丢失、损坏")
+        case .notInitialised: l.pick("no device is set up in the data directory", "数据目录中没有设置设备")
+        case .damaged: l.pick("the replica is damaged or from a newer version", "数据文件已损坏或来自更新版本")
+        case .policy: l.pick("the policy file cannot be used", "政策文件无法使用")
+        case .alreadyInitialised: l.pick("a device is already set up here (init without --force)", "此处已设置设备(init 未加 --force)")
+        case .usage: l.pick("the command line is wrong (unknown option, missing value)", "命令行有误(未知选项、缺少值)")
+        }
+    }
+
+    /// The exit-status table for help screens.
+    static func table(_ l: Language) -> String {
+        let heading = l.pick("Exit status:", "退出码:")
+        return ([heading] + allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning(l))" })
+            .joined(separator: "\n")
+    }
+}
+
+/// An error for the person at the keyboard: a message in their language and an exit status.
+struct Failure: Error {
+    let status: Status
+    let message: String
+
+    /// Translates one of Provident's own errors; nil for anything else (the argument parser's
+    /// help, version and usage errors, which it reports itself).
+    init?(ours error: any Error, language: Language) {
+        switch error {
+        case is Failure, is DomainError, is PolicyError, is ClientError, is StoreError, is CryptoError, is SyncError:
+            self.init(error, language: language)
+        default:
+            return nil
+        }
+    }
+
+    /// Translates whatever went wrong into what to tell the user. Messages name what was wrong
+    /// and what to do; they never contain ID numbers, phone numbers, keys or passphrases.
+    init(_ error: any Error, language l: Language) {
+        switch error {
+        case let failure as Failure:
+            self = failure
+        case let error as DomainError:
+            self.init(status: error.kind == .invalidInput ? .invalidInput : .refused, message: error.message(l))
+        case let error as PolicyError:
+            self.init(status: .policy, message: error.message(l))
+        case let error as ClientError:
+            let status: Status = switch error {
+            case .alreadyInitialised: .alreadyInitialised
+            case .notInitialised, .directoryUnusable: .notInitialised
+            case .policyFileUnreadable: .policy
+            case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
+                 .passphraseUnavailable, .passphraseFileUnreadable: .key
+            case .notConfirmed, .unknownAccount: .refused
+            }
+            self.init(status: status, message: error.message(l))
+        case let error as StoreError:
+            let status: Status = switch error {
+            case .missing, .noIdentity: .notInitialised
+            case .damaged, .newerSchema, .unreadableRecord: .damaged
+            case .busy: .refused
+            }
+            self.init(status: status, message: error.message(l))
+        case let error as CryptoError:
+            self.init(status: .key, message: Self.crypto(error, l))
+        case let error as SyncError:
+            self.init(status: .unexpected, message: l.pick("Internal error: ", "内部错误:") + error.message)
+        default:
+            self.init(status: .unexpected, message: l.pick("Unexpected failure: ", "意外错误:") + String(describing: type(of: error)))
+        }
+    }
+
+    init(status: Status, message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    static func crypto(_ error: CryptoError, _ l: Language) -> String {
+        switch error {
+        case .wrongPassphrase:
+            l.pick("The passphrase is wrong; nothing was changed.", "口令错误;未做任何更改。")
+        case .emptyPassphrase:
+            l.pick("The passphrase is empty.", "口令为空。")
+        case .notAKeyFile:
+            l.pick("device.key is not a Provident key file; restore it from a backup.", "device.key 不是 Provident 密钥文件;请从备份恢复。")
+        case .keyFileTampered:
+            l.pick("device.key is damaged or was altered; restore it from a backup, or set up the device again with `provident init --force`.",
+                   "device.key 已损坏或被改动;请从备份恢复,或用 `provident init --force` 重新设置设备。")
+        case let .unsupportedKeyFileVersion(version):
+            l.pick("device.key uses format version \(version), newer than this program; update Provident.",
+                   "device.key 使用第 \(version) 版格式,比本程序新;请升级 Provident。")
+        case .keyDerivationFailed:
+            l.pick("Not enough memory to process the passphrase (Argon2id needs 64 MiB).", "内存不足,无法处理口令(Argon2id 需要 64 MiB)。")
+        case let .io(operation, path, _):
+            l.pick("Could not \(operation) \(path).", "无法访问 \(path)(\(operation))。")
+        case .wrongLength:
+            l.pick("device.key is damaged.", "device.key 已损坏。")
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import ProvidentClient
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentSync
+
+struct Init: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            abstract: t("Set up this device: create its key, sealed with a passphrase.", "设置本设备:创建设备密钥,并用口令加密保存。"),
+            discussion: t("""
+                The key signs every change made here. It is kept in device.key, encrypted with your \
+                passphrase (Argon2id); the passphrase cannot be recovered, so keep it safe. A device \
+                already set up is left alone unless you give --force, which asks again and then moves \
+                the old key and data into a backup folder.
+                """, """
+                设备密钥用于为本设备的每项更改签名,加密保存在 device.key 中(Argon2id);口令无法找回,请妥善保管。\
+                已设置的设备不会被改动,除非使用 --force:会再次确认,然后把旧密钥和数据移到备份文件夹。
+                """))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var passphrase: PassphraseOptions
+
+    @Flag(help: ArgumentHelp(t("Replace an existing device (asks for confirmation; the old data is backed up).",
+                               "替换已有设备(需要确认;旧数据会备份)。")))
+    var force = false
+
+    @Option(name: .customLong("confirm-device"),
+            help: ArgumentHelp(t("With --force and no terminal: the id of the device being replaced, as confirmation.",
+                                 "与 --force 一起使用且无终端时:被替换设备的 ID,作为确认。"), valueName: "id"))
+    var confirmDevice: String?
+
+    func run() throws {
+        let directory = data.directory
+        if force, directory.hasKey {
+            try confirmReplacement(directory)
+        } else if directory.hasKey {
+            throw ClientError.alreadyInitialised(directory: directory.path)
+        }
+        let secret = try newPassphrase()
+        let (device, backup) = try LocalDevice.initialise(directory: directory, passphrase: secret, force: force,
+                                                          now: currentInstant(), environment: ProcessInfo.processInfo.environment)
+        let state = try device.state()
+        if let backup { Terminal.say(t("The old key and data were moved to \(backup).", "旧密钥和数据已移至 \(backup)。")) }
+        Terminal.say(t("Device set up in \(directory.path).", "设备已设置在 \(directory.path)。"))
+        Terminal.say(t("Device id:        ", "设备 ID:    ") + state.id.rawValue)
+        Terminal.say(t("Key fingerprint:  ", "密钥指纹:   ") + WhoAmI.fingerprint(state.publicKey))
+        Terminal.say(t("Keep your passphrase safe: it cannot be recovered.", "请妥善保管口令:口令无法找回。"))
+        Terminal.say(t("Next: open your account with `provident enroll`.", "下一步:用 `provident enroll` 开户。"))
+    }
+
+    /// `--force` destroys nothing, but it does retire a key: ask before doing it.
+    func confirmReplacement(_ directory: DataDirectory) throws {
+        let device = try? LocalDevice.open(directory: directory)
+        let state = try? device?.state()
+        let pending = (try? device?.replica.outbox().count) ?? 0
+        let id = state?.id.rawValue ?? "?"
+        if let confirmDevice {
+            guard confirmDevice == id else { throw ClientError.notConfirmed }
+            return
+        }
+        guard Terminal.isInteractive else { throw ClientError.notConfirmed }
+        Terminal.warn(t("This replaces device \(id) with a new key.", "这将用新密钥替换设备 \(id)。"))
+        if pending > 0 {
+            Terminal.warn(t("\(pending) change(s) made here are not yet synced; they stay in the backup folder but will not be sent by the new device.",
+                            "本设备有 \(pending) 项更改尚未同步;它们会保留在备份文件夹中,但新设备不会发送它们。"))
+        }
+        let answer = Terminal.ask(t("Type the first 8 characters of the device id to go on: ", "请输入设备 ID 的前 8 个字符以继续:"))
+        guard let answer, answer.trimmingCharacters(in: .whitespaces) == String(id.prefix(8)) else { throw ClientError.notConfirmed }
+    }
+
+    func newPassphrase() throws -> SecretBytes {
+        if passphrase.passphraseFile != nil {
+            let secret = try passphrase.passphrase(prompt: "")
+            try Self.checkStrength(secret)
+            return secret
+        }
+        let first = try passphrase.passphrase(prompt: t("New passphrase (at least 8 characters): ", "新口令(至少 8 个字符):"))
+        try Self.checkStrength(first)
+        let second = try passphrase.passphrase(prompt: t("Repeat the passphrase: ", "再次输入口令:"))
+        guard first.constantTimeEquals(second) else { throw ClientError.passphrasesDiffer }
+        return first
+    }
+
+    static func checkStrength(_ secret: SecretBytes) throws {
+        let characters = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self).count }
+        guard characters >= 8 else { throw ClientError.passphraseTooShort(minimum: 8) }
+    }
+}
+
+struct WhoAmI: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "whoami",
+                             abstract: t("Show this device: its id, key fingerprint and role.", "显示本设备:设备 ID、密钥指纹和角色。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var format: FormatOptions
+
+    struct Output: Encodable {
+        let deviceId: String
+        let fingerprint: String
+        let role: String
+        let account: String?
+        let dataDirectory: String
+        let changeSetsMade: UInt64
+        let waitingToSync: Int
+        let createdAt: String
+        let policy: String
+    }
+
+    func run() throws {
+        let device = try data.open()
+        let state = try device.state()
+        let waiting = try device.replica.outbox().count
+        let policy = switch device.policySource {
+        case .defaults: t("built-in defaults", "内置默认值")
+        case let .file(path): path
+        }
+        if format.json {
+            try JSONOutput.print(Output(deviceId: state.id.rawValue, fingerprint: Hex.encode(state.publicKey.fingerprint),
+                                        role: state.role.rawValue, account: state.accountID, dataDirectory: device.directory.path,
+                                        changeSetsMade: state.sequence, waitingToSync: waiting, createdAt: state.createdAt.utcISO,
+                                        policy: policy))
+            return
+        }
+        let role = switch state.role {
+        case .selfService: t("worker's own device", "个人设备")
+        case .field: t("outreach laptop", "外勤笔记本")
+        case .office: t("central office", "中心")
+        }
+        Terminal.say(t("Device id:        ", "设备 ID:     ") + state.id.rawValue)
+        Terminal.say(t("Key fingerprint:  ", "密钥指纹:    ") + Self.fingerprint(state.publicKey))
+        Terminal.say(t("Role:             ", "角色:        ") + role)
+        Terminal.say(t("Account:          ", "账户:        ") + (state.accountID ?? t("none yet", "尚未开户")))
+        Terminal.say(t("Set up:           ", "设置时间:    ") + state.createdAt.shanghaiDisplay)
+        Terminal.say(t("Data folder:      ", "数据文件夹:  ") + device.directory.path)
+        Terminal.say(t("Waiting to sync:  ", "待同步:      ") + t("\(waiting) change(s)", "\(waiting) 项更改"))
+        Terminal.say(t("Policy:           ", "政策:        ") + policy)
+    }
+
+    /// The fingerprint in groups of eight hex digits, for reading aloud and comparing.
+    static func fingerprint(_ key: PublicKey) -> String {
+        let hex = Array(Hex.encode(key.fingerprint))
+        return stride(from: 0, to: hex.count, by: 8).map { String(hex[$0..<min($0 + 8, hex.count)]) }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import ProvidentDomain
+
+/// The language of this run: Chinese when LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh.
+let language = Language.from(environment: ProcessInfo.processInfo.environment)
+
+/// Picks the text for this run's language.
+func t(_ english: String, _ chinese: String) -> String {
+    language.pick(english, chinese)
+}
+
+@main
+struct Provident: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "provident",
+            abstract: t("Keep a voluntary housing provident fund account and its deposits, offline.",
+                        "离线办理住房公积金个人自愿缴存账户及缴存。"),
+            discussion: t("""
+                Everything works without a network: each change is signed by this device and kept in \
+                the outbox until it is synced. The data lives in ~/.provident (or PROVIDENT_HOME, or \
+                --data-dir). Amounts are in yuan; times are shown in Beijing time.
+                """, """
+                所有功能无需联网:每项更改由本设备签名,保存在待同步队列中,联网后同步。数据保存在 \
+                ~/.provident(或 PROVIDENT_HOME、--data-dir 指定的目录)。金额单位为元;时间按北京时间显示。
+                """) + "\n\n" + Status.table(language),
+            version: "0.1.0",
+            subcommands: [
+                Init.self, WhoAmI.self, Enroll.self, AccountCommand.self, Pause.self, Resume.self, Close.self,
+                DepositCommand.self, StatementCommand.self, BalanceCommand.self, OutboxCommand.self,
+                PolicyCommand.self, Check.self,
+            ])
+    }
+
+    /// Runs the command, turning our errors into a message in the user's language and a
+    /// documented exit status; the argument parser reports its own (usage) errors.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+        } catch {
+            guard let failure = Failure(ours: error, language: language) else { exit(withError: error) }
+            Terminal.warn(t("Error: ", "错误:") + failure.message)
+            Foundation.exit(failure.status.rawValue)
+        }
+    }
+}
