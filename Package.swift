@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Provident",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ProvidentCrypto", targets: ["ProvidentCrypto"]),
         .library(name: "ProvidentSync", targets: ["ProvidentSync"]),

@@ -61,6 +61,17 @@ def compute():
             "fields": {"phone": "13900139000"},
         }],
     }
+    # A signed request: GET /v1/pull?cursor=0&limit=500 at a fixed time with a fixed nonce.
+    empty_digest = "blake2b-256=:" + base64.b64encode(hashlib.blake2b(b"", digest_size=32).digest()).decode() + ":"
+    components = ["@method", "@path", "@query", "content-digest", "provident-date", "provident-device", "provident-nonce"]
+    base = "\n".join([
+        '"@method": GET', '"@path": /v1/pull', '"@query": ?cursor=0&limit=500', f'"content-digest": {empty_digest}',
+        '"provident-date": 1795397400000', f'"provident-device": {device}', '"provident-nonce": 000102030405060708090a0b0c0d0e0f',
+        '"@signature-params": (' + " ".join(f'"{c}"' for c in components) + f');alg="ed25519";keyid="{device}"',
+    ]).encode("utf-8")
+    out["request.base-hex"] = base.hex()
+    out["request.signature"] = key.sign(base).hex()
+
     for name, body in (("create", create), ("update", update)):
         raw = canonical(body)
         signature = key.sign(raw)

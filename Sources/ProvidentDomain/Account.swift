@@ -112,6 +112,20 @@ public struct Agreement: Hashable, Sendable {
         return value
     }
 
+    /// Checks an agreement as replicated: it must be one the policy offers, with the monthly
+    /// amount its rule gives.
+    public func check(policy: Policy) throws(DomainError) {
+        let expected: Agreement
+        switch mode {
+        case .baseAndRate:
+            guard let baseFen, let rateBasisPoints, rateBasisPoints % 100 == 0 else { throw .rateNotWholePercent }
+            expected = try .baseAndRate(baseFen: baseFen, ratePercent: rateBasisPoints / 100, policy: policy)
+        case .fixedAmount:
+            expected = try .fixed(monthlyFen: monthlyFen, policy: policy)
+        }
+        guard expected == self else { throw .amountNotAgreed(expectedFen: expected.monthlyFen, actualFen: monthlyFen) }
+    }
+
     /// The agreement as one field value, so its parts change together under merge.
     public var canonicalValue: CanonicalValue {
         var object: [String: CanonicalValue] = ["mode": .string(mode.rawValue), "monthlyFen": .integer(monthlyFen)]
@@ -182,6 +196,10 @@ public struct Account: Hashable, Sendable {
     public var paused: Bool
     public var closedOn: CivilDate?
     public var closeReason: String?
+    /// The branch (管理部) whose outreach staff look after the account; nil for a worker's own enrolment.
+    public var branch: String?
+    /// The digest of the claim code printed when outreach staff opened the account.
+    public var claimCodeHash: String?
 
     /// The derived status.
     public var status: AccountStatus {
@@ -212,6 +230,21 @@ public struct Account: Hashable, Sendable {
                        closedOn: nil, closeReason: nil)
     }
 
+    /// Checks an account as replicated, by the rules its enrolment had to meet on the day it was
+    /// recorded: what the server does with every enrolment it receives.
+    public func checkRecorded(policy: Policy) throws(DomainError) {
+        guard try Self.validName(name) == name else { throw .nameEmpty }
+        let resident = try ResidentID(idNumber, today: enrolledOn)
+        guard resident.value == idNumber else { throw .idNumberFormat }
+        let age = resident.age(on: enrolledOn)
+        guard (policy.minimumAge...policy.maximumAge).contains(age) else {
+            throw .ageOutsidePolicy(age: age, minimum: policy.minimumAge, maximum: policy.maximumAge)
+        }
+        guard try MobileNumber(phone).value == phone else { throw .mobileInvalid }
+        try agreement.check(policy: policy)
+        if let branch, !Branch.isValid(branch) { throw .branchInvalid }
+    }
+
     /// A name as on the ID card: trimmed, not empty, at most 50 characters.
     static func validName(_ text: String) throws(DomainError) -> String {
         let name = text.trimmingASCIIWhitespace.precomposedNFC
@@ -229,6 +262,8 @@ public struct Account: Hashable, Sendable {
             "verified": .bool(verified), "paused": .bool(paused),
         ]
         if let closedOn { fields["closed"] = Self.closedValue(on: closedOn, reason: closeReason ?? "") }
+        if let branch { fields["branch"] = .string(branch) }
+        if let claimCodeHash { fields["claimCodeHash"] = .string(claimCodeHash) }
         return fields
     }
 
@@ -263,6 +298,8 @@ public struct Account: Hashable, Sendable {
             closedOn = nil
             closeReason = nil
         }
+        branch = values["branch"]?.stringValue
+        claimCodeHash = values["claimCodeHash"]?.stringValue
     }
 
     init(id: String, name: String, idNumber: String, phone: String, category: AccountCategory, agreement: Agreement,
@@ -280,6 +317,8 @@ public struct Account: Hashable, Sendable {
         self.paused = paused
         self.closedOn = closedOn
         self.closeReason = closeReason
+        branch = nil
+        claimCodeHash = nil
     }
 
     // MARK: Changes

@@ -124,58 +124,95 @@ public struct DepositRequest: Hashable, Sendable {
     /// months and amount to record.
     public func check(account: Account, policy: Policy, today: CivilDate,
                       paid: [Period: String]) throws(DomainError) -> (kind: DepositKind, periods: [Period], amountFen: Int64) {
+        let typedAmount = try amount.map { text throws(DomainError) -> Int64 in try Money.parseYuan(text).fen }
+        let kind: DepositKind
+        var periods: [Period] = []
+        switch target {
+        case let .month(text):
+            guard let period = Period(text) else { throw .periodFormat(text) }
+            kind = .monthly
+            periods = [period]
+        case let .catchUp(texts):
+            for text in texts {
+                guard let period = Period(text) else { throw .periodFormat(text) }
+                periods.append(period)
+            }
+            kind = .catchUp
+        case .lump:
+            kind = .lump
+        }
+        let amountFen = try DepositRules.amount(kind: kind, periods: periods, typed: typedAmount, account: account, policy: policy)
+        try DepositRules.check(kind: kind, periods: periods, amountFen: amountFen, account: account, policy: policy,
+                               today: today, paid: paid)
+        return (kind, periods.sorted(), amountFen)
+    }
+}
+
+/// The rules every deposit must meet, whoever checks it: the device when it is recorded, and
+/// the server when the change-set arrives (with the day it was recorded as "today").
+public enum DepositRules {
+    /// The amount to record: the typed one, which for monthly and catch-up deposits must be the
+    /// agreed amount (for each month), or the agreed amount when none was typed.
+    public static func amount(kind: DepositKind, periods: [Period], typed: Int64?, account: Account,
+                              policy: Policy) throws(DomainError) -> Int64 {
+        if let typed {
+            if typed < 0 { throw .amountNegative }
+            if typed == 0 { throw .amountZero }
+            if typed > policy.depositCapFen { throw .amountAboveCap(capFen: policy.depositCapFen) }
+        }
+        switch kind {
+        case .monthly, .catchUp:
+            return typed ?? account.agreement.monthlyFen * Int64(max(periods.count, 1))
+        case .lump:
+            guard let typed else { throw .amountMissing }
+            return typed
+        }
+    }
+
+    /// Checks a deposit of `kind` for `periods` and `amountFen` against the account's status and
+    /// agreement, the policy, the day it is recorded and the months already paid.
+    public static func check(kind: DepositKind, periods: [Period], amountFen: Int64, account: Account, policy: Policy,
+                             today: CivilDate, paid: [Period: String]) throws(DomainError) {
         switch account.status {
         case .closed: throw .accountClosed
         case .paused: throw .accountPaused
         case .active, .pendingVerification: break
         }
+        if amountFen < 0 { throw .amountNegative }
+        if amountFen == 0 { throw .amountZero }
         let current = today.period
-        let typedAmount = try amount.map { text throws(DomainError) -> Int64 in
-            let fen = try Money.parseYuan(text).fen
-            if fen < 0 { throw .amountNegative }
-            if fen == 0 { throw .amountZero }
-            if fen > policy.depositCapFen { throw .amountAboveCap(capFen: policy.depositCapFen) }
-            return fen
-        }
-
-        switch target {
-        case let .month(text):
-            guard let period = Period(text) else { throw .periodFormat(text) }
+        switch kind {
+        case .monthly:
+            guard periods.count == 1, let period = periods.first else { throw .periodFormat(periods.map(\.iso).joined(separator: ",")) }
             let latest = current.adding(months: policy.advanceMonths)
             guard period <= latest else { throw .periodInFuture(period: period, latest: latest) }
             guard period >= account.firstPeriod else { throw .periodBeforeAccount(period: period, first: account.firstPeriod) }
             guard period >= current else { throw .monthlyForPastPeriod(period) }
             if let reference = paid[period] { throw .periodAlreadyPaid(period: period, reference: reference) }
             let expected = account.agreement.monthlyFen
-            if let typedAmount, typedAmount != expected { throw .amountNotAgreed(expectedFen: expected, actualFen: typedAmount) }
-            return (.monthly, [period], expected)
-
-        case let .catchUp(texts):
-            guard !texts.isEmpty else { throw .catchUpEmpty }
-            var periods: [Period] = []
-            for text in texts {
-                guard let period = Period(text) else { throw .periodFormat(text) }
-                guard !periods.contains(period) else { throw .periodRepeated(period) }
-                periods.append(period)
-            }
+            if amountFen > policy.depositCapFen { throw .amountAboveCap(capFen: policy.depositCapFen) }
+            guard amountFen == expected else { throw .amountNotAgreed(expectedFen: expected, actualFen: amountFen) }
+        case .catchUp:
+            guard !periods.isEmpty else { throw .catchUpEmpty }
+            var seen = Set<Period>()
+            for period in periods where !seen.insert(period).inserted { throw .periodRepeated(period) }
             guard periods.count <= policy.catchUpMaxMonths else {
                 throw .tooManyCatchUpMonths(count: periods.count, maximum: policy.catchUpMaxMonths)
             }
-            periods.sort()
-            for period in periods {
+            for period in periods.sorted() {
                 guard period < current else { throw .catchUpNotPast(period) }
                 guard period >= account.firstPeriod else { throw .periodBeforeAccount(period: period, first: account.firstPeriod) }
                 if let reference = paid[period] { throw .periodAlreadyPaid(period: period, reference: reference) }
             }
             let expected = account.agreement.monthlyFen * Int64(periods.count)
-            guard expected <= policy.depositCapFen else { throw .amountAboveCap(capFen: policy.depositCapFen) }
-            if let typedAmount, typedAmount != expected { throw .amountNotAgreed(expectedFen: expected, actualFen: typedAmount) }
-            return (.catchUp, periods, expected)
-
+            guard expected <= policy.depositCapFen, amountFen <= policy.depositCapFen else {
+                throw .amountAboveCap(capFen: policy.depositCapFen)
+            }
+            guard amountFen == expected else { throw .amountNotAgreed(expectedFen: expected, actualFen: amountFen) }
         case .lump:
             guard policy.lumpAllowed else { throw .lumpNotAllowed }
-            guard let typedAmount else { throw .amountMissing }
-            return (.lump, [], typedAmount)
+            guard periods.isEmpty else { throw .periodFormat(periods.map(\.iso).joined(separator: ",")) }
+            if amountFen > policy.depositCapFen { throw .amountAboveCap(capFen: policy.depositCapFen) }
         }
     }
 }

@@ -62,6 +62,18 @@ public enum DomainError: Error, Hashable, Sendable {
     case depositNotFound(String)
     case depositAlreadyReversed(String)
 
+    // Refused by the server's rules for who may do what
+    case actionUnknown(String)
+    case actionMismatch(String)
+    case malformedRecord(String)
+    case notPermitted
+    case outOfScope
+    case unknownAccount
+    case accountExists
+    case referenceTaken
+    case branchInvalid
+    case claimCodeInvalid
+
     /// Whether the input itself is wrong, or the action is refused by the current state.
     public enum Kind: Sendable {
         case invalidInput
@@ -72,7 +84,8 @@ public enum DomainError: Error, Hashable, Sendable {
     public var kind: Kind {
         switch self {
         case .noAccount, .accountAlreadyEnrolled, .idNumberAlreadyEnrolled, .accountClosed, .accountPaused,
-             .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositNotFound, .depositAlreadyReversed:
+             .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositNotFound, .depositAlreadyReversed,
+             .notPermitted, .outOfScope, .unknownAccount, .accountExists, .referenceTaken:
             .refused
         default:
             .invalidInput
@@ -130,6 +143,16 @@ public enum DomainError: Error, Hashable, Sendable {
         case .periodAlreadyPaid: "deposit.period_paid"
         case .depositNotFound: "deposit.not_found"
         case .depositAlreadyReversed: "deposit.already_reversed"
+        case .actionUnknown: "action.unknown"
+        case .actionMismatch: "action.mismatch"
+        case .malformedRecord: "record.malformed"
+        case .notPermitted: "role.not_permitted"
+        case .outOfScope: "scope.forbidden"
+        case .unknownAccount: "account.unknown"
+        case .accountExists: "account.exists"
+        case .referenceTaken: "reference.taken"
+        case .branchInvalid: "branch.invalid"
+        case .claimCodeInvalid: "claim_code.invalid"
         }
     }
 
@@ -271,6 +294,30 @@ public enum DomainError: Error, Hashable, Sendable {
                           "本设备上没有识别码为 \(reference) 的缴存;请查看 `provident statement`。")
         case let .depositAlreadyReversed(reference):
             return l.pick("The deposit \(reference) is already reversed.", "识别码为 \(reference) 的缴存已冲正。")
+        case let .actionUnknown(action):
+            return l.pick("The server does not know the action “\(action)”; update Provident on this device.",
+                          "服务器不认识操作“\(action)”;请升级本设备上的 Provident。")
+        case let .actionMismatch(action):
+            return l.pick("The change does not match its action “\(action)”.", "更改内容与其操作“\(action)”不符。")
+        case let .malformedRecord(type):
+            return l.pick("A \(type) record in the change is incomplete or malformed.", "更改中的 \(type) 记录不完整或格式有误。")
+        case .notPermitted:
+            return l.pick("This device's role does not allow this change.", "本设备的角色不允许此项更改。")
+        case .outOfScope:
+            return l.pick("The record belongs to another worker or branch; this device may not change it.",
+                          "该记录属于其他人员或管理部;本设备无权更改。")
+        case .unknownAccount:
+            return l.pick("The account does not exist on the server.", "服务器上没有该账户。")
+        case .accountExists:
+            return l.pick("An account with this id already exists.", "已存在相同 ID 的账户。")
+        case .referenceTaken:
+            return l.pick("Another deposit already has this reference code; record the deposit again to get a new one.",
+                          "另一笔缴存已使用此识别码;请重新登记以获得新的识别码。")
+        case .branchInvalid:
+            return l.pick("A branch name is 1–64 characters without “/” or “:”.", "管理部名称应为 1–64 个字符,且不含“/”或“:”。")
+        case .claimCodeInvalid:
+            return l.pick("The claim code is not right; check it against the slip from the outreach visit (like 4QKM-X7TN-2RHC3).",
+                          "认领码有误;请对照外勤人员给您的凭条核对(格式如 4QKM-X7TN-2RHC3)。")
         }
     }
 }

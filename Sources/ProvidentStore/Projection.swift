@@ -10,27 +10,32 @@ enum Projection {
         let key = state.key
         switch key.type {
         case Account.recordType:
-            guard state.created else { return }
+            guard state.created else {
+                try remove(db, key)
+                return
+            }
             guard let account = Account(id: key.id, values: state.values) else { throw StoreError.unreadableRecord(key) }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO accounts (id, name, id_number, phone, category, agreement_mode, base_fen,
-                    rate_basis_points, monthly_fen, channel, enrolled_on, verified, paused, closed_on, close_reason)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [account.id, account.name, account.idNumber, account.phone, account.category.rawValue,
-                                 account.agreement.mode.rawValue, account.agreement.baseFen, account.agreement.rateBasisPoints,
-                                 account.agreement.monthlyFen, account.channel.rawValue, account.enrolledOn.iso,
-                                 account.verified, account.paused, account.closedOn?.iso, account.closeReason])
+                    rate_basis_points, monthly_fen, channel, enrolled_on, verified, paused, closed_on, close_reason,
+                    branch, claim_code_hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [account.id, account.name, account.idNumber, account.phone, account.category.rawValue,
+                                         account.agreement.mode.rawValue, account.agreement.baseFen, account.agreement.rateBasisPoints,
+                                         account.agreement.monthlyFen, account.channel.rawValue, account.enrolledOn.iso,
+                                         account.verified, account.paused, account.closedOn?.iso, account.closeReason,
+                                         account.branch, account.claimCodeHash])
         case Deposit.recordType:
             guard let deposit = Deposit(id: key.id, values: state.values) else { throw StoreError.unreadableRecord(key) }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO deposits (id, account_id, amount_fen, kind, periods, method, reference, recorded_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [deposit.id, deposit.accountID, deposit.amountFen, deposit.kind.rawValue,
-                                 deposit.periods.map(\.iso).joined(separator: ","), deposit.method.rawValue,
-                                 deposit.reference, deposit.recordedAt.utcISO])
+                """).execute(arguments: [deposit.id, deposit.accountID, deposit.amountFen, deposit.kind.rawValue,
+                                         deposit.periods.map(\.iso).joined(separator: ","), deposit.method.rawValue,
+                                         deposit.reference, deposit.recordedAt.utcISO])
             for period in deposit.periods {
-                try db.execute(sql: "INSERT OR IGNORE INTO deposit_periods (account_id, period, deposit_id) VALUES (?, ?, ?)",
-                               arguments: [deposit.accountID, period.iso, deposit.id])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO deposit_periods (account_id, period, deposit_id) VALUES (?, ?, ?)")
+                    .execute(arguments: [deposit.accountID, period.iso, deposit.id])
             }
         case DepositReversal.recordType:
             guard let reversal = DepositReversal(values: state.values) else { throw StoreError.unreadableRecord(key) }
@@ -42,6 +47,23 @@ enum Projection {
                 INSERT OR IGNORE INTO deposit_outcomes (deposit_id, decision, reason, bank_date, decided_at) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [outcome.depositID, outcome.decision.rawValue, outcome.reason, outcome.bankDate?.iso,
                                  outcome.decidedAt.utcISO])
+        default:
+            return
+        }
+    }
+
+    /// Removes a record's read model: it was withdrawn, or it left this device's scope.
+    static func remove(_ db: Database, _ key: RecordKey) throws {
+        switch key.type {
+        case Account.recordType:
+            try db.execute(sql: "DELETE FROM accounts WHERE id = ?", arguments: [key.id])
+        case Deposit.recordType:
+            try db.execute(sql: "DELETE FROM deposit_periods WHERE deposit_id = ?", arguments: [key.id])
+            try db.execute(sql: "DELETE FROM deposits WHERE id = ?", arguments: [key.id])
+        case DepositReversal.recordType:
+            try db.execute(sql: "DELETE FROM deposit_reversals WHERE deposit_id = ?", arguments: [String(key.id.dropFirst(4))])
+        case DepositOutcome.recordType:
+            try db.execute(sql: "DELETE FROM deposit_outcomes WHERE deposit_id = ?", arguments: [String(key.id.dropFirst(4))])
         default:
             return
         }
@@ -62,6 +84,8 @@ enum Projection {
             values["closed"] = Account.closedValue(on: CivilDate(iso: closed) ?? CivilDate(daysSinceEpoch: 0),
                                                    reason: row["close_reason"] ?? "")
         }
+        if let branch: String = row["branch"] { values["branch"] = .string(branch) }
+        if let claim: String = row["claim_code_hash"] { values["claimCodeHash"] = .string(claim) }
         return Account(id: row["id"], values: values)
     }
 

@@ -39,11 +39,12 @@ extension ReplicaDatabase {
         if integrity != ["ok"] { findings += integrity.map { .sqlite($0) } }
 
         let device = try deviceState()
-        let raw: [(UInt64, [UInt8], [UInt8])] = try read { db in
-            try Row.fetchAll(db, sql: "SELECT sequence, bytes, signature FROM outbox ORDER BY sequence").map { row in
+        let raw: [(UInt64, [UInt8], [UInt8], Bool)] = try read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, bytes, signature, state FROM outbox ORDER BY sequence").map { row in
                 let bytes: Data = row["bytes"]
                 let signature: Data = row["signature"]
-                return (UInt64(row["sequence"] as Int64), Array(bytes), Array(signature))
+                let state: String = row["state"]
+                return (UInt64(row["sequence"] as Int64), Array(bytes), Array(signature), state == "rejected")
             }
         }
         var previous = Digest256.zero
@@ -52,7 +53,7 @@ extension ReplicaDatabase {
         let records = try allRecords()
         let byKey = Dictionary(uniqueKeysWithValues: records.map { ($0.key, $0) })
         for (index, entry) in raw.enumerated() {
-            let (sequence, bytes, signature) = entry
+            let (sequence, bytes, signature, refused) = entry
             guard let signed = try? SignedChangeSet(bytes: bytes, signature: signature),
                   (try? signed.verify(with: device.publicKey)) != nil else {
                 findings.append(.unreadableChangeSet(sequence: sequence))
@@ -64,6 +65,8 @@ extension ReplicaDatabase {
             }
             previous = signed.id
             lastSequence = sequence
+            // A change-set the server refused was taken back: it must have no effect, and has none to check.
+            guard !refused else { continue }
             outboxRecords[sequence] = Set(changeSet.operations.map(\.record))
             for operation in changeSet.operations {
                 guard let state = byKey[operation.record], state.versionVector.contains(changeSet.dot) else {

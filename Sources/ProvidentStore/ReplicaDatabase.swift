@@ -4,16 +4,6 @@ import ProvidentCrypto
 import ProvidentDomain
 import ProvidentSync
 
-/// A device's role, which decides what it may write and read (architecture: actors and roles).
-public enum DeviceRole: String, Hashable, Sendable {
-    /// A worker's own device, bound to the one account it creates.
-    case selfService = "self"
-    /// An outreach laptop bound to a branch.
-    case field
-    /// The central office.
-    case office
-}
-
 /// This device as the replica knows it.
 public struct DeviceState: Hashable, Sendable {
     public let id: DeviceID
@@ -79,11 +69,11 @@ public struct LocalChange: Sendable {
 public final class ReplicaDatabase: Sendable {
     /// The database file.
     public let path: String
-    let queue: DatabaseQueue
+    let writer: any DatabaseWriter
 
-    private init(path: String, queue: DatabaseQueue) {
+    init(path: String, writer: any DatabaseWriter) {
         self.path = path
-        self.queue = queue
+        self.writer = writer
     }
 
     /// Opens an existing replica, bringing its schema up to date.
@@ -107,7 +97,7 @@ public final class ReplicaDatabase: Sendable {
         return database
     }
 
-    private static func connect(path: String) throws -> ReplicaDatabase {
+    static func connect(path: String, migrator: DatabaseMigrator = Schema.migrator, pool: Bool = false) throws -> ReplicaDatabase {
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
@@ -115,18 +105,25 @@ public final class ReplicaDatabase: Sendable {
             // FULL: a recorded deposit survives a power cut, not only a crash of the process.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        let queue: DatabaseQueue
+        // The replica holds ID and phone numbers: only its owner may read it. SQLite gives the
+        // -wal and -shm files the database file's mode.
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        let writer: any DatabaseWriter
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-            let migrator = Schema.migrator
-            if try queue.read({ try migrator.hasBeenSuperseded($0) }) { throw StoreError.newerSchema(path: path) }
-            try migrator.migrate(queue)
+            // A client runs one command at a time: a queue opens fastest. The server reads while
+            // it writes: a pool gives its readers their own connections.
+            writer = pool ? try DatabasePool(path: path, configuration: configuration)
+                : try DatabaseQueue(path: path, configuration: configuration)
+            if try writer.read({ try migrator.hasBeenSuperseded($0) }) { throw StoreError.newerSchema(path: path) }
+            try migrator.migrate(writer)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
             throw translate(error, path: path)
         }
-        return ReplicaDatabase(path: path, queue: queue)
+        return ReplicaDatabase(path: path, writer: writer)
     }
 
     static func translate(_ error: DatabaseError, path: String) -> StoreError {
@@ -139,7 +136,26 @@ public final class ReplicaDatabase: Sendable {
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.write(body)
+            return try writer.write(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Writes without blocking a thread of the caller's: for servers, whose request handlers
+    /// share a small pool of threads.
+    func asyncWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Reads without blocking a thread of the caller's.
+    func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
@@ -147,7 +163,7 @@ public final class ReplicaDatabase: Sendable {
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.read(body)
+            return try writer.read(body)
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
@@ -218,27 +234,38 @@ public final class ReplicaDatabase: Sendable {
         }
     }
 
-    /// Applies every operation of a change-set to the records, conflicts and read models.
-    static func merge(_ changeSet: ChangeSet, into db: Database) throws {
+    /// Applies every operation of a change-set to the records, conflicts and read models, and
+    /// gives the records whose state changed.
+    @discardableResult
+    static func merge(_ changeSet: ChangeSet, into db: Database) throws -> [RecordState] {
+        var changed: [RecordState] = []
         for operation in changeSet.operations {
             let outcome = try RecordMerge.apply(operation, dot: changeSet.dot, time: changeSet.time,
                                                 to: try recordState(db, operation.record))
             guard outcome.changed else { continue }
-            try db.execute(sql: "INSERT OR REPLACE INTO records (type, id, state) VALUES (?, ?, ?)",
-                           arguments: [operation.record.type, operation.record.id, Data(try RecordStorage.encode(outcome.state))])
-            for conflict in outcome.conflicts {
-                try db.execute(sql: "INSERT OR IGNORE INTO conflicts (id, type, record_id, field, state) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [Data(conflict.id.bytes), conflict.record.type, conflict.record.id, conflict.field,
-                                           Data(try CanonicalEncoder.encode(conflict.canonicalValue))])
-            }
-            try Projection.update(db, with: outcome.state)
+            try store(outcome, in: db)
+            changed.append(outcome.state)
         }
+        return changed
+    }
+
+    /// Writes a merge outcome: the record, its new conflicts, its read model.
+    static func store(_ outcome: RecordMerge.Outcome, in db: Database) throws {
+        let key = outcome.state.key
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO records (type, id, state) VALUES (?, ?, ?)")
+            .execute(arguments: [key.type, key.id, Data(try outcome.state.transferBytes())])
+        for conflict in outcome.conflicts {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO conflicts (id, type, record_id, field, state) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [Data(conflict.id.bytes), conflict.record.type, conflict.record.id, conflict.field,
+                                     Data(try CanonicalEncoder.encode(conflict.canonicalValue))])
+        }
+        try Projection.update(db, with: outcome.state)
     }
 
     static func recordState(_ db: Database, _ key: RecordKey) throws -> RecordState? {
-        guard let data = try Data.fetchOne(db, sql: "SELECT state FROM records WHERE type = ? AND id = ?",
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT state FROM records WHERE type = ? AND id = ?"),
                                            arguments: [key.type, key.id]) else { return nil }
-        guard let state = RecordStorage.decode(Array(data), key: key) else { throw StoreError.unreadableRecord(key) }
+        guard let state = RecordState(key: key, transferBytes: Array(data)) else { throw StoreError.unreadableRecord(key) }
         return state
     }
 
@@ -287,7 +314,7 @@ public final class ReplicaDatabase: Sendable {
             try Row.fetchAll(db, sql: "SELECT type, id, state FROM records ORDER BY type, id").map { row in
                 let key = RecordKey(type: row["type"], id: row["id"])
                 let data: Data = row["state"]
-                guard let state = RecordStorage.decode(Array(data), key: key) else { throw StoreError.unreadableRecord(key) }
+                guard let state = RecordState(key: key, transferBytes: Array(data)) else { throw StoreError.unreadableRecord(key) }
                 return state
             }
         }
@@ -310,7 +337,7 @@ extension ReplicaDatabase {
             while let row = try records.next() {
                 let key = RecordKey(type: row["type"], id: row["id"])
                 let data: Data = row["state"]
-                guard let state = RecordStorage.decode(Array(data), key: key) else { throw StoreError.unreadableRecord(key) }
+                guard let state = RecordState(key: key, transferBytes: Array(data)) else { throw StoreError.unreadableRecord(key) }
                 hasher.update(try CanonicalEncoder.encode(state.canonicalValue) + [0x0A])
             }
             // Conflicts are stored in their digest form already.

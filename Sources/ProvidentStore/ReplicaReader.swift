@@ -4,14 +4,14 @@ import ProvidentDomain
 import ProvidentSync
 
 /// Typed reads of the replica inside one transaction or snapshot.
-public struct ReplicaReader {
+public struct ReplicaReader: ReplicaLookup {
     let db: Database
     /// This device.
     public let device: DeviceState
 
     /// The account with this id, if the replica holds it.
     public func account(id: String) throws -> Account? {
-        try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).flatMap(Projection.account)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE id = ?"), arguments: [id]).flatMap(Projection.account)
     }
 
     /// The account this device is bound to.
@@ -77,13 +77,13 @@ public struct ReplicaReader {
     /// The months an account has paid, each with the reference of the deposit that paid it;
     /// reversed and rejected deposits do not count.
     public func paidPeriods(accountID: String) throws -> [Period: String] {
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT p.period, d.reference FROM deposit_periods p
             JOIN deposits d ON d.id = p.deposit_id
             LEFT JOIN deposit_reversals r ON r.deposit_id = d.id
             LEFT JOIN deposit_outcomes o ON o.deposit_id = d.id
             WHERE p.account_id = ? AND r.deposit_id IS NULL AND (o.decision IS NULL OR o.decision = 'confirmed')
-            """, arguments: [accountID])
+            """), arguments: [accountID])
         var paid: [Period: String] = [:]
         for row in rows {
             if let period = Period(row["period"] as String) { paid[period] = row["reference"] }
@@ -91,9 +91,24 @@ public struct ReplicaReader {
         return paid
     }
 
+    /// The deposit with this id, if held.
+    public func deposit(id: String) throws -> Deposit? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM deposits WHERE id = ?"), arguments: [id]).flatMap(Projection.deposit)
+    }
+
+    /// The id of the deposit with this reference code, on any account.
+    public func depositID(reference: String) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM deposits WHERE reference = ?"), arguments: [reference])
+    }
+
+    /// Whether the office has given its outcome for a deposit.
+    public func hasOutcome(depositID: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM deposit_outcomes WHERE deposit_id = ?"), arguments: [depositID]) ?? false
+    }
+
     /// Whether a deposit has been reversed.
     public func isReversed(depositID: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM deposit_reversals WHERE deposit_id = ?", arguments: [depositID]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM deposit_reversals WHERE deposit_id = ?"), arguments: [depositID]) ?? false
     }
 
     /// The merged state of a record, if held.

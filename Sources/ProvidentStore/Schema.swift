@@ -109,6 +109,22 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2 sync state and account scope") { db in
+            // Where this device syncs, the server key it pinned at enrolment, and how far it has
+            // read the server's feed (or the snapshot that precedes it).
+            try db.execute(sql: """
+                ALTER TABLE device ADD COLUMN server_url TEXT;
+                ALTER TABLE device ADD COLUMN server_key BLOB;
+                ALTER TABLE device ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE device ADD COLUMN cursor INTEGER;
+                ALTER TABLE device ADD COLUMN snapshot_as_of INTEGER;
+                ALTER TABLE device ADD COLUMN snapshot_next TEXT;
+                ALTER TABLE accounts ADD COLUMN branch TEXT;
+                ALTER TABLE accounts ADD COLUMN claim_code_hash TEXT;
+                CREATE INDEX accounts_branch ON accounts (branch);
+                CREATE INDEX accounts_claim ON accounts (claim_code_hash);
+                """)
+        }
         return migrator
     }
 }

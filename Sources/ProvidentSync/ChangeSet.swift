@@ -236,6 +236,9 @@ extension Operation {
             guard context.counters.isEmpty else {
                 throw .invalidField(path: "\(path).ctx", reason: "must be empty for \(kind.rawValue)")
             }
+            guard !fields.isEmpty else {
+                throw .invalidField(path: "\(path).fields", reason: "a \(kind.rawValue) must write a field")
+            }
         case .update:
             guard !fields.isEmpty else { throw .invalidField(path: "\(path).fields", reason: "an update must write a field") }
         case .void:
@@ -258,7 +261,7 @@ extension Operation {
 /// Reads the members of a canonical object by name, then insists nothing unknown is left.
 struct ObjectReader {
     private var members: [String: CanonicalValue]
-    private let path: String
+    let path: String
 
     init(_ value: CanonicalValue, path: String) throws(SyncError) {
         guard let members = value.objectValue else {
@@ -268,7 +271,7 @@ struct ObjectReader {
         self.path = path
     }
 
-    private mutating func take(_ key: String) throws(SyncError) -> CanonicalValue {
+    mutating func take(_ key: String) throws(SyncError) -> CanonicalValue {
         guard let value = members.removeValue(forKey: key) else {
             throw .invalidField(path: "\(path).\(key)", reason: "is missing")
         }

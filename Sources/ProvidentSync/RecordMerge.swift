@@ -251,3 +251,103 @@ public enum RecordMerge {
         return Outcome(state: state, conflicts: [], changed: true)
     }
 }
+
+extension RecordMerge {
+    /// Merges a whole record state, as received in a snapshot or scope change, into the current
+    /// one (nil if the replica has none): the union of every field's writes and of the version
+    /// vectors. This is the state-based form of `apply`: joining a state that holds some writes
+    /// gives the same result as applying the operations that made them, in any order, any
+    /// number of times. Conflicts between writes that were not both present before are reported.
+    public static func join(_ incoming: RecordState, into current: RecordState?) throws(SyncError) -> Outcome {
+        guard let current else {
+            return Outcome(state: incoming, conflicts: conflicts(in: incoming, excluding: nil), changed: true)
+        }
+        let key = current.key
+        guard current.mutability == incoming.mutability else {
+            throw .integrity(record: key, reason: "is a fact on one side and a mutable record on the other")
+        }
+        var state = current
+        switch current.mutability {
+        case .fact:
+            guard current.values == incoming.values else {
+                throw .integrity(record: key, reason: "a fact with this id already exists with different content")
+            }
+        case .mutable:
+            for (name, history) in incoming.fields {
+                guard var merged = state.fields[name] else {
+                    state.fields[name] = history
+                    continue
+                }
+                for write in history.writes {
+                    if let existing = merged.writes.first(where: { $0.dot == write.dot }) {
+                        guard existing == write else {
+                            throw .integrity(record: key, reason: "two different writes carry the same dot \(write.dot)")
+                        }
+                        continue
+                    }
+                    merged.insert(write)
+                }
+                state.fields[name] = merged
+            }
+            state.created = current.created || incoming.created
+        }
+        state.versionVector.merge(incoming.versionVector)
+        guard state != current else { return Outcome(state: current, conflicts: [], changed: false) }
+        return Outcome(state: state, conflicts: conflicts(in: state, excluding: current), changed: true)
+    }
+
+    /// Every conflicting pair of writes in `state` that was not already a pair in `previous`.
+    static func conflicts(in state: RecordState, excluding previous: RecordState?) -> [Conflict] {
+        guard state.mutability == .mutable else { return [] }
+        var found: [Conflict] = []
+        for (name, history) in state.fields {
+            let known = Set(previous?.fields[name]?.writes.map(\.dot) ?? [])
+            let writes = history.writes
+            for i in writes.indices {
+                for j in writes.indices where i < j && !(known.contains(writes[i].dot) && known.contains(writes[j].dot)) {
+                    if writes[i].isConcurrent(with: writes[j]), writes[i].value != writes[j].value {
+                        found.append(Conflict(record: state.key, field: name, writes[i], writes[j]))
+                    }
+                }
+            }
+        }
+        return found
+    }
+
+    /// Takes back the writes a change-set made to a record, when the server refused that
+    /// change-set: the device applied its own edit at once, and undoes it on hearing the answer.
+    ///
+    /// Returns the record without those writes (nil when nothing of it remains) and the ids of
+    /// the conflicts that involved them. The version vector is recomputed from the remaining
+    /// writes, as it would have been had the change-set never been applied.
+    public static func withdraw(_ dot: Dot, wasCreate: Bool, from state: RecordState) -> (state: RecordState?, droppedConflicts: [Digest256]) {
+        var result = state
+        var dropped: [Digest256] = []
+        switch state.mutability {
+        case .fact:
+            guard state.versionVector[dot.device] == dot.sequence else { return (state, []) }
+            var counters = state.versionVector.counters
+            counters[dot.device] = nil
+            guard !counters.isEmpty else { return (nil, []) }
+            result.versionVector = VersionVector(counters)
+            return (result, [])
+        case .mutable:
+            var fields: [String: FieldHistory] = [:]
+            for (name, history) in state.fields {
+                let others = history.writes.filter { $0.dot != dot }
+                if others.count != history.writes.count, let withdrawn = history.writes.first(where: { $0.dot == dot }) {
+                    dropped += others.filter { $0.isConcurrent(with: withdrawn) && $0.value != withdrawn.value }
+                        .map { Conflict(record: state.key, field: name, $0, withdrawn).id }
+                }
+                if let remaining = FieldHistory(writes: others) { fields[name] = remaining }
+            }
+            guard !fields.isEmpty else { return (nil, dropped) }
+            var vector = VersionVector()
+            for history in fields.values { for write in history.writes { vector.record(write.dot) } }
+            result.fields = fields
+            result.versionVector = vector
+            if wasCreate { result.created = false }
+            return (result, dropped)
+        }
+    }
+}

@@ -58,6 +58,13 @@ public struct Replica: Sendable {
         return .applied(conflicts: found)
     }
 
+    /// Merges a whole record state, as a snapshot delivers it (see `RecordMerge.join`).
+    public mutating func join(_ state: RecordState) throws(SyncError) {
+        let outcome = try RecordMerge.join(state, into: records[state.key])
+        records[state.key] = outcome.state
+        for conflict in outcome.conflicts { conflicts[conflict.id] = conflict }
+    }
+
     /// BLAKE2b-256 over every record's and every conflict's canonical form, in a fixed order
     /// (sync-protocol.md §9). Two replicas holding the same change-sets have the same digest,
     /// whatever order the change-sets arrived in.

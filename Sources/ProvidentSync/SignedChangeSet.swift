@@ -46,6 +46,18 @@ public struct SignedChangeSet: Hashable, Sendable {
         id = Digest256(hashing: bytes)
     }
 
+    /// Reads an envelope already decoded as part of a larger canonical message (a push body).
+    public init(envelopeValue value: CanonicalValue) throws(SyncError) {
+        var reader = try ObjectReader(value, path: "envelope")
+        let body = try reader.string("changeSet")
+        let signature = try reader.string("signature")
+        try reader.finish()
+        guard let bodyBytes = Base64.decode(body) else { throw .invalidBase64(field: "envelope.changeSet") }
+        guard let signatureBytes = Base64.decode(signature) else { throw .invalidBase64(field: "envelope.signature") }
+        guard signatureBytes.count == Signature.byteCount else { throw .signatureLength(signatureBytes.count) }
+        try self.init(bytes: bodyBytes, signature: signatureBytes)
+    }
+
     /// Decodes an envelope: `{"changeSet":"<base64>","signature":"<base64>"}` in canonical form.
     ///
     /// Checks, in order: size, canonical envelope, canonical base64, signature length, canonical
@@ -58,14 +70,7 @@ public struct SignedChangeSet: Hashable, Sendable {
         } catch {
             throw .notCanonical(error)
         }
-        var reader = try ObjectReader(value, path: "envelope")
-        let body = try reader.string("changeSet")
-        let signature = try reader.string("signature")
-        try reader.finish()
-        guard let bodyBytes = Base64.decode(body) else { throw .invalidBase64(field: "envelope.changeSet") }
-        guard let signatureBytes = Base64.decode(signature) else { throw .invalidBase64(field: "envelope.signature") }
-        guard signatureBytes.count == Signature.byteCount else { throw .signatureLength(signatureBytes.count) }
-        try self.init(bytes: bodyBytes, signature: signatureBytes)
+        try self.init(envelopeValue: value)
     }
 
     /// The envelope's canonical bytes.

@@ -49,9 +49,10 @@ import Testing
     }
 
     @Test func specHoldsEveryVector() {
-        for name in ["seed", "public-key", "fingerprint", "device-id"] + ["create", "update"].flatMap({ n in
+        let changeSetVectors = ["create", "update"].flatMap { n in
             ["canonical", "canonical-hex", "id", "signature", "envelope"].map { "\(n).\($0)" }
-        }) {
+        }
+        for name in ["seed", "public-key", "fingerprint", "device-id", "request.base-hex", "request.signature"] + changeSetVectors {
             #expect(Self.vectors[name] != nil, "missing \(name)")
         }
     }
@@ -80,6 +81,16 @@ import Testing
         let received = try SignedChangeSet(envelope: Array((try vector("\(name).envelope")).utf8))
         try received.verify(with: try key.publicKey)
         #expect(received.changeSet == changeSet)
+    }
+
+    @Test func reproducesTheRequestSignature() throws {
+        let key = try key
+        let request = RequestSignature(method: "GET", path: "/v1/pull", query: "?cursor=0&limit=500",
+                                       device: DeviceID(publicKey: key.publicKey), dateMillis: 1_795_397_400_000,
+                                       nonce: "000102030405060708090a0b0c0d0e0f", body: [])
+        #expect(Hex.encode(request.base) == (try vector("request.base-hex")))
+        let signature = try #require(request.headers(signedWith: key).first { $0.name == RequestSignature.Header.signature })
+        #expect(Base64.decode(signature.value).map(Hex.encode) == (try vector("request.signature")))
     }
 
     @Test func theVectorsChainAndMerge() throws {

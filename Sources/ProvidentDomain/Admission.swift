@@ -1,0 +1,273 @@
+import ProvidentCrypto
+import ProvidentSync
+
+/// A device's role, which decides what it may write and read.
+public enum DeviceRole: String, Hashable, Sendable, CaseIterable {
+    /// A worker's own device, bound to the one account it creates or claims.
+    case selfService = "self"
+    /// An outreach laptop bound to a branch (管理部).
+    case field
+    /// The central office.
+    case office
+}
+
+/// What a device may touch: its role, its branch (field devices), its account (worker devices).
+public struct DeviceGrant: Hashable, Sendable {
+    public var role: DeviceRole
+    public var branch: String?
+    public var accountID: String?
+
+    public init(role: DeviceRole, branch: String? = nil, accountID: String? = nil) {
+        self.role = role
+        self.branch = branch
+        self.accountID = accountID
+    }
+
+    /// The scopes whose records the device receives; nil means everything (the office).
+    public var readScopes: Set<Scope>? {
+        switch role {
+        case .office: nil
+        case .field: Set([branch.map(Scope.branch)].compactMap { $0 })
+        case .selfService: Set([accountID.map(Scope.account)].compactMap { $0 })
+        }
+    }
+
+    /// Whether the device may write the records of `account`.
+    public func mayWrite(_ account: Account) -> Bool {
+        switch role {
+        case .office: true
+        case .field: branch != nil && account.branch == branch
+        case .selfService: accountID == account.id
+        }
+    }
+}
+
+/// A slice of the data that devices receive: one worker's account and what hangs off it, or a branch.
+public enum Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
+    case account(String)
+    case branch(String)
+
+    /// The stored spelling: `account:<id>` or `branch:<name>`.
+    public var description: String {
+        switch self {
+        case let .account(id): "account:\(id)"
+        case let .branch(name): "branch:\(name)"
+        }
+    }
+
+    /// Reads the stored spelling.
+    public init?(_ text: String) {
+        if text.hasPrefix("account:") {
+            self = .account(String(text.dropFirst(8)))
+        } else if text.hasPrefix("branch:") {
+            self = .branch(String(text.dropFirst(7)))
+        } else {
+            return nil
+        }
+    }
+
+    public static func < (a: Scope, b: Scope) -> Bool { a.description < b.description }
+
+    /// The scopes of an account's records: the account's own, and its branch's if it has one.
+    public static func of(_ account: Account) -> Set<Scope> {
+        var scopes: Set<Scope> = [.account(account.id)]
+        if let branch = account.branch { scopes.insert(.branch(branch)) }
+        return scopes
+    }
+}
+
+/// What the server needs to know of its replica to judge a change-set.
+public protocol ReplicaLookup {
+    func account(id: String) throws -> Account?
+    func deposit(id: String) throws -> Deposit?
+    func depositID(reference: String) throws -> String?
+    func isReversed(depositID: String) throws -> Bool
+    func hasOutcome(depositID: String) throws -> Bool
+    func paidPeriods(accountID: String) throws -> [Period: String]
+    func openAccounts(idNumber: String) throws -> [Account]
+    func record(_ key: RecordKey) throws -> RecordState?
+}
+
+/// The server's judgement of a change-set: the same domain rules the devices apply, checked
+/// again against the server's replica, plus who may do what. The server trusts none of a
+/// device's own checks.
+public struct Admission: Sendable {
+    public let policy: Policy
+
+    public init(policy: Policy) {
+        self.policy = policy
+    }
+
+    /// What admitting a change-set does beyond merging it.
+    public struct Admitted: Hashable, Sendable {
+        /// The account a worker's device becomes bound to (its enrolment).
+        public var bindAccount: String?
+        /// The account whose scopes a transfer changed.
+        public var rescopedAccount: String?
+    }
+
+    /// Checks `changeSet` from a device with `grant`; throws the reason for refusing it.
+    public func admit(_ changeSet: ChangeSet, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
+        let operations = changeSet.operations
+        func only(_ type: String, _ kind: OperationKind) throws -> Operation {
+            guard operations.count == 1, let op = operations.first, op.record.type == type, op.kind == kind else {
+                throw DomainError.actionMismatch(changeSet.action)
+            }
+            return op
+        }
+        switch changeSet.action {
+        case "account.enroll":
+            let op = try only(Account.recordType, .create)
+            return try enroll(op, grant: grant, lookup: lookup)
+        case "account.update", "account.pause", "account.resume", "account.close", "account.verify", "account.transfer":
+            let op = try only(Account.recordType, .update)
+            return try update(op, action: changeSet.action, grant: grant, lookup: lookup)
+        case "deposit.record":
+            let op = try only(Deposit.recordType, .fact)
+            guard let deposit = Deposit(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Deposit.recordType) }
+            let account = try writable(deposit.accountID, grant: grant, lookup: lookup)
+            _ = try ReferenceCode(deposit.reference)
+            if try lookup.depositID(reference: deposit.reference) != nil { throw DomainError.referenceTaken }
+            try DepositRules.check(kind: deposit.kind, periods: deposit.periods, amountFen: deposit.amountFen, account: account,
+                                   policy: policy, today: deposit.recordedAt.shanghaiDate,
+                                   paid: try lookup.paidPeriods(accountID: account.id))
+            return Admitted()
+        case "deposit.reverse":
+            let op = try only(DepositReversal.recordType, .fact)
+            guard let reversal = DepositReversal(values: op.fields), op.record.id == DepositReversal.id(for: reversal.depositID) else {
+                throw DomainError.malformedRecord(DepositReversal.recordType)
+            }
+            guard let deposit = try lookup.deposit(id: reversal.depositID) else { throw DomainError.depositNotFound(reversal.depositID) }
+            _ = try writable(deposit.accountID, grant: grant, lookup: lookup)
+            guard !(try lookup.isReversed(depositID: deposit.id)) else { throw DomainError.depositAlreadyReversed(deposit.reference) }
+            guard !reversal.reason.isEmpty else { throw DomainError.reasonEmpty }
+            return Admitted()
+        case "reconcile.confirm", "reconcile.reject":
+            guard grant.role == .office else { throw DomainError.notPermitted }
+            for op in operations {
+                guard op.record.type == DepositOutcome.recordType, op.kind == .fact, let outcome = DepositOutcome(values: op.fields),
+                      op.record.id == DepositOutcome.id(for: outcome.depositID) else {
+                    throw DomainError.malformedRecord(DepositOutcome.recordType)
+                }
+                guard try lookup.deposit(id: outcome.depositID) != nil else { throw DomainError.depositNotFound(outcome.depositID) }
+            }
+            return Admitted()
+        case "conflict.resolve":
+            guard grant.role == .office else { throw DomainError.notPermitted }
+            for op in operations {
+                guard op.kind == .update, try lookup.record(op.record) != nil else { throw DomainError.malformedRecord(op.record.type) }
+            }
+            return Admitted()
+        default:
+            throw DomainError.actionUnknown(changeSet.action)
+        }
+    }
+
+    private func enroll(_ op: Operation, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
+        guard let account = Account(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Account.recordType) }
+        guard try lookup.record(op.record) == nil else { throw DomainError.accountExists }
+        try account.checkRecorded(policy: policy)
+        switch grant.role {
+        case .selfService:
+            guard grant.accountID == nil else { throw DomainError.accountAlreadyEnrolled }
+            guard account.channel == .selfService, account.branch == nil, account.claimCodeHash == nil else { throw DomainError.notPermitted }
+        case .field:
+            guard account.channel == .outreach, account.branch != nil, account.branch == grant.branch else { throw DomainError.outOfScope }
+        case .office:
+            break
+        }
+        guard account.status == .pendingVerification || grant.role == .office else { throw DomainError.notPermitted }
+        guard try lookup.openAccounts(idNumber: account.idNumber).isEmpty else { throw DomainError.idNumberAlreadyEnrolled }
+        return Admitted(bindAccount: grant.role == .selfService ? account.id : nil)
+    }
+
+    private func update(_ op: Operation, action: String, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
+        let account = try writable(op.record.id, grant: grant, lookup: lookup)
+        guard account.status != .closed else { throw DomainError.accountClosed }
+        let allowed: Set<String> = switch action {
+        case "account.update": ["phone", "agreement"]
+        case "account.pause", "account.resume": ["paused"]
+        case "account.close": ["closed"]
+        case "account.verify": ["verified"]
+        default: ["branch"]
+        }
+        guard !op.fields.isEmpty, Set(op.fields.keys).isSubset(of: allowed) else { throw DomainError.actionMismatch(action) }
+        if action == "account.verify", grant.role == .selfService { throw DomainError.notPermitted }
+        if action == "account.transfer", grant.role != .office { throw DomainError.notPermitted }
+        // Each value must be what the device's own rules would have produced.
+        var changed = account
+        for (name, value) in op.fields {
+            switch name {
+            case "phone":
+                guard let text = value.stringValue, (try? MobileNumber(text))?.value == text else { throw DomainError.mobileInvalid }
+            case "agreement":
+                guard let agreement = Agreement(canonicalValue: value) else { throw DomainError.malformedRecord(Account.recordType) }
+                try agreement.check(policy: policy)
+            case "paused":
+                guard value.boolValue == (action == "account.pause") else { throw DomainError.actionMismatch(action) }
+            case "closed":
+                guard let closed = value.objectValue, closed.count == 2, closed["on"]?.stringValue.flatMap(CivilDate.init(iso:)) != nil,
+                      let reason = closed["reason"]?.stringValue, !reason.isEmpty else { throw DomainError.reasonEmpty }
+            case "verified":
+                guard value.boolValue == true else { throw DomainError.actionMismatch(action) }
+            case "branch":
+                guard let branch = value.stringValue, Branch.isValid(branch) else { throw DomainError.branchInvalid }
+                changed.branch = branch
+            default:
+                throw DomainError.actionMismatch(action)
+            }
+        }
+        return Admitted(rescopedAccount: changed.branch != account.branch ? account.id : nil)
+    }
+
+    private func writable(_ accountID: String, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Account {
+        guard let account = try lookup.account(id: accountID) else { throw DomainError.unknownAccount }
+        guard grant.mayWrite(account) else { throw DomainError.outOfScope }
+        return account
+    }
+}
+
+/// Branch names: what staff call their 管理部, 1–64 characters, no slashes or control characters.
+public enum Branch {
+    public static func isValid(_ name: String) -> Bool {
+        (1...64).contains(name.count) && !name.contains("/") && !name.unicodeScalars.contains { $0.value < 0x20 || $0 == ":" }
+            && name == name.trimmingASCIIWhitespace
+    }
+}
+
+/// The one-time code a field laptop prints when it opens an account on a worker's behalf; the
+/// worker's own device claims the account with it. 12 random symbols and a check symbol over
+/// the credit-code alphabet, shown in groups (4QKM-X7TN-2RHC3); only its BLAKE2b-256 digest is
+/// replicated, in the account's `claimCodeHash` field.
+public struct ClaimCode: Hashable, Sendable, CustomStringConvertible {
+    /// The 13 symbols.
+    public let value: String
+
+    /// Makes a code from 12 random bytes (the caller supplies the randomness).
+    public init(randomBytes: [UInt8]) {
+        let code = ReferenceCode(randomBytes: randomBytes)
+        value = String(code.value.dropFirst(2))
+    }
+
+    /// Checks a code as typed: any case, with or without spaces or hyphens.
+    public init(_ text: String) throws(DomainError) {
+        let compact = text.uppercased().filter { $0 != " " && $0 != "-" }
+        do {
+            _ = try ReferenceCode("PV" + compact)
+        } catch {
+            throw .claimCodeInvalid
+        }
+        value = compact
+    }
+
+    /// Grouped for reading aloud and typing: 4QKM-X7TN-2RHC3.
+    public var description: String {
+        let characters = Array(value)
+        return String(characters[0..<4]) + "-" + String(characters[4..<8]) + "-" + String(characters[8...])
+    }
+
+    /// The digest the account carries, so the server can find the account without ever storing the code.
+    public var digest: String {
+        Hex.encode(BLAKE2b.hash(Array(("provident-claim:" + value).utf8), outputLength: 32))
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import GRDB
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentSync
+
+/// Where this device stands with its server.
+public struct SyncState: Hashable, Sendable {
+    /// The server's address, once known.
+    public let serverURL: String?
+    /// The server's key, pinned when the device enrolled: it signs snapshots and scope changes.
+    public let serverKey: PublicKey?
+    /// Whether the server knows this device.
+    public let registered: Bool
+    /// The feed position read so far; nil until the first snapshot is complete.
+    public let cursor: UInt64?
+    /// The snapshot in progress: the feed position of its first page and where to continue.
+    public let snapshotAsOf: UInt64?
+    public let snapshotNext: RecordKey?
+}
+
+/// One entry of the server's feed, checked by the caller.
+public enum PulledEntry: Sendable {
+    /// A device's change-set, with its original signed bytes.
+    case changeSet(SignedChangeSet)
+    /// A document signed by the server.
+    case document(SignedDocument)
+}
+
+/// The server's answer for one pushed change-set.
+public struct PushResult: Hashable, Sendable {
+    public enum Status: String, Hashable, Sendable {
+        case accepted
+        case rejected
+    }
+
+    public let sequence: UInt64
+    public let status: Status
+    public let code: String?
+    public let message: String?
+
+    public init(sequence: UInt64, status: Status, code: String? = nil, message: String? = nil) {
+        self.sequence = sequence
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+}
+
+/// A change-set of this device that the server refused, as told to the user.
+public struct Refusal: Hashable, Sendable {
+    public let sequence: UInt64
+    public let action: String
+    public let code: String
+    public let message: String
+}
+
+extension ReplicaDatabase {
+    /// This device's standing with its server.
+    public func syncState() throws -> SyncState {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT server_url, server_key, registered, cursor, snapshot_as_of, snapshot_next FROM device WHERE singleton = 1
+                """) else { throw StoreError.noIdentity }
+            let key: Data? = row["server_key"]
+            let cursor: Int64? = row["cursor"]
+            let asOf: Int64? = row["snapshot_as_of"]
+            let next: String? = row["snapshot_next"]
+            return SyncState(serverURL: row["server_url"], serverKey: key.flatMap { try? PublicKey(bytes: Array($0)) },
+                             registered: row["registered"], cursor: cursor.map { UInt64($0) }, snapshotAsOf: asOf.map { UInt64($0) },
+                             snapshotNext: next.flatMap(Self.recordKey))
+        }
+    }
+
+    /// Records that the server at `url`, whose key is `serverKey`, knows this device with the
+    /// given role, branch and (for a worker's device) account.
+    public func register(serverURL: String, serverKey: PublicKey, role: DeviceRole, branch: String?, accountID: String?) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE device SET server_url = ?, server_key = ?, registered = 1, role = ?, branch = ?,
+                    account_id = COALESCE(?, account_id) WHERE singleton = 1
+                """, arguments: [serverURL, Data(serverKey.bytes), role.rawValue, branch, accountID])
+        }
+    }
+
+    /// Merges one page of a snapshot (whole records, signed by the server) and remembers where
+    /// to continue; with `next` nil the snapshot is complete and the feed is read from the
+    /// first page's position. One transaction: a killed sync resumes at the same page.
+    public func applySnapshotPage(_ document: SignedDocument, next: RecordKey?, now: Instant) throws {
+        guard case let .records(states) = document.content else { return }
+        try write { db in
+            for state in states { try Self.join(state, into: db) }
+            let started: Int64? = try Int64.fetchOne(db, sql: "SELECT snapshot_as_of FROM device WHERE singleton = 1")
+            let asOf = started ?? Int64(document.asOf)
+            if let next {
+                try db.execute(sql: "UPDATE device SET snapshot_as_of = ?, snapshot_next = ? WHERE singleton = 1",
+                               arguments: [asOf, "\(next.type)/\(next.id)"])
+            } else {
+                try db.execute(sql: "UPDATE device SET snapshot_as_of = NULL, snapshot_next = NULL, cursor = ? WHERE singleton = 1",
+                               arguments: [asOf])
+            }
+            try Self.advanceClock(db, past: states.flatMap { $0.fields.values.map(\.winner.time) }, now: now)
+        }
+    }
+
+    /// Applies one page of the feed and moves the cursor to `cursor`, in one transaction.
+    public func applyFeedPage(_ entries: [PulledEntry], cursor: UInt64, now: Instant) throws {
+        try write { db in
+            var times: [HLCTimestamp] = []
+            for entry in entries {
+                switch entry {
+                case let .changeSet(signed):
+                    try Self.merge(signed.changeSet, into: db)
+                    times.append(signed.changeSet.time)
+                case let .document(document):
+                    switch document.content {
+                    case let .records(states):
+                        for state in states { try Self.join(state, into: db) }
+                    case let .scopeExit(keys):
+                        for key in keys { try Self.forget(key, in: db) }
+                    }
+                }
+            }
+            try db.execute(sql: "UPDATE device SET cursor = ? WHERE singleton = 1", arguments: [Int64(cursor)])
+            try Self.advanceClock(db, past: times, now: now)
+        }
+    }
+
+    /// Records the server's answers for pushed change-sets. A refused change-set's writes are
+    /// taken back from the records (they never reached anyone else), and the refusals are
+    /// returned so the user can be told.
+    @discardableResult
+    public func recordPushResults(_ results: [PushResult]) throws -> [Refusal] {
+        try write { db in
+            let device = try Self.deviceState(db)
+            var refusals: [Refusal] = []
+            for result in results {
+                guard let row = try Row.fetchOne(db, sql: "SELECT bytes, signature, state FROM outbox WHERE sequence = ?",
+                                                 arguments: [Int64(result.sequence)]) else { continue }
+                let state: String = row["state"]
+                guard state == "pending" else { continue }
+                try db.execute(sql: "UPDATE outbox SET state = ?, rejection_code = ?, rejection_message = ? WHERE sequence = ?",
+                               arguments: [result.status.rawValue, result.code, result.message, Int64(result.sequence)])
+                guard result.status == .rejected else { continue }
+                let bytes: Data = row["bytes"]
+                let changeSet = try ChangeSet(canonicalBytes: Array(bytes))
+                for operation in changeSet.operations {
+                    try Self.withdraw(Dot(device: device.id, sequence: result.sequence), wasCreate: operation.kind == .create,
+                                      from: operation.record, in: db)
+                }
+                if changeSet.action == "account.enroll", let op = changeSet.operations.first, device.accountID == op.record.id {
+                    try db.execute(sql: "UPDATE device SET account_id = NULL WHERE singleton = 1")
+                }
+                refusals.append(Refusal(sequence: result.sequence, action: changeSet.action, code: result.code ?? "",
+                                        message: result.message ?? ""))
+            }
+            return refusals
+        }
+    }
+
+    /// Marks already answered outbox entries as waiting again, from `sequence` on: the server
+    /// lost them (restored from a backup) and asks for them again.
+    public func resendOutbox(from sequence: UInt64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'pending' WHERE sequence >= ? AND state = 'accepted'",
+                           arguments: [Int64(sequence)])
+        }
+    }
+
+    /// Pending outbox change-sets, oldest first, at most `limit`.
+    public func pendingChangeSets(limit: Int) throws -> [SignedChangeSet] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT bytes, signature FROM outbox WHERE state = 'pending' ORDER BY sequence LIMIT ?",
+                             arguments: [limit]).map { row in
+                let bytes: Data = row["bytes"]
+                let signature: Data = row["signature"]
+                return try SignedChangeSet(bytes: Array(bytes), signature: Array(signature))
+            }
+        }
+    }
+
+    /// Conflicts held in this replica, with whether a later write has settled each.
+    public func conflicts() throws -> [(conflict: Conflict, resolved: Bool)] {
+        try read { db in
+            var result: [(Conflict, Bool)] = []
+            for row in try Row.fetchAll(db, sql: "SELECT type, record_id, state FROM conflicts ORDER BY type, record_id, field") {
+                let key = RecordKey(type: row["type"], id: row["record_id"])
+                let data: Data = row["state"]
+                guard let conflict = Self.conflict(Array(data), key: key), let state = try Self.recordState(db, key) else { continue }
+                result.append((conflict, Self.isResolved(conflict, in: state)))
+            }
+            return result
+        }
+    }
+
+    /// A conflict is settled once some write to its field had seen both sides.
+    static func isResolved(_ conflict: Conflict, in state: RecordState) -> Bool {
+        state.fields[conflict.field]?.writes.contains {
+            $0.context.contains(conflict.first.dot) && $0.context.contains(conflict.second.dot)
+        } ?? false
+    }
+
+    static func conflict(_ bytes: [UInt8], key: RecordKey) -> Conflict? {
+        guard let object = (try? CanonicalDecoder.decode(bytes, limit: RecordState.transferByteLimit))?.objectValue,
+              let field = object["field"]?.stringValue, let a = object["a"].flatMap(side), let b = object["b"].flatMap(side) else { return nil }
+        return Conflict(record: key, field: field, a, b)
+    }
+
+    private static func side(_ value: CanonicalValue) -> FieldWrite? {
+        guard let object = value.objectValue, let device = object["device"]?.stringValue.flatMap(DeviceID.init),
+              let seq = object["seq"]?.integerValue, let time = object["hlc"]?.stringValue.flatMap(HLCTimestamp.init(wireValue:)),
+              let value = object["value"] else { return nil }
+        return FieldWrite(dot: Dot(device: device, sequence: UInt64(seq)), time: time, context: VersionVector(), value: value)
+    }
+
+    // MARK: Internals shared with the server
+
+    static func join(_ state: RecordState, into db: Database) throws {
+        let outcome = try RecordMerge.join(state, into: try recordState(db, state.key))
+        guard outcome.changed else { return }
+        try store(outcome, in: db)
+    }
+
+    static func withdraw(_ dot: Dot, wasCreate: Bool, from key: RecordKey, in db: Database) throws {
+        guard let state = try recordState(db, key) else { return }
+        let (remaining, dropped) = RecordMerge.withdraw(dot, wasCreate: wasCreate, from: state)
+        for id in dropped { try db.execute(sql: "DELETE FROM conflicts WHERE id = ?", arguments: [Data(id.bytes)]) }
+        if let remaining {
+            try db.execute(sql: "UPDATE records SET state = ? WHERE type = ? AND id = ?",
+                           arguments: [Data(try remaining.transferBytes()), key.type, key.id])
+            try Projection.update(db, with: remaining)
+        } else {
+            try forget(key, in: db)
+        }
+    }
+
+    /// Removes a record, its conflicts and its read model.
+    static func forget(_ key: RecordKey, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM records WHERE type = ? AND id = ?", arguments: [key.type, key.id])
+        try db.execute(sql: "DELETE FROM conflicts WHERE type = ? AND record_id = ?", arguments: [key.type, key.id])
+        try Projection.remove(db, key)
+    }
+
+    static func advanceClock(_ db: Database, past times: [HLCTimestamp], now: Instant) throws {
+        guard let latest = times.max() else { return }
+        var clock = try deviceState(db).clock
+        _ = try clock.receive(latest, now: UInt64(max(0, now.millisSinceEpoch)))
+        try db.execute(sql: "UPDATE device SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: clock.last.packed)])
+    }
+
+    static func recordKey(_ text: String) -> RecordKey? {
+        guard let slash = text.firstIndex(of: "/") else { return nil }
+        return RecordKey(type: String(text[..<slash]), id: String(text[text.index(after: slash)...]))
+    }
+}

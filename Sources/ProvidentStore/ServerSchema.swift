@@ -1,0 +1,95 @@
+import GRDB
+
+/// The server's tables, on top of the replica schema it shares with devices: named,
+/// append-only migrations.
+enum ServerSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = Schema.migrator
+        migrator.registerMigration("server v1 devices, log, feed") { db in
+            try db.execute(sql: """
+                CREATE TABLE server_devices (
+                    device_id TEXT PRIMARY KEY,
+                    public_key BLOB NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('self', 'field', 'office')),
+                    branch TEXT,
+                    account_id TEXT,
+                    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked', 'quarantined')),
+                    status_reason TEXT,
+                    enrolled_at TEXT NOT NULL,
+                    enrolled_via TEXT NOT NULL,
+                    last_seen_at TEXT
+                );
+                CREATE TABLE invites (
+                    id TEXT PRIMARY KEY,
+                    code_hash BLOB NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    branch TEXT,
+                    created_at TEXT NOT NULL,
+                    expires_at TEXT NOT NULL,
+                    used_by TEXT,
+                    used_at TEXT
+                );
+                CREATE TABLE claims (
+                    account_id TEXT PRIMARY KEY,
+                    device_id TEXT NOT NULL,
+                    claimed_at TEXT NOT NULL
+                );
+                -- Every change-set a device pushed that passed the chain rules, accepted or rejected.
+                CREATE TABLE change_sets (
+                    id BLOB PRIMARY KEY,
+                    device TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    bytes BLOB NOT NULL,
+                    signature BLOB NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+                    code TEXT,
+                    message TEXT,
+                    feed_seq INTEGER,
+                    received_at TEXT NOT NULL,
+                    UNIQUE (device, seq)
+                );
+                CREATE TABLE chain_heads (
+                    device TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL,
+                    id BLOB NOT NULL,
+                    hlc INTEGER NOT NULL
+                );
+                -- The feed: accepted change-sets and server documents, each at a gap-free position.
+                CREATE TABLE feed (
+                    seq INTEGER PRIMARY KEY,
+                    change_set_id BLOB,
+                    document BLOB,
+                    signature BLOB
+                );
+                CREATE TABLE feed_scopes (
+                    scope TEXT NOT NULL,
+                    feed_seq INTEGER NOT NULL,
+                    PRIMARY KEY (scope, feed_seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE record_scopes (
+                    scope TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    PRIMARY KEY (scope, type, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX record_scopes_record ON record_scopes (type, id);
+                CREATE TABLE nonces (
+                    device TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    PRIMARY KEY (device, nonce)
+                ) WITHOUT ROWID;
+                CREATE INDEX nonces_expiry ON nonces (expires_at);
+                CREATE TABLE alerts (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    device TEXT,
+                    detail TEXT NOT NULL,
+                    at TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

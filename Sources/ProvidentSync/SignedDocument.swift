@@ -1,0 +1,112 @@
+import ProvidentCrypto
+
+/// A document the server signs with its own key (sync-protocol.md §11.8): whole records for a
+/// new device's snapshot or for records entering a device's scope, and the list of records
+/// leaving it. Devices check it with the server key they pinned when they enrolled.
+public struct SignedDocument: Hashable, Sendable {
+    /// What a document says.
+    public enum Content: Hashable, Sendable {
+        /// Records, whole, in their transfer form, as of feed position `asOf`.
+        case records([RecordState])
+        /// Records to remove from the replica: they left the scope.
+        case scopeExit([RecordKey])
+    }
+
+    /// The largest document accepted, in bytes.
+    public static let maxByteCount = 32 * 1_048_576
+
+    /// The feed position the document reflects.
+    public let asOf: UInt64
+    public let content: Content
+    /// The canonical bytes that were signed.
+    public let bytes: [UInt8]
+    public let signature: Signature
+
+    /// Encodes and signs a document with the server's key.
+    public init(asOf: UInt64, content: Content, signingWith key: SigningKey) throws(SyncError) {
+        var object: [String: CanonicalValue] = ["v": .integer(ChangeSet.protocolVersion), "asOf": .integer(Int64(clamping: asOf))]
+        switch content {
+        case let .records(states):
+            object["kind"] = "records"
+            object["records"] = .array(states.map { state in
+                .object(["type": .string(state.key.type), "id": .string(state.key.id), "state": state.transferValue])
+            })
+        case let .scopeExit(keys):
+            object["kind"] = "scopeExit"
+            object["records"] = .array(keys.map { .object(["type": .string($0.type), "id": .string($0.id)]) })
+        }
+        do {
+            bytes = try CanonicalEncoder.encode(.object(object))
+        } catch {
+            throw .notCanonical(error)
+        }
+        self.asOf = asOf
+        self.content = content
+        signature = key.signature(for: bytes)
+    }
+
+    /// Reads a document from its envelope `{"document":"<base64>","signature":"<base64>"}` and
+    /// checks its signature with the server's key.
+    public init(envelope value: CanonicalValue, serverKey: PublicKey) throws(SyncError) {
+        var reader = try ObjectReader(value, path: "document")
+        let body = try reader.string("document")
+        let signatureText = try reader.string("signature")
+        try reader.finish()
+        guard let bytes = Base64.decode(body) else { throw .invalidBase64(field: "document.document") }
+        guard let signatureBytes = Base64.decode(signatureText) else { throw .invalidBase64(field: "document.signature") }
+        guard let signature = try? Signature(bytes: signatureBytes) else { throw .signatureLength(signatureBytes.count) }
+        guard serverKey.isValidSignature(signature, for: bytes) else { throw .badSignature }
+        let decoded: CanonicalValue
+        do {
+            decoded = try CanonicalDecoder.decode(bytes, limit: Self.maxByteCount)
+        } catch {
+            throw .notCanonical(error)
+        }
+        var document = try ObjectReader(decoded, path: "document")
+        let version = try document.integer("v")
+        guard version == ChangeSet.protocolVersion else { throw .unsupportedVersion(version) }
+        let asOf = try document.integer("asOf")
+        guard asOf >= 0 else { throw .invalidField(path: "document.asOf", reason: "must not be negative") }
+        let kind = try document.string("kind")
+        let records = try document.array("records")
+        try document.finish()
+        switch kind {
+        case "records":
+            var states: [RecordState] = []
+            for (index, entry) in records.enumerated() {
+                var item = try ObjectReader(entry, path: "document.records[\(index)]")
+                let key = RecordKey(type: try item.string("type"), id: try item.string("id"))
+                guard let state = RecordState(key: key, transferValue: try item.value("state")) else {
+                    throw .invalidField(path: "document.records[\(index)].state", reason: "is not a record's transfer form")
+                }
+                try item.finish()
+                states.append(state)
+            }
+            content = .records(states)
+        case "scopeExit":
+            var keys: [RecordKey] = []
+            for (index, entry) in records.enumerated() {
+                var item = try ObjectReader(entry, path: "document.records[\(index)]")
+                keys.append(RecordKey(type: try item.string("type"), id: try item.string("id")))
+                try item.finish()
+            }
+            content = .scopeExit(keys)
+        default:
+            throw .invalidField(path: "document.kind", reason: "must be records or scopeExit")
+        }
+        self.asOf = UInt64(asOf)
+        self.bytes = bytes
+        self.signature = signature
+    }
+
+    /// The envelope as a canonical value.
+    public var envelopeValue: CanonicalValue {
+        .object(["document": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature.bytes))])
+    }
+}
+
+extension ObjectReader {
+    mutating func value(_ key: String) throws(SyncError) -> CanonicalValue {
+        try take(key)
+    }
+}
