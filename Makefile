@@ -4,7 +4,18 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: test setup build bench bench-client clean
+.PHONY: run test setup build demo bench bench-client bench-sync clean
+
+## Start the sync service on the embedded SQLite database (./var/provident.sqlite), building
+## what is needed first; prints its address and what to do next.
+run: setup
+	$(SWIFT) build --product provident-server
+	$(SWIFT) build --product provident
+	$$($(SWIFT) build --show-bin-path)/provident-server serve
+
+## Play a short story on a temporary server: a worker offline, a field laptop, both syncing.
+demo: setup
+	tools/demo
 
 ## Run every test: installs missing system packages, builds, runs the Swift suites and the
 ## independent check of the spec's golden vectors.
@@ -29,6 +40,10 @@ bench: setup
 ## Time the client as whole processes on a laptop replica of 10,000 accounts × 120 months.
 bench-client: setup
 	tools/bench-client
+
+## The sync service: ingest over HTTP, initial sync of 100,000 records, delta sync.
+bench-sync: setup
+	tools/bench-sync
 
 clean:
 	rm -rf .build

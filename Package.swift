@@ -12,6 +12,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,7 +28,14 @@ let package = Package(
         .target(name: "ProvidentDomain", dependencies: ["ProvidentSync", .product(name: "Yams", package: "Yams")]),
         .target(name: "ProvidentStore", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"]),
+        .target(name: "ProvidentServer", dependencies: [
+            "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                                                        .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .executableTarget(
             name: "provident",
             dependencies: ["ProvidentClient", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
@@ -32,9 +43,23 @@ let package = Package(
             path: "clients/provident"
         ),
         .executableTarget(
+            name: "provident-server",
+            dependencies: ["ProvidentServer", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Configuration", package: "swift-configuration"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "ProvidentBenchSupport", dependencies: ["ProvidentDomain", "ProvidentSync"], path: "tools/ProvidentBenchSupport"),
+        .executableTarget(
             name: "provident-replica-generator",
-            dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"],
+            dependencies: ["ProvidentBenchSupport", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"],
             path: "tools/provident-replica-generator"
+        ),
+        .executableTarget(
+            name: "provident-load",
+            dependencies: ["ProvidentBenchSupport", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "tools/provident-load"
         ),
         .executableTarget(
             name: "provident-bench",
@@ -45,7 +70,10 @@ let package = Package(
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto", "ProvidentTestSupport"]),
         .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentTestSupport"]),
-        .testTarget(name: "ProvidentCLITests", dependencies: ["ProvidentTestSupport"], exclude: ["HelpScreens"]),
+        .testTarget(name: "ProvidentCLITests", dependencies: [
+            "ProvidentTestSupport", "ProvidentSync", "ProvidentCrypto", "ProvidentDomain", "ProvidentStore", "ProvidentClient",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], exclude: ["HelpScreens"]),
         .testTarget(name: "ProvidentStoreTests", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                                 .product(name: "GRDB", package: "GRDB.swift")]),
     ],

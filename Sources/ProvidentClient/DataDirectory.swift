@@ -31,6 +31,8 @@ public struct DataDirectory: Hashable, Sendable {
     public var replicaPath: String { path + "/replica.sqlite" }
     /// A local policy file, used when present.
     public var policyPath: String { path + "/policy.yaml" }
+    /// The policy the server sent at enrolment; it takes precedence over a local one.
+    public var serverPolicyPath: String { path + "/server-policy.yaml" }
 
     /// Whether a device key is there.
     public var hasKey: Bool { FileManager.default.fileExists(atPath: keyPath) }

@@ -59,9 +59,9 @@ public final class LocalDevice: Sendable {
     /// Refuses when a key is already there unless `force`; with `force`, the old key and replica
     /// are moved into a backup folder first (returned), so nothing is ever destroyed. A replica
     /// left without a key (an interrupted `init`) is replaced only if it holds no unsynced work.
-    public static func initialise(directory: DataDirectory, passphrase: SecretBytes, role: DeviceRole = .selfService,
-                                  keyParameters: SealedKeyFile.Parameters = .interactive, force: Bool,
-                                  now: Instant, environment: [String: String] = [:]) throws -> (device: LocalDevice, backup: String?) {
+    public static func initialise(directory: DataDirectory, passphrase: SecretBytes, key: SigningKey = .generate(),
+                                  role: DeviceRole = .selfService, keyParameters: SealedKeyFile.Parameters = .interactive,
+                                  force: Bool, now: Instant, environment: [String: String] = [:]) throws -> (device: LocalDevice, backup: String?) {
         try directory.prepare()
         var backup: String?
         if directory.hasKey {
@@ -72,7 +72,6 @@ public final class LocalDevice: Sendable {
             if pending > 0 { throw ClientError.keyLostWithUnsyncedWork(directory: directory.path, pending: pending) }
             if force { backup = try directory.backUp(stamp: backupStamp(now)) } else { try removeReplica(directory) }
         }
-        let key = SigningKey.generate()
         let sealed = try SealedKeyFile.seal(key, passphrase: passphrase, parameters: keyParameters)
         // The replica first, the key last: a key file means a finished set-up.
         let replica = try ReplicaDatabase.create(path: directory.replicaPath, identity: key, role: role, now: now)
@@ -91,6 +90,20 @@ public final class LocalDevice: Sendable {
         let replica = try ReplicaDatabase.open(path: directory.replicaPath)
         let (policy, source) = try policy(directory: directory, environment: environment)
         return LocalDevice(directory: directory, replica: replica, policy: policy, policySource: source)
+    }
+
+    /// Records an enrolment: the server's address and key (pinned from now on), this device's
+    /// role, branch and account, and the server's policy, so this device judges changes by the
+    /// server's rules.
+    public func adopt(_ answer: EnrolmentAnswer) throws {
+        _ = try Policy(yaml: answer.policy)
+        do {
+            try Data(answer.policy.utf8).write(to: URL(fileURLWithPath: directory.serverPolicyPath), options: .atomic)
+        } catch {
+            throw ClientError.policyFileUnreadable(path: directory.serverPolicyPath)
+        }
+        try replica.register(serverURL: answer.serverURL, serverKey: answer.serverKey, role: answer.role, branch: answer.branch,
+                             accountID: answer.account)
     }
 
     /// Unseals the device key with `passphrase`, checking it belongs to this replica.
@@ -112,10 +125,11 @@ public final class LocalDevice: Sendable {
         try SealedKeyFile.publicKey(in: try SealedKeyFile.read(from: directory.keyPath))
     }
 
-    /// The policy a device in `directory` uses: the file PROVIDENT_POLICY names, else
-    /// policy.yaml in the directory, else the defaults.
+    /// The policy a device in `directory` uses: the file PROVIDENT_POLICY names, else the
+    /// server's policy received at enrolment, else policy.yaml in the directory, else the defaults.
     public static func policy(directory: DataDirectory, environment: [String: String]) throws -> (Policy, PolicySource) {
-        let path = environment["PROVIDENT_POLICY"].flatMap { $0.isEmpty ? nil : DataDirectory.absolute($0) } ?? directory.policyPath
+        let path = environment["PROVIDENT_POLICY"].flatMap { $0.isEmpty ? nil : DataDirectory.absolute($0) }
+            ?? (FileManager.default.fileExists(atPath: directory.serverPolicyPath) ? directory.serverPolicyPath : directory.policyPath)
         guard FileManager.default.fileExists(atPath: path) else {
             if environment["PROVIDENT_POLICY"]?.isEmpty == false { throw ClientError.policyFileUnreadable(path: path) }
             return (.defaults, .defaults)
@@ -146,22 +160,55 @@ public final class LocalDevice: Sendable {
 
     // MARK: Actions
 
-    /// Opens the worker's account on this device, bound to it, pending verification.
-    public func enroll(_ form: EnrollmentForm, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
+    /// Opens an account, pending verification. On a worker's own device the account is the
+    /// worker's and the device is bound to it. On an outreach laptop it is opened on a worker's
+    /// behalf, for the laptop's branch, with a one-time claim code (returned) that the worker's
+    /// own device will use to take it over.
+    public func enroll(_ form: EnrollmentForm, unlock: () throws -> SigningKey, now: Instant) throws -> (account: Account, claimCode: ClaimCode?) {
         let today = now.shanghaiDate
+        let state = try replica.deviceState()
         let category = try AccountCategory(typed: form.category)
         let agreement = try Agreement.typed(base: form.base, rate: form.rate, monthly: form.monthly, policy: policy)
-        let account = try Account.enroll(id: Self.newID("acc"), name: form.name, idNumber: form.idNumber, phone: form.phone,
-                                         category: category, agreement: agreement, channel: .selfService,
+        let outreach = state.role != .selfService
+        var account = try Account.enroll(id: Self.newID("acc"), name: form.name, idNumber: form.idNumber, phone: form.phone,
+                                         category: category, agreement: agreement, channel: outreach ? .outreach : .selfService,
                                          today: today, policy: policy)
-        try replica.commitLocalChange(unlock: unlock, now: now, bindAccount: account.id) { reader in
+        var claimCode: ClaimCode?
+        if outreach {
+            let code = ClaimCode(randomBytes: SecureRandom.bytes(count: 12))
+            account.branch = state.branch
+            account.claimCodeHash = code.digest
+            claimCode = code
+        }
+        let opened = account
+        try replica.commitLocalChange(unlock: unlock, now: now, bindAccount: outreach ? nil : account.id) { reader in
             if reader.device.role == .selfService, reader.device.accountID != nil { throw DomainError.accountAlreadyEnrolled }
-            if !(try reader.openAccounts(idNumber: account.idNumber)).isEmpty { throw DomainError.idNumberAlreadyEnrolled }
+            if !(try reader.openAccounts(idNumber: opened.idNumber)).isEmpty { throw DomainError.idNumberAlreadyEnrolled }
             return LocalChange(action: "account.enroll", operations: [
-                Operation(record: account.recordKey, kind: .create, fields: account.createFields),
+                Operation(record: opened.recordKey, kind: .create, fields: opened.createFields),
             ])
         }
-        return account
+        return (account, claimCode)
+    }
+
+    /// Records that the person behind an account has been verified (office and outreach staff).
+    public func verify(accountID: String, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
+        guard try replica.deviceState().role != .selfService else { throw DomainError.notPermitted }
+        return try changeAccount(accountID, action: "account.verify", unlock: unlock, now: now) { account in
+            guard account.status != .closed else { throw DomainError.accountClosed }
+            return ["verified": .bool(true)]
+        }
+    }
+
+    /// Moves an account to another branch's care (the office).
+    public func transfer(accountID: String, toBranch branch: String, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
+        guard try replica.deviceState().role == .office else { throw DomainError.notPermitted }
+        guard Branch.isValid(branch) else { throw DomainError.branchInvalid }
+        return try changeAccount(accountID, action: "account.transfer", unlock: unlock, now: now) { account in
+            guard account.status != .closed else { throw DomainError.accountClosed }
+            guard account.branch != branch else { throw DomainError.nothingToUpdate }
+            return ["branch": .string(branch)]
+        }
     }
 
     /// Changes the phone number and/or the agreement.
@@ -278,7 +325,11 @@ public final class LocalDevice: Sendable {
         return account
     }
 
-    static func newID(_ prefix: String) -> String {
-        "\(prefix)-\(Hex.encode(SecureRandom.bytes(count: 10)))"
+    /// A new record id: the prefix, the time in hex milliseconds, then 48 random bits. The time
+    /// first keeps a device's records together in the server's indexes; the random part keeps
+    /// ids from two devices apart.
+    static func newID(_ prefix: String, now: Instant = Instant(millisSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000))) -> String {
+        let millis = String(UInt64(max(0, now.millisSinceEpoch)), radix: 16)
+        return "\(prefix)-\(String(repeating: "0", count: max(0, 11 - millis.count)))\(millis)\(Hex.encode(SecureRandom.bytes(count: 6)))"
     }
 }

@@ -128,9 +128,10 @@ public struct Admission: Sendable {
             let account = try writable(deposit.accountID, grant: grant, lookup: lookup)
             _ = try ReferenceCode(deposit.reference)
             if try lookup.depositID(reference: deposit.reference) != nil { throw DomainError.referenceTaken }
+            // Months already paid matter only to deposits that pay months.
+            let paid = deposit.kind == .lump ? [:] : try lookup.paidPeriods(accountID: account.id)
             try DepositRules.check(kind: deposit.kind, periods: deposit.periods, amountFen: deposit.amountFen, account: account,
-                                   policy: policy, today: deposit.recordedAt.shanghaiDate,
-                                   paid: try lookup.paidPeriods(accountID: account.id))
+                                   policy: policy, today: deposit.recordedAt.shanghaiDate, paid: paid)
             return Admitted()
         case "deposit.reverse":
             let op = try only(DepositReversal.recordType, .fact)

@@ -104,6 +104,17 @@ public final class ReplicaDatabase: Sendable {
         configuration.prepareDatabase { db in
             // FULL: a recorded deposit survives a power cut, not only a crash of the process.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Savepoints (one per change-set on the server) keep their journals in memory rather
+            // than in temporary files.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            if pool {
+                // The server reads the same hot pages (accounts, chains, the feed's end) over and
+                // over, and a push dirties hundreds of pages: copy the log into the database
+                // every 40 MB rather than every 4 MB, so a page rewritten by many pushes is
+                // checkpointed once.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            }
         }
         // The replica holds ID and phone numbers: only its owner may read it. SQLite gives the
         // -wal and -shm files the database file's mode.
@@ -349,17 +360,13 @@ extension ReplicaDatabase {
         }
     }
 
-    /// Merges change-sets that a trusted source (the server) has already verified and ordered,
-    /// all in one transaction: records, conflicts and read models, with no outbox entry. The
-    /// device's clock advances past each one.
+    /// Merges change-sets that a trusted source has already verified and ordered, all in one
+    /// transaction, with no outbox entry and no cursor: for building replicas in tools. Syncing
+    /// devices use `applyFeedPage`.
     public func mergeVerified(_ changeSets: [SignedChangeSet], now: Instant) throws {
         try write { db in
-            var clock = try Self.deviceState(db).clock
-            for signed in changeSets {
-                try Self.merge(signed.changeSet, into: db)
-                _ = try clock.receive(signed.changeSet.time, now: UInt64(max(0, now.millisSinceEpoch)))
-            }
-            try db.execute(sql: "UPDATE device SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: clock.last.packed)])
+            for signed in changeSets { try Self.merge(signed.changeSet, into: db) }
+            try Self.advanceClock(db, past: changeSets.map(\.changeSet.time), now: now)
         }
     }
 }

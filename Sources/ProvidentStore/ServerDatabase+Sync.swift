@@ -10,17 +10,26 @@ extension ServerDatabase {
     /// answer; a gap, a fork or a clock regression refuses the whole push, so nothing is applied),
     /// then the clock bound, then the admission rules, then merges. A change-set the rules refuse
     /// is kept, with its reason, and still extends the device's chain.
+    ///
+    /// `nonce` is the push request's nonce: it is recorded in the same transaction (a replay
+    /// throws `ServerError.replay`), so a push costs one commit.
     public func accept(_ batch: [SignedChangeSet], from device: RegisteredDevice, admission: Admission, now: Instant,
-                       maxDriftMillis: UInt64, language: Language) async throws -> [PushAnswer] {
+                       maxDriftMillis: UInt64, language: Language,
+                       nonce: (value: String, expiresAtMillis: Int64)? = nil) async throws -> [PushAnswer] {
         try await replica.asyncWrite { db in
-            try self.accept(batch, from: device, admission: admission, now: now, maxDriftMillis: maxDriftMillis,
-                            language: language, in: db)
+            if let nonce {
+                guard try Self.recordNonce(nonce.value, device: device.id, expiresAtMillis: nonce.expiresAtMillis,
+                                           nowMillis: now.millisSinceEpoch, in: db) else { throw ServerError.replay }
+            }
+            return try self.accept(batch, from: device, admission: admission, now: now, maxDriftMillis: maxDriftMillis,
+                                   language: language, in: db)
         }
     }
 
     func accept(_ batch: [SignedChangeSet], from device: RegisteredDevice, admission: Admission, now: Instant,
                 maxDriftMillis: UInt64, language: Language, in db: Database) throws -> [PushAnswer] {
         let server = try ReplicaDatabase.deviceState(db)
+        let lookup = BatchLookup(reader: ReplicaReader(db: db, device: server))
         var grant = device.grant
         var answers: [PushAnswer] = []
         for (index, signed) in batch.enumerated() {
@@ -41,8 +50,8 @@ extension ServerDatabase {
             case .next:
                 break
             case .duplicate:
-                let row = try Row.fetchOne(db, sql: "SELECT status, code, message FROM change_sets WHERE id = ?",
-                                           arguments: [Data(signed.id.bytes)])
+                let row = try Row.fetchOne(db, sql: "SELECT status, code, message FROM change_sets WHERE device = ? AND seq = ?",
+                                           arguments: [device.id.rawValue, Int64(changeSet.sequence)])
                 let status: String = row?["status"] ?? "accepted"
                 answers.append(PushAnswer(id: signed.id, sequence: changeSet.sequence, status: .duplicate,
                                           accepted: status == "accepted", code: row?["code"], message: row?["message"]))
@@ -63,8 +72,9 @@ extension ServerDatabase {
                 rejection = (error.code, error.message)
             } else {
                 do {
+                    // Whatever this change-set touches may change: forget what was cached of it.
+                    defer { lookup.forget(changeSet) }
                     try db.inSavepoint {
-                        let lookup = ReplicaReader(db: db, device: server)
                         let admitted = try admission.admit(changeSet, grant: grant, lookup: lookup)
                         let scopesBefore = try admitted.rescopedAccount.map { try Self.scopes(of: RecordKey(type: Account.recordType, id: $0), db) }
                         try ReplicaDatabase.merge(changeSet, into: db)
@@ -104,36 +114,43 @@ extension ServerDatabase {
     /// those scopes, and, when an account moved between scopes, adds the documents that take its
     /// records out of the old scopes and bring them whole into the new ones.
     private func publish(_ signed: SignedChangeSet, admitted: Admission.Admitted, scopesBefore: Set<Scope>?,
-                         lookup: ReplicaReader, in db: Database) throws -> Int64 {
+                         lookup: BatchLookup, in db: Database) throws -> Int64 {
         var feedScopes = Set<Scope>()
         for operation in signed.changeSet.operations {
-            let scopes = try Self.scopes(of: operation.record, db)
-            try Self.setScopes(scopes, of: operation.record, in: db)
+            let scopes: Set<Scope>
+            if operation.record.type == Deposit.recordType, let accountID = operation.fields["account"]?.stringValue,
+               let account = try lookup.account(id: accountID) {
+                // A new deposit names its account: no need to look it up in the read models.
+                scopes = Scope.of(account)
+            } else {
+                scopes = try Self.scopes(of: operation.record, db)
+            }
+            try Self.setScopes(scopes, of: operation.record, isNew: operation.kind == .fact || operation.kind == .create, in: db)
             feedScopes.formUnion(scopes)
         }
         if let scopesBefore { feedScopes.formUnion(scopesBefore) }
-        let position = try appendToFeed(changeSetID: signed.id, document: nil, scopes: feedScopes, in: db)
+        let position = try appendToFeed(changeSet: signed.changeSet.dot, document: nil, scopes: feedScopes, in: db)
 
         if let accountID = admitted.rescopedAccount, let before = scopesBefore {
             let after = try Self.scopes(of: RecordKey(type: Account.recordType, id: accountID), db)
             let records = try Self.records(ofAccount: accountID, db)
-            for key in records { try Self.setScopes(after, of: key, in: db) }
+            for key in records { try Self.setScopes(after, of: key, isNew: false, in: db) }
             for scope in before.subtracting(after).sorted() {
                 let document = try SignedDocument(asOf: UInt64(position), content: .scopeExit(records), signingWith: self.key)
-                _ = try appendToFeed(changeSetID: nil, document: document, scopes: [scope], in: db)
+                _ = try appendToFeed(changeSet: nil, document: document, scopes: [scope], in: db)
             }
             let states = try records.compactMap { try ReplicaDatabase.recordState(db, $0) }
             for scope in after.subtracting(before).sorted() {
                 let document = try SignedDocument(asOf: UInt64(position), content: .records(states), signingWith: self.key)
-                _ = try appendToFeed(changeSetID: nil, document: document, scopes: [scope], in: db)
+                _ = try appendToFeed(changeSet: nil, document: document, scopes: [scope], in: db)
             }
         }
         return position
     }
 
-    private func appendToFeed(changeSetID: ChangeSetID?, document: SignedDocument?, scopes: Set<Scope>, in db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: "INSERT INTO feed (change_set_id, document, signature) VALUES (?, ?, ?)")
-            .execute(arguments: [changeSetID.map { Data($0.bytes) }, document.map { Data($0.bytes) },
+    private func appendToFeed(changeSet dot: Dot?, document: SignedDocument?, scopes: Set<Scope>, in db: Database) throws -> Int64 {
+        try db.cachedStatement(sql: "INSERT INTO feed (device, device_seq, document, signature) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [dot?.device.rawValue, dot.map { Int64($0.sequence) }, document.map { Data($0.bytes) },
                                  document.map { Data($0.signature.bytes) }])
         let position = db.lastInsertedRowID
         for scope in scopes {
@@ -168,12 +185,25 @@ extension ServerDatabase {
         }
     }
 
-    static func setScopes(_ scopes: Set<Scope>, of key: RecordKey, in db: Database) throws {
-        try db.cachedStatement(sql: "DELETE FROM record_scopes WHERE type = ? AND id = ?").execute(arguments: [key.type, key.id])
+    static func setScopes(_ scopes: Set<Scope>, of key: RecordKey, isNew: Bool, in db: Database) throws {
+        if !isNew {
+            try db.cachedStatement(sql: "DELETE FROM record_scopes WHERE type = ? AND id = ?").execute(arguments: [key.type, key.id])
+        }
         for scope in scopes {
             try db.cachedStatement(sql: "INSERT INTO record_scopes (scope, type, id) VALUES (?, ?, ?)")
                 .execute(arguments: [scope.description, key.type, key.id])
         }
+    }
+
+    /// Records a request's nonce; false if the device already used it.
+    static func recordNonce(_ nonce: String, device: DeviceID, expiresAtMillis: Int64, nowMillis: Int64, in db: Database) throws -> Bool {
+        try db.cachedStatement(sql: "DELETE FROM nonces WHERE expires_at < ?").execute(arguments: [nowMillis])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonces (device, nonce, expires_at) VALUES (?, ?, ?)")
+            .execute(arguments: [device.rawValue, nonce, expiresAtMillis])
+        let fresh = db.changesCount == 1
+        try db.cachedStatement(sql: "UPDATE server_devices SET last_seen_at = ? WHERE device_id = ?")
+            .execute(arguments: [Instant(millisSinceEpoch: nowMillis).utcISO, device.rawValue])
+        return fresh
     }
 
     /// An account and every record hanging off it.
@@ -203,7 +233,8 @@ extension ServerDatabase {
             let rows: [Row]
             let select = """
                 SELECT f.seq, f.document, f.signature AS document_signature, c.bytes, c.signature, d.public_key
-                FROM feed f LEFT JOIN change_sets c ON c.id = f.change_set_id LEFT JOIN server_devices d ON d.device_id = c.device
+                FROM feed f LEFT JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq
+                LEFT JOIN server_devices d ON d.device_id = f.device
                 """
             if let scopes = grant.readScopes {
                 guard !scopes.isEmpty else { return ([], head) }
@@ -299,4 +330,36 @@ extension ServerDatabase {
             [ProvidentSync.Operation(record: conflict.record, kind: .update, fields: [conflict.field: value])]
         }
     }
+}
+
+/// The replica lookups of one push, remembering accounts read while the push goes on: a device's
+/// batch of deposits all name the same account. What a change-set touches is forgotten after it.
+final class BatchLookup: ReplicaLookup {
+    private let reader: ReplicaReader
+    private var accounts: [String: Account?] = [:]
+
+    init(reader: ReplicaReader) {
+        self.reader = reader
+    }
+
+    func forget(_ changeSet: ChangeSet) {
+        for operation in changeSet.operations where operation.record.type == Account.recordType {
+            accounts[operation.record.id] = nil
+        }
+    }
+
+    func account(id: String) throws -> Account? {
+        if let cached = accounts[id] { return cached }
+        let account = try reader.account(id: id)
+        accounts[id] = account
+        return account
+    }
+
+    func deposit(id: String) throws -> Deposit? { try reader.deposit(id: id) }
+    func depositID(reference: String) throws -> String? { try reader.depositID(reference: reference) }
+    func isReversed(depositID: String) throws -> Bool { try reader.isReversed(depositID: depositID) }
+    func hasOutcome(depositID: String) throws -> Bool { try reader.hasOutcome(depositID: depositID) }
+    func paidPeriods(accountID: String) throws -> [Period: String] { try reader.paidPeriods(accountID: accountID) }
+    func openAccounts(idNumber: String) throws -> [Account] { try reader.openAccounts(idNumber: idNumber) }
+    func record(_ key: RecordKey) throws -> RecordState? { try reader.record(key) }
 }

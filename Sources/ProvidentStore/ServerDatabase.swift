@@ -98,6 +98,8 @@ public enum ServerError: Error, Hashable, Sendable {
     case unknownDevice
     case conflictUnknown
     case keyFileProblem(String)
+    /// A request's nonce was already used: a replay.
+    case replay
 
     public var code: String {
         switch self {
@@ -111,6 +113,7 @@ public enum ServerError: Error, Hashable, Sendable {
         case .unknownDevice: "device.unknown"
         case .conflictUnknown: "conflict.unknown"
         case .keyFileProblem: "server.key_file"
+        case .replay: "auth.replay"
         }
     }
 
@@ -139,6 +142,8 @@ public enum ServerError: Error, Hashable, Sendable {
             l.pick("No conflict with this id.", "没有此 ID 的冲突。")
         case let .keyFileProblem(detail):
             l.pick("The server key file cannot be used: \(detail).", "服务器密钥文件无法使用:\(detail)。")
+        case .replay:
+            l.pick("This request was already received (same nonce); a replay is refused.", "该请求已收到过(相同随机数);重放请求被拒绝。")
         }
     }
 }
@@ -333,13 +338,7 @@ public final class ServerDatabase: Sendable {
     /// nonces are pruned as they go, and the device's last-seen time is updated.
     public func useNonce(_ nonce: String, device: DeviceID, expiresAtMillis: Int64, nowMillis: Int64) async throws -> Bool {
         try await replica.asyncWrite { db in
-            try db.cachedStatement(sql: "DELETE FROM nonces WHERE expires_at < ?").execute(arguments: [nowMillis])
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonces (device, nonce, expires_at) VALUES (?, ?, ?)")
-                .execute(arguments: [device.rawValue, nonce, expiresAtMillis])
-            let fresh = db.changesCount == 1
-            try db.cachedStatement(sql: "UPDATE server_devices SET last_seen_at = ? WHERE device_id = ?")
-                .execute(arguments: [Instant(millisSinceEpoch: nowMillis).utcISO, device.rawValue])
-            return fresh
+            try Self.recordNonce(nonce, device: device, expiresAtMillis: expiresAtMillis, nowMillis: nowMillis, in: db)
         }
     }
 }

@@ -34,11 +34,12 @@ enum ServerSchema {
                     device_id TEXT NOT NULL,
                     claimed_at TEXT NOT NULL
                 );
-                -- Every change-set a device pushed that passed the chain rules, accepted or rejected.
+                -- Every change-set a device pushed that passed the chain rules, accepted or rejected,
+                -- kept in chain order so a device's pushes are written together.
                 CREATE TABLE change_sets (
-                    id BLOB PRIMARY KEY,
                     device TEXT NOT NULL,
                     seq INTEGER NOT NULL,
+                    id BLOB NOT NULL,
                     hlc INTEGER NOT NULL,
                     bytes BLOB NOT NULL,
                     signature BLOB NOT NULL,
@@ -47,8 +48,8 @@ enum ServerSchema {
                     message TEXT,
                     feed_seq INTEGER,
                     received_at TEXT NOT NULL,
-                    UNIQUE (device, seq)
-                );
+                    PRIMARY KEY (device, seq)
+                ) WITHOUT ROWID;
                 CREATE TABLE chain_heads (
                     device TEXT PRIMARY KEY,
                     seq INTEGER NOT NULL,
@@ -58,7 +59,8 @@ enum ServerSchema {
                 -- The feed: accepted change-sets and server documents, each at a gap-free position.
                 CREATE TABLE feed (
                     seq INTEGER PRIMARY KEY,
-                    change_set_id BLOB,
+                    device TEXT,
+                    device_seq INTEGER,
                     document BLOB,
                     signature BLOB
                 );

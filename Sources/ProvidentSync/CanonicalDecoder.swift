@@ -144,7 +144,19 @@ public struct CanonicalDecoder {
     private mutating func parseString() throws(CanonicalError) -> String {
         let start = position
         try expect(UInt8(ascii: "\""))
-        var bytes = [UInt8]()
+        // Fast path: printable ASCII up to the closing quote, no escapes (base64, ids, codes).
+        var end = position
+        while end < buffer.count, (0x20..<0x80).contains(buffer[end]), buffer[end] != UInt8(ascii: "\""),
+              buffer[end] != UInt8(ascii: "\\") {
+            end += 1
+        }
+        if end < buffer.count, buffer[end] == UInt8(ascii: "\"") {
+            let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[position..<end]), as: UTF8.self)
+            position = end + 1
+            return text
+        }
+        var bytes = Array(buffer[position..<end])
+        position = end
         var isASCII = true
         while true {
             let byte = try peek()

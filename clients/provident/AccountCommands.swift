@@ -51,12 +51,22 @@ struct Enroll: ParsableCommand {
         let form = try completedForm()
         let device = try data.open()
         let started = ContinuousClock.now
-        let account = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        let (account, claimCode) = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Timing.report("command", since: started)
         Terminal.say(t("Account opened: ", "账户已开立:") + account.id)
         Terminal.say(t("Status:          ", "状态:        ") + account.status.label(language))
         Terminal.say(t("Monthly deposit: ", "月缴存额:    ") + money(account.agreement.monthlyFen))
         Terminal.say(t("First month due: ", "首个缴存月:  ") + account.firstPeriod.iso)
+        if let claimCode {
+            Terminal.say()
+            Terminal.say(t("Claim code for the worker: ", "交给本人的认领码:") + claimCode.description)
+            Terminal.say(t("Give it to the worker (write it on the slip): on their own laptop they run",
+                           "请交给本人(写在凭条上):本人在自己的电脑上运行"))
+            Terminal.say("  provident init --server URL --claim \(claimCode.description)")
+            Terminal.say(t("It works once. Record the first deposit here with `provident deposit --account \(account.id)` if paid today.",
+                           "认领码只能使用一次。如今日缴存,可在此用 `provident deposit --account \(account.id)` 登记。"))
+            return
+        }
         Terminal.say(t("Next: record this month's deposit with `provident deposit`.", "下一步:用 `provident deposit` 登记本月缴存。"))
     }
 
@@ -95,7 +105,7 @@ struct Enroll: ParsableCommand {
 struct AccountCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "account", abstract: t("Show or change your account.", "查看或修改账户。"),
-                             subcommands: [Show.self, Update.self], defaultSubcommand: Show.self)
+                             subcommands: [Show.self, Update.self, Verify.self, Transfer.self], defaultSubcommand: Show.self)
     }
 
     struct Show: ParsableCommand {
@@ -105,6 +115,7 @@ struct AccountCommand: ParsableCommand {
 
         @OptionGroup var data: DataOptions
         @OptionGroup var format: FormatOptions
+        @OptionGroup var which: AccountOption
         @Flag(help: ArgumentHelp(t("Show the full ID and phone numbers instead of masked ones.", "显示完整的身份证号码和手机号码(默认部分隐藏)。")))
         var reveal = false
 
@@ -118,7 +129,7 @@ struct AccountCommand: ParsableCommand {
         }
 
         func run() throws {
-            let account = try data.open().account()
+            let account = try data.open().account(id: which.account)
             let idNumber = reveal ? account.idNumber : ResidentID.mask(account.idNumber)
             let phone = reveal ? account.phone : MobileNumber.mask(account.phone)
             if format.json {
@@ -163,6 +174,7 @@ struct AccountCommand: ParsableCommand {
 
         @OptionGroup var data: DataOptions
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var which: AccountOption
         @Option(help: ArgumentHelp(t("New mobile number.", "新手机号码。"))) var phone: String?
         @Option(help: ArgumentHelp(t("New contribution base, in yuan (with --rate).", "新缴存基数(元,与 --rate 一起使用)。"), valueName: "yuan"))
         var base: String?
@@ -179,7 +191,7 @@ struct AccountCommand: ParsableCommand {
 
         func run() throws {
             let device = try data.open()
-            let account = try device.updateAccount(phone: phone, base: base, rate: rate, monthly: monthly,
+            let account = try device.updateAccount(accountID: which.account, phone: phone, base: base, rate: rate, monthly: monthly,
                                                    unlock: { try passphrase.unlock(device) }, now: currentInstant())
             Terminal.say(t("Account updated.", "账户已更新。"))
             Terminal.say(t("Mobile:      ", "手机:      ") + MobileNumber.mask(account.phone))
@@ -195,10 +207,11 @@ struct Pause: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var which: AccountOption
 
     func run() throws {
         let device = try data.open()
-        let account = try device.pause(unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        let account = try device.pause(accountID: which.account, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Terminal.say(t("Deposits paused. Resume with `provident resume`.", "已暂停缴存。可用 `provident resume` 恢复。"))
         Terminal.say(t("Status: ", "状态:") + account.status.label(language))
     }
@@ -211,10 +224,11 @@ struct Resume: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var which: AccountOption
 
     func run() throws {
         let device = try data.open()
-        let account = try device.resume(unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        let account = try device.resume(accountID: which.account, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Terminal.say(t("Deposits resumed.", "已恢复缴存。"))
         Terminal.say(t("Status: ", "状态:") + account.status.label(language))
     }
@@ -228,11 +242,56 @@ struct Close: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var which: AccountOption
     @Option(help: ArgumentHelp(t("Why the account is closed.", "封存原因。"))) var reason: String
 
     func run() throws {
         let device = try data.open()
-        let account = try device.close(reason: reason, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        let account = try device.close(accountID: which.account, reason: reason, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Terminal.say(t("Account closed on \(account.closedOn?.iso ?? "").", "账户已于 \(account.closedOn?.iso ?? "") 封存。"))
+    }
+}
+
+/// Which account a command is about: on a worker's device, their own; on a staff laptop, the one named.
+struct AccountOption: ParsableArguments {
+    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"),
+                               valueName: "id"))
+    var account: String?
+}
+
+extension AccountCommand {
+    struct Verify: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: t("Record that you have verified the account holder in person (office and outreach staff).",
+                                             "记录已当面核验账户持有人身份(中心和外勤人员)。"))
+        }
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var passphrase: PassphraseOptions
+        @Option(help: ArgumentHelp(t("The account to verify.", "要核验的账户。"), valueName: "id")) var account: String
+
+        func run() throws {
+            let device = try data.open()
+            let verified = try device.verify(accountID: account, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            Terminal.say(t("Account \(verified.id) verified: ", "账户 \(verified.id) 已核验:") + verified.status.label(language))
+        }
+    }
+
+    struct Transfer: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: t("Move an account into another branch's care (the office).", "将账户移交另一管理部负责(中心)。"))
+        }
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var passphrase: PassphraseOptions
+        @Option(help: ArgumentHelp(t("The account to move.", "要移交的账户。"), valueName: "id")) var account: String
+        @Option(help: ArgumentHelp(t("The branch (管理部) that takes it over.", "接手的管理部。"), valueName: "name")) var branch: String
+
+        func run() throws {
+            let device = try data.open()
+            let moved = try device.transfer(accountID: account, toBranch: branch, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            Terminal.say(t("Account \(moved.id) moved to \(branch). It leaves the other branch's laptops at their next sync.",
+                           "账户 \(moved.id) 已移交 \(branch)。原管理部的笔记本将在下次同步时移除该账户。"))
+        }
     }
 }

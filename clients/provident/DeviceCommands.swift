@@ -138,6 +138,14 @@ struct Check: ParsableCommand {
     }
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var format: FormatOptions
+
+    struct Output: Encodable {
+        let consistent: Bool
+        let changeSets, records: Int
+        let digest: String
+        let findings: [String]
+    }
 
     func run() throws {
         let device = try data.open()
@@ -145,9 +153,17 @@ struct Check: ParsableCommand {
         if device.directory.hasKey, let keyFile = try? device.keyFilePublicKey(), keyFile != (try device.state().publicKey) {
             throw ClientError.keyDoesNotMatchReplica(directory: device.directory.path)
         }
+        let digest = try device.replica.stateDigest().hex
+        if format.json {
+            try JSONOutput.print(Output(consistent: report.isConsistent, changeSets: report.changeSets, records: report.records,
+                                        digest: digest, findings: report.findings.map { "\($0)" }))
+            if !report.isConsistent { throw Failure(status: .damaged, message: t("The replica is not consistent.", "数据不一致。")) }
+            return
+        }
         if report.isConsistent {
             Terminal.say(t("The replica is consistent: \(report.changeSets) change(s) of this device, \(report.records) record(s).",
                            "数据一致:本设备 \(report.changeSets) 项更改,\(report.records) 条记录。"))
+            Terminal.say(t("State digest: ", "状态摘要:") + digest)
             return
         }
         for finding in report.findings { Terminal.warn("- \(finding)") }

@@ -17,6 +17,8 @@ enum Status: Int32, CaseIterable {
     case damaged = 7
     case policy = 8
     case alreadyInitialised = 9
+    case unreachable = 10
+    case serverRefused = 11
     case usage = 64
 
     func meaning(_ l: Language) -> String {
@@ -30,6 +32,8 @@ enum Status: Int32, CaseIterable {
         case .damaged: l.pick("the replica is damaged or from a newer version", "数据文件已损坏或来自更新版本")
         case .policy: l.pick("the policy file cannot be used", "政策文件无法使用")
         case .alreadyInitialised: l.pick("a device is already set up here (init without --force)", "此处已设置设备(init 未加 --force)")
+        case .unreachable: l.pick("the server could not be reached (nothing is lost; try again later)", "无法连接服务器(没有数据丢失;请稍后再试)")
+        case .serverRefused: l.pick("the server refused this device or request", "服务器拒绝了本设备或请求")
         case .usage: l.pick("the command line is wrong (unknown option, missing value)", "命令行有误(未知选项、缺少值)")
         }
     }
@@ -51,7 +55,7 @@ struct Failure: Error {
     /// help, version and usage errors, which it reports itself).
     init?(ours error: any Error, language: Language) {
         switch error {
-        case is Failure, is DomainError, is PolicyError, is ClientError, is StoreError, is CryptoError, is SyncError:
+        case is Failure, is DomainError, is PolicyError, is ClientError, is StoreError, is CryptoError, is SyncError, is SyncFailure:
             self.init(error, language: language)
         default:
             return nil
@@ -87,6 +91,13 @@ struct Failure: Error {
             self.init(status: status, message: error.message(l))
         case let error as CryptoError:
             self.init(status: .key, message: Self.crypto(error, l))
+        case let error as SyncFailure:
+            let status: Status = switch error {
+            case .unreachable: .unreachable
+            case .noServer: .invalidInput
+            case .refused, .badAnswer, .serverKeyChanged: .serverRefused
+            }
+            self.init(status: status, message: error.message(l))
         case let error as SyncError:
             self.init(status: .unexpected, message: l.pick("Internal error: ", "内部错误:") + error.message)
         default:

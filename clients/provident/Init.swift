@@ -5,7 +5,7 @@ import ProvidentCrypto
 import ProvidentDomain
 import ProvidentSync
 
-struct Init: ParsableCommand {
+struct Init: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             abstract: t("Set up this device: create its key, sealed with a passphrase.", "设置本设备:创建设备密钥,并用口令加密保存。"),
@@ -13,10 +13,16 @@ struct Init: ParsableCommand {
                 The key signs every change made here. It is kept in device.key, encrypted with your \
                 passphrase (Argon2id); the passphrase cannot be recovered, so keep it safe. A device \
                 already set up is left alone unless you give --force, which asks again and then moves \
-                the old key and data into a backup folder.
+                the old key and data into a backup folder. With --server the device enrols at once: \
+                alone (a worker's own laptop), with --invite (a staff laptop, code from the office), or \
+                with --claim (taking over the account outreach staff opened for you). Without it, the \
+                device works offline and enrols at its first `provident sync --server URL`.
                 """, """
                 设备密钥用于为本设备的每项更改签名,加密保存在 device.key 中(Argon2id);口令无法找回,请妥善保管。\
-                已设置的设备不会被改动,除非使用 --force:会再次确认,然后把旧密钥和数据移到备份文件夹。
+                已设置的设备不会被改动,除非使用 --force:会再次确认,然后把旧密钥和数据移到备份文件夹。\
+                使用 --server 时设备立即注册:单独注册(个人设备)、使用 --invite(工作人员设备,邀请码由中心发放)\
+                或使用 --claim(认领外勤人员为您开立的账户)。不使用时,设备离线工作,在首次 \
+                `provident sync --server 地址` 时注册。
                 """))
     }
 
@@ -27,12 +33,28 @@ struct Init: ParsableCommand {
                                "替换已有设备(需要确认;旧数据会备份)。")))
     var force = false
 
+    @Option(help: ArgumentHelp(t("The sync service to enrol with, e.g. http://10.0.0.5:8080.", "要注册的同步服务地址,例如 http://10.0.0.5:8080。"),
+                               valueName: "url"))
+    var server: String?
+    @Option(help: ArgumentHelp(t("The office's invite code, for a staff laptop.", "中心发放的邀请码(工作人员设备)。"), valueName: "code"))
+    var invite: String?
+    @Option(help: ArgumentHelp(t("The claim code from the outreach visit, to take over your account.", "外勤走访时获得的认领码,用于认领您的账户。"),
+                               valueName: "code"))
+    var claim: String?
+
     @Option(name: .customLong("confirm-device"),
             help: ArgumentHelp(t("With --force and no terminal: the id of the device being replaced, as confirmation.",
                                  "与 --force 一起使用且无终端时:被替换设备的 ID,作为确认。"), valueName: "id"))
     var confirmDevice: String?
 
-    func run() throws {
+    func validate() throws {
+        if invite != nil && claim != nil { throw ValidationError(t("Give --invite or --claim, not both.", "--invite 和 --claim 只能选一个。")) }
+        if (invite != nil || claim != nil) && server == nil {
+            throw ValidationError(t("--invite and --claim need --server.", "--invite 和 --claim 需要同时提供 --server。"))
+        }
+    }
+
+    func run() async throws {
         let directory = data.directory
         if force, directory.hasKey {
             try confirmReplacement(directory)
@@ -40,14 +62,34 @@ struct Init: ParsableCommand {
             throw ClientError.alreadyInitialised(directory: directory.path)
         }
         let secret = try newPassphrase()
-        let (device, backup) = try LocalDevice.initialise(directory: directory, passphrase: secret, force: force,
-                                                          now: currentInstant(), environment: ProcessInfo.processInfo.environment)
+        // Enrol first, with the new key in memory: if the server refuses, nothing is written here.
+        let key = SigningKey.generate()
+        var enrolled: EnrolmentAnswer?
+        if let server {
+            let enrolment: ServerConnection.Enrolment = if let invite { .invite(invite) } else if let claim { .claim(claim) } else { .selfService }
+            enrolled = try await ServerConnection(key: key, language: language).enrol(at: server, as: enrolment)
+        }
+        let (device, backup) = try LocalDevice.initialise(directory: directory, passphrase: secret, key: key, role: enrolled?.role ?? .selfService,
+                                                          force: force, now: currentInstant(), environment: ProcessInfo.processInfo.environment)
+        if let enrolled { try device.adopt(enrolled) }
         let state = try device.state()
         if let backup { Terminal.say(t("The old key and data were moved to \(backup).", "旧密钥和数据已移至 \(backup)。")) }
         Terminal.say(t("Device set up in \(directory.path).", "设备已设置在 \(directory.path)。"))
         Terminal.say(t("Device id:        ", "设备 ID:    ") + state.id.rawValue)
         Terminal.say(t("Key fingerprint:  ", "密钥指纹:   ") + WhoAmI.fingerprint(state.publicKey))
         Terminal.say(t("Keep your passphrase safe: it cannot be recovered.", "请妥善保管口令:口令无法找回。"))
+        if let enrolled {
+            Terminal.say(t("Enrolled with \(enrolled.serverURL) as ", "已在 \(enrolled.serverURL) 注册为") + WhoAmI.describe(enrolled.role)
+                + (enrolled.branch.map { t(" of \($0)", "(\($0))") } ?? ""))
+            if let account = enrolled.account {
+                Terminal.say(t("Account \(account) claimed. Next: `provident sync` to fetch it.", "已认领账户 \(account)。下一步:用 `provident sync` 获取账户数据。"))
+                return
+            }
+            if enrolled.role != .selfService {
+                Terminal.say(t("Next: `provident sync` to fetch your branch's data.", "下一步:用 `provident sync` 获取本管理部的数据。"))
+                return
+            }
+        }
         Terminal.say(t("Next: open your account with `provident enroll`.", "下一步:用 `provident enroll` 开户。"))
     }
 
@@ -103,6 +145,8 @@ struct WhoAmI: ParsableCommand {
         let deviceId: String
         let fingerprint: String
         let role: String
+        let branch: String?
+        let server: String?
         let account: String?
         let dataDirectory: String
         let changeSetsMade: UInt64
@@ -121,16 +165,14 @@ struct WhoAmI: ParsableCommand {
         }
         if format.json {
             try JSONOutput.print(Output(deviceId: state.id.rawValue, fingerprint: Hex.encode(state.publicKey.fingerprint),
-                                        role: state.role.rawValue, account: state.accountID, dataDirectory: device.directory.path,
+                                        role: state.role.rawValue, branch: state.branch, server: try device.replica.syncState().serverURL,
+                                        account: state.accountID, dataDirectory: device.directory.path,
                                         changeSetsMade: state.sequence, waitingToSync: waiting, createdAt: state.createdAt.utcISO,
                                         policy: policy))
             return
         }
-        let role = switch state.role {
-        case .selfService: t("worker's own device", "个人设备")
-        case .field: t("outreach laptop", "外勤笔记本")
-        case .office: t("central office", "中心")
-        }
+        let role = Self.describe(state.role) + (state.branch.map { t(" of \($0)", "(\($0))") } ?? "")
+        let sync = try device.replica.syncState()
         Terminal.say(t("Device id:        ", "设备 ID:     ") + state.id.rawValue)
         Terminal.say(t("Key fingerprint:  ", "密钥指纹:    ") + Self.fingerprint(state.publicKey))
         Terminal.say(t("Role:             ", "角色:        ") + role)
@@ -138,7 +180,17 @@ struct WhoAmI: ParsableCommand {
         Terminal.say(t("Set up:           ", "设置时间:    ") + state.createdAt.shanghaiDisplay)
         Terminal.say(t("Data folder:      ", "数据文件夹:  ") + device.directory.path)
         Terminal.say(t("Waiting to sync:  ", "待同步:      ") + t("\(waiting) change(s)", "\(waiting) 项更改"))
+        Terminal.say(t("Server:           ", "服务器:      ") + (sync.serverURL.map { $0 + (sync.registered ? "" : t(" (not enrolled yet)", "(尚未注册)")) }
+            ?? t("none yet (works offline)", "尚未设置(离线工作)")))
         Terminal.say(t("Policy:           ", "政策:        ") + policy)
+    }
+
+    static func describe(_ role: DeviceRole) -> String {
+        switch role {
+        case .selfService: t("worker's own device", "个人设备")
+        case .field: t("outreach laptop", "外勤笔记本")
+        case .office: t("central office", "中心")
+        }
     }
 
     /// The fingerprint in groups of eight hex digits, for reading aloud and comparing.

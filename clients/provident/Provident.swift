@@ -11,7 +11,7 @@ func t(_ english: String, _ chinese: String) -> String {
 }
 
 @main
-struct Provident: ParsableCommand {
+struct Provident: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "provident",
@@ -28,14 +28,14 @@ struct Provident: ParsableCommand {
             version: "0.1.0",
             subcommands: [
                 Init.self, WhoAmI.self, Enroll.self, AccountCommand.self, Pause.self, Resume.self, Close.self,
-                DepositCommand.self, StatementCommand.self, BalanceCommand.self, OutboxCommand.self,
-                PolicyCommand.self, Check.self,
+                DepositCommand.self, StatementCommand.self, BalanceCommand.self, SyncCommand.self, OutboxCommand.self,
+                ConflictsCommand.self, PolicyCommand.self, Check.self,
             ])
     }
 
     /// Runs the command, turning our errors into a message in the user's language and a
     /// documented exit status; the argument parser reports its own (usage) errors.
-    static func main() {
+    static func main() async {
         let command: ParsableCommand
         do {
             command = try parseAsRoot()
@@ -43,8 +43,12 @@ struct Provident: ParsableCommand {
             exit(withError: error)
         }
         do {
-            var runnable = command
-            try runnable.run()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                var runnable = command
+                try runnable.run()
+            }
         } catch {
             guard let failure = Failure(ours: error, language: language) else { exit(withError: error) }
             Terminal.warn(t("Error: ", "错误:") + failure.message)

@@ -8,6 +8,7 @@
 // The device's passphrase is written to DIR/bench.pass for the benchmark script. Account ids are
 // acc-bench-00000 … so the benchmark can name them.
 import Foundation
+import ProvidentBenchSupport
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentStore
@@ -37,15 +38,6 @@ struct Arguments {
     }
 }
 
-/// A valid resident ID number for worker `n` (GB 11643 check character computed).
-func idNumber(_ n: Int) -> String {
-    let birth = CivilDate(year: 1975, month: 1, day: 1)!.adding(days: n % 9_000)
-    let body = "110102" + String(format: "%04d%02d%02d", birth.year, birth.month, birth.day) + String(format: "%03d", n % 1_000)
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    let sum = zip(body.compactMap { $0.wholeNumberValue }, weights).reduce(0) { $0 + $1.0 * $1.1 }
-    return body + String(Array("10X98765432")[sum % 11])
-}
-
 /// Worker `n`'s history: an enrolment, then one deposit a month for `months` months, ending last
 /// month; and the office's outcomes for all but the last deposit.
 func history(worker n: Int, months: Int, lastMonth: Period) throws -> (worker: [SignedChangeSet], outcomes: [ProvidentSync.Operation]) {
@@ -54,12 +46,10 @@ func history(worker n: Int, months: Int, lastMonth: Period) throws -> (worker: [
     let key = try SigningKey(seed: seed)
     let device = DeviceID(publicKey: key.publicKey)
     let first = lastMonth.adding(months: -(months - 1))
-    let agreement = try Agreement.baseAndRate(baseFen: 300_000 + Int64(n % 50) * 10_000, ratePercent: 10 + n % 8, policy: .defaults)
-    guard let account = Account(id: String(format: "acc-bench-%05d", n), values: [
-        "name": .string("工人\(n)"), "idNumber": .string(idNumber(n)), "phone": .string(String(format: "138%08d", n)),
-        "category": .string(AccountCategory.allCases[n % 4].rawValue), "agreement": agreement.canonicalValue,
-        "channel": "self", "enrolledOn": .string(first.firstDay.iso), "verified": true, "paused": false,
-    ]) else { fatalError("the generator built an unreadable account") }
+    guard var account = Samples.account(n, id: String(format: "acc-bench-%05d", n), enrolledOn: first.firstDay) else {
+        fatalError("the generator built an unreadable account")
+    }
+    account.verified = true
 
     var result: [SignedChangeSet] = []
     var previous = Digest256.zero
@@ -78,7 +68,7 @@ func history(worker n: Int, months: Int, lastMonth: Period) throws -> (worker: [
         let day = period.firstDay.adding(days: 9)
         var random = [UInt8](repeating: 0, count: 12)
         withUnsafeBytes(of: UInt64(n * 1_000 + month).bigEndian) { random.replaceSubrange(4..<12, with: $0) }
-        let deposit = Deposit(id: "dep-\(n)-\(month)", accountID: account.id, amountFen: agreement.monthlyFen, kind: .monthly,
+        let deposit = Deposit(id: "dep-\(n)-\(month)", accountID: account.id, amountFen: account.agreement.monthlyFen, kind: .monthly,
                               periods: [period], method: .bankTransfer, reference: ReferenceCode(randomBytes: random).value,
                               recordedAt: Instant(millisSinceEpoch: Int64(day.daysSinceEpoch) * 86_400_000 + 3_600_000))
         try append(UInt64(month + 2), day, "deposit.record", Operation(record: deposit.recordKey, kind: .fact, fields: deposit.fields))

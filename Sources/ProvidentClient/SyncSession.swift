@@ -1,0 +1,323 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+
+/// How far a sync has got, for a progress bar.
+public struct SyncProgress: Sendable {
+    public enum Phase: String, Sendable {
+        case pushing
+        case snapshot
+        case pulling
+    }
+
+    public let phase: Phase
+    public let done: Int
+    public let total: Int?
+}
+
+/// What a sync did.
+public struct SyncReport: Sendable {
+    public var sent = 0
+    public var accepted = 0
+    public var refusals: [Refusal] = []
+    public var snapshotRecords = 0
+    public var received = 0
+    public var removed = 0
+    /// How far this device's clock is from the server's, in milliseconds (positive: ahead).
+    public var clockSkewMillis: Int64 = 0
+}
+
+/// One sync of this device with its server: enrol if needed, push the outbox, then pull —
+/// a snapshot first for a new device, then the feed. Every page is applied in its own
+/// transaction with its cursor, so a sync killed at any point resumes where it stopped, with
+/// nothing lost and nothing applied twice. Requests are signed by the device; network failures,
+/// 5xx and 429 answers are retried with exponential backoff.
+public final class SyncSession: Sendable {
+    public let device: LocalDevice
+    let connection: ServerConnection
+    let progress: @Sendable (SyncProgress) -> Void
+
+    public init(device: LocalDevice, key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+                progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
+        self.device = device
+        connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts)
+        self.progress = progress
+    }
+
+    /// Enrols this device (a worker's own, alone) with the server at `url`, pinning its key and
+    /// keeping its policy.
+    public func enrol(at url: String) async throws {
+        let answer = try await connection.enrol(at: url, as: .selfService)
+        if let pinned = try device.replica.syncState().serverKey, pinned != answer.serverKey { throw SyncFailure.serverKeyChanged }
+        try device.adopt(answer)
+    }
+
+    // MARK: Sync
+
+    /// Pushes the outbox, then pulls; `serverURL` is needed only the first time.
+    public func sync(serverURL: String? = nil) async throws -> SyncReport {
+        var state = try device.replica.syncState()
+        guard let url = serverURL ?? state.serverURL else { throw SyncFailure.noServer }
+        if !state.registered {
+            try await enrol(at: url)
+            state = try device.replica.syncState()
+        }
+        guard let serverKey = state.serverKey else { throw SyncFailure.badAnswer("no server key") }
+        var report = SyncReport()
+        try await push(url: url, report: &report)
+        try await pull(url: url, serverKey: serverKey, report: &report)
+        report.clockSkewMillis = -(await connection.clockOffset.lastSkew)
+        return report
+    }
+
+    private func now() -> Instant {
+        ServerConnection.now()
+    }
+
+    private func push(url: String, report: inout SyncReport) async throws {
+        let total = try device.replica.outbox().count
+        var resent = false
+        while true {
+            let batch = try device.replica.pendingChangeSets(limit: 100)
+            guard !batch.isEmpty else { return }
+            progress(SyncProgress(phase: .pushing, done: report.sent, total: total))
+            let answer: CanonicalValue
+            do {
+                answer = try await connection.send(.POST, url: url, path: "/v1/push", query: "",
+                                        body: .object(["changeSets": .array(batch.map(\.envelopeValue))]))
+            } catch let SyncFailure.refused(409, report) where report.code == "chain.gap" && !resent {
+                // The server lost change-sets it had accepted (restored from a backup): send them again.
+                guard let expected = report.details["expected"]?.integerValue else { throw SyncFailure.refused(status: 409, report: report) }
+                try device.replica.resendOutbox(from: UInt64(expected))
+                resent = true
+                continue
+            }
+            guard let results = answer.objectValue?["results"]?.arrayValue, results.count == batch.count else {
+                throw SyncFailure.badAnswer("push results")
+            }
+            var parsed: [PushResult] = []
+            for (signed, result) in zip(batch, results) {
+                guard let object = result.objectValue, let status = object["status"]?.stringValue,
+                      object["seq"]?.integerValue == Int64(signed.changeSet.sequence) else { throw SyncFailure.badAnswer("push result") }
+                let accepted = status == "accepted" || (status == "duplicate" && object["accepted"]?.boolValue != false)
+                parsed.append(PushResult(sequence: signed.changeSet.sequence, status: accepted ? .accepted : .rejected,
+                                         code: object["code"]?.stringValue, message: object["message"]?.stringValue))
+            }
+            report.refusals += try device.replica.recordPushResults(parsed)
+            report.sent += batch.count
+            report.accepted += parsed.filter { $0.status == .accepted }.count
+        }
+    }
+
+    private func pull(url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
+        var state = try device.replica.syncState()
+        while state.cursor == nil {
+            var query = "?limit=1000"
+            // Record types and ids use only [A-Za-z0-9._:-], which a query carries as they are.
+            if let next = state.snapshotNext { query += "&after=\(next.type)/\(next.id)" }
+            let answer = try await connection.send(.GET, url: url, path: "/v1/snapshot", query: query, body: nil)
+            guard let object = answer.objectValue, let envelope = object["document"] else { throw SyncFailure.badAnswer("snapshot") }
+            let document: SignedDocument
+            do {
+                document = try SignedDocument(envelope: envelope, serverKey: serverKey)
+            } catch {
+                throw SyncFailure.badAnswer("snapshot page not signed by the server: \(error.code)")
+            }
+            let next = object["next"]?.stringValue.flatMap { text -> RecordKey? in
+                let parts = text.split(separator: "/", maxSplits: 1)
+                return parts.count == 2 ? RecordKey(type: String(parts[0]), id: String(parts[1])) : nil
+            }
+            try device.replica.applySnapshotPage(document, next: next, now: now())
+            if case let .records(states) = document.content { report.snapshotRecords += states.count }
+            progress(SyncProgress(phase: .snapshot, done: report.snapshotRecords, total: object["total"]?.integerValue.map { Int($0) }))
+            state = try device.replica.syncState()
+        }
+        var cursor = state.cursor ?? 0
+        while true {
+            let answer = try await connection.send(.GET, url: url, path: "/v1/pull", query: "?cursor=\(cursor)&limit=500", body: nil)
+            guard let object = answer.objectValue, let items = object["entries"]?.arrayValue,
+                  let next = object["cursor"]?.integerValue, let head = object["head"]?.integerValue else {
+                throw SyncFailure.badAnswer("pull")
+            }
+            var entries: [PulledEntry] = []
+            for item in items {
+                guard let entry = item.objectValue else { throw SyncFailure.badAnswer("feed entry") }
+                if let envelope = entry["changeSet"] {
+                    guard let authorText = entry["author"]?.stringValue, let authorBytes = Base64.decode(authorText),
+                          let author = try? PublicKey(bytes: authorBytes) else { throw SyncFailure.badAnswer("feed author") }
+                    do {
+                        let signed = try SignedChangeSet(envelopeValue: envelope)
+                        // End to end: the author's key hashes to the device id in the change-set,
+                        // and the signature is that device's.
+                        try signed.verify(with: author)
+                        entries.append(.changeSet(signed))
+                    } catch {
+                        throw SyncFailure.badAnswer("a change-set in the feed does not verify: \(error.code)")
+                    }
+                } else if let envelope = entry["document"] {
+                    do {
+                        let document = try SignedDocument(envelope: envelope, serverKey: serverKey)
+                        if case let .scopeExit(keys) = document.content { report.removed += keys.count }
+                        entries.append(.document(document))
+                    } catch {
+                        throw SyncFailure.badAnswer("a document in the feed is not signed by the server: \(error.code)")
+                    }
+                } else {
+                    throw SyncFailure.badAnswer("feed entry")
+                }
+            }
+            try device.replica.applyFeedPage(entries, cursor: UInt64(next), now: now())
+            report.received += entries.count
+            cursor = UInt64(next)
+            progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, head - Int64(cursor))) + report.received))
+            if object["more"]?.boolValue != true { return }
+        }
+    }
+
+}
+
+/// What the server says about a device when it enrols it.
+public struct EnrolmentAnswer: Sendable {
+    public let serverURL: String
+    public let serverKey: PublicKey
+    public let role: DeviceRole
+    public let branch: String?
+    public let account: String?
+    /// The policy in force on the server, in the policy-file format.
+    public let policy: String
+}
+
+/// Signed HTTP exchanges with the sync service, for one device key: each request is signed
+/// (sync-protocol.md §11.2), retried with exponential backoff when the network or the server
+/// fails in a way that may pass, and re-signed with the server's time if this device's clock is off.
+public final class ServerConnection: Sendable {
+    let key: SigningKey
+    let client: HTTPClient
+    let language: Language
+    let maxAttempts: Int
+    let clockOffset = ClockOffset()
+
+    public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5) {
+        self.key = key
+        self.client = client
+        self.language = language
+        self.maxAttempts = maxAttempts
+    }
+
+    /// How a device enrols.
+    public enum Enrolment: Sendable {
+        /// A worker's own device, alone.
+        case selfService
+        /// A staff laptop, with the office's invite code.
+        case invite(String)
+        /// A worker's device taking over the account outreach staff opened, with the claim code.
+        case claim(String)
+    }
+
+    /// Asks the server at `url` to enrol the device holding this key.
+    public func enrol(at url: String, as enrolment: Enrolment) async throws -> EnrolmentAnswer {
+        var body: [String: CanonicalValue] = ["publicKey": .string(Base64.encode(key.publicKey.bytes))]
+        switch enrolment {
+        case .selfService:
+            body["enrolment"] = "self"
+        case let .invite(code):
+            body["enrolment"] = "invite"
+            body["code"] = .string(try ClaimCode(code).value)
+        case let .claim(code):
+            body["enrolment"] = "claim"
+            body["code"] = .string(try ClaimCode(code).value)
+        }
+        let answer = try await send(.POST, url: url, path: "/v1/devices", query: "", body: .object(body))
+        guard let object = answer.objectValue, let keyText = object["serverKey"]?.stringValue, let keyBytes = Base64.decode(keyText),
+              let serverKey = try? PublicKey(bytes: keyBytes), let roleText = object["role"]?.stringValue,
+              let role = DeviceRole(rawValue: roleText), let policy = object["policy"]?.stringValue else {
+            throw SyncFailure.badAnswer("enrolment")
+        }
+        return EnrolmentAnswer(serverURL: url, serverKey: serverKey, role: role, branch: object["branch"]?.stringValue,
+                               account: object["account"]?.stringValue, policy: policy)
+    }
+
+    static func now() -> Instant {
+        Instant(millisSinceEpoch: Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)))
+    }
+
+    /// Sends a signed request, retrying what may pass on a second try, and decodes the answer.
+    func send(_ method: HTTPMethod, url: String, path: String, query: String, body: CanonicalValue?) async throws -> CanonicalValue {
+        let bytes = try body.map { try CanonicalEncoder.encode($0) } ?? []
+        var attempt = 0
+        var skewCorrected = false
+        var delay = 0.5
+        while true {
+            attempt += 1
+            let signed = RequestSignature(method: method.rawValue, path: path, query: query, device: DeviceID(publicKey: key.publicKey),
+                                          dateMillis: Self.now().millisSinceEpoch + (await clockOffset.millis),
+                                          nonce: Hex.encode(SecureRandom.bytes(count: 16)), body: bytes)
+            var request = HTTPClientRequest(url: Self.join(url, path + (query == "?" ? "" : query)))
+            request.method = method
+            for header in signed.headers(signedWith: key) { request.headers.add(name: header.name, value: header.value) }
+            request.headers.add(name: "accept-language", value: language == .chinese ? "zh-CN" : "en")
+            if method == .POST {
+                request.headers.add(name: "content-type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: bytes))
+            }
+            let status: Int
+            let answer: [UInt8]
+            var retryAfter: Double?
+            do {
+                let response = try await client.execute(request, timeout: .seconds(60))
+                status = Int(response.status.code)
+                retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
+                answer = Array(try await response.body.collect(upTo: 64 * 1_048_576).readableBytesView)
+            } catch {
+                guard attempt < maxAttempts else { throw SyncFailure.unreachable(server: url, attempts: attempt) }
+                try await Task.sleep(for: .milliseconds(Int(delay * 1_000)))
+                delay *= 2
+                continue
+            }
+            let value = try? CanonicalDecoder.decode(answer, limit: 64 * 1_048_576)
+            if let serverTime = value?.objectValue?["serverTime"]?.integerValue {
+                await clockOffset.observe(serverTime: serverTime, localTime: Self.now().millisSinceEpoch)
+            }
+            if (200..<300).contains(status), let value { return value }
+            let report = value.flatMap { try? ErrorReport(canonicalValue: $0) }
+                ?? ErrorReport(code: "http.\(status)", message: "The server answered HTTP \(status).")
+            if status == 401, report.code == "auth.clock_skew", !skewCorrected, let serverTime = report.details["serverTime"]?.integerValue {
+                // This device's clock is off: sign with the server's time from now on, and try again.
+                await clockOffset.set(serverTime - Self.now().millisSinceEpoch)
+                skewCorrected = true
+                continue
+            }
+            if status == 429 || status >= 500, attempt < maxAttempts {
+                try await Task.sleep(for: .milliseconds(Int((retryAfter ?? delay) * 1_000)))
+                delay *= 2
+                continue
+            }
+            throw SyncFailure.refused(status: status, report: report)
+        }
+    }
+
+    static func join(_ base: String, _ path: String) -> String {
+        base.hasSuffix("/") ? String(base.dropLast()) + path : base + path
+    }
+}
+
+/// The difference between the server's clock and this device's, learned from its answers.
+actor ClockOffset {
+    /// The correction applied to request times, once the server refused one for clock skew.
+    private(set) var millis: Int64 = 0
+    /// The server's time minus this device's, as last seen.
+    private(set) var lastSkew: Int64 = 0
+
+    func set(_ value: Int64) {
+        millis = value
+    }
+
+    func observe(serverTime: Int64, localTime: Int64) {
+        lastSkew = serverTime - localTime
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import ProvidentClient
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+
+/// Direct access to a CLI device's data folder through the library, for tests that need many
+/// changes quickly or the device's chain position.
+enum ProvidentStoreAccess {
+    static func deviceState(_ cli: CLI) throws -> DeviceState {
+        try ReplicaDatabase.open(path: cli.dataDirectory + "/replica.sqlite").deviceState()
+    }
+
+    /// Records `count` lump deposits of ¥100 on the device's own account, as the CLI would,
+    /// unlocking the key once.
+    static func recordLumpDeposits(_ cli: CLI, count: Int) throws {
+        let device = try LocalDevice.open(directory: DataDirectory(path: cli.dataDirectory))
+        let key = try cli.signingKey()
+        for index in 0..<count {
+            let now = Instant(millisSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000) + Int64(index))
+            _ = try device.recordDeposit(DepositRequest(target: .lump, amount: "100", method: .bankTransfer), unlock: { key }, now: now)
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import ProvidentClient
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SyncCommand: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "sync",
+            abstract: t("Send this device's changes to the server and receive what is new.", "把本设备的更改发送到服务器,并接收新数据。"),
+            discussion: t("""
+                Sends the outbox first, then receives: on the first sync a snapshot of everything this \\
+                device may see, afterwards only what changed. Safe to interrupt and run again: nothing \\
+                is lost or applied twice. Changes the server refuses are taken back here and listed. \\
+                The passphrase is needed because every request is signed.
+                """, """
+                先发送待同步队列,再接收数据:首次同步接收本设备可见数据的快照,之后只接收变化部分。\\
+                可随时中断后重新运行:不会丢失或重复。服务器拒绝的更改会在本设备撤销并列出。\\
+                由于每个请求都需签名,同步需要口令。
+                """))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var format: FormatOptions
+    @Option(help: ArgumentHelp(t("The sync service, the first time (e.g. http://10.0.0.5:8080).", "同步服务地址(首次同步时提供,例如 http://10.0.0.5:8080)。"),
+                               valueName: "url"))
+    var server: String?
+
+    struct Output: Encodable {
+        let sent, accepted, received, snapshotRecords, removed: Int
+        let refused: [Refused]
+        let clockSkewMillis: Int64
+    }
+
+    struct Refused: Encodable {
+        let sequence: UInt64
+        let action, code, message: String
+    }
+
+    func run() async throws {
+        let device = try data.open()
+        let key = try passphrase.unlock(device)
+        let started = ContinuousClock.now
+        let bar = ProgressBar(enabled: !format.json && isatty(STDERR_FILENO) == 1)
+        let session = SyncSession(device: device, key: key, language: language) { bar.show($0) }
+        let report = try await session.sync(serverURL: server)
+        bar.finish()
+        Timing.report("sync", since: started)
+        if format.json {
+            try JSONOutput.print(Output(sent: report.sent, accepted: report.accepted, received: report.received,
+                                        snapshotRecords: report.snapshotRecords, removed: report.removed,
+                                        refused: report.refusals.map { Refused(sequence: $0.sequence, action: $0.action, code: $0.code, message: $0.message) },
+                                        clockSkewMillis: report.clockSkewMillis))
+            return
+        }
+        if report.sent > 0 {
+            Terminal.say(t("Sent \(report.sent) change(s): \(report.accepted) accepted.", "已发送 \(report.sent) 项更改:\(report.accepted) 项已接受。"))
+        }
+        for refusal in report.refusals {
+            Terminal.say(t("1 change refused — ", "1 项更改被拒绝 — ") + OutboxCommand.describe(refusal.action) + ": " + refusal.message)
+        }
+        if !report.refusals.isEmpty {
+            Terminal.say(t("Refused changes were taken back on this device; see `provident outbox --all`.",
+                           "被拒绝的更改已在本设备上撤销;详见 `provident outbox --all`。"))
+        }
+        if report.snapshotRecords > 0 {
+            Terminal.say(t("Received a snapshot of \(report.snapshotRecords) record(s).", "已接收 \(report.snapshotRecords) 条记录的快照。"))
+        }
+        Terminal.say(t("Received \(report.received) change(s).", "已接收 \(report.received) 项更改。"))
+        if report.removed > 0 {
+            Terminal.say(t("Removed \(report.removed) record(s) that are no longer this device's to see.",
+                           "已移除 \(report.removed) 条本设备不再有权查看的记录。"))
+        }
+        if abs(report.clockSkewMillis) > 300_000 {
+            let hours = Double(abs(report.clockSkewMillis)) / 3_600_000
+            Terminal.warn(t("This device's clock is \(String(format: "%.1f", hours)) h \(report.clockSkewMillis > 0 ? "ahead of" : "behind") the server's: set the right date and time.",
+                            "本设备时钟比服务器\(report.clockSkewMillis > 0 ? "快" : "慢") \(String(format: "%.1f", hours)) 小时:请设置正确的日期和时间。"))
+        }
+        let conflicts = try device.replica.conflicts().filter { !$0.resolved }.count
+        if conflicts > 0 {
+            Terminal.say(t("\(conflicts) conflict(s) await the office's review: `provident conflicts`.", "\(conflicts) 处冲突待中心处理:`provident conflicts`。"))
+        }
+        Terminal.say(t("Up to date.", "已同步到最新。"))
+    }
+}
+
+/// A one-line progress bar on standard error, redrawn in place, for syncs that take a while.
+final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private var drawn = false
+    private let lock = NSLock()
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    func show(_ progress: SyncProgress) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let phase = switch progress.phase {
+        case .pushing: t("sending  ", "发送中  ")
+        case .snapshot: t("snapshot ", "快照    ")
+        case .pulling: t("receiving", "接收中  ")
+        }
+        var line = "\r" + phase + " "
+        if let total = progress.total, total > 0 {
+            let filled = min(30, 30 * progress.done / total)
+            line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "] \(progress.done)/\(total)"
+        } else {
+            line += "\(progress.done)"
+        }
+        FileHandle.standardError.write(Data((line + "   ").utf8))
+        drawn = true
+    }
+
+    func finish() {
+        guard enabled, drawn else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+struct ConflictsCommand: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "conflicts",
+                             abstract: t("List concurrent edits of records on this device, which the office reviews.",
+                                         "列出本设备上记录的并发编辑冲突(由中心处理)。"))
+    }
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var format: FormatOptions
+    @Flag(help: ArgumentHelp(t("Include conflicts already resolved.", "包括已解决的冲突。"))) var all = false
+
+    struct Entry: Encodable {
+        let id, record, field: String
+        let valueA, valueB, now: String
+        let writtenA, writtenB: String
+        let resolved: Bool
+    }
+
+    func run() throws {
+        let device = try data.open()
+        let conflicts = try device.replica.conflicts().filter { all || !$0.resolved }
+        let entries = try conflicts.map { conflict, resolved in
+            let current = try device.replica.reading { try $0.record(conflict.record)?.values[conflict.field] }
+            return Entry(id: String(conflict.id.hex.prefix(16)), record: conflict.record.description, field: conflict.field,
+                         valueA: Self.show(conflict.first.value), valueB: Self.show(conflict.second.value),
+                         now: current.map(Self.show) ?? "—",
+                         writtenA: Instant(millisSinceEpoch: Int64(conflict.first.time.wallMillis)).shanghaiDisplay,
+                         writtenB: Instant(millisSinceEpoch: Int64(conflict.second.time.wallMillis)).shanghaiDisplay,
+                         resolved: resolved)
+        }
+        if format.json {
+            try JSONOutput.print(entries)
+            return
+        }
+        if entries.isEmpty {
+            Terminal.say(all ? t("No conflicts.", "没有冲突。") : t("No conflicts await review.", "没有待处理的冲突。"))
+            return
+        }
+        var table = Table([t("Conflict", "冲突"), t("Record", "记录"), t("Field", "字段"), t("One value (written)", "一方的值(写入时间)"),
+                           t("Other value (written)", "另一方的值(写入时间)"), t("Now", "当前值"), t("State", "状态")])
+        for entry in entries {
+            table.add([entry.id, entry.record, entry.field, "\(entry.valueA) (\(entry.writtenA))", "\(entry.valueB) (\(entry.writtenB))",
+                       entry.now, entry.resolved ? t("resolved", "已解决") : t("awaiting the office", "待中心处理")])
+        }
+        Terminal.say(table.rendered)
+    }
+
+    /// A value for the screen; phone and ID numbers masked.
+    static func show(_ value: CanonicalValue) -> String {
+        if let text = value.stringValue {
+            if (try? MobileNumber(text)) != nil { return MobileNumber.mask(text) }
+            if text.count == 18 { return ResidentID.mask(text) }
+            return text
+        }
+        return String(decoding: (try? CanonicalEncoder.encode(value)) ?? [], as: UTF8.self)
+    }
+}
