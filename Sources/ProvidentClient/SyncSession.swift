@@ -96,6 +96,10 @@ public final class SyncSession: Sendable {
                 try device.replica.resendOutbox(from: UInt64(expected))
                 resent = true
                 continue
+            } catch let SyncFailure.refused(403, report) where report.code == "scope.forbidden" && report.details["results"] != nil {
+                // Some change-sets wrote outside this device's scope: the batch was still
+                // committed, and the results come in the error's details.
+                answer = .object(["results": report.details["results"] ?? .null])
             }
             guard let results = answer.objectValue?["results"]?.arrayValue, results.count == batch.count else {
                 throw SyncFailure.badAnswer("push results")

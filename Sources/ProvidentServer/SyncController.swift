@@ -120,14 +120,25 @@ struct SyncController: Sendable {
             let accepted = answers.filter { $0.status == .accepted }.count
             context.logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                                    "sync.batch.accepted": .stringConvertible(accepted)])
-            return respond(["results": .array(answers.map { answer in
+            let results: [CanonicalValue] = answers.map { answer in
                 var result: [String: CanonicalValue] = ["id": .string(answer.id.hex), "seq": .integer(Int64(answer.sequence)),
                                                         "status": .string(answer.status.rawValue)]
                 if answer.status == .duplicate { result["accepted"] = .bool(answer.accepted) }
                 if let code = answer.code { result["code"] = .string(code) }
                 if let message = answer.message { result["message"] = .string(message) }
                 return .object(result)
-            })])
+            }
+            // Writing outside the device's scope is a 403 (§11.3): the batch is still committed
+            // (what was accepted stays accepted, the refused change-sets are kept with their
+            // reason), and the per-change-set results travel in the error's details.
+            let forbidden = answers.filter { $0.code == DomainError.outOfScope.code }.count
+            if forbidden > 0 {
+                throw APIError(.forbidden, DomainError.outOfScope.code,
+                               language.pick("\(forbidden) of the \(answers.count) change-sets write records outside this device's scope; they are refused and kept with that reason, the others are answered in details.results.",
+                                             "\(answers.count) 个变更集中有 \(forbidden) 个写入了本设备范围以外的记录,已被拒绝并记录原因;其余的结果见 details.results。"),
+                               details: ["results": .array(results)])
+            }
+            return respond(["results": .array(results)])
         } catch ServerError.replay {
             throw APIError(.unauthorized, "auth.replay", "This request was already received (same nonce); a replay is refused.")
         } catch let refusal as PushRefusal {
