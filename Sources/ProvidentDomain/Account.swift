@@ -99,7 +99,7 @@ public struct Agreement: Hashable, Sendable {
     }
 
     /// A whole percent: "12" or "12%".
-    static func parseRatePercent(_ text: String) throws(DomainError) -> Int {
+    public static func parseRatePercent(_ text: String) throws(DomainError) -> Int {
         var t = text.trimmingASCIIWhitespace
         if t.hasSuffix("%") || t.hasSuffix("％") { t.removeLast() }
         guard !t.isEmpty, t.allSatisfy({ $0.isASCIIDigit || $0 == "." }) else { throw .rateNotWholePercent }

@@ -27,8 +27,17 @@ public struct DeviceGrant: Hashable, Sendable {
     public var readScopes: Set<Scope>? {
         switch role {
         case .office: nil
-        case .field: Set([branch.map(Scope.branch)].compactMap { $0 })
+        case .field: Set([branch.map(Scope.branch), .staff].compactMap { $0 })
         case .selfService: Set([accountID.map(Scope.account)].compactMap { $0 })
+        }
+    }
+
+    /// Whether the device may write records held in `branch` (employers, visits, applications).
+    public func mayWrite(branch recordBranch: String) -> Bool {
+        switch role {
+        case .office: true
+        case .field: branch != nil && recordBranch == branch
+        case .selfService: false
         }
     }
 
@@ -42,22 +51,27 @@ public struct DeviceGrant: Hashable, Sendable {
     }
 }
 
-/// A slice of the data that devices receive: one worker's account and what hangs off it, or a branch.
+/// A slice of the data that devices receive: one worker's account and what hangs off it, a
+/// branch, or what every staff device sees (campaigns).
 public enum Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
     case account(String)
     case branch(String)
+    case staff
 
-    /// The stored spelling: `account:<id>` or `branch:<name>`.
+    /// The stored spelling: `account:<id>`, `branch:<name>` or `staff`.
     public var description: String {
         switch self {
         case let .account(id): "account:\(id)"
         case let .branch(name): "branch:\(name)"
+        case .staff: "staff"
         }
     }
 
     /// Reads the stored spelling.
     public init?(_ text: String) {
-        if text.hasPrefix("account:") {
+        if text == "staff" {
+            self = .staff
+        } else if text.hasPrefix("account:") {
             self = .account(String(text.dropFirst(8)))
         } else if text.hasPrefix("branch:") {
             self = .branch(String(text.dropFirst(7)))
@@ -86,6 +100,12 @@ public protocol ReplicaLookup {
     func paidPeriods(accountID: String) throws -> [Period: String]
     func openAccounts(idNumber: String) throws -> [Account]
     func record(_ key: RecordKey) throws -> RecordState?
+    func unit(id: String) throws -> Employer?
+    func visit(id: String) throws -> Visit?
+    func isVoided(visitID: String) throws -> Bool
+    func application(id: String) throws -> ReliefApplication?
+    func decision(applicationID: String) throws -> ApplicationDecision?
+    func campaign(id: String) throws -> Campaign?
 }
 
 /// The server's judgement of a change-set: the same domain rules the devices apply, checked
@@ -104,6 +124,8 @@ public struct Admission: Sendable {
         public var bindAccount: String?
         /// The account whose scopes a transfer changed.
         public var rescopedAccount: String?
+        /// The employer whose branch changed.
+        public var rescopedUnit: String?
     }
 
     /// Checks `changeSet` from a device with `grant`; throws the reason for refusing it.
@@ -158,6 +180,87 @@ public struct Admission: Sendable {
             for op in operations {
                 guard op.kind == .update, try lookup.record(op.record) != nil else { throw DomainError.malformedRecord(op.record.type) }
             }
+            return Admitted()
+        case "unit.register":
+            let op = try only(Employer.recordType, .create)
+            guard let unit = Employer(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Employer.recordType) }
+            try unit.check()
+            guard grant.mayWrite(branch: unit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
+            guard try lookup.record(op.record) == nil else { throw DomainError.unitExists }
+            return Admitted()
+        case "unit.update":
+            let op = try only(Employer.recordType, .update)
+            guard let unit = try lookup.unit(id: op.record.id) else { throw DomainError.unitUnknown(String(op.record.id.dropFirst(5))) }
+            guard grant.mayWrite(branch: unit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
+            let fieldStaff: Set<String> = ["address", "contact", "employees", "kind"]
+            guard !op.fields.isEmpty, op.fields["creditCode"] == nil,
+                  grant.role == .office || Set(op.fields.keys).isSubset(of: fieldStaff) else { throw DomainError.notPermitted }
+            guard let record = try lookup.record(op.record) else { throw DomainError.unitUnknown(unit.creditCode) }
+            var values = record.values
+            for (name, value) in op.fields { values[name] = value }
+            guard let changed = Employer(id: op.record.id, values: values) else { throw DomainError.malformedRecord(Employer.recordType) }
+            try changed.check()
+            return Admitted(rescopedUnit: changed.branch != unit.branch ? unit.id : nil)
+        case "visit.record":
+            let op = try only(Visit.recordType, .fact)
+            guard let visit = Visit(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Visit.recordType) }
+            try visit.check(policy: policy, today: visit.recordedAt.shanghaiDate)
+            if let unitID = visit.unitID {
+                guard let unit = try lookup.unit(id: unitID) else { throw DomainError.unitUnknown(String(unitID.dropFirst(5))) }
+                guard visit.branch == unit.branch else { throw DomainError.outOfScope }
+            }
+            guard grant.mayWrite(branch: visit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
+            return Admitted()
+        case "visit.void":
+            let op = try only(VisitVoid.recordType, .fact)
+            guard let voiding = VisitVoid(values: op.fields), op.record.id == VisitVoid.id(for: voiding.visitID) else {
+                throw DomainError.malformedRecord(VisitVoid.recordType)
+            }
+            guard let visit = try lookup.visit(id: voiding.visitID) else { throw DomainError.visitNotFound(voiding.visitID) }
+            let branch = try visit.unitID.flatMap { try lookup.unit(id: $0)?.branch } ?? visit.branch
+            guard grant.mayWrite(branch: branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
+            guard !(try lookup.isVoided(visitID: visit.id)) else { throw DomainError.visitAlreadyVoided }
+            guard !voiding.reason.isEmpty else { throw DomainError.reasonEmpty }
+            return Admitted()
+        case "application.record":
+            let op = try only(ReliefApplication.recordType, .fact)
+            guard let application = ReliefApplication(id: op.record.id, values: op.fields) else {
+                throw DomainError.malformedRecord(ReliefApplication.recordType)
+            }
+            guard let unit = try lookup.unit(id: application.unitID) else { throw DomainError.unitUnknown(String(application.unitID.dropFirst(5))) }
+            guard grant.mayWrite(branch: unit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
+            guard unit.established else { throw DomainError.unitNotEstablished }
+            try application.check(policy: policy, today: application.recordedAt.shanghaiDate)
+            return Admitted()
+        case "application.decide":
+            guard grant.role == .office else { throw DomainError.notPermitted }
+            let op = try only(ApplicationDecision.recordType, .fact)
+            guard let decision = ApplicationDecision(values: op.fields), op.record.id == ApplicationDecision.id(for: decision.applicationID) else {
+                throw DomainError.malformedRecord(ApplicationDecision.recordType)
+            }
+            guard try lookup.application(id: decision.applicationID) != nil else { throw DomainError.applicationNotFound(decision.applicationID) }
+            guard try lookup.decision(applicationID: decision.applicationID) == nil else { throw DomainError.applicationAlreadyDecided }
+            guard !decision.reason.isEmpty else { throw DomainError.reasonEmpty }
+            return Admitted()
+        case "campaign.create":
+            guard grant.role == .office else { throw DomainError.notPermitted }
+            let op = try only(Campaign.recordType, .fact)
+            guard let campaign = Campaign(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Campaign.recordType) }
+            try campaign.check()
+            return Admitted()
+        case "campaign.targets":
+            guard grant.role == .office else { throw DomainError.notPermitted }
+            var branches = Set<String>()
+            for op in operations {
+                guard op.record.type == CampaignTargets.recordType, op.kind == .fact, let targets = CampaignTargets(values: op.fields),
+                      op.record.id == targets.id, Branch.isValid(targets.branch) else {
+                    throw DomainError.malformedRecord(CampaignTargets.recordType)
+                }
+                guard try lookup.campaign(id: targets.campaignID) != nil else { throw DomainError.campaignNotFound(targets.campaignID) }
+                branches.insert(targets.branch)
+            }
+            // One branch per change-set, so each goes only to that branch's devices.
+            guard branches.count == 1 else { throw DomainError.actionMismatch(changeSet.action) }
             return Admitted()
         default:
             throw DomainError.actionUnknown(changeSet.action)

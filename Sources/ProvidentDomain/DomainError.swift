@@ -74,6 +74,60 @@ public enum DomainError: Error, Hashable, Sendable {
     case branchInvalid
     case claimCodeInvalid
 
+    // Employers
+    case dateFormat(String)
+    case unitKindUnknown(String)
+    case unitNameEmpty
+    case countInvalid(field: String)
+    case establishedInvalid(String)
+    case contactPhoneInvalid
+    case textTooLong(field: String, maxCharacters: Int)
+    case unitUnknown(String)
+    case unitExists
+    case unitNotEstablished
+
+    // Visits
+    case visitPurposeUnknown(String)
+    case visitOutcomeUnknown(String)
+    case placeKindUnknown(String)
+    case visitNeedsUnit
+    case visitTargetAmbiguous
+    case visitDateInFuture
+    case staffMissing
+    case staffRepeated(String)
+    case collectionStaff(minimum: Int, given: Int)
+    case personIncomplete
+    case documentKindUnknown(String)
+    case documentNumberEmpty
+    case documentsOnlyOnCollection
+    case deadlineMissing
+    case deadlineNotAfterVisit
+    case deadlineTooFar(days: Int, maximum: Int)
+    case followUpNotAfterVisit
+    case outcomeMissing
+    case visitNotFound(String)
+    case visitAlreadyVoided
+
+    // Applications to defer or lower the rate
+    case reliefKindUnknown(String)
+    case reliefRatesMissing
+    case reliefRatesNotForDeferral
+    case reliefRateOutsidePolicy(side: String, percent: Int, minimum: Int, maximum: Int)
+    case reliefMonths(given: Int, maximum: Int)
+    case resolutionBodyUnknown(String)
+    case resolutionVotes
+    case noticeBeforeResolution
+    case noticeEndsBeforeStart
+    case noticeAfterSubmission
+    case submissionInFuture
+    case applicationNotFound(String)
+    case applicationAlreadyDecided
+
+    // Campaigns
+    case campaignNameEmpty
+    case campaignPhases(String)
+    case campaignNotFound(String)
+
     /// Whether the input itself is wrong, or the action is refused by the current state.
     public enum Kind: Sendable {
         case invalidInput
@@ -85,7 +139,9 @@ public enum DomainError: Error, Hashable, Sendable {
         switch self {
         case .noAccount, .accountAlreadyEnrolled, .idNumberAlreadyEnrolled, .accountClosed, .accountPaused,
              .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositNotFound, .depositAlreadyReversed,
-             .notPermitted, .outOfScope, .unknownAccount, .accountExists, .referenceTaken:
+             .notPermitted, .outOfScope, .unknownAccount, .accountExists, .referenceTaken,
+             .unitUnknown, .unitExists, .unitNotEstablished, .visitNotFound, .visitAlreadyVoided, .applicationNotFound,
+             .applicationAlreadyDecided, .campaignNotFound:
             .refused
         default:
             .invalidInput
@@ -153,6 +209,52 @@ public enum DomainError: Error, Hashable, Sendable {
         case .referenceTaken: "reference.taken"
         case .branchInvalid: "branch.invalid"
         case .claimCodeInvalid: "claim_code.invalid"
+        case .dateFormat: "date.format"
+        case .unitKindUnknown: "unit.kind_unknown"
+        case .unitNameEmpty: "unit.name_empty"
+        case .countInvalid: "unit.count_invalid"
+        case .establishedInvalid: "unit.established_invalid"
+        case .contactPhoneInvalid: "phone.invalid"
+        case .textTooLong: "text.too_long"
+        case .unitUnknown: "unit.unknown"
+        case .unitExists: "unit.exists"
+        case .unitNotEstablished: "unit.not_established"
+        case .visitPurposeUnknown: "visit.purpose_unknown"
+        case .visitOutcomeUnknown: "visit.outcome_unknown"
+        case .placeKindUnknown: "visit.place_kind_unknown"
+        case .visitNeedsUnit: "visit.needs_unit"
+        case .visitTargetAmbiguous: "visit.target_ambiguous"
+        case .visitDateInFuture: "visit.date_future"
+        case .staffMissing: "visit.staff_missing"
+        case .staffRepeated: "visit.staff_repeated"
+        case .collectionStaff: "visit.collection_staff"
+        case .personIncomplete: "visit.person_incomplete"
+        case .documentKindUnknown: "document.kind_unknown"
+        case .documentNumberEmpty: "document.number_empty"
+        case .documentsOnlyOnCollection: "document.not_collection"
+        case .deadlineMissing: "document.deadline_missing"
+        case .deadlineNotAfterVisit: "document.deadline_past"
+        case .deadlineTooFar: "document.deadline_too_far"
+        case .followUpNotAfterVisit: "visit.follow_up_past"
+        case .outcomeMissing: "visit.outcome_missing"
+        case .visitNotFound: "visit.not_found"
+        case .visitAlreadyVoided: "visit.already_voided"
+        case .reliefKindUnknown: "application.kind_unknown"
+        case .reliefRatesMissing: "application.rates_missing"
+        case .reliefRatesNotForDeferral: "application.rates_for_deferral"
+        case .reliefRateOutsidePolicy: "policy.employer_rate"
+        case .reliefMonths: "policy.relief_months"
+        case .resolutionBodyUnknown: "application.resolution_body"
+        case .resolutionVotes: "application.resolution_votes"
+        case .noticeBeforeResolution: "application.notice_before_resolution"
+        case .noticeEndsBeforeStart: "application.notice_order"
+        case .noticeAfterSubmission: "application.notice_after_submission"
+        case .submissionInFuture: "application.submitted_future"
+        case .applicationNotFound: "application.not_found"
+        case .applicationAlreadyDecided: "application.already_decided"
+        case .campaignNameEmpty: "campaign.name_empty"
+        case .campaignPhases: "campaign.phases"
+        case .campaignNotFound: "campaign.not_found"
         }
     }
 
@@ -318,6 +420,138 @@ public enum DomainError: Error, Hashable, Sendable {
         case .claimCodeInvalid:
             return l.pick("The claim code is not right; check it against the slip from the outreach visit (like 4QKM-X7TN-2RHC3).",
                           "认领码有误;请对照外勤人员给您的凭条核对(格式如 4QKM-X7TN-2RHC3)。")
+        case let .dateFormat(text):
+            return l.pick("“\(text)” is not a date; write it as YYYY-MM-DD, like 2026-04-15.",
+                          "“\(text)”不是有效日期;请写成 YYYY-MM-DD,例如 2026-04-15。")
+        case let .unitKindUnknown(text):
+            return l.pick("“\(text)” is not a kind of employer; use state-organ, public-institution, state-owned, collective, private, foreign, social-organisation, individual or other.",
+                          "“\(text)”不是有效的单位类型;请使用 机关、事业单位、国有企业、集体企业、民营企业、外资企业、社会组织、个体工商户 或 其他。")
+        case .unitNameEmpty:
+            return l.pick("The employer's name is empty.", "单位名称为空。")
+        case let .countInvalid(field):
+            return l.pick("\(field) must be a whole number, 0 or more.", "\(Self.chineseField(field))应为不小于 0 的整数。")
+        case let .establishedInvalid(text):
+            return l.pick("“\(text)” does not say whether the scheme is established; write yes or no (是 or 否).",
+                          "“\(text)”无法判断是否已建制;请填写 是 或 否(yes 或 no)。")
+        case .contactPhoneInvalid:
+            return l.pick("The phone number must be a mobile number (11 digits starting with 13–19) or a landline with its area code, like 0379-63212345.",
+                          "电话号码应为手机号码(以 13–19 开头的 11 位数字)或带区号的固定电话,例如 0379-63212345。")
+        case let .textTooLong(field, maximum):
+            return l.pick("\(field) is longer than \(maximum) characters.", "\(Self.chineseField(field))超过 \(maximum) 个字符。")
+        case let .unitUnknown(code):
+            return l.pick("No employer \(code) on this device: a field laptop holds only its own branch's employers. Check the code, or ask the office which branch looks after it.",
+                          "本设备上没有单位 \(code):外勤电脑只保存本管理部的单位。请核对代码,或向中心询问该单位由哪个管理部负责。")
+        case .unitExists:
+            return l.pick("An employer with this credit code is already registered.", "该统一社会信用代码的单位已登记。")
+        case .unitNotEstablished:
+            return l.pick("The employer has not established the HPF scheme (未建制); it must establish it before it can apply to defer or lower its rate.",
+                          "该单位尚未建立住房公积金制度(未建制),须先建制,才能申请缓缴或降低缴存比例。")
+        case let .visitPurposeUnknown(text):
+            return l.pick("“\(text)” is not a visit purpose; use promotion, survey, collection or follow-up.",
+                          "“\(text)”不是有效的走访类型;请使用 宣传、摸底、催缴 或 回访(promotion、survey、collection、follow-up)。")
+        case let .visitOutcomeUnknown(text):
+            return l.pick("“\(text)” is not an outcome; use informed, agreed-to-pay, paid, applying, refused, unit-closed or not-found.",
+                          "“\(text)”不是有效的走访结果;请使用 已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭 或 未找到(informed、agreed-to-pay、paid、applying、refused、unit-closed、not-found)。")
+        case let .placeKindUnknown(text):
+            return l.pick("“\(text)” is not a kind of place; use market, depot, site, park or other.",
+                          "“\(text)”不是有效的场所类型;请使用 市场、站点、工地、园区 或 其他(market、depot、site、park、other)。")
+        case .visitNeedsUnit:
+            return l.pick("Survey, collection and follow-up visits are to an employer: give --unit with its credit code. Only promotion visits may be to a place (--place).",
+                          "摸底、催缴和回访须针对单位:请用 --unit 填写统一社会信用代码。只有宣传走访可以针对场所(--place)。")
+        case .visitTargetAmbiguous:
+            return l.pick("Give either an employer (--unit) or a place (--place), not both.", "请填写单位(--unit)或场所(--place)之一,不要同时填写。")
+        case .visitDateInFuture:
+            return l.pick("The visit date is in the future; record a visit after it happens.", "走访日期晚于今天;请在走访后再登记。")
+        case .staffMissing:
+            return l.pick("Name the staff who made the visit (--staff, once per person).", "请填写参加走访的工作人员(--staff,每人一次)。")
+        case let .staffRepeated(name):
+            return l.pick("\(name) is listed twice among the staff.", "工作人员中\(name)重复列出。")
+        case let .collectionStaff(minimum, given):
+            return l.pick("A collection visit needs at least \(minimum) staff; \(given) given. Add the others with --staff.",
+                          "催缴走访须至少 \(minimum) 名工作人员参加;目前只有 \(given) 名。请用 --staff 补充。")
+        case .personIncomplete:
+            return l.pick("Each person met needs a name and a role, like --met \"王芳,财务负责人,13800138000\".",
+                          "每位接谈人员须填写姓名和职务,例如 --met \"王芳,财务负责人,13800138000\"。")
+        case let .documentKindUnknown(text):
+            return l.pick("“\(text)” is not a document kind; use guidance-letter (行政指导意见书) or order-to-pay (责令限期缴存通知书).",
+                          "“\(text)”不是有效的文书类型;请使用 行政指导意见书(guidance-letter)或 责令限期缴存通知书(order-to-pay)。")
+        case .documentNumberEmpty:
+            return l.pick("A document served needs its number.", "送达的文书须填写文号。")
+        case .documentsOnlyOnCollection:
+            return l.pick("Documents are served on collection or follow-up visits only.", "文书只能在催缴或回访时送达。")
+        case .deadlineMissing:
+            return l.pick("An order to pay needs its deadline (YYYY-MM-DD).", "责令限期缴存通知书须填写缴存期限(YYYY-MM-DD)。")
+        case .deadlineNotAfterVisit:
+            return l.pick("The deadline must be after the day the document is served.", "期限须晚于文书送达之日。")
+        case let .deadlineTooFar(days, maximum):
+            return l.pick("The deadline is \(days) days after service; it may be at most \(maximum) days.",
+                          "期限为送达后 \(days) 天,最长只能为 \(maximum) 天。")
+        case .followUpNotAfterVisit:
+            return l.pick("The follow-up date must be after the visit.", "回访日期须晚于本次走访。")
+        case .outcomeMissing:
+            return l.pick("A collection visit needs its outcome (--outcome).", "催缴走访须填写结果(--outcome)。")
+        case let .visitNotFound(id):
+            return l.pick("No visit \(id) on this device; see `provident visit list`.", "本设备上没有走访记录 \(id);请查看 `provident visit list`。")
+        case .visitAlreadyVoided:
+            return l.pick("The visit is already voided.", "该走访记录已作废。")
+        case let .reliefKindUnknown(text):
+            return l.pick("“\(text)” is not an application kind; use defer (缓缴) or reduce-rate (降低缴存比例).",
+                          "“\(text)”不是有效的申请类型;请使用 缓缴(defer)或 降低缴存比例(reduce-rate)。")
+        case .reliefRatesMissing:
+            return l.pick("An application to lower the rate gives both requested rates: --employer-rate and --employee-rate.",
+                          "降低缴存比例的申请须填写单位和职工两方的申请比例:--employer-rate 和 --employee-rate。")
+        case .reliefRatesNotForDeferral:
+            return l.pick("A deferral does not change the rates; leave out --employer-rate and --employee-rate.",
+                          "缓缴不改变缴存比例;请不要填写 --employer-rate 和 --employee-rate。")
+        case let .reliefRateOutsidePolicy(side, percent, minimum, maximum):
+            let who = side == "employee" ? l.pick("employee's", "职工") : l.pick("employer's", "单位")
+            return l.pick("The \(who) rate \(percent)% is outside \(minimum)%–\(maximum)%: neither side may go below \(minimum)%.",
+                          "\(who)缴存比例 \(percent)% 超出 \(minimum)%–\(maximum)% 的范围:任何一方都不得低于 \(minimum)%。")
+        case let .reliefMonths(given, maximum):
+            return l.pick("A deferral or lower rate runs at most \(maximum) months; \(given) asked. Apply again when it ends.",
+                          "缓缴或降低比例的期限最长 \(maximum) 个月,本次申请 \(given) 个月;期满后可再次申请。")
+        case let .resolutionBodyUnknown(text):
+            return l.pick("“\(text)” is not a body that can resolve; use staff-congress (职工代表大会) or union (工会).",
+                          "“\(text)”不是有效的决议机构;请使用 职工代表大会(staff-congress)或 工会(union)。")
+        case .resolutionVotes:
+            return l.pick("The resolution needs a majority: votes for must be more than half the votes cast (and no more than those cast).",
+                          "决议须经多数通过:赞成票须超过投票总数的一半(且不超过投票总数)。")
+        case .noticeBeforeResolution:
+            return l.pick("The public notice cannot begin before the resolution was passed.", "公示不能早于决议通过之日开始。")
+        case .noticeEndsBeforeStart:
+            return l.pick("The public notice ends before it begins.", "公示结束日期早于开始日期。")
+        case .noticeAfterSubmission:
+            return l.pick("The public notice must be finished before the application is submitted.", "公示须在提交申请之前结束。")
+        case .submissionInFuture:
+            return l.pick("The submission date is in the future.", "申请提交日期晚于今天。")
+        case let .applicationNotFound(id):
+            return l.pick("No application \(id); see the list of applications.", "没有申请 \(id);请查看申请列表。")
+        case .applicationAlreadyDecided:
+            return l.pick("The application has already been decided.", "该申请已审核。")
+        case .campaignNameEmpty:
+            return l.pick("The campaign needs a name.", "专项行动须有名称。")
+        case let .campaignPhases(reason):
+            return l.pick("The phases are not right: \(reason). Write each as NAME:YYYY-MM-DD..YYYY-MM-DD, in order, without overlaps.",
+                          "阶段设置有误:\(reason)。每个阶段写成 名称:YYYY-MM-DD..YYYY-MM-DD,按时间顺序,不得重叠。")
+        case let .campaignNotFound(id):
+            return l.pick("No campaign \(id) on this device.", "本设备上没有专项行动 \(id)。")
+        }
+    }
+
+    /// The Chinese name of a field named in an English message.
+    static func chineseField(_ field: String) -> String {
+        switch field {
+        case "employees": "职工人数"
+        case "contributors": "缴存人数"
+        case "pensionInsured": "养老保险参保人数"
+        case "monthsInArrears": "欠缴月数"
+        case "votes": "票数"
+        case "months": "月数"
+        case "name": "名称"
+        case "address": "地址"
+        case "notes": "笔录"
+        case "reason": "原因"
+        default: field
         }
     }
 }

@@ -14,6 +14,8 @@ extension Policy {
     ///   fixedMonthlyYuan: {minimum: 210, maximum: 6888}
     /// deposits: {lumpAllowed: false, capYuan: 100000, catchUpMaxMonths: 12, advanceMonths: 0}
     /// interest: {annualRateBasisPoints: 150, dayCountBasis: 360, settlementDate: "06-30"}
+    /// employers: {ratePercent: {minimum: 5, maximum: 12}, reliefMaxMonths: 12, stoppedAfterMonths: 3}
+    /// visits: {collectionMinimumStaff: 2, deadlineMaxDays: 30}
     /// ```
     public init(yaml text: String) throws(PolicyError) {
         var policy = Policy.defaults
@@ -72,6 +74,17 @@ extension Policy {
             }
             try node.finish()
         }
+        if let node = try top.mapping("employers") {
+            policy.employerRatePercent = try node.intRange("ratePercent") ?? policy.employerRatePercent
+            policy.reliefMaxMonths = try node.int("reliefMaxMonths") ?? policy.reliefMaxMonths
+            policy.stoppedAfterMonths = try node.int("stoppedAfterMonths") ?? policy.stoppedAfterMonths
+            try node.finish()
+        }
+        if let node = try top.mapping("visits") {
+            policy.collectionMinimumStaff = try node.int("collectionMinimumStaff") ?? policy.collectionMinimumStaff
+            policy.deadlineMaxDays = try node.int("deadlineMaxDays") ?? policy.deadlineMaxDays
+            try node.finish()
+        }
         try top.finish()
         try policy.validate()
         self = policy
@@ -101,6 +114,13 @@ extension Policy {
           annualRateBasisPoints: \(interestBasisPoints)  # 150 = 1.5% a year
           dayCountBasis: \(dayCountBasis)         # daily-balance interest over a 360- or 365-day year
           settlementDate: "\(CivilDate.pad(settlementMonth, 2))-\(CivilDate.pad(settlementDay, 2))"   # settled once a year
+        employers:
+          ratePercent: {minimum: \(employerRatePercent.lowerBound), maximum: \(employerRatePercent.upperBound)}   # each side; a reduced rate stays within
+          reliefMaxMonths: \(reliefMaxMonths)        # longest deferral or reduced rate
+          stoppedAfterMonths: \(stoppedAfterMonths)      # unpaid months after which an employer counts as stopped (停缴)
+        visits:
+          collectionMinimumStaff: \(collectionMinimumStaff)  # staff on a collection visit (催缴)
+          deadlineMaxDays: \(deadlineMaxDays)        # longest deadline of an order to pay
 
         """
     }

@@ -39,14 +39,27 @@ public struct Policy: Hashable, Sendable {
     public var settlementMonth: Int
     /// The day of the annual interest settlement.
     public var settlementDay: Int
+    /// Employer and employee rate bounds, in whole percent; a reduced rate may not go below the minimum.
+    public var employerRatePercent: ClosedRange<Int>
+    /// The longest a deferral or reduced rate may run, in months.
+    public var reliefMaxMonths: Int
+    /// Months without payment after which an employer counts as stopped (停缴) rather than in arrears (欠缴).
+    public var stoppedAfterMonths: Int
+    /// How many staff a collection visit needs.
+    public var collectionMinimumStaff: Int
+    /// The longest deadline an order to pay may give, in days after it is served.
+    public var deadlineMaxDays: Int
 
     /// The defaults of the domain reference: ages 16–60; base ¥2,000–¥28,000; rate 10%–24% in
-    /// whole percent; fixed amount ¥210–¥6,888; no lump deposits; interest 1.5% settled on 30 June.
+    /// whole percent; fixed amount ¥210–¥6,888; no lump deposits; interest 1.5% settled on 30 June;
+    /// employers' rates 5%–12% each side, reliefs of at most 12 months, stopped after 3 unpaid
+    /// months, collection visits by at least 2 staff, deadlines at most 30 days.
     public static let defaults = Policy(
         name: "default", minimumAge: 16, maximumAge: 60, agreementModes: [.baseAndRate, .fixedAmount],
         baseFen: 200_000...2_800_000, ratePercent: 10...24, fixedMonthlyFen: 21_000...688_800,
         lumpAllowed: false, depositCapFen: 10_000_000, catchUpMaxMonths: 12, advanceMonths: 0,
-        interestBasisPoints: 150, dayCountBasis: 360, settlementMonth: 6, settlementDay: 30)
+        interestBasisPoints: 150, dayCountBasis: 360, settlementMonth: 6, settlementDay: 30,
+        employerRatePercent: 5...12, reliefMaxMonths: 12, stoppedAfterMonths: 3, collectionMinimumStaff: 2, deadlineMaxDays: 30)
 
     /// The monthly amount an agreement of `base` at `rateBasisPoints` sets: base × rate, rounded
     /// half-up to the whole yuan.
@@ -85,6 +98,11 @@ public struct Policy: Hashable, Sendable {
         try require(interestBasisPoints >= 0 && interestBasisPoints <= 10_000, "interest.annualRateBasisPoints", .outOfRange(0, 10_000))
         try require(dayCountBasis == 360 || dayCountBasis == 365, "interest.dayCountBasis", .dayCountBasis)
         try require(CivilDate(year: 2000, month: settlementMonth, day: settlementDay) != nil, "interest.settlementDate", .settlementDate)
+        try require(employerRatePercent.lowerBound > 0 && employerRatePercent.upperBound <= 100, "employers.ratePercent", .percentRange)
+        try require((1...60).contains(reliefMaxMonths), "employers.reliefMaxMonths", .outOfRange(1, 60))
+        try require((1...24).contains(stoppedAfterMonths), "employers.stoppedAfterMonths", .outOfRange(1, 24))
+        try require((1...10).contains(collectionMinimumStaff), "visits.collectionMinimumStaff", .outOfRange(1, 10))
+        try require((1...365).contains(deadlineMaxDays), "visits.deadlineMaxDays", .outOfRange(1, 365))
     }
 }
 

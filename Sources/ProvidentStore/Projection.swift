@@ -3,7 +3,8 @@ import GRDB
 import ProvidentDomain
 import ProvidentSync
 
-/// Keeps the read models (accounts, deposits, reversals, outcomes) in step with the merged
+/// Keeps the read models (accounts, deposits, reversals, outcomes, employers, visits,
+/// applications, decisions, campaigns and their targets) in step with the merged
 /// records, in the same transaction. Record types without a read model are kept in `records` only.
 enum Projection {
     static func update(_ db: Database, with state: RecordState) throws {
@@ -47,6 +48,54 @@ enum Projection {
                 INSERT OR IGNORE INTO deposit_outcomes (deposit_id, decision, reason, bank_date, decided_at) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [outcome.depositID, outcome.decision.rawValue, outcome.reason, outcome.bankDate?.iso,
                                  outcome.decidedAt.utcISO])
+        case Employer.recordType:
+            guard state.created else {
+                try remove(db, key)
+                return
+            }
+            guard let unit = Employer(id: key.id, values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO units (id, credit_code, name, branch, kind, address, contact_name, contact_phone, established,
+                    employees, contributors, pension_insured, last_paid, months_in_arrears)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [unit.id, unit.creditCode, unit.name, unit.branch, unit.kind.rawValue, unit.address,
+                                         unit.contact?.name, unit.contact?.phone, unit.established, unit.employees, unit.contributors,
+                                         unit.pensionInsured, unit.lastPaid?.iso, unit.monthsInArrears])
+        case Visit.recordType:
+            guard let visit = Visit(id: key.id, values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO visits (id, unit_id, branch, purpose, date, outcome, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [visit.id, visit.unitID, visit.branch, visit.purpose.rawValue, visit.date.iso,
+                                         visit.outcome?.rawValue, visit.recordedAt.utcISO])
+        case VisitVoid.recordType:
+            guard let voiding = VisitVoid(values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.execute(sql: "INSERT OR IGNORE INTO visit_voids (visit_id, reason, recorded_at) VALUES (?, ?, ?)",
+                           arguments: [voiding.visitID, voiding.reason, voiding.recordedAt.utcISO])
+        case ReliefApplication.recordType:
+            guard let application = ReliefApplication(id: key.id, values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO applications (id, unit_id, kind, from_period, through_period, submitted_on, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [application.id, application.unitID, application.kind.rawValue, application.from.iso,
+                                 application.through.iso, application.submittedOn.iso, application.recordedAt.utcISO])
+        case ApplicationDecision.recordType:
+            guard let decision = ApplicationDecision(values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO application_decisions (application_id, verdict, reason, decided_at) VALUES (?, ?, ?, ?)
+                """, arguments: [decision.applicationID, decision.verdict.rawValue, decision.reason, decision.decidedAt.utcISO])
+        case Campaign.recordType:
+            guard let campaign = Campaign(id: key.id, values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO campaigns (id, name, cutoff, start_on, end_on, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [campaign.id, campaign.name, campaign.cutoff.iso, campaign.start.iso, campaign.end.iso,
+                                 campaign.createdAt.utcISO])
+        case CampaignTargets.recordType:
+            guard let targets = CampaignTargets(values: state.values) else { throw StoreError.unreadableRecord(key) }
+            for unit in targets.units {
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO campaign_targets (campaign_id, unit_id, branch, record_id) VALUES (?, ?, ?, ?)
+                    """).execute(arguments: [targets.campaignID, unit, targets.branch, key.id])
+            }
         default:
             return
         }
@@ -64,6 +113,20 @@ enum Projection {
             try db.execute(sql: "DELETE FROM deposit_reversals WHERE deposit_id = ?", arguments: [String(key.id.dropFirst(4))])
         case DepositOutcome.recordType:
             try db.execute(sql: "DELETE FROM deposit_outcomes WHERE deposit_id = ?", arguments: [String(key.id.dropFirst(4))])
+        case Employer.recordType:
+            try db.execute(sql: "DELETE FROM units WHERE id = ?", arguments: [key.id])
+        case Visit.recordType:
+            try db.execute(sql: "DELETE FROM visits WHERE id = ?", arguments: [key.id])
+        case VisitVoid.recordType:
+            try db.execute(sql: "DELETE FROM visit_voids WHERE visit_id = ?", arguments: [String(key.id.dropFirst(5))])
+        case ReliefApplication.recordType:
+            try db.execute(sql: "DELETE FROM applications WHERE id = ?", arguments: [key.id])
+        case ApplicationDecision.recordType:
+            try db.execute(sql: "DELETE FROM application_decisions WHERE application_id = ?", arguments: [String(key.id.dropFirst(4))])
+        case Campaign.recordType:
+            try db.execute(sql: "DELETE FROM campaigns WHERE id = ?", arguments: [key.id])
+        case CampaignTargets.recordType:
+            try db.execute(sql: "DELETE FROM campaign_targets WHERE record_id = ?", arguments: [key.id])
         default:
             return
         }

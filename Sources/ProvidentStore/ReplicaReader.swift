@@ -115,4 +115,164 @@ public struct ReplicaReader: ReplicaLookup {
     public func record(_ key: RecordKey) throws -> RecordState? {
         try ReplicaDatabase.recordState(db, key)
     }
+
+    // MARK: Employers, visits, applications, campaigns
+
+    /// The employer with this record id (`unit-<credit code>`), if held.
+    public func unit(id: String) throws -> Employer? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM units WHERE id = ?"), arguments: [id]).flatMap(Self.unit)
+    }
+
+    /// Employers, of one branch or all, by branch and name.
+    public func units(branch: String? = nil) throws -> [Employer] {
+        if let branch {
+            return try Row.fetchAll(db, sql: "SELECT * FROM units WHERE branch = ? ORDER BY name, credit_code", arguments: [branch])
+                .compactMap(Self.unit)
+        }
+        return try Row.fetchAll(db, sql: "SELECT * FROM units ORDER BY branch, name, credit_code").compactMap(Self.unit)
+    }
+
+    /// Employers whose name or address contains `text`, or whose credit code starts with it.
+    public func searchUnits(_ text: String, limit: Int = 50) throws -> [Employer] {
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return try Row.fetchAll(db, sql: """
+            SELECT * FROM units WHERE name LIKE ? ESCAPE '\\' OR address LIKE ? ESCAPE '\\' OR credit_code LIKE ? ESCAPE '\\'
+            ORDER BY name, credit_code LIMIT ?
+            """, arguments: ["%\(escaped)%", "%\(escaped)%", "\(escaped.uppercased())%", limit]).compactMap(Self.unit)
+    }
+
+    static func unit(_ row: Row) -> Employer? {
+        guard let kind = EmployerKind(rawValue: row["kind"]) else { return nil }
+        let contactName: String? = row["contact_name"], contactPhone: String? = row["contact_phone"]
+        let lastPaid: String? = row["last_paid"]
+        return Employer(creditCode: row["credit_code"], name: row["name"], branch: row["branch"], kind: kind, address: row["address"],
+                    contact: contactName == nil && contactPhone == nil ? nil : EmployerContact(name: contactName, phone: contactPhone),
+                    established: row["established"], employees: row["employees"], contributors: row["contributors"],
+                    pensionInsured: row["pension_insured"], lastPaid: lastPaid.flatMap(Period.init), monthsInArrears: row["months_in_arrears"])
+    }
+
+    /// The visit with this id, if held.
+    public func visit(id: String) throws -> Visit? {
+        try ReplicaDatabase.recordState(db, RecordKey(type: Visit.recordType, id: id)).flatMap { Visit(id: id, values: $0.values) }
+    }
+
+    /// Visits, newest first: to one employer, of one branch, and on or after a day, as asked.
+    public func visits(unitID: String? = nil, branch: String? = nil, since: CivilDate? = nil) throws -> [Visit] {
+        var conditions: [String] = [], arguments: [any DatabaseValueConvertible] = []
+        if let unitID { conditions.append("unit_id = ?"); arguments.append(unitID) }
+        if let branch { conditions.append("branch = ?"); arguments.append(branch) }
+        if let since { conditions.append("date >= ?"); arguments.append(since.iso) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let ids = try String.fetchAll(db, sql: "SELECT id FROM visits \(filter) ORDER BY date DESC, recorded_at DESC",
+                                      arguments: StatementArguments(arguments))
+        return try ids.compactMap { try visit(id: $0) }
+    }
+
+    /// Whether a visit has been voided.
+    public func isVoided(visitID: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM visit_voids WHERE visit_id = ?"), arguments: [visitID]) ?? false
+    }
+
+    /// The voiding of a visit, if it was voided.
+    public func voiding(visitID: String) throws -> VisitVoid? {
+        try Row.fetchOne(db, sql: "SELECT * FROM visit_voids WHERE visit_id = ?", arguments: [visitID]).flatMap { row in
+            Instant(utcISO: row["recorded_at"]).map { VisitVoid(visitID: visitID, reason: row["reason"], recordedAt: $0) }
+        }
+    }
+
+    /// The ids of every voided visit.
+    public func voidedVisitIDs() throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT visit_id FROM visit_voids"))
+    }
+
+    /// The application with this id, if held.
+    public func application(id: String) throws -> ReliefApplication? {
+        try ReplicaDatabase.recordState(db, RecordKey(type: ReliefApplication.recordType, id: id))
+            .flatMap { ReliefApplication(id: id, values: $0.values) }
+    }
+
+    /// Applications, newest first, of one employer or all.
+    public func applications(unitID: String? = nil) throws -> [ReliefApplication] {
+        let ids = try unitID.map {
+            try String.fetchAll(db, sql: "SELECT id FROM applications WHERE unit_id = ? ORDER BY submitted_on DESC, id", arguments: [$0])
+        } ?? String.fetchAll(db, sql: "SELECT id FROM applications ORDER BY submitted_on DESC, id")
+        return try ids.compactMap { try application(id: $0) }
+    }
+
+    /// The office's decision on an application, if it has decided.
+    public func decision(applicationID: String) throws -> ApplicationDecision? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM application_decisions WHERE application_id = ?"),
+                         arguments: [applicationID]).flatMap(Self.decision)
+    }
+
+    /// Every decision, by application id.
+    public func decisions() throws -> [String: ApplicationDecision] {
+        var result: [String: ApplicationDecision] = [:]
+        for decision in try Row.fetchAll(db, sql: "SELECT * FROM application_decisions").compactMap(Self.decision) {
+            result[decision.applicationID] = decision
+        }
+        return result
+    }
+
+    static func decision(_ row: Row) -> ApplicationDecision? {
+        guard let verdict = ApplicationDecision.Verdict(rawValue: row["verdict"]), let at = Instant(utcISO: row["decided_at"]) else { return nil }
+        return ApplicationDecision(applicationID: row["application_id"], verdict: verdict, reason: row["reason"], decidedAt: at)
+    }
+
+    /// Approved deferrals and reduced rates, by employer id.
+    public func approvedReliefs(unitID: String? = nil) throws -> [String: [ApprovedRelief]] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT a.unit_id, a.kind, a.from_period, a.through_period FROM applications a
+            JOIN application_decisions d ON d.application_id = a.id
+            WHERE d.verdict = 'approved' \(unitID == nil ? "" : "AND a.unit_id = ?")
+            """, arguments: StatementArguments(unitID.map { [$0] } ?? []))
+        var result: [String: [ApprovedRelief]] = [:]
+        for row in rows {
+            guard let kind = ReliefKind(rawValue: row["kind"]), let from = Period(row["from_period"] as String),
+                  let through = Period(row["through_period"] as String) else { continue }
+            result[row["unit_id"], default: []].append(ApprovedRelief(kind: kind, from: from, through: through))
+        }
+        return result
+    }
+
+    /// The campaign with this id, if held.
+    public func campaign(id: String) throws -> Campaign? {
+        try ReplicaDatabase.recordState(db, RecordKey(type: Campaign.recordType, id: id)).flatMap { Campaign(id: id, values: $0.values) }
+    }
+
+    /// Every campaign held, newest first.
+    public func campaigns() throws -> [Campaign] {
+        try String.fetchAll(db, sql: "SELECT id FROM campaigns ORDER BY created_at DESC, id").compactMap { try campaign(id: $0) }
+    }
+
+    /// A campaign's targets held here, by branch, in credit-code order.
+    public func campaignTargets(campaignID: String) throws -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT branch, unit_id FROM campaign_targets WHERE campaign_id = ? ORDER BY unit_id",
+                                    arguments: [campaignID]) {
+            result[row["branch"], default: []].append(row["unit_id"])
+        }
+        return result
+    }
+
+    /// Every campaign held, newest first, with the progress of each branch whose targets are
+    /// held, counted from the visits, applications and employers held, as of `today`.
+    public func campaignProgress(policy: Policy, today: CivilDate) throws -> [(Campaign, [CampaignProgress])] {
+        let reliefs = try approvedReliefs()
+        let voided = try voidedVisitIDs()
+        let visits = try visits()
+        let applications = try applications()
+        return try campaigns().map { campaign in
+            let targets = try campaignTargets(campaignID: campaign.id)
+            var employers: [String: Employer] = [:]
+            for id in targets.values.joined() { employers[id] = try unit(id: id) }
+            return (campaign, targets.keys.sorted().map { branch in
+                CampaignProgress.compute(campaign: campaign, branch: branch, targets: targets[branch] ?? [], visits: visits,
+                                         voided: voided, applications: applications) { id in
+                    employers[id].map { $0.compliance(asOf: today, reliefs: reliefs[id] ?? [], policy: policy) }
+                }
+            })
+        }
+    }
 }

@@ -125,6 +125,76 @@ enum Schema {
                 CREATE INDEX accounts_claim ON accounts (claim_code_hash);
                 """)
         }
+        migrator.registerMigration("v3 outreach projections") { db in
+            // Employers, visits, applications and campaigns, for the field laptops and the office.
+            try db.execute(sql: """
+                CREATE TABLE units (
+                    id TEXT PRIMARY KEY,
+                    credit_code TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    branch TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    address TEXT,
+                    contact_name TEXT,
+                    contact_phone TEXT,
+                    established INTEGER NOT NULL,
+                    employees INTEGER NOT NULL,
+                    contributors INTEGER NOT NULL,
+                    pension_insured INTEGER NOT NULL,
+                    last_paid TEXT,
+                    months_in_arrears INTEGER NOT NULL
+                );
+                CREATE INDEX units_branch ON units (branch, name);
+                CREATE TABLE visits (
+                    id TEXT PRIMARY KEY,
+                    unit_id TEXT,
+                    branch TEXT NOT NULL,
+                    purpose TEXT NOT NULL,
+                    date TEXT NOT NULL,
+                    outcome TEXT,
+                    recorded_at TEXT NOT NULL
+                );
+                CREATE INDEX visits_unit ON visits (unit_id, date);
+                CREATE INDEX visits_date ON visits (date);
+                CREATE TABLE visit_voids (
+                    visit_id TEXT PRIMARY KEY,
+                    reason TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                CREATE TABLE applications (
+                    id TEXT PRIMARY KEY,
+                    unit_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    from_period TEXT NOT NULL,
+                    through_period TEXT NOT NULL,
+                    submitted_on TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                CREATE INDEX applications_unit ON applications (unit_id);
+                CREATE TABLE application_decisions (
+                    application_id TEXT PRIMARY KEY,
+                    verdict TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    decided_at TEXT NOT NULL
+                );
+                CREATE TABLE campaigns (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    cutoff TEXT NOT NULL,
+                    start_on TEXT NOT NULL,
+                    end_on TEXT NOT NULL,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE campaign_targets (
+                    campaign_id TEXT NOT NULL,
+                    unit_id TEXT NOT NULL,
+                    branch TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    PRIMARY KEY (campaign_id, unit_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX campaign_targets_record ON campaign_targets (record_id);
+                """)
+        }
         return migrator
     }
 }

@@ -76,14 +76,16 @@ extension ServerDatabase {
                     defer { lookup.forget(changeSet) }
                     try db.inSavepoint {
                         let admitted = try admission.admit(changeSet, grant: grant, lookup: lookup)
-                        let scopesBefore = try admitted.rescopedAccount.map { try Self.scopes(of: RecordKey(type: Account.recordType, id: $0), db) }
+                        let rescoped = admitted.rescopedAccount.map { RecordKey(type: Account.recordType, id: $0) }
+                            ?? admitted.rescopedUnit.map { RecordKey(type: Employer.recordType, id: $0) }
+                        let scopesBefore = try rescoped.map { try Self.scopes(of: $0, db) }
                         try ReplicaDatabase.merge(changeSet, into: db)
                         if let account = admitted.bindAccount {
                             grant.accountID = account
                             try db.execute(sql: "UPDATE server_devices SET account_id = ? WHERE device_id = ?",
                                            arguments: [account, device.id.rawValue])
                         }
-                        feedPosition = try self.publish(signed, admitted: admitted, scopesBefore: scopesBefore, lookup: lookup, in: db)
+                        feedPosition = try self.publish(signed, rescoped: rescoped, scopesBefore: scopesBefore, lookup: lookup, in: db)
                         return .commit
                     }
                 } catch let error as DomainError {
@@ -111,9 +113,9 @@ extension ServerDatabase {
     }
 
     /// Puts an accepted change-set in the feed for the scopes of the records it touched, records
-    /// those scopes, and, when an account moved between scopes, adds the documents that take its
-    /// records out of the old scopes and bring them whole into the new ones.
-    private func publish(_ signed: SignedChangeSet, admitted: Admission.Admitted, scopesBefore: Set<Scope>?,
+    /// those scopes, and, when an account or an employer moved between scopes, adds the documents
+    /// that take its records out of the old scopes and bring them whole into the new ones.
+    private func publish(_ signed: SignedChangeSet, rescoped: RecordKey?, scopesBefore: Set<Scope>?,
                          lookup: BatchLookup, in db: Database) throws -> Int64 {
         var feedScopes = Set<Scope>()
         for operation in signed.changeSet.operations {
@@ -131,9 +133,10 @@ extension ServerDatabase {
         if let scopesBefore { feedScopes.formUnion(scopesBefore) }
         let position = try appendToFeed(changeSet: signed.changeSet.dot, document: nil, scopes: feedScopes, in: db)
 
-        if let accountID = admitted.rescopedAccount, let before = scopesBefore {
-            let after = try Self.scopes(of: RecordKey(type: Account.recordType, id: accountID), db)
-            let records = try Self.records(ofAccount: accountID, db)
+        if let rescoped, let before = scopesBefore {
+            let after = try Self.scopes(of: rescoped, db)
+            let records = rescoped.type == Account.recordType ? try Self.records(ofAccount: rescoped.id, db)
+                                                               : try Self.records(ofUnit: rescoped.id, db)
             for key in records { try Self.setScopes(after, of: key, isNew: false, in: db) }
             for scope in before.subtracting(after).sorted() {
                 let document = try SignedDocument(asOf: UInt64(position), content: .scopeExit(records), signingWith: self.key)
@@ -161,9 +164,48 @@ extension ServerDatabase {
     }
 
     /// Which scopes a record belongs to, from the read models: an account's own and its
-    /// branch's; everything hanging off an account (deposits, reversals, outcomes) follows it.
-    /// Records of other types are the office's alone.
+    /// branch's; everything hanging off an account (deposits, reversals, outcomes) follows it. An
+    /// employer is in its branch's scope, and its visits, applications and decisions follow it;
+    /// a visit to a place is in the scope of the branch that made it. Campaigns are every staff
+    /// device's; a campaign's targets are their branch's. Records of other types are the
+    /// office's alone.
     static func scopes(of key: RecordKey, _ db: Database) throws -> Set<Scope> {
+        func unitScopes(_ id: String) throws -> Set<Scope>? {
+            try String.fetchOne(db.cachedStatement(sql: "SELECT branch FROM units WHERE id = ?"), arguments: [id]).map { [.branch($0)] }
+        }
+        func visitScopes(_ id: String) throws -> Set<Scope> {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT unit_id, branch FROM visits WHERE id = ?"), arguments: [id]) else {
+                return []
+            }
+            let unit: String? = row["unit_id"]
+            return try unit.flatMap(unitScopes) ?? [.branch(row["branch"])]
+        }
+        func applicationScopes(_ id: String) throws -> Set<Scope> {
+            try String.fetchOne(db.cachedStatement(sql: "SELECT unit_id FROM applications WHERE id = ?"), arguments: [id])
+                .flatMap(unitScopes) ?? []
+        }
+        switch key.type {
+        case Employer.recordType:
+            return try unitScopes(key.id) ?? []
+        case Visit.recordType:
+            return try visitScopes(key.id)
+        case VisitVoid.recordType:
+            return try visitScopes(String(key.id.dropFirst(5)))
+        case ReliefApplication.recordType:
+            return try applicationScopes(key.id)
+        case ApplicationDecision.recordType:
+            return try applicationScopes(String(key.id.dropFirst(4)))
+        case Campaign.recordType:
+            return [.staff]
+        case CampaignTargets.recordType:
+            return try String.fetchOne(db, sql: "SELECT branch FROM campaign_targets WHERE record_id = ? LIMIT 1", arguments: [key.id])
+                .map { [.branch($0)] } ?? []
+        default:
+            return try accountRecordScopes(of: key, db)
+        }
+    }
+
+    private static func accountRecordScopes(of key: RecordKey, _ db: Database) throws -> Set<Scope> {
         func accountScopes(_ id: String) throws -> Set<Scope> {
             let branch = try String?.fetchOne(db.cachedStatement(sql: "SELECT branch FROM accounts WHERE id = ?"), arguments: [id])
             var scopes: Set<Scope> = [.account(id)]
@@ -204,6 +246,23 @@ extension ServerDatabase {
         try db.cachedStatement(sql: "UPDATE server_devices SET last_seen_at = ? WHERE device_id = ?")
             .execute(arguments: [Instant(millisSinceEpoch: nowMillis).utcISO, device.rawValue])
         return fresh
+    }
+
+    /// An employer and every record hanging off it: visits and their voidings, applications and
+    /// their decisions.
+    static func records(ofUnit id: String, _ db: Database) throws -> [RecordKey] {
+        var keys = [RecordKey(type: Employer.recordType, id: id)]
+        for visit in try String.fetchAll(db, sql: "SELECT id FROM visits WHERE unit_id = ? ORDER BY id", arguments: [id]) {
+            keys.append(RecordKey(type: Visit.recordType, id: visit))
+            let voiding = RecordKey(type: VisitVoid.recordType, id: VisitVoid.id(for: visit))
+            if try ReplicaDatabase.recordState(db, voiding) != nil { keys.append(voiding) }
+        }
+        for application in try String.fetchAll(db, sql: "SELECT id FROM applications WHERE unit_id = ? ORDER BY id", arguments: [id]) {
+            keys.append(RecordKey(type: ReliefApplication.recordType, id: application))
+            let decision = RecordKey(type: ApplicationDecision.recordType, id: ApplicationDecision.id(for: application))
+            if try ReplicaDatabase.recordState(db, decision) != nil { keys.append(decision) }
+        }
+        return keys
     }
 
     /// An account and every record hanging off it.
@@ -300,7 +359,22 @@ extension ServerDatabase {
                           _ build: @escaping @Sendable (ReplicaReader) throws -> [ProvidentSync.Operation]) async throws -> SignedChangeSet {
         try await replica.asyncWrite { db in
             let server = try ReplicaDatabase.deviceState(db)
-            var operations = try build(ReplicaReader(db: db, device: server))
+            let operations = try build(ReplicaReader(db: db, device: server))
+            return try self.submitOwn(action: action, operations: operations, admission: admission, now: now, in: db)
+        }
+    }
+
+    /// Signs and accepts a change-set of the server's own inside a transaction, inside a
+    /// savepoint: a change-set the rules refuse leaves nothing behind (not even in the server's
+    /// chain) and throws the rule it broke.
+    @discardableResult
+    func submitOwn(action: String, operations: [ProvidentSync.Operation], admission: Admission, now: Instant,
+                   in db: Database) throws -> SignedChangeSet {
+        var result: SignedChangeSet?
+        var refusal: (any Error)?
+        try db.inSavepoint {
+            let server = try ReplicaDatabase.deviceState(db)
+            var operations = operations
             for index in operations.indices where operations[index].kind == .update || operations[index].kind == .void {
                 operations[index].context = try ReplicaDatabase.recordState(db, operations[index].record)?.versionVector ?? VersionVector()
             }
@@ -310,15 +384,27 @@ extension ServerDatabase {
                                                                 previous: server.lastChangeSet, time: time, action: action,
                                                                 operations: operations), with: self.key)
             guard let me = try Self.device(db, server.id) else { throw ServerError.unknownDevice }
+            // Judged again against the rules, so the refusal says which rule.
+            do {
+                _ = try admission.admit(signed.changeSet, grant: me.grant, lookup: BatchLookup(reader: ReplicaReader(db: db, device: server)))
+            } catch {
+                refusal = error
+                return .rollback
+            }
             let answers = try self.accept([signed], from: me, admission: admission, now: now, maxDriftMillis: .max / 2,
-                                     language: .english, in: db)
+                                          language: .english, in: db)
             if let refused = answers.first, refused.status == .rejected {
-                throw DomainError.actionMismatch(refused.message ?? action)
+                refusal = DomainError.actionMismatch(refused.message ?? action)
+                return .rollback
             }
             try db.execute(sql: "UPDATE device SET sequence = ?, last_change_set = ?, hlc = ? WHERE singleton = 1",
                            arguments: [Int64(signed.changeSet.sequence), Data(signed.id.bytes), Int64(bitPattern: time.packed)])
-            return signed
+            result = signed
+            return .commit
         }
+        if let refusal { throw refusal }
+        guard let result else { throw ServerError.unknownDevice }
+        return result
     }
 
     /// Resolves a conflict by writing `value` to its field, as the office: a change-set that has
@@ -362,4 +448,10 @@ final class BatchLookup: ReplicaLookup {
     func paidPeriods(accountID: String) throws -> [Period: String] { try reader.paidPeriods(accountID: accountID) }
     func openAccounts(idNumber: String) throws -> [Account] { try reader.openAccounts(idNumber: idNumber) }
     func record(_ key: RecordKey) throws -> RecordState? { try reader.record(key) }
+    func unit(id: String) throws -> Employer? { try reader.unit(id: id) }
+    func visit(id: String) throws -> Visit? { try reader.visit(id: id) }
+    func isVoided(visitID: String) throws -> Bool { try reader.isVoided(visitID: visitID) }
+    func application(id: String) throws -> ReliefApplication? { try reader.application(id: id) }
+    func decision(applicationID: String) throws -> ApplicationDecision? { try reader.decision(applicationID: applicationID) }
+    func campaign(id: String) throws -> Campaign? { try reader.campaign(id: id) }
 }

@@ -13,7 +13,7 @@ import SystemPackage
 struct ProvidentServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provident-server",
-        abstract: "Run the Provident sync service and administer its devices and conflicts.",
+        abstract: "Run the Provident sync service and administer its devices, employers, campaigns, applications and conflicts.",
         discussion: """
             Every command reads the same configuration: defaults, then the YAML file given by --config, \
             then PROVIDENT_-prefixed environment variables (PROVIDENT_SERVER_PORT, PROVIDENT_DATABASE_PATH, …), \
@@ -23,7 +23,8 @@ struct ProvidentServerCommand: AsyncParsableCommand {
             6 no database yet; 7 damaged database or key; 64 usage.
             """,
         version: ServerVersion.current,
-        subcommands: [Serve.self, DeviceCommand.self, ConflictsCommand.self, AlertsCommand.self, CheckCommand.self])
+        subcommands: [Serve.self, DeviceCommand.self, UnitsCommand.self, CampaignCommand.self, ApplicationCommand.self,
+                      ConflictsCommand.self, AlertsCommand.self, CheckCommand.self])
 
     static func main() async {
         do {
@@ -341,7 +342,7 @@ struct AdminFailure: Error {
         case let error as CryptoError:
             self.init(status: 7, message: "The server key file: " + error.message)
         case let error as DomainError:
-            self.init(status: error.kind == .invalidInput ? 3 : 4, message: error.message(.english))
+            self.init(status: error.kind == .invalidInput ? 3 : 4, message: error.message(language))
         default:
             return nil
         }

@@ -26,7 +26,8 @@ enum Status: Int32, CaseIterable {
         case .success: l.pick("done", "成功")
         case .unexpected: l.pick("unexpected failure (a bug: please report it)", "意外错误(程序缺陷,请报告)")
         case .invalidInput: l.pick("a value you gave breaks a rule (ID number, amount, month, agreement…)", "输入的值不符合规则(身份证号、金额、月份、协议等)")
-        case .refused: l.pick("refused by the account's state (closed, paused, already paid, no account…)", "账户状态不允许(已封存、已暂停、已缴存、尚未开户等)")
+        case .refused: l.pick("refused by the current state (account closed, month paid, not your branch…)",
+                              "当前状态不允许(账户已封存或暂停、该月已缴存、单位不属于本管理部等)")
         case .key: l.pick("wrong passphrase, or the key file is missing or damaged", "口令错误,或密钥文件丢失、损坏")
         case .notInitialised: l.pick("no device is set up in the data directory", "数据目录中没有设置设备")
         case .damaged: l.pick("the replica is damaged or from a newer version", "数据文件已损坏或来自更新版本")

@@ -28,7 +28,8 @@ struct Provident: AsyncParsableCommand {
             version: "0.1.0",
             subcommands: [
                 Init.self, WhoAmI.self, Enroll.self, AccountCommand.self, Pause.self, Resume.self, Close.self,
-                DepositCommand.self, StatementCommand.self, BalanceCommand.self, SyncCommand.self, OutboxCommand.self,
+                DepositCommand.self, StatementCommand.self, BalanceCommand.self, UnitCommand.self, VisitCommand.self,
+                ApplicationCommand.self, CampaignCommand.self, SyncCommand.self, OutboxCommand.self,
                 ConflictsCommand.self, PolicyCommand.self, Check.self,
             ])
     }

@@ -163,3 +163,13 @@ enum JSONOutput {
         Terminal.say(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }
+
+extension Terminal {
+    /// Prints rows under the first row as headers, aligned by display width.
+    static func table(_ rows: [[String]]) {
+        guard let headers = rows.first else { return }
+        var table = Table(headers)
+        for row in rows.dropFirst() { table.add(row) }
+        say(table.rendered)
+    }
+}

@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The character encodings office files come in: UTF-8 (with or without a byte-order mark) and
+/// GBK, which spreadsheet software on Chinese Windows writes (read as its superset GB 18030).
+public enum TextEncoding: String, Hashable, Sendable, CaseIterable {
+    case utf8 = "utf-8"
+    case gbk
+
+    /// Reads the name people give: utf-8, utf8, gbk, gb18030, gb2312.
+    public init?(typed text: String) {
+        switch text.lowercased() {
+        case "utf-8", "utf8": self = .utf8
+        case "gbk", "gb18030", "gb2312", "cp936": self = .gbk
+        default: return nil
+        }
+    }
+}
+
+/// Why a file could not be imported at all (as opposed to a bad row, which is reported and skipped).
+public enum ImportError: Error, Hashable, Sendable {
+    /// What makes a line not CSV.
+    public enum CSVProblem: Hashable, Sendable {
+        case quoteInField
+        case textAfterQuote
+        case unclosedQuote
+
+        func describe(_ l: Language) -> String {
+            switch self {
+            case .quoteInField: l.pick("a quote inside an unquoted field (quote the whole field and double the quote)", "未加引号的字段中出现引号(请给整个字段加引号,并把其中的引号写两次)")
+            case .textAfterQuote: l.pick("text after a closing quote", "右引号后还有文字")
+            case .unclosedQuote: l.pick("a quoted field is not closed", "引号字段没有结束")
+            }
+        }
+    }
+
+    case unknownEncoding
+    case empty
+    case malformed(line: Int, reason: CSVProblem)
+    case missingColumns([String])
+
+    public var code: String {
+        switch self {
+        case .unknownEncoding: "import.encoding"
+        case .empty: "import.empty"
+        case .malformed: "import.csv"
+        case .missingColumns: "import.columns"
+        }
+    }
+
+    public func message(_ l: Language) -> String {
+        switch self {
+        case .unknownEncoding:
+            l.pick("The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8) and try again.", "文件既不是 UTF-8 也不是 GBK 文本;请另存为 CSV(UTF-8)后重试。")
+        case .empty:
+            l.pick("The file has no rows.", "文件中没有数据行。")
+        case let .malformed(line, reason):
+            l.pick("The file is not valid CSV at line \(line): \(reason.describe(l)).", "文件第 \(line) 行不是有效的 CSV:\(reason.describe(l))。")
+        case let .missingColumns(names):
+            l.pick("The header lacks the columns \(names.joined(separator: ", ")).", "表头缺少以下列:\(names.joined(separator: "、"))。")
+        }
+    }
+}
+
+/// Turns the bytes of an office file into text.
+public enum TextDecoding {
+    /// Decodes `bytes` as `encoding`, or, when nil, as UTF-8 if they are valid UTF-8, else GBK.
+    /// A UTF-8 byte-order mark is dropped.
+    public static func decode(_ bytes: [UInt8], as encoding: TextEncoding? = nil) throws(ImportError) -> (text: String, encoding: TextEncoding) {
+        var bytes = bytes
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        if encoding != .gbk, let text = String(validating: bytes, as: UTF8.self) { return (text, .utf8) }
+        if encoding == .utf8 { throw .unknownEncoding }
+        guard let text = gb18030(bytes) else { throw .unknownEncoding }
+        return (text, .gbk)
+    }
+
+    private static func gb18030(_ bytes: [UInt8]) -> String? {
+        #if canImport(Glibc)
+        let cd = iconv_open("UTF-8", "GB18030")
+        guard cd != iconv_t(bitPattern: -1) else { return nil }
+        defer { iconv_close(cd) }
+        var input = bytes.map { CChar(bitPattern: $0) }
+        var output = [CChar](repeating: 0, count: bytes.count * 4 + 4)
+        var inLeft = input.count, outLeft = output.count
+        let converted = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                var inPointer = inBuffer.baseAddress
+                var outPointer = outBuffer.baseAddress
+                return iconv(cd, &inPointer, &inLeft, &outPointer, &outLeft) != -1
+            }
+        }
+        guard converted, inLeft == 0 else { return nil }
+        return String(validating: output.prefix(output.count - outLeft).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #else
+        return nil
+        #endif
+    }
+}
+
+/// A CSV file (RFC 4180: fields separated by commas, quoted with double quotes, a quote inside
+/// doubled, records ended by CRLF or LF), its header row and its records with the line each
+/// starts on.
+public struct CSVTable: Sendable {
+    public struct Record: Sendable {
+        /// The physical line the record starts on, counting the header as line 1.
+        public let line: Int
+        public let fields: [String]
+    }
+
+    public let header: [String]
+    public let records: [Record]
+
+    /// Parses CSV text; blank lines are skipped.
+    public init(parsing text: String) throws(ImportError) {
+        var records: [Record] = []
+        var field = "", fields: [String] = [], quoted = false, afterQuote = false
+        var line = 1, recordLine = 1
+        var characters = text.makeIterator()
+        var pending: Character?
+        func endRecord() {
+            fields.append(field)
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append(Record(line: recordLine, fields: fields)) }
+            fields = []
+            field = ""
+        }
+        while let c = pending ?? characters.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let next = characters.next() {
+                        if next == "\"" { field.append("\""); continue }
+                        pending = next
+                    }
+                    quoted = false
+                    afterQuote = true
+                } else {
+                    if c == "\n" || c == "\r\n" { line += 1 }
+                    field.append(c)
+                }
+                continue
+            }
+            switch c {
+            case ",":
+                fields.append(field)
+                field = ""
+                afterQuote = false
+            case "\n", "\r\n", "\r":
+                endRecord()
+                afterQuote = false
+                line += 1
+                recordLine = line
+            case "\"":
+                guard field.isEmpty, !afterQuote else { throw .malformed(line: line, reason: .quoteInField) }
+                quoted = true
+            default:
+                guard !afterQuote else { throw .malformed(line: line, reason: .textAfterQuote) }
+                field.append(c)
+            }
+        }
+        if quoted { throw .malformed(line: recordLine, reason: .unclosedQuote) }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        guard let first = records.first else { throw .empty }
+        header = first.fields.map { $0.trimmingASCIIWhitespace }
+        self.records = Array(records.dropFirst())
+    }
+
+    /// The index of each named column in the header (names compared without case), or the missing names.
+    public func columns(_ names: [String], required: Set<String>) throws(ImportError) -> [String: Int] {
+        var found: [String: Int] = [:]
+        for name in names {
+            if let index = header.firstIndex(where: { $0.lowercased() == name.lowercased() }) { found[name] = index }
+        }
+        let missing = names.filter { required.contains($0) && found[$0] == nil }
+        guard missing.isEmpty else { throw .missingColumns(missing) }
+        return found
+    }
+}

@@ -1,0 +1,304 @@
+import ArgumentParser
+import Foundation
+import ProvidentDomain
+import ProvidentServer
+import ProvidentStore
+import ProvidentSync
+
+/// The language of this run: Chinese when LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh.
+let language = Language.from(environment: ProcessInfo.processInfo.environment)
+
+func t(_ english: String, _ chinese: String) -> String {
+    language.pick(english, chinese)
+}
+
+/// Prints JSON for scripts, keys sorted.
+func printJSON(_ value: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+struct UnitsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "units", abstract: "Import and list employers (单位).",
+        subcommands: [Import.self, List.self], defaultSubcommand: List.self)
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import an employer list (CSV, UTF-8 or GBK) from market regulation or pension-insurance data.",
+            discussion: """
+                The header row names the columns, in English or Chinese, in any order:
+                  credit_code 统一社会信用代码 (required), name 单位名称, branch 管理部, kind 单位类型,
+                  address 地址, contact_name 联系人, contact_phone 联系电话, established 是否建制,
+                  employees 职工人数, contributors 缴存人数, pension_insured 养老保险参保人数,
+                  last_paid 最后缴存月份 (YYYY-MM), months_in_arrears 欠缴月数.
+                A new employer needs its name and branch. For one already held, an empty cell leaves the \
+                field as it is; a different branch moves the employer and its records to that branch. Good \
+                rows are imported in one transaction; bad rows are reported by line and change nothing. \
+                Importing the same file twice changes nothing. Exit status 0 when every row was good, 3 when \
+                some were reported.
+                """)
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The CSV file.") var file: String
+        @Option(help: "utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).") var encoding: String?
+        @Flag(help: "Check every row and report, but import nothing.") var dryRun = false
+
+        /// Decodes and parses the file (synchronously: typed throws in async code trips the compiler).
+        static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([EmployerRow], [EmployerList.RowProblem], TextEncoding) {
+            do {
+                let (text, used) = try TextDecoding.decode(bytes, as: encoding)
+                let table = try CSVTable(parsing: text)
+                let read = try EmployerList.rows(of: table, language: language)
+                return (read.rows.map { EmployerRow(line: $0.line, form: $0.form) }, read.problems, used)
+            } catch {
+                throw AdminFailure(status: 3, message: error.message(language) + t(" Nothing was imported.", "未导入任何数据。"))
+            }
+        }
+
+        func run() async throws {
+            let chosen = try encoding.map { name -> TextEncoding in
+                guard let value = TextEncoding(typed: name) else {
+                    throw AdminFailure(status: 3, message: t("--encoding must be utf-8 or gbk, not “\(name)”.", "--encoding 只能是 utf-8 或 gbk,不能是“\(name)”。"))
+                }
+                return value
+            }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw AdminFailure(status: 3, message: t("Cannot read \(file); check the path.", "无法读取 \(file);请检查路径。"))
+            }
+            let service = try await options.open()
+            let (rows, problems, encodingUsed) = try Self.read(Array(data), encoding: chosen)
+            var report = try await service.database.importEmployers(rows, admission: Admission(policy: service.policy),
+                                                                    now: SyncService.systemNow(), language: language, dryRun: dryRun)
+            report.errors += problems.map { .init(line: $0.line, code: "import.row", message: $0.message) }
+            report.errors.sort { $0.line < $1.line }
+            print(t("\(file) (\(encodingUsed.rawValue)): \(rows.count + problems.count) rows\(dryRun ? ", checked only: nothing was imported" : "").",
+                    "\(file)(\(encodingUsed.rawValue)):共 \(rows.count + problems.count) 行\(dryRun ? ",仅检查,未导入任何数据" : "")。"))
+            print(t("  registered:    \(report.created)", "  新登记单位:\(report.created)"))
+            print(t("  updated:       \(report.updated)\(report.moved > 0 ? " (\(report.moved) moved to another branch)" : "")",
+                    "  更新单位:  \(report.updated)\(report.moved > 0 ? "(其中 \(report.moved) 个转到其他管理部)" : "")"))
+            print(t("  unchanged:     \(report.unchanged)", "  无变化:    \(report.unchanged)"))
+            if !report.errors.isEmpty {
+                print(t("  not imported:  \(report.errors.count)", "  未导入:    \(report.errors.count)"))
+                for error in report.errors {
+                    print(t("    line \(error.line): \(error.message) [\(error.code)]", "    第 \(error.line) 行:\(error.message) [\(error.code)]"))
+                }
+                print(t("Correct those rows and import the file again: rows already imported are not imported twice.",
+                        "请更正这些行后重新导入该文件:已导入的行不会重复导入。"))
+                throw ExitCode(3)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List employers with their status (as of today).")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "Only this branch.") var branch: String?
+        @Option(help: "Only this status: normal, in-arrears, stopped, deferred, reduced-rate, not-established.") var status: String?
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func run() async throws {
+            let wanted = try status.map { text -> ComplianceStatus in
+                guard let value = ComplianceStatus.allCases.first(where: { $0.rawValue.lowercased() == text.replacingOccurrences(of: "-", with: "").lowercased()
+                    || $0.label(.chinese) == text }) else {
+                    throw AdminFailure(status: 3, message: t("“\(text)” is not a status.", "“\(text)”不是有效状态。"))
+                }
+                return value
+            }
+            let service = try await options.open()
+            let today = SyncService.systemNow().shanghaiDate
+            let listed = try service.database.replica.reading { reader in
+                let reliefs = try reader.approvedReliefs()
+                return try reader.units(branch: branch).map { ($0, $0.compliance(asOf: today, reliefs: reliefs[$0.id] ?? [], policy: service.policy)) }
+            }.filter { wanted == nil || $0.1 == wanted }
+            if json {
+                try printJSON(listed.map { employer, status in
+                    ["creditCode": employer.creditCode, "name": employer.name, "branch": employer.branch, "kind": employer.kind.rawValue,
+                     "status": status.rawValue, "employees": employer.employees, "contributors": employer.contributors,
+                     "pensionInsured": employer.pensionInsured, "lastPaid": employer.lastPaid?.iso ?? NSNull(),
+                     "monthsInArrears": employer.monthsInArrears] as [String: Any]
+                })
+                return
+            }
+            if listed.isEmpty { print(t("No employers.", "没有单位。")) }
+            printTable([[t("credit code", "统一社会信用代码"), t("name", "单位名称"), t("branch", "管理部"), t("status", "状态"),
+                         t("contributors/insured", "缴存/参保"), t("last paid", "最后缴存")]]
+                + listed.map { employer, status in
+                    [employer.creditCode, employer.name, employer.branch, status.label(language),
+                     "\(employer.contributors)/\(employer.pensionInsured)", employer.lastPaid?.iso ?? "-"]
+                })
+        }
+    }
+}
+
+struct CampaignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "campaign", abstract: "Create campaigns to regularise payments and follow their progress.",
+        subcommands: [Create.self, Show.self], defaultSubcommand: Show.self)
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a campaign: its targets are the employers in arrears or stopped on the cut-off date, per branch.",
+            discussion: """
+                Example (the Yangquan plan):
+                  provident-server campaign create --name 2026年缴存专项行动 --cutoff 2026-02-28 \\
+                    --phase 启动部署:2026-03-01..2026-03-15 --phase 摸底调查:2026-03-16..2026-03-31 \\
+                    --phase 集中催缴:2026-04-01..2026-04-30 --phase 整改落实:2026-05-01..2026-06-15 \\
+                    --phase 总结:2026-06-16..2026-06-30
+                Targets are judged from the employers held when the campaign is created and frozen then; \
+                each branch's laptops receive the campaign and their own branch's targets at their next sync.
+                """)
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The campaign's name.") var name: String
+        @Option(help: "The cut-off date (YYYY-MM-DD).") var cutoff: String
+        @Option(help: "A phase, NAME:YYYY-MM-DD..YYYY-MM-DD; repeat in order.") var phase: [String] = []
+
+        static func parse(cutoff: String, phases: [String]) throws -> (CivilDate, [CampaignPhase]) {
+            (try CivilDate.typed(cutoff), try phases.map { text throws(DomainError) in try CampaignPhase(typed: text) })
+        }
+
+        func run() async throws {
+            let (cutoffDate, phases) = try Self.parse(cutoff: cutoff, phases: phase)
+            let service = try await options.open()
+            let (campaign, targets) = try await service.database.createCampaign(name: name, cutoff: cutoffDate, phases: phases,
+                                                                               admission: Admission(policy: service.policy),
+                                                                               now: SyncService.systemNow())
+            print(t("Campaign \(campaign.id) “\(campaign.name)”, cut-off \(campaign.cutoff.iso), \(campaign.phases.count) phases.",
+                    "专项行动 \(campaign.id)“\(campaign.name)”,截止日期 \(campaign.cutoff.iso),共 \(campaign.phases.count) 个阶段。"))
+            let total = targets.values.reduce(0) { $0 + $1.count }
+            print(t("Targets (in arrears or stopped on \(campaign.cutoff.iso)): \(total)", "目标单位(截至 \(campaign.cutoff.iso) 欠缴或停缴):\(total)"))
+            for branch in targets.keys.sorted() { print("  \(branch): \(targets[branch]?.count ?? 0)") }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each campaign's progress per branch and phase (all campaigns without an id).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The campaign id.") var campaign: String?
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func run() async throws {
+            let service = try await options.open()
+            var all = try service.database.campaignProgress(policy: service.policy, today: SyncService.systemNow().shanghaiDate)
+            if let campaign {
+                all = all.filter { $0.0.id == campaign }
+                guard !all.isEmpty else { throw AdminFailure(status: 4, message: DomainError.campaignNotFound(campaign).message(language)) }
+            }
+            if json {
+                try printJSON(all.map { campaign, progress in campaignJSON(campaign, progress) })
+                return
+            }
+            if all.isEmpty { print(t("No campaigns yet; create one with `provident-server campaign create`.", "尚无专项行动;可用 `provident-server campaign create` 创建。")) }
+            for (campaign, progress) in all { printCampaign(campaign, progress) }
+        }
+    }
+}
+
+/// A campaign and its progress, for scripts.
+func campaignJSON(_ campaign: Campaign, _ progress: [CampaignProgress]) -> [String: Any] {
+    ["id": campaign.id, "name": campaign.name, "cutoff": campaign.cutoff.iso,
+     "phases": campaign.phases.map { ["name": $0.name, "from": $0.from.iso, "to": $0.to.iso] },
+     "branches": progress.map { p in
+         ["branch": p.branch, "targets": p.targets, "surveyed": p.surveyed, "letterServed": p.letterServed,
+          "interviewed": p.interviewed, "complied": p.complied, "applied": p.applied, "refused": p.refused,
+          "phases": p.phases.map { ["phase": $0.phase, "visited": $0.visited, "letterServed": $0.letterServed,
+                                    "interviewed": $0.interviewed, "applied": $0.applied] }] as [String: Any]
+     }]
+}
+
+/// A campaign and its progress, for people.
+func printCampaign(_ campaign: Campaign, _ progress: [CampaignProgress]) {
+    print("\(campaign.name)  [\(campaign.id)]  " + t("cut-off ", "截止日期 ") + campaign.cutoff.iso)
+    for phase in campaign.phases { print("  \(phase.name)  \(phase.from.iso) – \(phase.to.iso)") }
+    let header = [t("branch", "管理部"), t("targets", "目标"), t("surveyed", "已摸底"), t("letter served", "已送达"),
+                  t("interviewed", "已约谈"), t("complied", "已整改"), t("applied", "已申请"), t("refused", "拒绝")]
+    var rows = [header]
+    for p in progress {
+        rows.append([p.branch, "\(p.targets)", "\(p.surveyed)", "\(p.letterServed)", "\(p.interviewed)", "\(p.complied)", "\(p.applied)", "\(p.refused)"])
+    }
+    if progress.isEmpty { print(t("  No targets: no employer was in arrears or stopped on the cut-off date.", "  无目标单位:截止日期时没有欠缴或停缴的单位。")) }
+    else { printTable(rows) }
+}
+
+struct ApplicationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "application", abstract: "Review employers' applications to defer or lower their rate.",
+        subcommands: [List.self, Decide.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List applications (only those awaiting a decision with --pending).")
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(help: "Only applications awaiting a decision.") var pending = false
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func run() async throws {
+            let service = try await options.open()
+            let listed = try service.database.replica.reading { reader in
+                try reader.applications().map { ($0, try reader.decision(applicationID: $0.id), try reader.unit(id: $0.unitID)) }
+            }.filter { !pending || $0.1 == nil }
+            if json {
+                try printJSON(listed.map { application, decision, employer in
+                    applicationJSON(application, decision, employer)
+                })
+                return
+            }
+            if listed.isEmpty { print(pending ? t("No application awaits a decision.", "没有待审核的申请。") : t("No applications.", "没有申请。")) }
+            for (application, decision, employer) in listed {
+                print(describeApplication(application, decision, employer))
+            }
+        }
+    }
+
+    struct Decide: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve or reject an application, with the reason; the decision syncs to the branch's laptops.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The application id.") var application: String
+        @Flag(help: "Approve it.") var approve = false
+        @Flag(help: "Reject it.") var reject = false
+        @Option(help: "Why (required either way).") var reason: String
+
+        func validate() throws {
+            guard approve != reject else { throw ValidationError("Give --approve or --reject.") }
+        }
+
+        func run() async throws {
+            let service = try await options.open()
+            let (application, decision) = try await service.database.decideApplication(
+                application, verdict: approve ? .approved : .rejected, reason: reason, admission: Admission(policy: service.policy),
+                now: SyncService.systemNow())
+            print(t("Application \(application.id) \(decision.verdict.label(.english)).", "申请 \(application.id) \(decision.verdict.label(.chinese))。"))
+            if decision.verdict == .approved {
+                print(t("The employer is \(application.kind.label(.english)) from \(application.from.iso) to \(application.through.iso).",
+                        "该单位 \(application.from.iso) 至 \(application.through.iso) \(application.kind.label(.chinese))。"))
+            }
+        }
+    }
+}
+
+func applicationJSON(_ application: ReliefApplication, _ decision: ApplicationDecision?, _ employer: Employer?) -> [String: Any] {
+    var row: [String: Any] = [
+        "id": application.id, "unit": application.unitID, "kind": application.kind.rawValue, "from": application.from.iso,
+        "through": application.through.iso, "months": application.months, "submittedOn": application.submittedOn.iso,
+        "resolution": ["body": application.resolution.body.rawValue, "date": application.resolution.date.iso,
+                       "votesFor": application.resolution.votesFor, "votesCast": application.resolution.votesCast],
+        "notice": ["from": application.noticeFrom.iso, "to": application.noticeTo.iso], "documents": application.documents,
+    ]
+    row["employer"] = employer?.name
+    row["employerRatePercent"] = application.employerRateBasisPoints.map { $0 / 100 }
+    row["employeeRatePercent"] = application.employeeRateBasisPoints.map { $0 / 100 }
+    if let decision { row["decision"] = ["verdict": decision.verdict.rawValue, "reason": decision.reason, "decidedAt": decision.decidedAt.utcISO] }
+    return row
+}
+
+func describeApplication(_ application: ReliefApplication, _ decision: ApplicationDecision?, _ employer: Employer?) -> String {
+    var rates = ""
+    if let employerRate = application.employerRateBasisPoints, let employeeRate = application.employeeRateBasisPoints {
+        rates = t(" to \(employerRate / 100)% + \(employeeRate / 100)%", " 至单位 \(employerRate / 100)% + 职工 \(employeeRate / 100)%")
+    }
+    let state = decision.map { "\($0.verdict.label(language)): \($0.reason)" } ?? t("awaiting decision", "待审核")
+    return """
+        \(application.id)  \(employer?.name ?? application.unitID)  \(application.kind.label(language))\(rates)  \(application.from.iso)–\(application.through.iso)
+          \(t("resolution", "决议")): \(application.resolution.body.label(language)) \(application.resolution.date.iso), \(application.resolution.votesFor)/\(application.resolution.votesCast) \(t("for", "票赞成"));  \(t("notice", "公示")) \(application.noticeFrom.iso)–\(application.noticeTo.iso);  \(t("submitted", "提交")) \(application.submittedOn.iso)
+          \(state)
+        """
+}
