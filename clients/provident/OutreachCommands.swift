@@ -186,7 +186,7 @@ func parseStatus(_ text: String) throws -> ComplianceStatus {
 struct VisitCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "visit", abstract: t("Record, list, show and void visits (outreach staff).", "登记、列出、查看和作废走访记录(外勤人员)。"),
-                             subcommands: [Record.self, List.self, Show.self, Void.self], defaultSubcommand: List.self)
+                             subcommands: [Record.self, List.self, Show.self, VoidVisit.self], defaultSubcommand: List.self)
     }
 
     static func line(_ visit: Visit, voided: Bool, name: String?) -> String {
@@ -308,51 +308,99 @@ struct VisitCommand: ParsableCommand {
             Terminal.say(t("It is kept on this laptop and sent with the next `provident sync`.", "已保存在本机,下次 `provident sync` 时上传。"))
         }
 
-        /// Asks on the terminal for what the options left out.
+        /// Asks on the terminal for what the options left out; an answer that breaks a rule is
+        /// explained and asked again, so nothing typed so far is lost.
         func ask(_ form: inout VisitForm) {
             func answer(_ prompt: String) -> String? {
                 guard let text = Terminal.ask(prompt)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
                 return text
             }
+            /// Asks until the answer passes `check` (or is left empty, when that is allowed).
+            func valid(_ prompt: String, optional: Bool = false, _ check: (String) throws -> Void) -> String? {
+                while true {
+                    guard let text = answer(prompt) else {
+                        if optional { return nil }
+                        Terminal.warn(t("  This one is needed.", "  此项必填。"))
+                        continue
+                    }
+                    do {
+                        try check(text)
+                        return text
+                    } catch {
+                        Terminal.warn("  " + Failure(error, language: language).message)
+                    }
+                }
+            }
             if form.purpose.isEmpty {
-                form.purpose = answer(t("Purpose (promotion, survey, collection, follow-up): ", "走访类型(宣传、摸底、催缴、回访):")) ?? ""
+                form.purpose = valid(t("Purpose (promotion, survey, collection, follow-up): ", "走访类型(宣传、摸底、催缴、回访):")) {
+                    _ = try VisitPurpose(typed: $0)
+                } ?? ""
             }
             let typedPurpose = try? VisitPurpose(typed: form.purpose)
             if form.unit == nil, form.placeName == nil {
                 if typedPurpose == .promotion {
-                    let target = answer(t("Employer's credit code (or leave empty for a place): ", "单位统一社会信用代码(场所请留空):"))
-                    if let target { form.unit = target } else {
-                        form.placeName = answer(t("Place name: ", "场所名称:"))
-                        form.placeKind = answer(t("Kind of place (market, depot, site, park, other): ", "场所类型(市场、站点、工地、园区、其他):"))
+                    form.unit = valid(t("Employer's credit code (or leave empty for a place): ", "单位统一社会信用代码(场所请留空):"), optional: true) {
+                        _ = try CreditCode($0)
+                    }
+                    if form.unit == nil {
+                        form.placeName = valid(t("Place name: ", "场所名称:")) { _ in }
+                        form.placeKind = valid(t("Kind of place (market, depot, site, park, other): ", "场所类型(市场、站点、工地、园区、其他):")) {
+                            _ = try PlaceKind(typed: $0)
+                        }
                         form.placeAddress = answer(t("Address (optional): ", "地址(可不填):"))
                     }
                 } else {
-                    form.unit = answer(t("Employer's credit code: ", "单位统一社会信用代码:"))
+                    form.unit = valid(t("Employer's credit code: ", "单位统一社会信用代码:")) { _ = try CreditCode($0) }
                 }
             }
             if form.staff.isEmpty {
-                let names = answer(t("Staff on the visit (separate names with commas): ", "参加走访的工作人员(多人用逗号分隔):")) ?? ""
-                form.staff = names.replacingOccurrences(of: ",", with: ",").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let minimum = typedPurpose == .collection ? 2 : 1
+                let names = valid(t("Staff on the visit (separate names with commas): ", "参加走访的工作人员(多人用逗号分隔):")) { text in
+                    let count = Self.names(text).count
+                    if count < minimum { throw DomainError.collectionStaff(minimum: minimum, given: count) }
+                } ?? ""
+                form.staff = Self.names(names)
             }
             if form.persons.isEmpty, typedPurpose != .promotion || form.unit != nil {
-                while let person = answer(t("Person met as “name,role,phone” (empty to finish): ", "接谈人员,格式“姓名,职务,电话”(直接回车结束):")) {
+                while let person = valid(t("Person met as “name,role,phone” (empty to finish): ", "接谈人员,格式“姓名,职务,电话”(直接回车结束):"),
+                                         optional: true, { _ = try PersonMet(typed: $0) }) {
                     form.persons.append(person)
                 }
             }
             if form.notes.isEmpty { form.notes = answer(t("Notes: ", "笔录:")) ?? "" }
             if form.documents.isEmpty, typedPurpose == .collection || typedPurpose == .followUp {
-                while let document = answer(t("Document served as “guidance-letter|order-to-pay,number,deadline” (empty for none): ",
-                                               "送达文书,格式“guidance-letter|order-to-pay,文号,期限”(无则直接回车):")) {
+                let visitDate = (try? form.date.map { try CivilDate.typed($0) }) ?? nil ?? currentInstant().shanghaiDate
+                while let document = valid(t("Document served as “guidance-letter|order-to-pay,number,deadline” (empty for none): ",
+                                             "送达文书,格式“guidance-letter|order-to-pay,文号,期限”(无则直接回车):"), optional: true, { text in
+                    let served = try ServedDocument(typed: text)
+                    if served.kind == .orderToPay, served.deadline == nil { throw DomainError.deadlineMissing }
+                    if let deadline = served.deadline {
+                        let days = deadline.daysSinceEpoch - visitDate.daysSinceEpoch
+                        let maximum = (try? data.open().policy.deadlineMaxDays) ?? Policy.defaults.deadlineMaxDays
+                        if days <= 0 { throw DomainError.deadlineNotAfterVisit }
+                        if days > maximum { throw DomainError.deadlineTooFar(days: days, maximum: maximum) }
+                    }
+                }) {
                     form.documents.append(document)
                 }
             }
             if form.outcome == nil {
-                form.outcome = answer(t("Outcome (informed, agreed-to-pay, paid, applying, refused, unit-closed, not-found): ",
-                                        "结果(已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到):"))
+                form.outcome = valid(t("Outcome (informed, agreed-to-pay, paid, applying, refused, unit-closed, not-found): ",
+                                       "结果(已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到):"), optional: typedPurpose != .collection) {
+                    _ = try VisitOutcome(typed: $0)
+                }
             }
             if form.followUp == nil, typedPurpose == .collection {
-                form.followUp = answer(t("Follow-up date (YYYY-MM-DD, optional): ", "回访日期(YYYY-MM-DD,可不填):"))
+                form.followUp = valid(t("Follow-up date (YYYY-MM-DD, optional): ", "回访日期(YYYY-MM-DD,可不填):"), optional: true) {
+                    _ = try CivilDate.typed($0)
+                }
             }
+        }
+
+        /// Names separated by commas (Chinese or ASCII) or the enumeration comma.
+        static func names(_ text: String) -> [String] {
+            text.replacingOccurrences(of: ",", with: ",").replacingOccurrences(of: "、", with: ",").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
     }
 
@@ -422,7 +470,7 @@ struct VisitCommand: ParsableCommand {
         }
     }
 
-    struct Void: ParsableCommand {
+    struct VoidVisit: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(commandName: "void", abstract: t("Void a mistaken visit, with the reason; it is kept, marked void.",
                                                                   "作废有误的走访记录(须说明原因);记录保留并标记为作废。"))
