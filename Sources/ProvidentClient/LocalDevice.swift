@@ -310,10 +310,15 @@ public final class LocalDevice: Sendable {
         }
     }
 
+    /// Interest credited to an account at past settlements, oldest first.
+    public func interestCredits(accountID: String) throws -> [InterestCredit] {
+        try replica.reading { reader in try reader.interestCredits(accountID: accountID) }
+    }
+
     /// An account's balance and projected interest as of `today`.
     public func balance(accountID: String? = nil, today: CivilDate) throws -> (account: Account, balance: Balance) {
         let (account, statement) = try statement(accountID: accountID, today: today)
-        return (account, Balance(statement: statement, policy: policy, today: today))
+        return (account, Balance(statement: statement, credits: try interestCredits(accountID: account.id), policy: policy, today: today))
     }
 
     static func account(_ id: String?, _ reader: ReplicaReader) throws -> Account {

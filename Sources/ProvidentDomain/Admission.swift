@@ -172,8 +172,21 @@ public struct Admission: Sendable {
                       op.record.id == DepositOutcome.id(for: outcome.depositID) else {
                     throw DomainError.malformedRecord(DepositOutcome.recordType)
                 }
-                guard try lookup.deposit(id: outcome.depositID) != nil else { throw DomainError.depositNotFound(outcome.depositID) }
+                guard let deposit = try lookup.deposit(id: outcome.depositID) else { throw DomainError.depositNotFound(outcome.depositID) }
+                guard !(try lookup.hasOutcome(depositID: deposit.id)) else { throw DomainError.depositAlreadyDecided(deposit.reference) }
+                guard (outcome.decision == .confirmed) == (changeSet.action == "reconcile.confirm") else { throw DomainError.actionMismatch(changeSet.action) }
+                if outcome.decision == .rejected, (outcome.reason ?? "").isEmpty { throw DomainError.reasonEmpty }
             }
+            return Admitted()
+        case "interest.settle":
+            guard grant.role == .office else { throw DomainError.notPermitted }
+            let op = try only(InterestCredit.recordType, .fact)
+            guard let credit = InterestCredit(values: op.fields), op.record.id == InterestCredit.id(accountID: credit.accountID, year: credit.year),
+                  credit.amountFen >= 0, credit.from <= credit.to else {
+                throw DomainError.malformedRecord(InterestCredit.recordType)
+            }
+            guard try lookup.account(id: credit.accountID) != nil else { throw DomainError.unknownAccount }
+            guard try lookup.record(op.record) == nil else { throw DomainError.interestAlreadySettled }
             return Admitted()
         case "conflict.resolve":
             guard grant.role == .office else { throw DomainError.notPermitted }

@@ -61,6 +61,8 @@ public enum DomainError: Error, Hashable, Sendable {
     case periodAlreadyPaid(period: Period, reference: String)
     case depositNotFound(String)
     case depositAlreadyReversed(String)
+    case depositAlreadyDecided(String)
+    case interestAlreadySettled
 
     // Refused by the server's rules for who may do what
     case actionUnknown(String)
@@ -138,7 +140,7 @@ public enum DomainError: Error, Hashable, Sendable {
     public var kind: Kind {
         switch self {
         case .noAccount, .accountAlreadyEnrolled, .idNumberAlreadyEnrolled, .accountClosed, .accountPaused,
-             .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositNotFound, .depositAlreadyReversed,
+             .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositNotFound, .depositAlreadyReversed, .depositAlreadyDecided, .interestAlreadySettled,
              .notPermitted, .outOfScope, .unknownAccount, .accountExists, .referenceTaken,
              .unitUnknown, .unitExists, .unitNotEstablished, .visitNotFound, .visitAlreadyVoided, .applicationNotFound,
              .applicationAlreadyDecided, .campaignNotFound:
@@ -199,6 +201,8 @@ public enum DomainError: Error, Hashable, Sendable {
         case .periodAlreadyPaid: "deposit.period_paid"
         case .depositNotFound: "deposit.not_found"
         case .depositAlreadyReversed: "deposit.already_reversed"
+        case .depositAlreadyDecided: "deposit.already_decided"
+        case .interestAlreadySettled: "interest.already_settled"
         case .actionUnknown: "action.unknown"
         case .actionMismatch: "action.mismatch"
         case .malformedRecord: "record.malformed"
@@ -396,6 +400,10 @@ public enum DomainError: Error, Hashable, Sendable {
                           "本设备上没有识别码为 \(reference) 的缴存;请查看 `provident statement`。")
         case let .depositAlreadyReversed(reference):
             return l.pick("The deposit \(reference) is already reversed.", "识别码为 \(reference) 的缴存已冲正。")
+        case let .depositAlreadyDecided(reference):
+            return l.pick("The office has already confirmed or rejected the deposit \(reference).", "识别码为 \(reference) 的缴存已由中心确认或退回。")
+        case .interestAlreadySettled:
+            return l.pick("Interest for this account and year is already settled.", "该账户本年度利息已结算。")
         case let .actionUnknown(action):
             return l.pick("The server does not know the action “\(action)”; update Provident on this device.",
                           "服务器不认识操作“\(action)”;请升级本设备上的 Provident。")

@@ -116,6 +116,8 @@ public struct Balance: Hashable, Sendable {
     public let confirmedFen: Int64
     /// Deposits recorded but not yet confirmed by the office.
     public let pendingFen: Int64
+    /// Interest credited at past settlements.
+    public let interestCreditedFen: Int64
     /// Interest the confirmed balance will have earned at the next settlement, at the policy rate.
     public let projectedInterestFen: Int64
     /// The next settlement day.
@@ -123,21 +125,15 @@ public struct Balance: Hashable, Sendable {
     /// The first day of the current interest year.
     public let interestYearStart: CivilDate
 
-    /// Projects interest by daily-balance accumulation (积数计息): each confirmed deposit earns
-    /// amount × days × rate / day-count basis, from its value date (or the start of the
-    /// interest year, if earlier) to the settlement day inclusive, assuming nothing else
-    /// changes. Rounded half-up to the fen once, at the end.
-    public init(statement: Statement, policy: Policy, today: CivilDate) {
+    /// Projects interest by the settlement's own method (`InterestMethod`: daily-balance
+    /// accumulation), assuming nothing else changes until the next settlement day; a year
+    /// already settled is not projected again.
+    public init(statement: Statement, credits: [InterestCredit] = [], policy: Policy, today: CivilDate) {
         let settlement = policy.nextSettlement(onOrAfter: today)
-        let start = policy.settlementDate(year: settlement.year - 1).adding(days: 1)
-        var accumulated: Int64 = 0
-        for line in statement.lines where line.status == .confirmed {
-            let from = max(line.valueDate, start)
-            let days = Int64(settlement.daysSinceEpoch - from.daysSinceEpoch + 1)
-            if days > 0 { accumulated += line.deposit.amountFen * days }
-        }
-        let denominator = Int64(10_000 * policy.dayCountBasis)
-        projectedInterestFen = (accumulated * Int64(policy.interestBasisPoints) + denominator / 2) / denominator
+        let (start, _) = InterestMethod.interestYear(settlement.year, policy: policy)
+        let accumulated = InterestMethod.accumulated(statement, credits: credits, from: start, to: settlement)
+        projectedInterestFen = credits.contains { $0.year == settlement.year } ? 0 : InterestMethod.interest(accumulated: accumulated, policy: policy)
+        interestCreditedFen = credits.reduce(0) { $0 + $1.amountFen }
         confirmedFen = statement.confirmedFen
         pendingFen = statement.pendingFen
         settlementDate = settlement

@@ -177,3 +177,24 @@ public struct CSVTable: Sendable {
         return found
     }
 }
+
+/// Comma-separated values for spreadsheets: RFC 4180 quoting, CRLF line ends, and a UTF-8
+/// byte-order mark so Excel reads Chinese text correctly.
+public struct CSV: Sendable {
+    public var lines: [[String]] = []
+
+    public init() {}
+
+    public mutating func add(_ fields: [String]) {
+        lines.append(fields)
+    }
+
+    public var text: String {
+        "\u{FEFF}" + lines.map { $0.map(Self.quote).joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    public static func quote(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -40,6 +40,9 @@ public struct SyncService: Sendable {
         SyncController(database: database, admission: Admission(policy: policy), policyText: policyText, configuration: configuration,
                        limiter: RateLimiter(perHour: configuration.selfEnrolmentsPerHour), now: now)
             .addRoutes(to: router)
+        OfficeDashboard(database: database, policy: policy, configuration: configuration,
+                        limiter: RateLimiter(perHour: configuration.loginAttemptsPerHour), now: now)
+            .addRoutes(to: router)
         return Application(router: router,
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                                 serverName: "provident-server"),

@@ -21,6 +21,14 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var requestWindowSeconds = 300
     /// `enrolment.selfPerHour`: self-enrolments and claims allowed per source address per hour.
     public var selfEnrolmentsPerHour = 20
+    /// `reconciliation.windowDays`: how many days a bank line's date may be from the day a deposit
+    /// was recorded for them to match by amount and name, and how long a deposit may wait for its
+    /// bank line before it is listed as missing.
+    public var reconciliationWindowDays = 10
+    /// `office.sessionHours`: how long a dashboard login lasts.
+    public var officeSessionHours = 8
+    /// `office.loginAttemptsPerHour`: failed dashboard logins allowed per address per hour.
+    public var loginAttemptsPerHour = 10
 
     public init() {}
 
@@ -34,6 +42,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxDriftSeconds = reader.int(forKey: "sync.maxDriftSeconds", default: maxDriftSeconds)
         requestWindowSeconds = reader.int(forKey: "sync.requestWindowSeconds", default: requestWindowSeconds)
         selfEnrolmentsPerHour = reader.int(forKey: "enrolment.selfPerHour", default: selfEnrolmentsPerHour)
+        reconciliationWindowDays = reader.int(forKey: "reconciliation.windowDays", default: reconciliationWindowDays)
+        officeSessionHours = reader.int(forKey: "office.sessionHours", default: officeSessionHours)
+        loginAttemptsPerHour = reader.int(forKey: "office.loginAttemptsPerHour", default: loginAttemptsPerHour)
     }
 
     /// The key file in use.

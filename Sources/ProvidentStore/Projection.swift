@@ -48,6 +48,10 @@ enum Projection {
                 INSERT OR IGNORE INTO deposit_outcomes (deposit_id, decision, reason, bank_date, decided_at) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [outcome.depositID, outcome.decision.rawValue, outcome.reason, outcome.bankDate?.iso,
                                  outcome.decidedAt.utcISO])
+        case InterestCredit.recordType:
+            guard let credit = InterestCredit(values: state.values) else { throw StoreError.unreadableRecord(key) }
+            try db.execute(sql: "INSERT OR IGNORE INTO interest_credits (id, account_id, year, amount_fen, settled_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key.id, credit.accountID, credit.year, credit.amountFen, credit.settledAt.utcISO])
         case Employer.recordType:
             guard state.created else {
                 try remove(db, key)
@@ -113,6 +117,8 @@ enum Projection {
             try db.execute(sql: "DELETE FROM deposit_reversals WHERE deposit_id = ?", arguments: [String(key.id.dropFirst(4))])
         case DepositOutcome.recordType:
             try db.execute(sql: "DELETE FROM deposit_outcomes WHERE deposit_id = ?", arguments: [String(key.id.dropFirst(4))])
+        case InterestCredit.recordType:
+            try db.execute(sql: "DELETE FROM interest_credits WHERE id = ?", arguments: [key.id])
         case Employer.recordType:
             try db.execute(sql: "DELETE FROM units WHERE id = ?", arguments: [key.id])
         case Visit.recordType:

@@ -91,6 +91,13 @@ public struct ReplicaReader: ReplicaLookup {
         return paid
     }
 
+    /// Interest credited to an account, oldest first.
+    public func interestCredits(accountID: String) throws -> [InterestCredit] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM interest_credits WHERE account_id = ? ORDER BY year"), arguments: [accountID])
+            .compactMap { try ReplicaDatabase.recordState(db, RecordKey(type: InterestCredit.recordType, id: $0)) }
+            .compactMap { InterestCredit(values: $0.values) }
+    }
+
     /// The deposit with this id, if held.
     public func deposit(id: String) throws -> Deposit? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM deposits WHERE id = ?"), arguments: [id]).flatMap(Projection.deposit)

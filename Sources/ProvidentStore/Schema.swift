@@ -195,6 +195,20 @@ enum Schema {
                 CREATE INDEX campaign_targets_record ON campaign_targets (record_id);
                 """)
         }
+        migrator.registerMigration("v4 interest credits and amount index") { db in
+            // Interest credited at the annual settlement; deposits by amount, for matching bank lines.
+            try db.execute(sql: """
+                CREATE TABLE interest_credits (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    year INTEGER NOT NULL,
+                    amount_fen INTEGER NOT NULL,
+                    settled_at TEXT NOT NULL
+                );
+                CREATE INDEX interest_credits_account ON interest_credits (account_id, year);
+                CREATE INDEX deposits_amount ON deposits (amount_fen, recorded_at);
+                """)
+        }
         return migrator
     }
 }

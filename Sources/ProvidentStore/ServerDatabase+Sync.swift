@@ -222,6 +222,9 @@ extension ServerDatabase {
             return try depositAccount(key.id).map(accountScopes) ?? []
         case DepositReversal.recordType, DepositOutcome.recordType:
             return try depositAccount(String(key.id.dropFirst(4))).map(accountScopes) ?? []
+        case InterestCredit.recordType:
+            return try String.fetchOne(db.cachedStatement(sql: "SELECT account_id FROM interest_credits WHERE id = ?"), arguments: [key.id])
+                .map(accountScopes) ?? []
         default:
             return []
         }
@@ -274,6 +277,9 @@ extension ServerDatabase {
                 let key = RecordKey(type: type, id: (type == DepositReversal.recordType ? "rev-" : "out-") + deposit)
                 if try ReplicaDatabase.recordState(db, key) != nil { keys.append(key) }
             }
+        }
+        for credit in try String.fetchAll(db, sql: "SELECT id FROM interest_credits WHERE account_id = ? ORDER BY id", arguments: [id]) {
+            keys.append(RecordKey(type: InterestCredit.recordType, id: credit))
         }
         return keys
     }

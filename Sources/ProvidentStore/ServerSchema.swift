@@ -92,6 +92,51 @@ enum ServerSchema {
                 );
                 """)
         }
+        migrator.registerMigration("server v2 reconciliation and office users") { db in
+            try db.execute(sql: """
+                -- Bank statements imported, and their lines: the office's own data, never replicated.
+                CREATE TABLE bank_statements (
+                    id INTEGER PRIMARY KEY,
+                    file_name TEXT NOT NULL,
+                    imported_at TEXT NOT NULL,
+                    line_count INTEGER NOT NULL
+                );
+                CREATE TABLE bank_lines (
+                    id INTEGER PRIMARY KEY,
+                    fingerprint TEXT NOT NULL UNIQUE,
+                    statement_id INTEGER NOT NULL,
+                    line INTEGER NOT NULL,
+                    date TEXT NOT NULL,
+                    amount_fen INTEGER NOT NULL,
+                    payer_name TEXT NOT NULL,
+                    payer_account TEXT NOT NULL,
+                    memo TEXT NOT NULL,
+                    serial TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('confirmed', 'amountMismatch', 'noDeposit', 'duplicate', 'rejected', 'dismissed')),
+                    deposit_id TEXT,
+                    method TEXT,
+                    candidates TEXT,
+                    note TEXT,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE INDEX bank_lines_status ON bank_lines (status, date);
+                CREATE INDEX bank_lines_deposit ON bank_lines (deposit_id);
+                -- People who sign in to the dashboard, and their sessions (only digests of tokens are kept).
+                CREATE TABLE office_users (
+                    name TEXT PRIMARY KEY,
+                    password_hash TEXT NOT NULL,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE office_sessions (
+                    token_digest TEXT PRIMARY KEY,
+                    user_name TEXT NOT NULL,
+                    csrf_token TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -12,6 +12,20 @@ func t(_ english: String, _ chinese: String) -> String {
     language.pick(english, chinese)
 }
 
+/// Reads a file to import and the encoding asked for (nil: detect), or says what is wrong.
+func importFile(_ file: String, encoding: String?) throws -> (data: Data, encoding: TextEncoding?) {
+    let chosen = try encoding.map { name -> TextEncoding in
+        guard let value = TextEncoding(typed: name) else {
+            throw AdminFailure(status: 3, message: t("--encoding must be utf-8 or gbk, not “\(name)”.", "--encoding 只能是 utf-8 或 gbk,不能是“\(name)”。"))
+        }
+        return value
+    }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw AdminFailure(status: 3, message: t("Cannot read \(file); check the path.", "无法读取 \(file);请检查路径。"))
+    }
+    return (data, chosen)
+}
+
 /// Prints JSON for scripts, keys sorted.
 func printJSON(_ value: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -56,15 +70,7 @@ struct UnitsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let chosen = try encoding.map { name -> TextEncoding in
-                guard let value = TextEncoding(typed: name) else {
-                    throw AdminFailure(status: 3, message: t("--encoding must be utf-8 or gbk, not “\(name)”.", "--encoding 只能是 utf-8 或 gbk,不能是“\(name)”。"))
-                }
-                return value
-            }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw AdminFailure(status: 3, message: t("Cannot read \(file); check the path.", "无法读取 \(file);请检查路径。"))
-            }
+            let (data, chosen) = try importFile(file, encoding: encoding)
             let service = try await options.open()
             let (rows, problems, encodingUsed) = try Self.read(Array(data), encoding: chosen)
             var report = try await service.database.importEmployers(rows, admission: Admission(policy: service.policy),

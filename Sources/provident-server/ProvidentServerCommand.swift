@@ -24,6 +24,7 @@ struct ProvidentServerCommand: AsyncParsableCommand {
             """,
         version: ServerVersion.current,
         subcommands: [Serve.self, DeviceCommand.self, UnitsCommand.self, CampaignCommand.self, ApplicationCommand.self,
+                      ReconcileCommand.self, InterestCommand.self, ReportCommand.self, OfficeCommand.self,
                       ConflictsCommand.self, AlertsCommand.self, CheckCommand.self])
 
     static func main() async {
@@ -110,6 +111,7 @@ struct Serve: AsyncParsableCommand {
                   provident-server device invite --role field --branch 西工区 --db \(configuration.databasePath)
                   provident init --server \(url)            (a worker's own laptop)
                   provident init --server \(url) --invite CODE   (a staff laptop)
+                  provident-server office add-user NAME --db \(configuration.databasePath)   then open \(url)/office
 
                 """
             // Written straight to the file descriptor: unbuffered, so scripts waiting for it see it at once.
@@ -343,6 +345,17 @@ struct AdminFailure: Error {
             self.init(status: 7, message: "The server key file: " + error.message)
         case let error as DomainError:
             self.init(status: error.kind == .invalidInput ? 3 : 4, message: error.message(language))
+        case let error as ReconciliationError:
+            let invalid = if case .amountsDiffer = error { true } else { false }
+            self.init(status: invalid ? 3 : 4, message: error.message(language))
+        case let error as InterestError:
+            self.init(status: 4, message: error.message(language))
+        case let error as OfficeUserError:
+            let invalid = switch error {
+            case .nameInvalid, .passwordTooShort: true
+            case .exists, .unknown: false
+            }
+            self.init(status: invalid ? 3 : 4, message: error.message(language))
         default:
             return nil
         }

@@ -18,6 +18,7 @@ final class ServerProcess: @unchecked Sendable {
 
     let folder: String
     let policyFile: String?
+    let extraEnvironment: [String: String]
     private(set) var port = 0
     private var process: Process?
     private var output = ""
@@ -26,7 +27,8 @@ final class ServerProcess: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
     var database: String { folder + "/provident.sqlite" }
 
-    init(policy: String? = nil) throws {
+    init(policy: String? = nil, environment: [String: String] = [:]) throws {
+        extraEnvironment = environment
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         if let policy {
@@ -51,7 +53,7 @@ final class ServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--db", database, "--port", String(port)] + (policyFile.map { ["--policy", $0] } ?? [])
-        process.environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "warning"]
+        process.environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "warning"].merging(extraEnvironment) { _, new in new }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/stderr"))
         try process.run()

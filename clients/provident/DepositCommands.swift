@@ -120,17 +120,27 @@ struct StatementCommand: ParsableCommand {
         let note: String?
     }
 
+    struct Credit: Encodable {
+        let year: Int
+        let amountFen: Int64
+        let from, to: String
+    }
+
     struct Output: Encodable {
         let account: String
         let lines: [Line]
-        let totalFen, confirmedFen, pendingFen: Int64
+        let interest: [Credit]
+        let totalFen, confirmedFen, pendingFen, interestFen: Int64
         let continuousMonths, continuousConfirmedMonths: Int
     }
 
     func run() throws {
         let started = ContinuousClock.now
         let today = currentInstant().shanghaiDate
-        let (account, statement) = try data.open().statement(accountID: self.account, today: today)
+        let device = try data.open()
+        let (account, statement) = try device.statement(accountID: self.account, today: today)
+        let credits = try device.interestCredits(accountID: account.id)
+        let interestFen = credits.reduce(0) { $0 + $1.amountFen }
         if json {
             try JSONOutput.print(Output(
                 account: account.id,
@@ -139,7 +149,8 @@ struct StatementCommand: ParsableCommand {
                          reference: $0.deposit.reference, method: $0.deposit.method.rawValue, periods: $0.deposit.periods.map(\.iso),
                          amountFen: $0.deposit.amountFen, runningTotalFen: $0.runningTotalFen, note: $0.note)
                 },
-                totalFen: statement.totalFen, confirmedFen: statement.confirmedFen, pendingFen: statement.pendingFen,
+                interest: credits.map { Credit(year: $0.year, amountFen: $0.amountFen, from: $0.from.iso, to: $0.to.iso) },
+                totalFen: statement.totalFen, confirmedFen: statement.confirmedFen, pendingFen: statement.pendingFen, interestFen: interestFen,
                 continuousMonths: statement.continuousMonths, continuousConfirmedMonths: statement.continuousConfirmedMonths))
         } else if csv {
             var sheet = CSV()
@@ -149,6 +160,10 @@ struct StatementCommand: ParsableCommand {
                 sheet.add([line.deposit.recordedAt.shanghaiDate.iso, line.deposit.periods.map(\.iso).joined(separator: " "),
                            line.deposit.kind.label(language), Money(fen: line.deposit.amountFen).plain, line.status.label(language),
                            Money(fen: line.runningTotalFen).plain, line.deposit.reference, line.note ?? ""])
+            }
+            for credit in credits {
+                sheet.add([credit.to.iso, "\(credit.from.iso)..\(credit.to.iso)", t("interest", "结息"), Money(fen: credit.amountFen).plain,
+                           DepositStatus.confirmed.label(language), "", "", t("annual interest \(credit.year)", "\(credit.year) 年度结息")])
             }
             FileHandle.standardOutput.write(Data(sheet.text.utf8))
         } else {
@@ -173,6 +188,10 @@ struct StatementCommand: ParsableCommand {
             Terminal.say(t("Total:      ", "合计:      ") + money(statement.totalFen)
                 + t("  (confirmed \(money(statement.confirmedFen)), pending \(money(statement.pendingFen)))",
                     "(已确认 \(money(statement.confirmedFen)),待确认 \(money(statement.pendingFen)))"))
+            for credit in credits {
+                Terminal.say(t("Interest \(credit.year): ", "\(credit.year) 年度结息:") + money(credit.amountFen)
+                             + t("  (\(credit.from.iso) to \(credit.to.iso), credited on \(credit.to.iso))", "(\(credit.from.iso) 至 \(credit.to.iso),\(credit.to.iso) 入账)"))
+            }
             Terminal.say(t("Continuous months paid: \(statement.continuousMonths) (confirmed: \(statement.continuousConfirmedMonths))",
                            "连续缴存月数:\(statement.continuousMonths)(已确认:\(statement.continuousConfirmedMonths))"))
         }
@@ -201,7 +220,7 @@ struct BalanceCommand: ParsableCommand {
 
     struct Output: Encodable {
         let account: String
-        let confirmedFen, pendingFen, projectedInterestFen: Int64
+        let confirmedFen, pendingFen, interestCreditedFen, projectedInterestFen: Int64
         let settlementDate, interestYearStart: String
         let annualRateBasisPoints: Int
     }
@@ -214,12 +233,15 @@ struct BalanceCommand: ParsableCommand {
         let rate = device.policy.interestBasisPoints
         if format.json {
             try JSONOutput.print(Output(account: account.id, confirmedFen: balance.confirmedFen, pendingFen: balance.pendingFen,
-                                        projectedInterestFen: balance.projectedInterestFen, settlementDate: balance.settlementDate.iso,
+                                        interestCreditedFen: balance.interestCreditedFen, projectedInterestFen: balance.projectedInterestFen, settlementDate: balance.settlementDate.iso,
                                         interestYearStart: balance.interestYearStart.iso, annualRateBasisPoints: rate))
         } else {
             let percent = "\(rate / 100).\(CivilDateText.pad(rate % 100))%"
             Terminal.say(t("Confirmed:  ", "已确认:    ") + money(balance.confirmedFen))
             Terminal.say(t("Pending:    ", "待确认:    ") + money(balance.pendingFen))
+            if balance.interestCreditedFen > 0 {
+                Terminal.say(t("Interest credited: ", "已结利息:  ") + money(balance.interestCreditedFen))
+            }
             Terminal.say(t("Interest to \(balance.settlementDate.iso): ", "至 \(balance.settlementDate.iso) 预计利息:") + money(balance.projectedInterestFen)
                 + t("  (\(percent) a year on the confirmed balance, daily balances since \(balance.interestYearStart.iso))",
                     "(按年利率 \(percent)、自 \(balance.interestYearStart.iso) 起已确认余额的日积数计算)"))

@@ -136,25 +136,6 @@ struct Table {
     }
 }
 
-/// Comma-separated values for spreadsheets: RFC 4180 quoting, CRLF line ends, and a UTF-8
-/// byte-order mark so Excel reads Chinese text correctly.
-struct CSV {
-    var lines: [[String]] = []
-
-    mutating func add(_ fields: [String]) {
-        lines.append(fields)
-    }
-
-    var text: String {
-        "\u{FEFF}" + lines.map { $0.map(Self.quote).joined(separator: ",") + "\r\n" }.joined()
-    }
-
-    static func quote(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
 /// JSON for scripts: sorted keys, pretty-printed, UTF-8 text as is.
 enum JSONOutput {
     static func print<T: Encodable>(_ value: T) throws {

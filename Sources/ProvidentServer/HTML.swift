@@ -1,0 +1,76 @@
+import ProvidentDomain
+
+/// HTML built from escaped text: every string that comes from data goes through `escape`.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// A table of a report, numbers right-aligned.
+    static func table(_ table: ReportTable, limit: Int? = nil) -> String {
+        var html = "<table><thead><tr>" + table.labels.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        let rows = limit.map { Array(table.rows.prefix($0)) } ?? table.rows
+        for row in rows {
+            html += "<tr>" + row.map { value in
+                switch value {
+                case .text: "<td>\(escape(value.display))</td>"
+                default: "<td class=\"n\">\(escape(value.display))</td>"
+                }
+            }.joined() + "</tr>"
+        }
+        if rows.isEmpty { html += "<tr><td colspan=\"\(table.labels.count)\" class=\"empty\">—</td></tr>" }
+        return html + "</tbody></table>"
+    }
+
+    /// A plain table from header cells and rows of already-escaped HTML cells.
+    static func table(headers: [String], rows: [[String]]) -> String {
+        "<table><thead><tr>" + headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+            + (rows.isEmpty ? "<tr><td colspan=\"\(headers.count)\" class=\"empty\">—</td></tr>" : rows.map { "<tr>" + $0.map { "<td>\($0)</td>" }.joined() + "</tr>" }.joined())
+            + "</tbody></table>"
+    }
+
+    /// A POST form protected by the session's CSRF token.
+    static func form(action: String, csrf: String, fields: String, button: String, confirm: Bool = false) -> String {
+        "<form method=\"post\" action=\"\(escape(action))\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"\(escape(csrf))\">"
+            + fields + "<button type=\"submit\"\(confirm ? " class=\"danger\"" : "")>\(escape(button))</button></form>"
+    }
+
+    static let style = """
+        *{box-sizing:border-box}body{margin:0;font:14px/1.5 "Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif;color:#1f2933;background:#f4f6f8}
+        header{background:#1d4e89;color:#fff;padding:10px 24px;display:flex;align-items:center;gap:24px;flex-wrap:wrap}
+        header h1{font-size:18px;margin:0;font-weight:600}header nav a{color:#dbe7f5;text-decoration:none;margin-right:14px}
+        header nav a.on{color:#fff;font-weight:600;border-bottom:2px solid #f7c948}header .who{margin-left:auto;font-size:13px}
+        header .who form{display:inline}header button{background:none;border:1px solid #9fb3c8;color:#fff;border-radius:3px;padding:2px 8px;cursor:pointer}
+        main{padding:20px 24px;max-width:1280px}h2{font-size:20px;margin:4px 0 12px}h3{font-size:15px;margin:18px 0 8px}
+        .asof{color:#52606d;font-size:13px;margin-bottom:12px}
+        .cards{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:16px}.card{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:12px 16px;min-width:150px}
+        a.card{color:inherit;text-decoration:none}a.card:hover{border-color:#1d4e89}
+        .card .v{font-size:24px;font-weight:600;color:#1d4e89}.card .l{color:#52606d;font-size:12px}
+        .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
+        .panel{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:12px 16px;margin-bottom:16px;overflow-x:auto}.panel h3{margin-top:2px}
+        table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}
+        th{background:#f0f4f8;color:#334e68;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}td.empty{color:#9aa5b1;text-align:center}
+        .downloads a{margin-right:12px;font-size:13px}form.inline{display:inline-flex;gap:4px;align-items:center;margin:0}
+        input[type=text],input[type=password],input[type=date]{border:1px solid #bcccdc;border-radius:3px;padding:3px 6px;font:inherit}
+        button{border:1px solid #1d4e89;background:#1d4e89;color:#fff;border-radius:3px;padding:3px 10px;font:inherit;cursor:pointer}
+        button.danger{background:#ab091e;border-color:#ab091e}.tag{display:inline-block;padding:0 6px;border-radius:3px;font-size:12px;background:#e4e7eb}
+        .tag.bad{background:#ffe3e3;color:#ab091e}.tag.ok{background:#e3f9e5;color:#0e7c3a}.tag.warn{background:#fff3c4;color:#8d2b0b}
+        .notice{background:#e3f9e5;border:1px solid #91d8a5;padding:8px 12px;border-radius:4px;margin-bottom:12px}
+        .error{background:#ffe3e3;border:1px solid #f29b9b;padding:8px 12px;border-radius:4px;margin-bottom:12px}
+        .login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:24px}
+        .login label{display:block;margin:10px 0 4px}.login input{width:100%}.login button{margin-top:14px;width:100%;padding:6px}
+        svg text{font-family:inherit}
+        """
+}

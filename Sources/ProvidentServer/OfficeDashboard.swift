@@ -1,0 +1,591 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+
+/// The central office's dashboard at /office: reports with charts, the reconciliation queue,
+/// the conflicts queue and the device list. Server-rendered HTML and SVG, nothing external, so
+/// it works on an office network without the internet. Chinese by default, English on request.
+///
+/// Security: office users sign in with a name and password (Argon2id hashes); the session
+/// cookie is HttpOnly and SameSite=Strict (Secure when served over TLS, as a reverse proxy says
+/// with `X-Forwarded-Proto: https`); every form that changes something carries the session's
+/// CSRF token, compared in constant time; failed sign-ins are limited per address and never say
+/// which part was wrong; pages are sent with a strict content security policy and no caching.
+struct OfficeDashboard: Sendable {
+    let database: ServerDatabase
+    let policy: Policy
+    let configuration: ServerConfiguration
+    let limiter: RateLimiter
+    let now: @Sendable () -> Instant
+
+    static let sessionCookie = "provident_session"
+    static let loginCookie = "provident_login"
+
+    func addRoutes(to router: Router<ProvidentRequestContext>) {
+        router.get("/office/style.css", use: style)
+        router.get("/office/login", use: loginPage)
+        router.post("/office/login", use: login)
+        router.post("/office/logout", use: logout)
+        router.post("/office/language", use: setLanguage)
+        router.get("/office", use: overview)
+        router.get("/office/reports/:name", use: reportPage)
+        router.get("/office/reports/:name/:table", use: csv)
+        router.get("/office/reconcile", use: reconcilePage)
+        router.post("/office/reconcile/:line/confirm", use: confirmLine)
+        router.post("/office/reconcile/:line/dismiss", use: dismissLine)
+        router.post("/office/reconcile/reject", use: rejectDeposit)
+        router.get("/office/conflicts", use: conflictsPage)
+        router.post("/office/conflicts/:id/resolve", use: resolveConflict)
+        router.get("/office/devices", use: devicesPage)
+        router.post("/office/devices/:id/revoke", use: revokeDevice)
+    }
+
+    // MARK: Signing in
+
+    @Sendable func style(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
+                 body: .init(byteBuffer: ByteBuffer(string: HTML.style)))
+    }
+
+    @Sendable func loginPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        let l: Language = request.uri.queryParameters["lang"] == "en" ? .english : .chinese
+        return loginForm(l, request: request, error: nil, status: .ok)
+    }
+
+    func loginForm(_ l: Language, request: Request, error: String?, status: HTTPResponse.Status) -> Response {
+        let token = Hex.encode(SecureRandom.bytes(count: 16))
+        let body = """
+            <div class="login"><h2>\(HTML.escape(l.pick("Provident office sign-in", "公积金管理中心 · 登录")))</h2>
+            \(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            <form method="post" action="/office/login">
+            <input type="hidden" name="csrf" value="\(token)"><input type="hidden" name="lang" value="\(l.rawValue)">
+            <label for="name">\(HTML.escape(l.pick("User name", "用户名")))</label><input type="text" id="name" name="name" autocomplete="username" required>
+            <label for="password">\(HTML.escape(l.pick("Password", "密码")))</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+            <button type="submit">\(HTML.escape(l.pick("Sign in", "登录")))</button></form>
+            <p><a href="/office/login?lang=\(l == .chinese ? "en" : "zh")">\(l == .chinese ? "English" : "中文")</a></p></div>
+            """
+        var response = page(l, title: l.pick("Sign in", "登录"), body: body, status: status)
+        response.setCookie(cookie(Self.loginCookie, token, maxAge: 1_800, request: request))
+        return response
+    }
+
+    @Sendable func login(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        let l: Language = form["lang"] == "en" ? .english : .chinese
+        guard let token = form["csrf"], let expected = request.cookies[Self.loginCookie]?.value, Self.same(token, expected) else {
+            return forbidden(l)
+        }
+        let nowSeconds = Double(now().millisSinceEpoch) / 1_000
+        if let wait = await limiter.wait(for: context.remoteAddress, now: nowSeconds) {
+            var response = loginForm(l, request: request, error: l.pick("Too many failed sign-ins from this address; try again in \(wait / 60 + 1) minutes.",
+                                                                      "该地址登录失败次数过多;请 \(wait / 60 + 1) 分钟后再试。"), status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
+        let name = form["name"] ?? "", password = SecretBytes(utf8: form["password"] ?? "")
+        guard ServerDatabase.isValidUserName(name), try database.verifyOfficeUser(name, password: password) else {
+            await limiter.record(context.remoteAddress, now: nowSeconds)
+            context.logger.notice("office sign-in failed", metadata: ["http.client": .string(context.remoteAddress)])
+            return loginForm(l, request: request, error: l.pick("The user name or password is wrong.", "用户名或密码错误。"), status: .unauthorized)
+        }
+        let lifetime = Int64(configuration.officeSessionHours) * 3_600_000
+        let (sessionToken, _) = try await database.startSession(user: name, language: l, lifetimeMillis: lifetime, now: now())
+        context.logger.info("office sign-in", metadata: ["office.user": .string(name)])
+        var response = redirect("/office")
+        response.setCookie(cookie(Self.sessionCookie, sessionToken, maxAge: Int(lifetime / 1_000), request: request))
+        response.setCookie(cookie(Self.loginCookie, "", maxAge: 0, request: request))
+        return response
+    }
+
+    @Sendable func logout(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { _, form, _ in
+            if let token = request.cookies[Self.sessionCookie]?.value { try await database.endSession(token: token) }
+            var response = redirect("/office/login")
+            response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, request: request))
+            _ = form
+            return response
+        }
+    }
+
+    @Sendable func setLanguage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { _, form, _ in
+            if let token = request.cookies[Self.sessionCookie]?.value {
+                try await database.setSessionLanguage(token: token, form["lang"] == "en" ? .english : .chinese)
+            }
+            return redirect(Self.safeReturn(form["back"]))
+        }
+    }
+
+    // MARK: Pages
+
+    @Sendable func overview(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            let l = session.language
+            let today = now().shanghaiDate
+            let coverage = try database.report(.coverage, asOf: today, policy: policy, language: l)
+            let arrears = try database.report(.arrears, asOf: today, policy: policy, language: l)
+            let enrolment = try database.report(.enrolment, asOf: today, policy: policy, language: l)
+            let campaign = try database.report(.campaign, asOf: today, policy: policy, language: l)
+            let openLines = try database.reconciliationLines().filter(\.status.open).count
+            let missing = try database.missingPayments(windowDays: configuration.reconciliationWindowDays).count
+            let conflicts = try database.replica.conflicts().filter { !$0.resolved }.count
+            let devices = try await database.devices().filter { $0.status == .active && $0.grant.role != .selfService && $0.enrolledVia != "server" }.count
+            let totals = enrolment.tables[0].rows.first ?? []
+            func card(_ value: String, _ label: String, _ link: String) -> String {
+                "<a class=\"card\" href=\"\(link)\"><div class=\"v\">\(HTML.escape(value))</div><div class=\"l\">\(HTML.escape(label))</div></a>"
+            }
+            let body = """
+                <h2>\(HTML.escape(l.pick("Overview", "概览")))</h2><div class="asof">\(HTML.escape(l.pick("As of", "截至"))) \(today.iso)</div>
+                <div class="cards">
+                \(card(enrolment.tables[0].value(totals, "accounts")?.display ?? "0", l.pick("voluntary accounts", "自愿缴存账户"), "/office/reports/enrolment"))
+                \(card(enrolment.tables[0].value(totals, "reconciled")?.display ?? "-", l.pick("deposits reconciled", "缴存对账完成率"), "/office/reports/enrolment"))
+                \(card(String(openLines + missing), l.pick("reconciliation items to review", "待处理对账事项"), "/office/reconcile"))
+                \(card(String(conflicts), l.pick("conflicts awaiting review", "待处理冲突"), "/office/conflicts"))
+                \(card(coverage.tables[0].rows.last.flatMap { coverage.tables[0].value($0, "coverage")?.display } ?? "-", l.pick("coverage (all branches)", "总体覆盖率"), "/office/reports/coverage"))
+                \(card(String(devices), l.pick("staff devices", "工作人员设备"), "/office/devices"))
+                </div>
+                <div class="grid">
+                <div class="panel">\(coverageChart(coverage, l))</div>
+                <div class="panel">\(arrearsChart(arrears, l))</div>
+                <div class="panel">\(depositsChart(enrolment, l))</div>
+                <div class="panel">\(campaignChart(campaign, l))</div>
+                </div>
+                """
+            return page(l, title: l.pick("Overview", "概览"), body: body, session: session, current: "/office")
+        }
+    }
+
+    @Sendable func reportPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            let l = session.language
+            guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)) else { return notFound(l, session: session) }
+            let asOfText = request.uri.queryParameters["as-of"].map(String.init)
+            guard let asOf = asOfText.map({ CivilDate(iso: $0) }) ?? now().shanghaiDate else {
+                return page(l, title: l.pick("Report", "报表"), body: "<div class=\"error\">\(HTML.escape(DomainError.dateFormat(asOfText ?? "").message(l)))</div>",
+                            session: session, current: "/office/reports/\(name.rawValue)", status: .badRequest)
+            }
+            let report = try database.report(name, asOf: asOf, policy: policy, language: l)
+            var chart = ""
+            switch name {
+            case .coverage: chart = coverageChart(report, l)
+            case .arrears: chart = arrearsChart(report, l)
+            case .campaign: chart = campaignChart(report, l)
+            case .enrolment: chart = depositsChart(report, l)
+            case .conflicts: chart = ""
+            }
+            let query = asOfText.map { "?as-of=\($0)" } ?? ""
+            var body = """
+                <h2>\(HTML.escape(report.title))</h2>
+                <form method="get" class="inline asof">\(HTML.escape(l.pick("As of", "截至")))
+                <input type="date" name="as-of" value="\(report.asOf.iso)"><button type="submit">\(HTML.escape(l.pick("Show", "查看")))</button></form>
+                <div class="downloads">\(HTML.escape(l.pick("Download CSV:", "下载 CSV:"))) \(report.tables.map { "<a href=\"/office/reports/\(name.rawValue)/\($0.name).csv\(query)\">\(HTML.escape($0.title))</a>" }.joined(separator: " "))</div>
+                """
+            if !chart.isEmpty { body += "<div class=\"panel\">\(chart)</div>" }
+            for table in report.tables {
+                body += "<div class=\"panel\"><h3>\(HTML.escape(table.title))</h3>\(HTML.table(table, limit: 500))"
+                if table.rows.count > 500 {
+                    body += "<p>\(HTML.escape(l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行(共 \(table.rows.count) 行);完整数据请下载 CSV。")))</p>"
+                }
+                body += "</div>"
+            }
+            return page(l, title: report.title, body: body, session: session, current: "/office/reports/\(name.rawValue)")
+        }
+    }
+
+    @Sendable func csv(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            let l = session.language
+            guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)),
+                  let file = context.parameters.get("table"), file.hasSuffix(".csv") else { return notFound(l, session: session) }
+            let asOf = request.uri.queryParameters["as-of"].flatMap { CivilDate(iso: String($0)) } ?? now().shanghaiDate
+            let report = try database.report(name, asOf: asOf, policy: policy, language: l)
+            guard let table = report.tables.first(where: { $0.name == String(file.dropLast(4)) }) else { return notFound(l, session: session) }
+            return Response(status: .ok, headers: [
+                .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"\(name.rawValue)-\(table.name)-\(asOf.iso).csv\"",
+            ], body: .init(byteBuffer: ByteBuffer(string: table.csv)))
+        }
+    }
+
+    @Sendable func reconcilePage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in try reconcile(session, request: request) }
+    }
+
+    func reconcile(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) throws -> Response {
+        let l = session.language
+        let lines = try database.reconciliationLines(limit: 2_000)
+        let open = lines.filter(\.status.open)
+        let window = configuration.reconciliationWindowDays
+        let missing = try database.missingPayments(windowDays: window)
+        func tag(_ status: ReconciliationLine.Status) -> String {
+            let kind = switch status {
+            case .confirmed: "ok"
+            case .amountMismatch, .duplicate: "bad"
+            case .noDeposit: "warn"
+            case .rejected, .dismissed: ""
+            }
+            return "<span class=\"tag \(kind)\">\(HTML.escape(status.label(l)))</span>"
+        }
+        let reasonField = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "原因")))\">"
+        let openRows = open.map { line -> [String] in
+            var actions = ""
+            if line.status == .noDeposit || line.status == .amountMismatch {
+                let depositField = line.status == .noDeposit
+                    ? "<input type=\"text\" name=\"deposit\" size=\"17\" required placeholder=\"\(HTML.escape(l.pick("reference code", "缴存识别码")))\">" : ""
+                actions += HTML.form(action: "/office/reconcile/\(line.id)/confirm", csrf: session.csrfToken, fields: depositField,
+                                     button: l.pick("Confirm", "确认"))
+            }
+            if line.status == .amountMismatch, let reference = line.reference {
+                actions += HTML.form(action: "/office/reconcile/reject", csrf: session.csrfToken,
+                                     fields: "<input type=\"hidden\" name=\"reference\" value=\"\(HTML.escape(reference))\">" + reasonField,
+                                     button: l.pick("Reject deposit", "退回缴存"), confirm: true)
+            }
+            actions += HTML.form(action: "/office/reconcile/\(line.id)/dismiss", csrf: session.csrfToken, fields: reasonField,
+                                 button: l.pick("Set aside", "搁置处理"))
+            return [String(line.id), line.bankLine.date.iso, "<span class=\"n\">\(HTML.escape(Money(fen: line.bankLine.amountFen).formatted))</span>",
+                    HTML.escape(line.bankLine.payerName), HTML.escape(line.bankLine.memo), tag(line.status),
+                    HTML.escape(line.reference ?? (line.candidates.isEmpty ? "-" : l.pick("\(line.candidates.count) possible", "\(line.candidates.count) 笔可能"))),
+                    actions]
+        }
+        let missingRows = missing.map { item -> [String] in
+            [HTML.escape(item.deposit.reference), HTML.escape(item.holder), HTML.escape(Money(fen: item.deposit.amountFen).formatted),
+             HTML.escape(item.deposit.recordedAt.shanghaiDisplay),
+             HTML.form(action: "/office/reconcile/reject", csrf: session.csrfToken,
+                       fields: "<input type=\"hidden\" name=\"reference\" value=\"\(HTML.escape(item.deposit.reference))\">" + reasonField,
+                       button: l.pick("Reject deposit", "退回缴存"), confirm: true)]
+        }
+        let recentRows = lines.filter { !$0.status.open }.prefix(50).map { line -> [String] in
+            [String(line.id), line.bankLine.date.iso, HTML.escape(Money(fen: line.bankLine.amountFen).formatted), HTML.escape(line.bankLine.payerName),
+             tag(line.status), HTML.escape(line.reference ?? "-"), HTML.escape(line.method?.label(l) ?? line.note ?? "")]
+        }
+        let body = """
+            <h2>\(HTML.escape(l.pick("Reconciliation", "缴存对账")))</h2>
+            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            <div class="panel"><h3>\(HTML.escape(l.pick("Bank lines to review", "待处理的银行流水"))) (\(open.count))</h3>
+            \(HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
+                                   l.pick("Memo", "摘要"), l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("Action", "操作")], rows: openRows))</div>
+            <div class="panel"><h3>\(HTML.escape(l.pick("Deposits without a bank line after \(window) days", "登记超过 \(window) 天仍无银行流水的缴存"))) (\(missing.count))</h3>
+            \(HTML.table(headers: [l.pick("Reference", "识别码"), l.pick("Holder", "持有人"), l.pick("Amount", "金额"), l.pick("Recorded (Beijing)", "登记时间"),
+                                   l.pick("Action", "操作")], rows: missingRows))</div>
+            <div class="panel"><h3>\(HTML.escape(l.pick("Recently settled", "最近已处理")))</h3>
+            \(HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
+                                   l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("How", "方式")], rows: recentRows))</div>
+            """
+        return page(l, title: l.pick("Reconciliation", "缴存对账"), body: body, session: session, current: "/office/reconcile", status: status)
+    }
+
+    @Sendable func confirmLine(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { session, form, l in
+            guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
+            do {
+                let deposit = form["deposit"].flatMap { $0.isEmpty ? nil : $0 }
+                _ = try await database.confirmLine(line, reference: deposit, admission: Admission(policy: policy), now: now())
+                context.logger.info("reconcile confirm", metadata: ["office.user": .string(session.userName), "reconcile.line": .stringConvertible(line)])
+                return redirect("/office/reconcile?done=confirmed")
+            } catch {
+                return try reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
+            }
+        }
+    }
+
+    @Sendable func dismissLine(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { session, form, l in
+            guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
+            do {
+                _ = try await database.dismissLine(line, reason: form["reason"] ?? "", now: now())
+                return redirect("/office/reconcile?done=dismissed")
+            } catch {
+                return try reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
+            }
+        }
+    }
+
+    @Sendable func rejectDeposit(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { session, form, l in
+            do {
+                _ = try await database.rejectDeposit(reference: form["reference"] ?? "", reason: form["reason"] ?? "",
+                                                     admission: Admission(policy: policy), now: now())
+                context.logger.info("reconcile reject", metadata: ["office.user": .string(session.userName)])
+                return redirect("/office/reconcile?done=rejected")
+            } catch {
+                return try reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
+            }
+        }
+    }
+
+    @Sendable func conflictsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in try conflicts(session, request: request) }
+    }
+
+    func conflicts(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) throws -> Response {
+        let l = session.language
+        let open = try database.replica.conflicts().filter { !$0.resolved }.map(\.conflict)
+        let rows = open.map { conflict -> [String] in
+            func when(_ write: FieldWrite) -> String { Instant(millisSinceEpoch: Int64(write.time.wallMillis)).shanghaiDisplay }
+            let keep = { (side: String) in
+                HTML.form(action: "/office/conflicts/\(conflict.id.hex)/resolve", csrf: session.csrfToken,
+                          fields: "<input type=\"hidden\" name=\"keep\" value=\"\(side)\">", button: l.pick("Keep \(side)", "保留 \(side)"))
+            }
+            let applied = conflict.winner.dot == conflict.first.dot ? "a" : "b"
+            return [HTML.escape(String(conflict.id.hex.prefix(16))), HTML.escape(conflict.record.description), HTML.escape(conflict.field),
+                    "a: " + HTML.escape(Reports.masked(conflict.first.value)) + "<br>b: " + HTML.escape(Reports.masked(conflict.second.value)),
+                    HTML.escape("a: \(conflict.first.dot.device.rawValue.prefix(12)) \(when(conflict.first))") + "<br>"
+                        + HTML.escape("b: \(conflict.second.dot.device.rawValue.prefix(12)) \(when(conflict.second))"),
+                    applied, keep("a") + " " + keep("b")]
+        }
+        let body = """
+            <h2>\(HTML.escape(l.pick("Conflicts awaiting review", "待处理的冲突"))) (\(open.count))</h2>
+            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            <p>\(HTML.escape(l.pick("Two devices changed the same field without seeing each other's change; the later one applies until you choose. Your choice syncs to every device holding the record.",
+                                    "两台设备在互不知情的情况下修改了同一字段;在您选择之前,以较晚的修改为准。您的选择会同步到所有持有该记录的设备。")))</p>
+            <div class="panel">\(HTML.table(headers: [l.pick("Conflict", "冲突"), l.pick("Record", "记录"), l.pick("Field", "字段"), l.pick("Values", "两个值"),
+                                                   l.pick("Written by", "写入设备与时间"), l.pick("Applied", "当前生效"), l.pick("Resolve", "处理")], rows: rows))</div>
+            """
+        return page(l, title: l.pick("Conflicts", "冲突"), body: body, session: session, current: "/office/conflicts", status: status)
+    }
+
+    @Sendable func resolveConflict(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { session, form, l in
+            guard let idText = context.parameters.get("id"), let id = Digest256(hex: idText), let keep = form["keep"], keep == "a" || keep == "b" else {
+                return try conflicts(session, request: request, error: l.pick("Choose a or b.", "请选择 a 或 b。"), status: .badRequest)
+            }
+            guard let conflict = try database.replica.conflicts().first(where: { $0.conflict.id == id && !$0.resolved })?.conflict else {
+                return try conflicts(session, request: request, error: ServerError.conflictUnknown.message(l), status: .conflict)
+            }
+            let value = keep == "a" ? conflict.first.value : conflict.second.value
+            _ = try await database.resolveConflict(id, value: value, admission: Admission(policy: policy), now: now())
+            context.logger.info("conflict resolved", metadata: ["office.user": .string(session.userName)])
+            return redirect("/office/conflicts?done=resolved")
+        }
+    }
+
+    @Sendable func devicesPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in try await devices(session, request: request) }
+    }
+
+    func devices(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let l = session.language
+        let all = try await database.devices().filter { $0.enrolledVia != "server" }
+        let rows = all.map { device -> [String] in
+            let role = switch device.grant.role {
+            case .office: l.pick("office", "中心")
+            case .field: l.pick("field laptop", "外勤电脑")
+            case .selfService: l.pick("worker's own", "个人设备")
+            }
+            let state = switch device.status {
+            case .active: "<span class=\"tag ok\">\(HTML.escape(l.pick("active", "正常")))</span>"
+            case .revoked: "<span class=\"tag bad\">\(HTML.escape(l.pick("revoked", "已停用")))</span>"
+            case .quarantined: "<span class=\"tag bad\">\(HTML.escape(l.pick("quarantined", "已暂停")))</span>"
+            }
+            let revoke = device.status == .active
+                ? HTML.form(action: "/office/devices/\(device.id.rawValue)/revoke", csrf: session.csrfToken,
+                            fields: "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "原因")))\">",
+                            button: l.pick("Revoke", "停用"), confirm: true) : HTML.escape(device.statusReason ?? "")
+            return [HTML.escape(String(device.id.rawValue.prefix(16))), HTML.escape(role), HTML.escape(device.grant.branch ?? "-"), state,
+                    HTML.escape(device.lastSeenAt?.shanghaiDisplay ?? l.pick("never", "从未")), revoke]
+        }
+        let body = """
+            <h2>\(HTML.escape(l.pick("Devices", "设备"))) (\(all.count))</h2>
+            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            <div class="panel">\(HTML.table(headers: [l.pick("Device", "设备"), l.pick("Role", "角色"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
+                                                   l.pick("Last seen (Beijing)", "最近同步"), l.pick("Revoke", "停用")], rows: rows))</div>
+            """
+        return page(l, title: l.pick("Devices", "设备"), body: body, session: session, current: "/office/devices", status: status)
+    }
+
+    @Sendable func revokeDevice(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { session, form, l in
+            guard let id = context.parameters.get("id").flatMap(DeviceID.init) else { return notFound(l, session: session) }
+            let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard !reason.isEmpty else { return try await devices(session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest) }
+            do {
+                try await database.revoke(id, reason: reason, now: now())
+            } catch {
+                return try await devices(session, request: request, error: Self.message(error, l), status: .conflict)
+            }
+            context.logger.info("device revoked", metadata: ["office.user": .string(session.userName), "sync.device": .string(id.rawValue)])
+            return redirect("/office/devices?done=revoked")
+        }
+    }
+
+    // MARK: Charts
+
+    func coverageChart(_ report: Report, _ l: Language) -> String {
+        let table = report.tables[0]
+        let rows = table.rows.dropLast().map { row -> (String, Int, String) in
+            let share = table.value(row, "coverage")
+            let basisPoints = if case let .share(value?) = share { value } else { 0 }
+            return (table.value(row, "branch")?.plain ?? "", basisPoints, share?.plain ?? "-")
+        }
+        return Charts.bars(title: l.pick("Coverage by branch (HPF contributors ÷ pension-insured)", "各管理部覆盖率(缴存人数 ÷ 养老参保人数)"),
+                           rows: rows, maximum: 10_000)
+    }
+
+    func arrearsChart(_ report: Report, _ l: Language) -> String {
+        let table = report.tables[0]
+        let rows = table.rows.dropLast().map { row -> (String, [Int]) in
+            func count(_ key: String) -> Int { if case let .count(value)? = table.value(row, key) { value } else { 0 } }
+            return (table.value(row, "branch")?.plain ?? "", [count("inArrears"), count("stopped")])
+        }
+        return Charts.stacked(title: l.pick("Employers in arrears and stopped, by branch", "各管理部欠缴、停缴单位"),
+                              series: [l.pick("in arrears", "欠缴"), l.pick("stopped", "停缴")], rows: rows)
+    }
+
+    func depositsChart(_ report: Report, _ l: Language) -> String {
+        guard let table = report.tables.first(where: { $0.name == "months" }) else { return "" }
+        let points = table.rows.map { row -> (String, Int, String) in
+            let fen = if case let .money(value)? = table.value(row, "amountFen") { value } else { Int64(0) }
+            return (table.value(row, "month")?.plain ?? "", Int(fen / 100), String(fen / 100))
+        }
+        return Charts.columns(title: l.pick("Voluntary deposits per month (yuan)", "每月自愿缴存金额(元)"), points: points)
+    }
+
+    func campaignChart(_ report: Report, _ l: Language) -> String {
+        let table = report.tables[0]
+        let rows = table.rows.map { row -> (String, Int, String) in
+            let share = table.value(row, "progress")
+            let basisPoints = if case let .share(value?) = share { value } else { 0 }
+            let label = (table.value(row, "branch")?.plain ?? "")
+            func count(_ key: String) -> String { table.value(row, key)?.plain ?? "0" }
+            return (label, basisPoints, "\(count("surveyed"))/\(count("targets")) · " + l.pick("complied \(count("complied"))", "已整改 \(count("complied"))"))
+        }
+        return Charts.bars(title: l.pick("Campaign: targets surveyed, by branch", "专项行动:各管理部摸底进度"), rows: rows, maximum: 10_000,
+                           color: Charts.palette[2])
+    }
+
+    // MARK: Plumbing
+
+    /// Runs `body` for a signed-in session, or sends the browser to sign in.
+    func signedIn(_ request: Request, _ body: (OfficeSession) async throws -> Response) async throws -> Response {
+        guard let token = request.cookies[Self.sessionCookie]?.value, let session = try database.session(token: token, now: now()) else {
+            return redirect("/office/login")
+        }
+        return try await body(session)
+    }
+
+    /// Runs a form action: signed in, with the session's CSRF token in the form.
+    func action(_ request: Request, _ context: ProvidentRequestContext,
+                _ body: (OfficeSession, [String: String], Language) async throws -> Response) async throws -> Response {
+        let form = try await Self.form(request)
+        return try await signedIn(request) { session in
+            guard let token = form["csrf"], Self.same(token, session.csrfToken) else {
+                context.logger.warning("office form without a valid CSRF token", metadata: ["office.user": .string(session.userName),
+                                                                                             "http.path": .string(request.uri.path)])
+                return forbidden(session.language)
+            }
+            return try await body(session, form, session.language)
+        }
+    }
+
+    func forbidden(_ l: Language) -> Response {
+        page(l, title: l.pick("Refused", "请求被拒绝"), body: """
+            <div class="login"><div class="error">\(HTML.escape(l.pick("This form has expired or did not come from this dashboard, so nothing was done. Reload the page and try again.",
+                                                                       "该表单已过期或并非来自本系统,未做任何操作。请刷新页面后重试。")))</div>
+            <a href="/office">\(HTML.escape(l.pick("Back to the dashboard", "返回首页")))</a></div>
+            """, status: .forbidden)
+    }
+
+    func notFound(_ l: Language, session: OfficeSession) -> Response {
+        page(l, title: l.pick("Not found", "未找到"), body: "<div class=\"error\">\(HTML.escape(l.pick("There is no such page.", "没有这个页面。")))</div>",
+             session: session, current: "", status: .notFound)
+    }
+
+    func notice(_ request: Request, _ l: Language) -> String {
+        guard let done = request.uri.queryParameters["done"] else { return "" }
+        let text = switch done {
+        case "confirmed": l.pick("Deposit confirmed; the worker sees it at the next sync.", "缴存已确认;本人下次同步即可看到。")
+        case "rejected": l.pick("Deposit rejected; the worker sees the reason at the next sync.", "缴存已退回;本人下次同步即可看到原因。")
+        case "dismissed": l.pick("Bank line set aside.", "银行流水已搁置处理。")
+        case "resolved": l.pick("Conflict resolved; the choice syncs to every device holding the record.", "冲突已处理;您的选择将同步到所有相关设备。")
+        case "revoked": l.pick("Device revoked; it can no longer sync.", "设备已停用,不能再同步。")
+        default: ""
+        }
+        return text.isEmpty ? "" : "<div class=\"notice\">\(HTML.escape(text))</div>"
+    }
+
+    func page(_ l: Language, title: String, body: String, session: OfficeSession? = nil, current: String = "",
+              status: HTTPResponse.Status = .ok) -> Response {
+        var nav = ""
+        if let session {
+            let links: [(String, String)] = [
+                ("/office", l.pick("Overview", "概览")), ("/office/reports/coverage", l.pick("Coverage", "覆盖率")),
+                ("/office/reports/arrears", l.pick("Arrears", "欠缴停缴")), ("/office/reports/campaign", l.pick("Campaigns", "专项行动")),
+                ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
+                ("/office/conflicts", l.pick("Conflicts", "冲突")), ("/office/devices", l.pick("Devices", "设备")),
+            ]
+            nav = "<nav>" + links.map { "<a href=\"\($0.0)\"\($0.0 == current ? " class=\"on\"" : "")>\(HTML.escape($0.1))</a>" }.joined() + "</nav>"
+            nav += "<div class=\"who\">\(HTML.escape(session.userName)) "
+            nav += HTML.form(action: "/office/language", csrf: session.csrfToken,
+                             fields: "<input type=\"hidden\" name=\"lang\" value=\"\(l == .chinese ? "en" : "zh")\"><input type=\"hidden\" name=\"back\" value=\"\(HTML.escape(current.isEmpty ? "/office" : current))\">",
+                             button: l == .chinese ? "English" : "中文")
+            nav += " " + HTML.form(action: "/office/logout", csrf: session.csrfToken, fields: "", button: l.pick("Sign out", "退出")) + "</div>"
+        }
+        let html = """
+            <!DOCTYPE html><html lang="\(l == .chinese ? "zh-CN" : "en")"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1"><title>\(HTML.escape(title)) · Provident</title>
+            <link rel="stylesheet" href="/office/style.css"></head><body>
+            <header><h1>\(HTML.escape(l.pick("Provident · HPF office", "Provident · 公积金管理中心")))</h1>\(nav)</header>
+            <main>\(body)</main></body></html>
+            """
+        return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static let pageHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+        .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        FieldName("X-Content-Type-Options")!: "nosniff", FieldName("Referrer-Policy")!: "no-referrer",
+        FieldName("X-Frame-Options")!: "DENY",
+    ]
+
+    func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    func cookie(_ name: String, _ value: String, maxAge: Int, request: Request) -> Cookie {
+        let secure = request.headers[FieldName("X-Forwarded-Proto")!] == "https" || request.uri.scheme?.rawValue == "https"
+        return Cookie(name: name, value: value, maxAge: maxAge, path: "/office", secure: secure, httpOnly: true, sameSite: .strict)
+    }
+
+    /// Only paths of the dashboard itself, so a form cannot send the browser elsewhere.
+    static func safeReturn(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/office"), !path.contains("//"), !path.contains("\\") else { return "/office" }
+        return path
+    }
+
+    static func same(_ a: String, _ b: String) -> Bool {
+        SecretBytes(utf8: a).constantTimeEquals(SecretBytes(utf8: b))
+    }
+
+    static func message(_ error: any Error, _ l: Language) -> String {
+        switch error {
+        case let error as DomainError: error.message(l)
+        case let error as ReconciliationError: error.message(l)
+        case let error as ServerError: error.message(l)
+        default: l.pick("The action failed; nothing was changed.", "操作失败;未做任何更改。")
+        }
+    }
+
+    /// Reads an `application/x-www-form-urlencoded` body (at most 64 KiB).
+    static func form(_ request: Request) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: 65_536)
+        let text = String(buffer: buffer)
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String {
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            guard let key = parts.first else { continue }
+            fields[decode(key)] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+}
+
+/// A header name (HTTPTypes' `HTTPField.Name`, reached through Hummingbird's `HTTPFields`).
+typealias FieldName = HTTPFields.Element.Name

@@ -1,0 +1,373 @@
+import ArgumentParser
+import Foundation
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentServer
+import ProvidentStore
+import ProvidentSync
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile", abstract: "Match deposits against the bank statement, and confirm or reject them.",
+        subcommands: [Import.self, List.self, Show.self, Confirm.self, Reject.self, Dismiss.self], defaultSubcommand: List.self)
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a bank statement (CSV, UTF-8 or GBK) and match its lines to deposits.",
+            discussion: """
+                The header row names the columns, in English or Chinese, in any order: date 交易日期, \
+                amount 金额, payer_name 付款人名称, payer_account 付款人账号, memo 摘要, and optionally serial \
+                流水号. Amounts may carry ¥ and thousands separators; dates may be 2026-11-03, 2026/11/03 or \
+                20261103. A statement is imported whole or not at all: if any row is malformed, every bad row \
+                is reported by line and nothing is imported.
+                Matching, in order: the payment reference code in the memo (its check character verified); \
+                then the one open deposit with the same amount, recorded within the window of the bank date, \
+                whose holder's name is the payer's; then by hand (`reconcile confirm LINE --deposit CODE`). \
+                Each match confirms its deposit with an outcome signed by the office key: the worker's next \
+                sync shows it confirmed. Lines already imported (the same file again, or an overlapping \
+                statement) are recognised and counted once.
+                """)
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The statement file.") var file: String
+        @Option(help: "utf-8 or gbk (default: UTF-8 if valid, else GBK).") var encoding: String?
+        @Option(help: "Days a bank date may be from the day a deposit was recorded (default: reconciliation.windowDays, 10).")
+        var windowDays: Int?
+
+        static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([BankLine], [EmployerList.RowProblem], TextEncoding) {
+            do {
+                let (text, used) = try TextDecoding.decode(bytes, as: encoding)
+                let (lines, problems) = try BankStatement.lines(of: try CSVTable(parsing: text), language: language)
+                return (lines, problems, used)
+            } catch {
+                throw AdminFailure(status: 3, message: error.message(language) + t(" Nothing was imported.", "未导入任何数据。"))
+            }
+        }
+
+        func run() async throws {
+            let (data, chosen) = try importFile(file, encoding: encoding)
+            let (lines, problems, used) = try Self.read(Array(data), encoding: chosen)
+            guard problems.isEmpty else {
+                for problem in problems {
+                    FileHandle.standardError.write(Data(t("line \(problem.line): \(problem.message)\n", "第 \(problem.line) 行:\(problem.message)\n").utf8))
+                }
+                throw AdminFailure(status: 3, message: t("\(problems.count) rows of \(file) are malformed (listed above); nothing was imported. Correct them and import the file again.",
+                                                         "\(file) 中有 \(problems.count) 行格式有误(见上);未导入任何数据。请更正后重新导入。"))
+            }
+            let service = try await options.open()
+            let window = windowDays ?? service.configuration.reconciliationWindowDays
+            guard (0...90).contains(window) else { throw AdminFailure(status: 3, message: t("--window-days must be 0 to 90.", "--window-days 须为 0 到 90。")) }
+            let report = try await service.database.importStatement(lines, fileName: (file as NSString).lastPathComponent, windowDays: window,
+                                                                   admission: Admission(policy: service.policy), now: SyncService.systemNow())
+            print(t("\(file) (\(used.rawValue)): \(report.lines) lines.", "\(file)(\(used.rawValue)):共 \(report.lines) 行。"))
+            print(t("  already imported:  \(report.alreadyImported)", "  此前已导入:\(report.alreadyImported)"))
+            print(t("  matched, confirmed: \(report.confirmed)", "  已匹配确认:\(report.confirmed)"))
+            print(t("  amount mismatch:   \(report.amountMismatch)", "  金额不符:  \(report.amountMismatch)"))
+            print(t("  no deposit:        \(report.noDeposit)", "  无对应缴存:\(report.noDeposit)"))
+            print(t("  duplicate payment: \(report.duplicate)", "  重复缴款:  \(report.duplicate)"))
+            let missing = try service.database.missingPayments(windowDays: window).count
+            print(t("Deposits still without a bank line after \(window) days: \(missing).", "登记超过 \(window) 天仍无银行流水的缴存:\(missing) 笔。"))
+            if report.amountMismatch + report.noDeposit + report.duplicate + missing > 0 {
+                print(t("Review them with `provident-server reconcile list`.", "请用 `provident-server reconcile list` 查看并处理。"))
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List what awaits the office: lines to review and deposits still without a bank line (everything with --all).")
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "confirmed, amount-mismatch, no-deposit, duplicate, rejected, dismissed, or missing (deposits without a bank line).")
+        var status: String?
+        @Flag(help: "Every line, settled ones too.") var all = false
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func run() async throws {
+            let service = try await options.open()
+            let window = service.configuration.reconciliationWindowDays
+            let wantMissing = status == nil || status == "missing"
+            var lines: [ReconciliationLine] = []
+            if status != "missing" {
+                let wanted = try status.map { text -> ReconciliationLine.Status in
+                    let key = text.replacingOccurrences(of: "-", with: "").lowercased()
+                    guard let value = ReconciliationLine.Status.allCases.first(where: { $0.rawValue.lowercased() == key }) else {
+                        throw AdminFailure(status: 3, message: t("“\(text)” is not a status.", "“\(text)”不是有效状态。"))
+                    }
+                    return value
+                }
+                lines = try service.database.reconciliationLines(status: wanted).filter { all || wanted != nil || $0.status.open }
+            }
+            let missing = wantMissing && !all || status == "missing" ? try service.database.missingPayments(windowDays: window) : []
+            if json {
+                try printJSON(["lines": lines.map(lineJSON), "missing": missing.map { ["reference": $0.deposit.reference, "holder": $0.holder,
+                                                                                        "amountFen": $0.deposit.amountFen,
+                                                                                        "recordedAt": $0.deposit.recordedAt.utcISO] as [String: Any] }])
+                return
+            }
+            if lines.isEmpty, missing.isEmpty { print(t("Nothing awaits review.", "没有待处理的事项。")) }
+            if !lines.isEmpty {
+                printTable([[t("line", "编号"), t("bank date", "银行日期"), t("amount", "金额"), t("payer", "付款人"), t("memo", "摘要"),
+                             t("status", "状态"), t("deposit", "缴存识别码")]]
+                    + lines.map { line in
+                        [String(line.id), line.bankLine.date.iso, Money(fen: line.bankLine.amountFen).formatted, line.bankLine.payerName,
+                         line.bankLine.memo, line.status.label(language), line.reference ?? (line.candidates.isEmpty ? "-" : t("\(line.candidates.count) possible", "\(line.candidates.count) 笔可能"))]
+                    })
+            }
+            if !missing.isEmpty {
+                print(t("Deposits without a bank line after \(window) days (reject with `reconcile reject CODE --reason …`):",
+                        "登记超过 \(window) 天仍无银行流水的缴存(可用 `reconcile reject 识别码 --reason …` 退回):"))
+                printTable([[t("reference", "识别码"), t("holder", "持有人"), t("amount", "金额"), t("recorded (Beijing)", "登记时间")]]
+                    + missing.map { [$0.deposit.reference, $0.holder, Money(fen: $0.deposit.amountFen).formatted, $0.deposit.recordedAt.shanghaiDisplay] })
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a bank line: what it says, what it matched and what fits it.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The line number from `reconcile list`.") var line: Int64
+
+        func run() async throws {
+            let service = try await options.open()
+            guard let found = try service.database.reconciliationLine(line) else {
+                throw AdminFailure(status: 4, message: ReconciliationError.lineUnknown(line).message(language))
+            }
+            let bank = found.bankLine
+            print(t("Bank line \(found.id) (statement \(found.statementID), file line \(bank.line))", "银行流水 \(found.id)(对账单 \(found.statementID),文件第 \(bank.line) 行)"))
+            print(t("Date:     ", "日期:    ") + bank.date.iso)
+            print(t("Amount:   ", "金额:    ") + Money(fen: bank.amountFen).formatted)
+            print(t("Payer:    ", "付款人:  ") + "\(bank.payerName)  \(bank.maskedAccount)")
+            print(t("Memo:     ", "摘要:    ") + bank.memo)
+            if let serial = bank.serial { print(t("Serial:   ", "流水号:  ") + serial) }
+            print(t("Status:   ", "状态:    ") + found.status.label(language) + (found.method.map { " (\($0.label(language)))" } ?? ""))
+            if let reference = found.reference { print(t("Deposit:  ", "缴存:    ") + reference) }
+            if let note = found.note { print(t("Note:     ", "备注:    ") + note) }
+            if !found.candidates.isEmpty {
+                let references = try service.database.replica.reading { reader in
+                    try found.candidates.compactMap { try reader.deposit(id: $0)?.reference }
+                }
+                print(t("Deposits that fit: ", "可能对应的缴存:") + references.joined(separator: ", "))
+                print(t("Confirm one with: provident-server reconcile confirm \(found.id) --deposit CODE",
+                        "确认其中一笔:provident-server reconcile confirm \(found.id) --deposit 识别码"))
+            }
+        }
+    }
+
+    struct Confirm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Confirm by hand the deposit a bank line pays (amounts must be equal).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The line number from `reconcile list`.") var line: Int64
+        @Option(help: "The deposit's payment reference code, when the memo does not name it.") var deposit: String?
+
+        func run() async throws {
+            let service = try await options.open()
+            let (_, confirmed) = try await service.database.confirmLine(line, reference: deposit, admission: Admission(policy: service.policy),
+                                                                        now: SyncService.systemNow())
+            print(t("Deposit \(confirmed.reference) confirmed; the worker sees it at the next sync.", "缴存 \(confirmed.reference) 已确认;本人下次同步即可看到。"))
+        }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a deposit with the reason (no payment came, or the wrong amount).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The deposit's payment reference code.") var reference: String
+        @Option(help: "Why; the worker reads it.") var reason: String
+
+        func run() async throws {
+            let service = try await options.open()
+            let rejected = try await service.database.rejectDeposit(reference: reference, reason: reason, admission: Admission(policy: service.policy),
+                                                                   now: SyncService.systemNow())
+            print(t("Deposit \(rejected.reference) rejected; the worker sees the reason at the next sync.", "缴存 \(rejected.reference) 已退回;本人下次同步即可看到原因。"))
+        }
+    }
+
+    struct Dismiss: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a bank line aside with the reason (refunded, not an HPF payment…).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The line number.") var line: Int64
+        @Option(help: "Why.") var reason: String
+
+        func run() async throws {
+            let service = try await options.open()
+            _ = try await service.database.dismissLine(line, reason: reason, now: SyncService.systemNow())
+            print(t("Bank line \(line) set aside.", "银行流水 \(line) 已处理。"))
+        }
+    }
+}
+
+func lineJSON(_ line: ReconciliationLine) -> [String: Any] {
+    var row: [String: Any] = ["id": line.id, "statement": line.statementID, "fileLine": line.bankLine.line, "date": line.bankLine.date.iso,
+                              "amountFen": line.bankLine.amountFen, "payerName": line.bankLine.payerName,
+                              "payerAccount": line.bankLine.maskedAccount, "memo": line.bankLine.memo, "status": line.status.rawValue,
+                              "candidates": line.candidates.count]
+    row["reference"] = line.reference
+    row["method"] = line.method?.rawValue
+    row["note"] = line.note
+    return row
+}
+
+struct InterestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interest", abstract: "Settle the annual interest (结息).",
+        subcommands: [Settle.self])
+
+    struct Settle: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Credit every account's interest for the year ending on this year's settlement day.",
+            discussion: """
+                Daily-balance accumulation (积数计息): each confirmed deposit counts from the bank's date \
+                (or the start of the interest year) to the settlement day, earlier interest from the day \
+                after it was credited; interest = Σ amount × days × annual rate ÷ 360, rounded half-up to \
+                the fen. One insert-only interest fact per account, signed by the office key; running it \
+                again for the same year changes nothing. Settle after the year's bank statements are reconciled: \
+                deposits confirmed later are not counted in a year already settled.
+                """)
+        @OptionGroup var options: ConfigurationOptions
+        @Option(help: "The settlement year (the interest year ends on its settlement day, 30 June by default).") var year: Int
+
+        func run() async throws {
+            let service = try await options.open()
+            let report = try await service.database.settleInterest(year: year, admission: Admission(policy: service.policy),
+                                                                  now: SyncService.systemNow())
+            print(t("Interest year \(report.from.iso) to \(report.to.iso):", "结息年度 \(report.from.iso) 至 \(report.to.iso):"))
+            print(t("  accounts credited:  \(report.credited), total \(Money(fen: report.totalFen).formatted)",
+                    "  本次结息账户:\(report.credited) 户,合计 \(Money(fen: report.totalFen).formatted)"))
+            print(t("  already settled:    \(report.alreadySettled)", "  此前已结息:  \(report.alreadySettled) 户"))
+            print(t("  nothing to credit:  \(report.nothingToCredit)", "  无利息:      \(report.nothingToCredit) 户"))
+        }
+    }
+}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "The reports the policy documents ask for, for people, spreadsheets (CSV) or scripts (JSON).",
+        discussion: """
+            coverage   HPF contributors against pension-insured employees, per branch and per employer
+            arrears    employers in arrears or stopped on --as-of: the summary (汇总表) and detail (明细表) tables
+            campaign   campaign progress per branch and per phase
+            enrolment  flexible-employment accounts by category and channel, deposits per month, share reconciled
+            conflicts  conflicts awaiting review
+            CSV files are UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese text.
+            """)
+    @OptionGroup var options: ConfigurationOptions
+    @Argument(help: "coverage, arrears, campaign, enrolment or conflicts.") var name: String
+    @Option(name: .customLong("as-of"), help: "The day the report is as of (default today).") var asOf: String?
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Print one table as CSV (see --table).") var csv = false
+    @Option(help: "With --csv, which table (default the first).") var table: String?
+    @Option(help: "Write every table as a CSV file into this folder.") var out: String?
+
+    func validate() throws {
+        guard ReportName(rawValue: name) != nil else {
+            throw ValidationError("The report is one of: \(ReportName.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if [json, csv, out != nil].filter({ $0 }).count > 1 { throw ValidationError("Give at most one of --json, --csv and --out.") }
+    }
+
+    static func day(_ text: String?) throws -> CivilDate {
+        try text.map { text throws(DomainError) in try CivilDate.typed(text) } ?? SyncService.systemNow().shanghaiDate
+    }
+
+    func run() async throws {
+        let service = try await options.open()
+        let report = try service.database.report(ReportName(rawValue: name) ?? .coverage, asOf: try Self.day(asOf), policy: service.policy,
+                                                  language: language)
+        if json {
+            try printJSON(reportJSON(report))
+        } else if csv {
+            guard let chosen = table.map({ name in report.tables.first { $0.name == name } }) ?? report.tables.first else {
+                throw AdminFailure(status: 3, message: t("The \(report.name) report has the tables \(report.tables.map(\.name).joined(separator: ", ")).",
+                                                         "\(report.name) 报表包含以下表格:\(report.tables.map(\.name).joined(separator: "、"))。"))
+            }
+            FileHandle.standardOutput.write(Data(chosen.csv.utf8))
+        } else if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            for table in report.tables {
+                let path = (out as NSString).appendingPathComponent("\(report.name)-\(table.name)-\(report.asOf.iso).csv")
+                try Data(table.csv.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+                print(path)
+            }
+        } else {
+            print("\(report.title)  " + t("as of ", "截至 ") + report.asOf.iso)
+            for table in report.tables {
+                print("\n\(table.title)")
+                if table.rows.isEmpty { print(t("  (none)", "  (无)")) } else { printTable([table.labels] + table.rows.map { $0.map(\.display) }) }
+            }
+        }
+    }
+}
+
+/// A report for scripts: each table's rows as objects keyed by column, numbers as numbers
+/// (money in fen, shares in basis points).
+func reportJSON(_ report: Report) -> [String: Any] {
+    ["report": report.name, "asOf": report.asOf.iso, "tables": report.tables.map { table in
+        ["name": table.name, "title": table.title, "rows": table.rows.map { row in
+            Dictionary(uniqueKeysWithValues: zip(table.keys, row.map { value -> Any in
+                switch value {
+                case let .text(text): text
+                case let .count(count): count
+                case let .money(fen): fen
+                case let .share(basisPoints): basisPoints.map { $0 as Any } ?? NSNull()
+                }
+            }))
+        }] as [String: Any]
+    }]
+}
+
+struct OfficeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "office", abstract: "The people who sign in to the dashboard at /office.",
+        subcommands: [AddUser.self, RemoveUser.self, Users.self])
+
+    struct AddUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-user", abstract: "Add a dashboard user; the password is asked without echo (or read from --password-file).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The user name.") var name: String
+        @Option(help: "Read the password from the first line of this file (for scripts).") var passwordFile: String?
+
+        func run() async throws {
+            let password: SecretBytes
+            if let passwordFile {
+                guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                    throw AdminFailure(status: 3, message: t("Cannot read \(passwordFile).", "无法读取 \(passwordFile)。"))
+                }
+                password = SecretBytes(utf8: String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""))
+            } else {
+                guard let first = getpass(t("Password: ", "密码:")).map({ String(cString: $0) }),
+                      let second = getpass(t("Again: ", "再次输入:")).map({ String(cString: $0) }) else {
+                    throw AdminFailure(status: 3, message: t("No terminal to ask the password on; use --password-file.", "没有终端可以输入密码;请使用 --password-file。"))
+                }
+                guard first == second else { throw AdminFailure(status: 3, message: t("The two passwords differ.", "两次输入的密码不一致。")) }
+                password = SecretBytes(utf8: first)
+            }
+            try await options.open().database.addOfficeUser(name, password: password, now: SyncService.systemNow())
+            print(t("User \(name) added; sign in at /office.", "已添加用户 \(name);可在 /office 登录。"))
+        }
+    }
+
+    struct RemoveUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove-user", abstract: "Remove a dashboard user and end their sessions.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The user name.") var name: String
+
+        func run() async throws {
+            try await options.open().database.removeOfficeUser(name)
+            print(t("User \(name) removed.", "已删除用户 \(name)。"))
+        }
+    }
+
+    struct Users: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "users", abstract: "List dashboard users.")
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let users = try await options.open().database.officeUsers()
+            if users.isEmpty { print(t("No users yet; add one with `provident-server office add-user NAME`.", "尚无用户;可用 `provident-server office add-user 用户名` 添加。")) }
+            for user in users { print("\(user.name)  \(user.createdAt)") }
+        }
+    }
+}
