@@ -176,12 +176,32 @@ public struct Instant: Hashable, Comparable, Sendable {
         let date = CivilDate(daysSinceEpoch: Int(Self.floorDiv(millisSinceEpoch, 86_400_000)))
         let millis = Int(millisSinceEpoch - Int64(date.daysSinceEpoch) * 86_400_000)
         let seconds = millis / 1_000
-        return "\(date.iso)T\(CivilDate.pad(seconds / 3_600, 2)):\(CivilDate.pad(seconds / 60 % 60, 2)):"
-            + "\(CivilDate.pad(seconds % 60, 2)).\(CivilDate.pad(millis % 1_000, 3))Z"
+        guard (0...9_999).contains(date.year) else {
+            return "\(date.iso)T\(CivilDate.pad(seconds / 3_600, 2)):\(CivilDate.pad(seconds / 60 % 60, 2)):"
+                + "\(CivilDate.pad(seconds % 60, 2)).\(CivilDate.pad(millis % 1_000, 3))Z"
+        }
+        // Written digit by digit: instants are formatted for every record stored.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(48 + value % 10)
+                    value /= 10
+                }
+            }
+            put(date.year, 4, at: 0); buffer[4] = 45; put(date.month, 2, at: 5); buffer[7] = 45; put(date.day, 2, at: 8)
+            buffer[10] = 84; put(seconds / 3_600, 2, at: 11); buffer[13] = 58; put(seconds / 60 % 60, 2, at: 14); buffer[16] = 58
+            put(seconds % 60, 2, at: 17); buffer[19] = 46; put(millis % 1_000, 3, at: 20); buffer[23] = 90
+            return 24
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`, with or without `.sss` milliseconds.
     public init?(utcISO text: String) {
+        if let fast = Self.parseStored(text) {
+            self = fast
+            return
+        }
         guard text.hasSuffix("Z"), let t = text.firstIndex(of: "T"), let date = CivilDate(iso: String(text[..<t])) else { return nil }
         var time = String(text[text.index(after: t)..<text.index(before: text.endIndex)])
         var millis = 0
@@ -198,6 +218,29 @@ public struct Instant: Hashable, Comparable, Sendable {
     }
 
     public static func < (a: Instant, b: Instant) -> Bool { a.millisSinceEpoch < b.millisSinceEpoch }
+
+    /// The stored spelling, `YYYY-MM-DDTHH:MM:SS.sssZ`, read straight from its bytes; nil for
+    /// anything else (which the general parser then judges).
+    static func parseStored(_ text: String) -> Instant? {
+        var text = text
+        return text.withUTF8 { bytes -> Instant? in
+            guard bytes.count == 24, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84, bytes[13] == 58, bytes[16] == 58, bytes[19] == 46,
+                  bytes[23] == 90 else { return nil }
+            func number(_ offset: Int, _ width: Int) -> Int? {
+                var value = 0
+                for index in offset..<(offset + width) {
+                    let digit = Int(bytes[index]) - 48
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2), let h = number(11, 2), let mi = number(14, 2),
+                  let s = number(17, 2), let ms = number(20, 3), h < 24, mi < 60, s < 60,
+                  let date = CivilDate(year: y, month: mo, day: d) else { return nil }
+            return Instant(millisSinceEpoch: Int64(date.daysSinceEpoch) * 86_400_000 + Int64((h * 3_600 + mi * 60 + s) * 1_000 + ms))
+        }
+    }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b

@@ -113,6 +113,9 @@ public final class ReplicaDatabase: Sendable {
                 // every 40 MB rather than every 4 MB, so a page rewritten by many pushes is
                 // checkpointed once.
                 try db.execute(sql: "PRAGMA cache_size = -65536")
+                // A serving server also checkpoints from its own connection, off the writer's
+                // path (`ServerDatabase.checkpoint`), so the writer's own checkpoints, which
+                // reset the log, find little left to copy.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
             }
         }

@@ -88,17 +88,36 @@ extension ServerDatabase {
                            arguments: [fileName, now.utcISO, lines.count])
             let statementID = db.lastInsertedRowID
             report.statementID = statementID
+            // The deposits that may fit by amount, read once for the statement's dates; those
+            // this import matches are set aside as it goes.
+            var byAmount: [Int64: [DepositCandidate]] = [:]
+            if let first = fresh.map(\.date).min(), let last = fresh.map(\.date).max() {
+                for candidate in try Self.candidates(from: first.adding(days: -windowDays - 1), to: last.adding(days: windowDays + 2), db) {
+                    byAmount[candidate.deposit.amountFen, default: []].append(candidate)
+                }
+            }
+            var matchedHere = Set<String>()
             for line in fresh {
-                let result = Matching.match(line, windowDays: windowDays, byReference: { try? Self.candidate(reference: $0, db) },
-                                            byAmount: { (try? Self.candidates(amountFen: $0, near: line.date, windowDays: windowDays, db)) ?? [] })
+                var lookupFailure: (any Error)?
+                let result = Matching.match(line, windowDays: windowDays, byReference: { reference in
+                    do {
+                        return try Self.candidate(reference: reference, db)
+                    } catch {
+                        lookupFailure = error
+                        return nil
+                    }
+                }, byAmount: { amount in (byAmount[amount] ?? []).filter { !matchedHere.contains($0.deposit.id) } })
+                if let lookupFailure { throw lookupFailure }
                 var status: ReconciliationLine.Status, depositID: String?, method: MatchMethod?, candidates: [String] = [], note: String?
                 switch result {
                 case let .matched(id, how):
                     (status, depositID, method) = (.confirmed, id, how)
                     try self.confirm(depositID: id, bankDate: line.date, admission: admission, now: now, in: db)
+                    matchedHere.insert(id)
                     report.confirmed += 1
                 case let .amountMismatch(id):
                     (status, depositID) = (.amountMismatch, id)
+                    matchedHere.insert(id)
                     report.amountMismatch += 1
                 case let .duplicate(id):
                     (status, depositID) = (.duplicate, id)
@@ -253,12 +272,13 @@ extension ServerDatabase {
         try Row.fetchOne(db, sql: "\(candidateSelect) WHERE d.reference = ?", arguments: [reference]).flatMap(candidate)
     }
 
-    static func candidates(amountFen: Int64, near date: CivilDate, windowDays: Int, _ db: Database) throws -> [DepositCandidate] {
-        // A day either side of the window in UTC; `Matching` compares Beijing dates exactly.
-        let from = Instant(millisSinceEpoch: Int64(date.adding(days: -windowDays - 1).daysSinceEpoch) * 86_400_000)
-        let to = Instant(millisSinceEpoch: Int64(date.adding(days: windowDays + 2).daysSinceEpoch) * 86_400_000)
-        return try Row.fetchAll(db, sql: "\(candidateSelect) WHERE d.amount_fen = ? AND d.recorded_at >= ? AND d.recorded_at < ?",
-                                arguments: [amountFen, from.utcISO, to.utcISO]).compactMap(candidate)
+    /// Deposits recorded from the start of `from` to the start of `to` (UTC days, a day wider
+    /// than needed: `Matching` compares Beijing dates exactly).
+    static func candidates(from: CivilDate, to: CivilDate, _ db: Database) throws -> [DepositCandidate] {
+        let start = Instant(millisSinceEpoch: Int64(from.daysSinceEpoch) * 86_400_000)
+        let end = Instant(millisSinceEpoch: Int64(to.daysSinceEpoch) * 86_400_000)
+        return try Row.fetchAll(db, sql: "\(candidateSelect) WHERE d.recorded_at >= ? AND d.recorded_at < ?",
+                                arguments: [start.utcISO, end.utcISO]).compactMap(candidate)
     }
 
     static func line(_ id: Int64, _ db: Database) throws -> ReconciliationLine? {

@@ -32,16 +32,18 @@ extension ServerDatabase {
         let lookup = BatchLookup(reader: ReplicaReader(db: db, device: server))
         var grant = device.grant
         var answers: [PushAnswer] = []
+        // The device's chain head, read once and kept as the batch extends it; written once at the end.
+        var head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, id, hlc FROM chain_heads WHERE device = ?"),
+                                    arguments: [device.id.rawValue]).map { row -> ChainHead in
+            let id: Data = row["id"]
+            let packed = UInt64(bitPattern: row["hlc"] as Int64)
+            return ChainHead(sequence: UInt64(row["seq"] as Int64), id: Digest256(bytes: Array(id)) ?? .zero,
+                             time: HLCTimestamp(wallMillis: packed >> 16, counter: UInt16(truncatingIfNeeded: packed)))
+        }
+        let startingHead = head
         for (index, signed) in batch.enumerated() {
             let changeSet = signed.changeSet
             guard changeSet.device == device.id else { throw PushRefusal.foreignDevice(index: index) }
-            let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, id, hlc FROM chain_heads WHERE device = ?"),
-                                        arguments: [device.id.rawValue]).map { row -> ChainHead in
-                let id: Data = row["id"]
-                let packed = UInt64(bitPattern: row["hlc"] as Int64)
-                return ChainHead(sequence: UInt64(row["seq"] as Int64), id: Digest256(bytes: Array(id)) ?? .zero,
-                                 time: HLCTimestamp(wallMillis: packed >> 16, counter: UInt16(truncatingIfNeeded: packed)))
-            }
             let verdict = Chain.classify(changeSet, id: signed.id, head: head) { sequence in
                 (try? Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM change_sets WHERE device = ? AND seq = ?"),
                                     arguments: [device.id.rawValue, Int64(sequence)])).flatMap { $0.flatMap { Digest256(bytes: Array($0)) } }
@@ -103,11 +105,13 @@ extension ServerDatabase {
                                          Int64(bitPattern: changeSet.time.packed), Data(signed.bytes), Data(signed.signature.bytes),
                                          rejection == nil ? "accepted" : "rejected", rejection?.code, rejection?.message,
                                          feedPosition, now.utcISO])
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO chain_heads (device, seq, id, hlc) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [device.id.rawValue, Int64(changeSet.sequence), Data(signed.id.bytes),
-                                     Int64(bitPattern: changeSet.time.packed)])
+            head = ChainHead(sequence: changeSet.sequence, id: signed.id, time: changeSet.time)
             answers.append(PushAnswer(id: signed.id, sequence: changeSet.sequence, status: rejection == nil ? .accepted : .rejected,
                                       accepted: rejection == nil, code: rejection?.code, message: rejection?.message))
+        }
+        if let head, head != startingHead {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO chain_heads (device, seq, id, hlc) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [device.id.rawValue, Int64(head.sequence), Data(head.id.bytes), Int64(bitPattern: head.time.packed)])
         }
         return answers
     }

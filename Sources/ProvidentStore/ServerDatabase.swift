@@ -157,16 +157,30 @@ public final class ServerDatabase: Sendable {
     public let key: SigningKey
     public let id: DeviceID
 
-    private init(replica: ReplicaDatabase, key: SigningKey) {
+    /// The connection that copies the write-ahead log into the database while the writer goes
+    /// on, when the server checkpoints in the background.
+    let checkpointer: DatabaseQueue?
+
+    private init(replica: ReplicaDatabase, key: SigningKey, checkpointer: DatabaseQueue?) {
         self.replica = replica
         self.key = key
+        self.checkpointer = checkpointer
         id = DeviceID(publicKey: key.publicKey)
     }
 
-    /// Opens (creating if needed) the server database at `path` with the server's key.
-    public static func open(path: String, key: SigningKey, now: Instant) throws -> ServerDatabase {
+    /// Opens (creating if needed) the server database at `path` with the server's key. With
+    /// `backgroundCheckpoints`, `checkpoint()` copies the log into the database from a
+    /// connection of its own, so the writer's checkpoints on commit find little left to copy;
+    /// the serving process calls it regularly.
+    public static func open(path: String, key: SigningKey, now: Instant, backgroundCheckpoints: Bool = false) throws -> ServerDatabase {
         let replica = try ReplicaDatabase.connect(path: path, migrator: ServerSchema.migrator, pool: true)
-        let server = ServerDatabase(replica: replica, key: key)
+        var checkpointer: DatabaseQueue?
+        if backgroundCheckpoints {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            checkpointer = try DatabaseQueue(path: path, configuration: configuration)
+        }
+        let server = ServerDatabase(replica: replica, key: key, checkpointer: checkpointer)
         try replica.write { db in
             if let existing = try String.fetchOne(db, sql: "SELECT device_id FROM device WHERE singleton = 1") {
                 guard existing == server.id.rawValue else {
@@ -183,6 +197,17 @@ public final class ServerDatabase: Sendable {
                 """, arguments: [server.id.rawValue, Data(key.publicKey.bytes), now.utcISO])
         }
         return server
+    }
+
+    /// Copies what it can of the write-ahead log into the database without waiting for readers
+    /// or the writer (a passive checkpoint); returns the log's frames and those copied.
+    @discardableResult
+    public func checkpoint() throws -> (logFrames: Int, copied: Int) {
+        guard let checkpointer else { return (0, 0) }
+        return try checkpointer.writeWithoutTransaction { db in
+            let result = try db.checkpoint(.passive)
+            return (result.walFrameCount, result.checkpointedFrameCount)
+        }
     }
 
     // MARK: Devices

@@ -101,7 +101,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "provident-server")
-        let service = try SyncService(configuration: configuration, now: SyncService.systemNow())
+        let service = try SyncService(configuration: configuration, now: SyncService.systemNow(), serving: true)
         let app = service.application(logger: logger, onServerRunning: { port in
             let url = "http://\(configuration.host):\(port)"
             let banner = """

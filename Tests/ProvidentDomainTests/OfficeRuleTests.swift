@@ -242,3 +242,20 @@ private func line(memo: String, fen: Int64 = 60_000, date: String = "2026-11-05"
         #expect(report.tables[0].csv.hasPrefix("\u{FEFF}Accounts,Opened by outreach"))
     }
 }
+
+@Suite struct InstantTextTests {
+    @Test func theStoredSpellingRoundTrips() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let instant = Instant(millisSinceEpoch: Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &generator))
+            #expect(Instant(utcISO: instant.utcISO) == instant)
+        }
+        #expect(Instant(millisSinceEpoch: 0).utcISO == "1970-01-01T00:00:00.000Z")
+        #expect(Instant(millisSinceEpoch: -1).utcISO == "1969-12-31T23:59:59.999Z")
+        #expect(Instant(utcISO: "2026-11-23T02:00:00Z")?.utcISO == "2026-11-23T02:00:00.000Z")
+        for bad in ["2026-02-30T00:00:00.000Z", "2026-11-23T24:00:00.000Z", "2026-11-23T02:60:00.000Z", "2026-11-23 02:00:00.000Z",
+                    "2026-11-23T02:00:00.000", "2026-11-23T02:00:00.00Z", "2026-1a-23T02:00:00.000Z"] {
+            #expect(Instant(utcISO: bad) == nil, "\(bad)")
+        }
+    }
+}
