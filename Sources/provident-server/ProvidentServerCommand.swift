@@ -37,7 +37,7 @@ struct ProvidentServerCommand: AsyncParsableCommand {
             }
         } catch {
             guard let failure = AdminFailure(error) else { exit(withError: error) }
-            FileHandle.standardError.write(Data("Error: \(failure.message)\n".utf8))
+            FileHandle.standardError.write(Data((t("Error: ", "错误:") + failure.message + "\n").utf8))
             Foundation.exit(failure.status)
         }
     }
@@ -58,12 +58,12 @@ struct ConfigurationOptions: ParsableArguments {
         ]
         if let config {
             guard FileManager.default.fileExists(atPath: config) else {
-                throw AdminFailure(status: 3, message: "The configuration file \(config) does not exist.")
+                throw AdminFailure(status: 3, message: t("The configuration file \(config) does not exist.", "配置文件 \(config) 不存在。"))
             }
             do {
                 providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(config)))
             } catch {
-                throw AdminFailure(status: 3, message: "The configuration file \(config) is not valid YAML.")
+                throw AdminFailure(status: 3, message: t("The configuration file \(config) is not valid YAML.", "配置文件 \(config) 不是有效的 YAML。"))
             }
         }
         return ServerConfiguration(reader: ConfigReader(providers: providers))
@@ -73,7 +73,8 @@ struct ConfigurationOptions: ParsableArguments {
     func open() async throws -> SyncService {
         let configuration = try await load()
         guard FileManager.default.fileExists(atPath: configuration.databasePath) else {
-            throw AdminFailure(status: 6, message: "There is no database at \(configuration.databasePath); start the service once with `provident-server serve`, or give --db.")
+            throw AdminFailure(status: 6, message: t("There is no database at \(configuration.databasePath); start the service once with `provident-server serve`, or give --db.",
+                                                         "\(configuration.databasePath) 处没有数据库;请先运行一次 `provident-server serve`,或用 --db 指定。"))
         }
         return try SyncService(configuration: configuration, now: SyncService.systemNow())
     }
@@ -146,9 +147,10 @@ struct DeviceCommand: AsyncParsableCommand {
             let (id, code) = try await service.database.createInvite(role: role == "office" ? .office : .field,
                                                                      branch: role == "field" ? branch : nil,
                                                                      validFor: Int64(days) * 86_400, now: now)
-            print("Invite \(id) for a\(role == "office" ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:")
+            print(t("Invite \(id) for a\(role == "office" ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:",
+                    "邀请 \(id):\(role == "office" ? "中心电脑" : "\(branch ?? "")外勤电脑"),\(days) 天内有效:"))
             print("  \(code)")
-            print("On the laptop: provident init --server URL --invite \(code)")
+            print(t("On the laptop: provident init --server URL --invite \(code)", "在该电脑上运行:provident init --server URL --invite \(code)"))
         }
     }
 
@@ -188,9 +190,9 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(help: "Why.") var reason: String
 
         func run() async throws {
-            guard let id = DeviceID(device) else { throw AdminFailure(status: 3, message: "“\(device)” is not a device id (32 hex digits).") }
+            guard let id = DeviceID(device) else { throw AdminFailure(status: 3, message: t("“\(device)” is not a device id (32 hex digits).", "“\(device)”不是设备 ID(32 位十六进制)。")) }
             try await options.open().database.revoke(id, reason: reason, now: SyncService.systemNow())
-            print("Device \(id) revoked.")
+            print(t("Device \(id) revoked.", "设备 \(id) 已停用。"))
         }
     }
 }
@@ -203,9 +205,9 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let service = try await options.open()
         let integrity = try service.database.replica.integrityCheck()
-        guard integrity == ["ok"] else { throw AdminFailure(status: 7, message: "SQLite reports: \(integrity.joined(separator: "; "))") }
-        print("Database is sound; feed at position \(try await service.database.head()).")
-        print("State digest: \(try service.database.replica.stateDigest().hex)")
+        guard integrity == ["ok"] else { throw AdminFailure(status: 7, message: t("SQLite reports: ", "SQLite 报告:") + integrity.joined(separator: "; ")) }
+        print(t("Database is sound; feed at position \(try await service.database.head()).", "数据库完好;数据流位置 \(try await service.database.head())。"))
+        print(t("State digest: ", "状态摘要:") + (try service.database.replica.stateDigest().hex))
     }
 }
 
@@ -215,7 +217,7 @@ struct AlertsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let alerts = try await options.open().database.alerts()
-        if alerts.isEmpty { print("No alerts.") }
+        if alerts.isEmpty { print(t("No alerts.", "没有警报。")) }
         for alert in alerts {
             print("\(alert.at.shanghaiDisplay)  \(alert.kind)  \(alert.device?.rawValue ?? "-")  \(alert.detail)")
         }
@@ -234,9 +236,9 @@ struct ConflictsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let conflicts = try await options.open().database.replica.conflicts().filter { all || !$0.resolved }
-            if conflicts.isEmpty { print(all ? "No conflicts." : "No conflicts await review.") }
+            if conflicts.isEmpty { print(all ? t("No conflicts.", "没有冲突。") : t("No conflicts await review.", "没有待处理的冲突。")) }
             for (conflict, resolved) in conflicts {
-                print("\(conflict.id.hex.prefix(16))  \(conflict.record)  \(conflict.field)  \(resolved ? "resolved" : "open")")
+                print("\(conflict.id.hex.prefix(16))  \(conflict.record)  \(conflict.field)  \(resolved ? t("resolved", "已处理") : t("open", "待处理"))")
             }
         }
     }
@@ -248,14 +250,14 @@ struct ConflictsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (found, resolved) = try await find(conflict, in: options.open())
-            print("Conflict \(found.id.hex)")
-            print("Record:  \(found.record)   field: \(found.field)   \(resolved ? "resolved" : "open")")
+            print(t("Conflict ", "冲突 ") + found.id.hex)
+            print(t("Record:  \(found.record)   field: \(found.field)   ", "记录:\(found.record)   字段:\(found.field)   ") + (resolved ? t("resolved", "已处理") : t("open", "待处理")))
             for (label, write) in [("a", found.first), ("b", found.second)] {
-                let winner = write.dot == found.winner.dot ? "  ← applied (later)" : ""
+                let winner = write.dot == found.winner.dot ? t("  ← applied (later)", "  ← 当前生效(较晚)") : ""
                 let written = Instant(millisSinceEpoch: Int64(write.time.wallMillis)).shanghaiDisplay
-                print("  \(label): \(describe(write.value))  by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)\(winner)")
+                print("  \(label): \(describe(write.value))  " + t("by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)", "设备 \(write.dot.device) #\(write.dot.sequence),写入于 \(written)(北京时间)") + winner)
             }
-            print("Resolve with: provident-server conflicts resolve \(found.id.hex.prefix(16)) --keep a|b")
+            print(t("Resolve with: ", "处理:") + "provident-server conflicts resolve \(found.id.hex.prefix(16)) --keep a|b")
         }
     }
 
@@ -280,13 +282,15 @@ struct ConflictsCommand: AsyncParsableCommand {
                 chosen = keep == "a" ? found.first.value : found.second.value
             } else {
                 guard let value, let parsed = try? CanonicalDecoder.decode(Array(value.utf8), limit: 65_536) else {
-                    throw AdminFailure(status: 3, message: "--value must be canonical JSON, like \"13800138000\" (with the quotes) or 600.")
+                    throw AdminFailure(status: 3, message: t("--value must be canonical JSON, like \"13800138000\" (with the quotes) or 600.",
+                                                             "--value 须为规范 JSON,例如 \"13800138000\"(含引号)或 600。"))
                 }
                 chosen = parsed
             }
             let signed = try await service.database.resolveConflict(found.id, value: chosen, admission: Admission(policy: service.policy),
                                                                     now: SyncService.systemNow())
-            print("Resolved: \(found.record) \(found.field) = \(describe(chosen)) (change-set \(signed.id.hex.prefix(16)), syncs out to the devices holding the record).")
+            print(t("Resolved: \(found.record) \(found.field) = \(describe(chosen)) (change-set \(signed.id.hex.prefix(16)), syncs out to the devices holding the record).",
+                    "已处理:\(found.record) \(found.field) = \(describe(chosen))(变更集 \(signed.id.hex.prefix(16)),将同步到持有该记录的设备)。"))
         }
     }
 
@@ -336,13 +340,14 @@ struct AdminFailure: Error {
         switch error {
         case let failure as AdminFailure: self = failure
         case let error as ServerError:
-            self.init(status: error == .keyFileProblem("") ? 7 : 4, message: error.message(.english))
+            let damaged = if case .keyFileProblem = error { true } else { false }
+            self.init(status: damaged ? 7 : 4, message: error.message(language))
         case let error as StoreError:
-            self.init(status: 7, message: error.message(.english))
+            self.init(status: 7, message: error.message(language))
         case let error as PolicyError:
-            self.init(status: 3, message: error.message(.english))
+            self.init(status: 3, message: error.message(language))
         case let error as CryptoError:
-            self.init(status: 7, message: "The server key file: " + error.message)
+            self.init(status: 7, message: t("The server key file: ", "服务器密钥文件:") + error.message)
         case let error as DomainError:
             self.init(status: error.kind == .invalidInput ? 3 : 4, message: error.message(language))
         case let error as ReconciliationError:
