@@ -20,7 +20,12 @@ enum HTML {
 
     /// A table of a report, numbers right-aligned.
     static func table(_ table: ReportTable, limit: Int? = nil) -> String {
-        var html = "<table><thead><tr>" + table.labels.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        // Numbers right-aligned, their headers too.
+        let numeric = table.labels.indices.map { column in
+            table.rows.first.map { row -> Bool in if case .text = row[column] { false } else { true } } ?? false
+        }
+        var html = "<table><thead><tr>" + table.labels.enumerated().map { "<th\(numeric[$0.offset] ? " class=\"n\"" : "")>\(escape($0.element))</th>" }.joined()
+            + "</tr></thead><tbody>"
         let rows = limit.map { Array(table.rows.prefix($0)) } ?? table.rows
         for row in rows {
             html += "<tr>" + row.map { value in
@@ -61,7 +66,7 @@ enum HTML {
         .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
         .panel{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:12px 16px;margin-bottom:16px;overflow-x:auto}.panel h3{margin-top:2px}
         table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}
-        th{background:#f0f4f8;color:#334e68;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}td.empty{color:#9aa5b1;text-align:center}
+        th{background:#f0f4f8;color:#334e68;font-weight:600}th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}td.empty{color:#9aa5b1;text-align:center}
         .downloads a{margin-right:12px;font-size:13px}form.inline{display:inline-flex;gap:4px;align-items:center;margin:0}
         input[type=text],input[type=password],input[type=date]{border:1px solid #bcccdc;border-radius:3px;padding:3px 6px;font:inherit}
         button{border:1px solid #1d4e89;background:#1d4e89;color:#fff;border-radius:3px;padding:3px 10px;font:inherit;cursor:pointer}
