@@ -241,7 +241,7 @@ struct VisitCommand: ParsableCommand {
                     most 30 days later. A field laptop records visits to its own branch's employers only.
 
                     Example:
-                      provident visit record --unit 91410300MA44XXXX1N --purpose collection \\
+                      provident visit record --unit 91410300001001001J --purpose collection \\
                         --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
                         --notes "单位称资金紧张,同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
@@ -251,7 +251,7 @@ struct VisitCommand: ParsableCommand {
                     时,期限不得超过送达后 30 天。外勤电脑只能登记本管理部单位的走访。
 
                     示例:
-                      provident visit record --unit 91410300MA44XXXX1N --purpose collection \\
+                      provident visit record --unit 91410300001001001J --purpose collection \\
                         --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
                         --notes "单位称资金紧张,同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
