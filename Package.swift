@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,11 +30,24 @@ let package = Package(
         .target(name: "ProvidentDomain", dependencies: ["ProvidentSync", .product(name: "Yams", package: "Yams")]),
         .target(name: "ProvidentStore", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
+        // The server's use cases, given a store, a key, a policy, a clock and a logger.
+        .target(name: "ProvidentServerCore", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+                                                            .product(name: "Logging", package: "swift-log")]),
+        // The server's store in SQL, one implementation over either database.
+        .target(name: "ProvidentServerStore", dependencies: ["ProvidentServerCore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"]),
+        .target(name: "ProvidentServerSQLite", dependencies: ["ProvidentServerStore", "ProvidentServerCore", "ProvidentStore",
+                                                              .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ProvidentServerPostgres", dependencies: ["ProvidentServerStore", "ProvidentServerCore",
+                                                                .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                                                                .product(name: "Logging", package: "swift-log")]),
         .target(name: "ProvidentServer", dependencies: [
-            "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            "ProvidentServerCore", "ProvidentServerStore", "ProvidentServerSQLite", "ProvidentServerPostgres",
+            "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client")]),
@@ -44,7 +59,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "provident-server",
-            dependencies: ["ProvidentServer", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            dependencies: ["ProvidentServer", "ProvidentServerCore", "ProvidentServerStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Configuration", package: "swift-configuration"),
                            .product(name: "Logging", package: "swift-log")]

@@ -1,7 +1,8 @@
 import ProvidentDomain
+import ProvidentSync
 
 /// A problem with the device's data directory or key, as the client sees it.
-public enum ClientError: Error, Hashable, Sendable {
+public enum ClientError: ProvidentError, Hashable {
     /// `init` found a key already there.
     case alreadyInitialised(directory: String)
     /// The data directory or its key is missing: the device was never initialised.
@@ -26,6 +27,18 @@ public enum ClientError: Error, Hashable, Sendable {
     case notConfirmed
     /// No account with this id in the replica.
     case unknownAccount(String)
+
+    /// How surfaces report it.
+    public var kind: ErrorKind {
+        switch self {
+        case .alreadyInitialised: .alreadySetUp
+        case .notInitialised, .directoryUnusable: .notSetUp
+        case .policyFileUnreadable: .configuration
+        case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
+             .passphraseUnavailable, .passphraseFileUnreadable: .credentials
+        case .notConfirmed, .unknownAccount: .refused
+        }
+    }
 
     /// A stable code.
     public var code: String {

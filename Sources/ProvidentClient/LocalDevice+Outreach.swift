@@ -114,7 +114,7 @@ extension LocalDevice {
         let employer = try form.apply(to: nil)
         try replica.commitLocalChange(unlock: unlock, now: now) { reader in
             guard try reader.record(employer.recordKey) == nil else { throw DomainError.unitExists }
-            return LocalChange(action: "unit.register", operations: [
+            return LocalChange(action: .unitRegister, operations: [
                 Operation(record: employer.recordKey, kind: .create, fields: employer.createFields),
             ])
         }
@@ -199,7 +199,7 @@ extension LocalDevice {
                               followUpOn: followUp, recordedAt: now)
             try visit.check(policy: policy, today: today)
             made = visit
-            return LocalChange(action: "visit.record", operations: [Operation(record: visit.recordKey, kind: .fact, fields: visit.fields)])
+            return LocalChange(action: .visitRecord, operations: [Operation(record: visit.recordKey, kind: .fact, fields: visit.fields)])
         }
         guard let made else { throw StoreError.noIdentity }
         return made
@@ -213,7 +213,7 @@ extension LocalDevice {
             guard !(try reader.isVoided(visitID: id)) else { throw DomainError.visitAlreadyVoided }
             let voiding = try VisitVoid.make(visitID: id, reason: reason, at: now)
             voided = visit
-            return LocalChange(action: "visit.void", operations: [Operation(record: voiding.recordKey, kind: .fact, fields: voiding.fields)])
+            return LocalChange(action: .visitVoid, operations: [Operation(record: voiding.recordKey, kind: .fact, fields: voiding.fields)])
         }
         guard let voided else { throw StoreError.noIdentity }
         return voided
@@ -271,7 +271,7 @@ extension LocalDevice {
                 noticeTo: noticeTo, documents: documents, submittedOn: submitted, recordedAt: now)
             try application.check(policy: policy, today: today)
             made = application
-            return LocalChange(action: "application.record", operations: [
+            return LocalChange(action: .applicationRecord, operations: [
                 Operation(record: application.recordKey, kind: .fact, fields: application.fields),
             ])
         }

@@ -184,7 +184,7 @@ public final class LocalDevice: Sendable {
         try replica.commitLocalChange(unlock: unlock, now: now, bindAccount: outreach ? nil : account.id) { reader in
             if reader.device.role == .selfService, reader.device.accountID != nil { throw DomainError.accountAlreadyEnrolled }
             if !(try reader.openAccounts(idNumber: opened.idNumber)).isEmpty { throw DomainError.idNumberAlreadyEnrolled }
-            return LocalChange(action: "account.enroll", operations: [
+            return LocalChange(action: .accountEnroll, operations: [
                 Operation(record: opened.recordKey, kind: .create, fields: opened.createFields),
             ])
         }
@@ -194,7 +194,7 @@ public final class LocalDevice: Sendable {
     /// Records that the person behind an account has been verified (office and outreach staff).
     public func verify(accountID: String, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
         guard try replica.deviceState().role != .selfService else { throw DomainError.notPermitted }
-        return try changeAccount(accountID, action: "account.verify", unlock: unlock, now: now) { account in
+        return try changeAccount(accountID, action: .accountVerify, unlock: unlock, now: now) { account in
             guard account.status != .closed else { throw DomainError.accountClosed }
             return ["verified": .bool(true)]
         }
@@ -204,7 +204,7 @@ public final class LocalDevice: Sendable {
     public func transfer(accountID: String, toBranch branch: String, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
         guard try replica.deviceState().role == .office else { throw DomainError.notPermitted }
         guard Branch.isValid(branch) else { throw DomainError.branchInvalid }
-        return try changeAccount(accountID, action: "account.transfer", unlock: unlock, now: now) { account in
+        return try changeAccount(accountID, action: .accountTransfer, unlock: unlock, now: now) { account in
             guard account.status != .closed else { throw DomainError.accountClosed }
             guard account.branch != branch else { throw DomainError.nothingToUpdate }
             return ["branch": .string(branch)]
@@ -216,29 +216,29 @@ public final class LocalDevice: Sendable {
                               unlock: () throws -> SigningKey, now: Instant) throws -> Account {
         let agreement = (base == nil && rate == nil && monthly == nil)
             ? nil : try Agreement.typed(base: base, rate: rate, monthly: monthly, policy: policy)
-        return try changeAccount(accountID, action: "account.update", unlock: unlock, now: now) { account in
+        return try changeAccount(accountID, action: .accountUpdate, unlock: unlock, now: now) { account in
             try account.updateFields(phone: phone, agreement: agreement)
         }
     }
 
     /// Pauses monthly deposits.
     public func pause(accountID: String? = nil, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
-        try changeAccount(accountID, action: "account.pause", unlock: unlock, now: now) { try $0.pauseFields() }
+        try changeAccount(accountID, action: .accountPause, unlock: unlock, now: now) { try $0.pauseFields() }
     }
 
     /// Resumes monthly deposits.
     public func resume(accountID: String? = nil, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
-        try changeAccount(accountID, action: "account.resume", unlock: unlock, now: now) { try $0.resumeFields() }
+        try changeAccount(accountID, action: .accountResume, unlock: unlock, now: now) { try $0.resumeFields() }
     }
 
     /// Closes (seals) the account. Final.
     public func close(accountID: String? = nil, reason: String, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
-        try changeAccount(accountID, action: "account.close", unlock: unlock, now: now) {
+        try changeAccount(accountID, action: .accountClose, unlock: unlock, now: now) {
             try $0.closeFields(reason: reason, today: now.shanghaiDate)
         }
     }
 
-    private func changeAccount(_ accountID: String?, action: String, unlock: () throws -> SigningKey, now: Instant,
+    private func changeAccount(_ accountID: String?, action: Action, unlock: () throws -> SigningKey, now: Instant,
                                fields: (Account) throws -> [String: CanonicalValue]) throws -> Account {
         var changedID = ""
         try replica.commitLocalChange(unlock: unlock, now: now) { reader in
@@ -263,7 +263,7 @@ public final class LocalDevice: Sendable {
                                periods: checked.periods, method: request.method,
                                reference: ReferenceCode(randomBytes: SecureRandom.bytes(count: 12)).value, recordedAt: now)
             deposit = made
-            return LocalChange(action: "deposit.record", operations: [
+            return LocalChange(action: .depositRecord, operations: [
                 Operation(record: made.recordKey, kind: .fact, fields: made.fields),
             ])
         }
@@ -284,7 +284,7 @@ public final class LocalDevice: Sendable {
             guard !(try reader.isReversed(depositID: deposit.id)) else { throw DomainError.depositAlreadyReversed(code.value) }
             let reversal = try DepositReversal.make(depositID: deposit.id, reason: reason, at: now)
             reversed = deposit
-            return LocalChange(action: "deposit.reverse", operations: [
+            return LocalChange(action: .depositReverse, operations: [
                 Operation(record: reversal.recordKey, kind: .fact, fields: reversal.fields),
             ])
         }

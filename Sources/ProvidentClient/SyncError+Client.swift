@@ -2,7 +2,7 @@ import ProvidentDomain
 import ProvidentSync
 
 /// A sync that could not finish, as told to the user.
-public enum SyncFailure: Error, Hashable, Sendable {
+public enum SyncFailure: ProvidentError, Hashable {
     /// The device has never been given a server address.
     case noServer
     /// The server could not be reached, even after retrying.
@@ -13,6 +13,15 @@ public enum SyncFailure: Error, Hashable, Sendable {
     case badAnswer(String)
     /// The server's key is not the one this device pinned when it enrolled.
     case serverKeyChanged
+
+    /// How surfaces report it.
+    public var kind: ErrorKind {
+        switch self {
+        case .noServer: .invalidInput
+        case .unreachable: .unavailable
+        case .refused, .badAnswer, .serverKeyChanged: .remoteRefusal
+        }
+    }
 
     public var code: String {
         switch self {

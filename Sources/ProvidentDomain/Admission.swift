@@ -137,14 +137,15 @@ public struct Admission: Sendable {
             }
             return op
         }
-        switch changeSet.action {
-        case "account.enroll":
+        guard let action = Action(of: changeSet) else { throw DomainError.actionUnknown(changeSet.action) }
+        switch action {
+        case .accountEnroll:
             let op = try only(Account.recordType, .create)
             return try enroll(op, grant: grant, lookup: lookup)
-        case "account.update", "account.pause", "account.resume", "account.close", "account.verify", "account.transfer":
+        case .accountUpdate, .accountPause, .accountResume, .accountClose, .accountVerify, .accountTransfer:
             let op = try only(Account.recordType, .update)
-            return try update(op, action: changeSet.action, grant: grant, lookup: lookup)
-        case "deposit.record":
+            return try update(op, action: action, grant: grant, lookup: lookup)
+        case .depositRecord:
             let op = try only(Deposit.recordType, .fact)
             guard let deposit = Deposit(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Deposit.recordType) }
             let account = try writable(deposit.accountID, grant: grant, lookup: lookup)
@@ -155,7 +156,7 @@ public struct Admission: Sendable {
             try DepositRules.check(kind: deposit.kind, periods: deposit.periods, amountFen: deposit.amountFen, account: account,
                                    policy: policy, today: deposit.recordedAt.shanghaiDate, paid: paid)
             return Admitted()
-        case "deposit.reverse":
+        case .depositReverse:
             let op = try only(DepositReversal.recordType, .fact)
             guard let reversal = DepositReversal(values: op.fields), op.record.id == DepositReversal.id(for: reversal.depositID) else {
                 throw DomainError.malformedRecord(DepositReversal.recordType)
@@ -165,7 +166,7 @@ public struct Admission: Sendable {
             guard !(try lookup.isReversed(depositID: deposit.id)) else { throw DomainError.depositAlreadyReversed(deposit.reference) }
             guard !reversal.reason.isEmpty else { throw DomainError.reasonEmpty }
             return Admitted()
-        case "reconcile.confirm", "reconcile.reject":
+        case .reconcileConfirm, .reconcileReject:
             guard grant.role == .office else { throw DomainError.notPermitted }
             for op in operations {
                 guard op.record.type == DepositOutcome.recordType, op.kind == .fact, let outcome = DepositOutcome(values: op.fields),
@@ -174,11 +175,11 @@ public struct Admission: Sendable {
                 }
                 guard let deposit = try lookup.deposit(id: outcome.depositID) else { throw DomainError.depositNotFound(outcome.depositID) }
                 guard !(try lookup.hasOutcome(depositID: deposit.id)) else { throw DomainError.depositAlreadyDecided(deposit.reference) }
-                guard (outcome.decision == .confirmed) == (changeSet.action == "reconcile.confirm") else { throw DomainError.actionMismatch(changeSet.action) }
+                guard (outcome.decision == .confirmed) == (action == .reconcileConfirm) else { throw DomainError.actionMismatch(changeSet.action) }
                 if outcome.decision == .rejected, (outcome.reason ?? "").isEmpty { throw DomainError.reasonEmpty }
             }
             return Admitted()
-        case "interest.settle":
+        case .interestSettle:
             guard grant.role == .office else { throw DomainError.notPermitted }
             let op = try only(InterestCredit.recordType, .fact)
             guard let credit = InterestCredit(values: op.fields), op.record.id == InterestCredit.id(accountID: credit.accountID, year: credit.year),
@@ -188,20 +189,20 @@ public struct Admission: Sendable {
             guard try lookup.account(id: credit.accountID) != nil else { throw DomainError.unknownAccount }
             guard try lookup.record(op.record) == nil else { throw DomainError.interestAlreadySettled }
             return Admitted()
-        case "conflict.resolve":
+        case .conflictResolve:
             guard grant.role == .office else { throw DomainError.notPermitted }
             for op in operations {
                 guard op.kind == .update, try lookup.record(op.record) != nil else { throw DomainError.malformedRecord(op.record.type) }
             }
             return Admitted()
-        case "unit.register":
+        case .unitRegister:
             let op = try only(Employer.recordType, .create)
             guard let unit = Employer(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Employer.recordType) }
             try unit.check()
             guard grant.mayWrite(branch: unit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
             guard try lookup.record(op.record) == nil else { throw DomainError.unitExists }
             return Admitted()
-        case "unit.update":
+        case .unitUpdate:
             let op = try only(Employer.recordType, .update)
             guard let unit = try lookup.unit(id: op.record.id) else { throw DomainError.unitUnknown(String(op.record.id.dropFirst(5))) }
             guard grant.mayWrite(branch: unit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
@@ -214,7 +215,7 @@ public struct Admission: Sendable {
             guard let changed = Employer(id: op.record.id, values: values) else { throw DomainError.malformedRecord(Employer.recordType) }
             try changed.check()
             return Admitted(rescopedUnit: changed.branch != unit.branch ? unit.id : nil)
-        case "visit.record":
+        case .visitRecord:
             let op = try only(Visit.recordType, .fact)
             guard let visit = Visit(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Visit.recordType) }
             try visit.check(policy: policy, today: visit.recordedAt.shanghaiDate)
@@ -224,7 +225,7 @@ public struct Admission: Sendable {
             }
             guard grant.mayWrite(branch: visit.branch) else { throw grant.role == .selfService ? DomainError.notPermitted : DomainError.outOfScope }
             return Admitted()
-        case "visit.void":
+        case .visitVoid:
             let op = try only(VisitVoid.recordType, .fact)
             guard let voiding = VisitVoid(values: op.fields), op.record.id == VisitVoid.id(for: voiding.visitID) else {
                 throw DomainError.malformedRecord(VisitVoid.recordType)
@@ -235,7 +236,7 @@ public struct Admission: Sendable {
             guard !(try lookup.isVoided(visitID: visit.id)) else { throw DomainError.visitAlreadyVoided }
             guard !voiding.reason.isEmpty else { throw DomainError.reasonEmpty }
             return Admitted()
-        case "application.record":
+        case .applicationRecord:
             let op = try only(ReliefApplication.recordType, .fact)
             guard let application = ReliefApplication(id: op.record.id, values: op.fields) else {
                 throw DomainError.malformedRecord(ReliefApplication.recordType)
@@ -245,7 +246,7 @@ public struct Admission: Sendable {
             guard unit.established else { throw DomainError.unitNotEstablished }
             try application.check(policy: policy, today: application.recordedAt.shanghaiDate)
             return Admitted()
-        case "application.decide":
+        case .applicationDecide:
             guard grant.role == .office else { throw DomainError.notPermitted }
             let op = try only(ApplicationDecision.recordType, .fact)
             guard let decision = ApplicationDecision(values: op.fields), op.record.id == ApplicationDecision.id(for: decision.applicationID) else {
@@ -255,13 +256,13 @@ public struct Admission: Sendable {
             guard try lookup.decision(applicationID: decision.applicationID) == nil else { throw DomainError.applicationAlreadyDecided }
             guard !decision.reason.isEmpty else { throw DomainError.reasonEmpty }
             return Admitted()
-        case "campaign.create":
+        case .campaignCreate:
             guard grant.role == .office else { throw DomainError.notPermitted }
             let op = try only(Campaign.recordType, .fact)
             guard let campaign = Campaign(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Campaign.recordType) }
             try campaign.check()
             return Admitted()
-        case "campaign.targets":
+        case .campaignTargets:
             guard grant.role == .office else { throw DomainError.notPermitted }
             var branches = Set<String>()
             for op in operations {
@@ -275,8 +276,6 @@ public struct Admission: Sendable {
             // One branch per change-set, so each goes only to that branch's devices.
             guard branches.count == 1 else { throw DomainError.actionMismatch(changeSet.action) }
             return Admitted()
-        default:
-            throw DomainError.actionUnknown(changeSet.action)
         }
     }
 
@@ -298,19 +297,19 @@ public struct Admission: Sendable {
         return Admitted(bindAccount: grant.role == .selfService ? account.id : nil)
     }
 
-    private func update(_ op: Operation, action: String, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
+    private func update(_ op: Operation, action: Action, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
         let account = try writable(op.record.id, grant: grant, lookup: lookup)
         guard account.status != .closed else { throw DomainError.accountClosed }
         let allowed: Set<String> = switch action {
-        case "account.update": ["phone", "agreement"]
-        case "account.pause", "account.resume": ["paused"]
-        case "account.close": ["closed"]
-        case "account.verify": ["verified"]
+        case .accountUpdate: ["phone", "agreement"]
+        case .accountPause, .accountResume: ["paused"]
+        case .accountClose: ["closed"]
+        case .accountVerify: ["verified"]
         default: ["branch"]
         }
-        guard !op.fields.isEmpty, Set(op.fields.keys).isSubset(of: allowed) else { throw DomainError.actionMismatch(action) }
-        if action == "account.verify", grant.role == .selfService { throw DomainError.notPermitted }
-        if action == "account.transfer", grant.role != .office { throw DomainError.notPermitted }
+        guard !op.fields.isEmpty, Set(op.fields.keys).isSubset(of: allowed) else { throw DomainError.actionMismatch(action.rawValue) }
+        if action == .accountVerify, grant.role == .selfService { throw DomainError.notPermitted }
+        if action == .accountTransfer, grant.role != .office { throw DomainError.notPermitted }
         // Each value must be what the device's own rules would have produced.
         var changed = account
         for (name, value) in op.fields {
@@ -321,17 +320,17 @@ public struct Admission: Sendable {
                 guard let agreement = Agreement(canonicalValue: value) else { throw DomainError.malformedRecord(Account.recordType) }
                 try agreement.check(policy: policy)
             case "paused":
-                guard value.boolValue == (action == "account.pause") else { throw DomainError.actionMismatch(action) }
+                guard value.boolValue == (action == .accountPause) else { throw DomainError.actionMismatch(action.rawValue) }
             case "closed":
                 guard let closed = value.objectValue, closed.count == 2, closed["on"]?.stringValue.flatMap(CivilDate.init(iso:)) != nil,
                       let reason = closed["reason"]?.stringValue, !reason.isEmpty else { throw DomainError.reasonEmpty }
             case "verified":
-                guard value.boolValue == true else { throw DomainError.actionMismatch(action) }
+                guard value.boolValue == true else { throw DomainError.actionMismatch(action.rawValue) }
             case "branch":
                 guard let branch = value.stringValue, Branch.isValid(branch) else { throw DomainError.branchInvalid }
                 changed.branch = branch
             default:
-                throw DomainError.actionMismatch(action)
+                throw DomainError.actionMismatch(action.rawValue)
             }
         }
         return Admitted(rescopedAccount: changed.branch != account.branch ? account.id : nil)

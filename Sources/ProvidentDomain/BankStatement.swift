@@ -1,4 +1,5 @@
 import ProvidentCrypto
+import ProvidentSync
 
 /// One credit on the bank statement of the centre's collection account.
 public struct BankLine: Hashable, Sendable {

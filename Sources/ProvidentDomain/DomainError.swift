@@ -1,9 +1,11 @@
+import ProvidentSync
+
 /// A domain rule that input or an action breaks.
 ///
 /// Each case has a stable `code`, a `kind` (bad input, or refused by the current state) that
 /// programs map to exit codes and HTTP statuses, and a message in Chinese or English that says
 /// what was wrong and what to do. Messages never repeat an ID or phone number.
-public enum DomainError: Error, Hashable, Sendable {
+public enum DomainError: ProvidentError, Hashable {
     // People and their identity
     case nameEmpty
     case nameTooLong(maxCharacters: Int)
@@ -130,20 +132,17 @@ public enum DomainError: Error, Hashable, Sendable {
     case campaignPhases(String)
     case campaignNotFound(String)
 
-    /// Whether the input itself is wrong, or the action is refused by the current state.
-    public enum Kind: Sendable {
-        case invalidInput
-        case refused
-    }
-
-    /// Bad input or refused action.
-    public var kind: Kind {
+    /// Bad input, or refused by who is asking or by the current state.
+    public var kind: ErrorKind {
         switch self {
+        case .notPermitted, .outOfScope:
+            .forbidden
+        case .depositNotFound, .unitUnknown, .visitNotFound, .applicationNotFound, .campaignNotFound:
+            .notFound
         case .noAccount, .accountAlreadyEnrolled, .idNumberAlreadyEnrolled, .accountClosed, .accountPaused,
-             .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositNotFound, .depositAlreadyReversed, .depositAlreadyDecided, .interestAlreadySettled,
-             .notPermitted, .outOfScope, .unknownAccount, .accountExists, .referenceTaken,
-             .unitUnknown, .unitExists, .unitNotEstablished, .visitNotFound, .visitAlreadyVoided, .applicationNotFound,
-             .applicationAlreadyDecided, .campaignNotFound:
+             .accountAlreadyPaused, .accountNotPaused, .periodAlreadyPaid, .depositAlreadyReversed, .depositAlreadyDecided, .interestAlreadySettled,
+             .unknownAccount, .accountExists, .referenceTaken,
+             .unitExists, .unitNotEstablished, .visitAlreadyVoided, .applicationAlreadyDecided:
             .refused
         default:
             .invalidInput

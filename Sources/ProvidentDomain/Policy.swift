@@ -1,3 +1,5 @@
+import ProvidentSync
+
 /// How a voluntary agreement sets the monthly deposit.
 public enum AgreementMode: String, Hashable, Sendable, CaseIterable {
     /// A contribution base and a combined rate; monthly amount = base × rate, rounded half-up to the yuan.
@@ -107,7 +109,7 @@ public struct Policy: Hashable, Sendable {
 }
 
 /// A policy file that cannot be used, with where and why.
-public enum PolicyError: Error, Hashable, Sendable {
+public enum PolicyError: ProvidentError, Hashable {
     /// Why a value is refused.
     public enum Reason: Hashable, Sendable {
         case ageRange
@@ -128,6 +130,9 @@ public enum PolicyError: Error, Hashable, Sendable {
     case wrongType(path: String, line: Int, expected: String)
     /// A value that breaks a rule.
     case invalid(path: String, reason: Reason)
+
+    /// A policy file is configuration.
+    public var kind: ErrorKind { .configuration }
 
     /// A stable code.
     public var code: String {

@@ -1,3 +1,5 @@
+import ProvidentSync
+
 /// Where a deposit stands.
 public enum DepositStatus: String, Hashable, Sendable {
     /// Recorded; the office has not yet matched it against the bank statement.

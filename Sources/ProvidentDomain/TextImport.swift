@@ -1,3 +1,5 @@
+import ProvidentSync
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +21,7 @@ public enum TextEncoding: String, Hashable, Sendable, CaseIterable {
 }
 
 /// Why a file could not be imported at all (as opposed to a bad row, which is reported and skipped).
-public enum ImportError: Error, Hashable, Sendable {
+public enum ImportError: ProvidentError, Hashable {
     /// What makes a line not CSV.
     public enum CSVProblem: Hashable, Sendable {
         case quoteInField
@@ -39,6 +41,9 @@ public enum ImportError: Error, Hashable, Sendable {
     case empty
     case malformed(line: Int, reason: CSVProblem)
     case missingColumns([String])
+
+    /// A file that cannot be read is bad input.
+    public var kind: ErrorKind { .invalidInput }
 
     public var code: String {
         switch self {

@@ -1,5 +1,7 @@
 import Hummingbird
+import Logging
 import NIOCore
+import ProvidentServerCore
 import ProvidentSync
 
 /// An error as the server answers it: an HTTP status and the one JSON error shape of
@@ -15,16 +17,36 @@ struct APIError: HTTPResponseError {
         report = ErrorReport(code: code, message: message, details: details)
     }
 
+    /// One of Provident's errors, with the status its kind calls for.
+    init(_ error: any ProvidentError, language: Language) {
+        status = Self.status(error.kind)
+        report = error.report(language)
+        let wait = (error as? StoreFailure)?.retryAfterSeconds
+            ?? (error as? ServerError).flatMap { if case let .rateLimited(seconds) = $0 { seconds } else { nil } }
+        if let wait { headers[.retryAfter] = String(wait) }
+    }
+
+    /// The status of each kind of error (sync-protocol.md §11.11).
+    static func status(_ kind: ErrorKind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalidInput: .badRequest
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .refused: .conflict
+        case .tooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
+        case .unavailable: .serviceUnavailable
+        case .storageFull: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
+        case .credentials, .notSetUp, .alreadySetUp, .configuration, .remoteRefusal, .damaged, .internal: .internalServerError
+        }
+    }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
         let body = (try? CanonicalEncoder.encode(report.canonicalValue)) ?? []
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
-
-    /// A malformed request or change-set: 400.
-    static func malformed(_ error: SyncError) -> APIError {
-        APIError(.badRequest, error.code, error.message, details: error.details)
     }
 
     /// The body is larger than the server accepts: 413.
@@ -55,10 +77,20 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             case .methodNotAllowed: throw APIError(.methodNotAllowed, "request.method", "This endpoint does not take that method.")
             default: throw APIError(error.status, "request.invalid", "The request could not be read.")
             }
+        } catch let error as any ProvidentError where error.kind != .internal {
+            let answer = APIError(error, language: Self.language(request))
+            if answer.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["http.path": .string(request.uri.path), "error.code": .string(error.code)])
+            }
+            throw answer
         } catch {
             context.logger.error("request failed", metadata: ["http.path": .string(request.uri.path),
                                                               "error.type": .string(String(describing: type(of: error)))])
             throw APIError.unexpected
         }
+    }
+
+    static func language(_ request: Request) -> Language {
+        (request.headers[.acceptLanguage] ?? "").lowercased().hasPrefix("zh") ? .chinese : .english
     }
 }

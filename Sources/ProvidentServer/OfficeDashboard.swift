@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 import ProvidentCrypto
 import ProvidentDomain
-import ProvidentStore
+import ProvidentServerCore
 import ProvidentSync
 
 /// The central office's dashboard at /office: reports with charts, the reconciliation queue,
@@ -17,11 +17,9 @@ import ProvidentSync
 /// CSRF token, compared in constant time; failed sign-ins are limited per address and never say
 /// which part was wrong; pages are sent with a strict content security policy and no caching.
 struct OfficeDashboard: Sendable {
-    let database: ServerDatabase
-    let policy: Policy
-    let configuration: ServerConfiguration
-    let limiter: RateLimiter
-    let now: @Sendable () -> Instant
+    let core: ServerCore
+
+    func now() -> Instant { core.clock() }
 
     static let sessionCookie = "provident_session"
     static let loginCookie = "provident_login"
@@ -80,22 +78,20 @@ struct OfficeDashboard: Sendable {
         guard let token = form["csrf"], let expected = request.cookies[Self.loginCookie]?.value, Self.same(token, expected) else {
             return forbidden(l)
         }
-        let nowSeconds = Double(now().millisSinceEpoch) / 1_000
-        if let wait = await limiter.wait(for: context.remoteAddress, now: nowSeconds) {
+        let name = form["name"] ?? "", password = SecretBytes(utf8: form["password"] ?? "")
+        let signedIn: (token: String, session: OfficeSession)?
+        do {
+            signedIn = try await core.signIn(name, password: password, language: l, address: context.remoteAddress)
+        } catch let ServerError.rateLimited(wait) {
             var response = loginForm(l, request: request, error: l.pick("Too many failed sign-ins from this address; try again in \(wait / 60 + 1) minutes.",
-                                                                      "该地址登录失败次数过多;请 \(wait / 60 + 1) 分钟后再试。"), status: .tooManyRequests)
+                                                                      "该地址登录失败次数过多；请 \(wait / 60 + 1) 分钟后再试。"), status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
         }
-        let name = form["name"] ?? "", password = SecretBytes(utf8: form["password"] ?? "")
-        guard ServerDatabase.isValidUserName(name), try database.verifyOfficeUser(name, password: password) else {
-            await limiter.record(context.remoteAddress, now: nowSeconds)
-            context.logger.notice("office sign-in failed", metadata: ["http.client": .string(context.remoteAddress)])
+        guard let (sessionToken, session) = signedIn else {
             return loginForm(l, request: request, error: l.pick("The user name or password is wrong.", "用户名或密码错误。"), status: .unauthorized)
         }
-        let lifetime = Int64(configuration.officeSessionHours) * 3_600_000
-        let (sessionToken, _) = try await database.startSession(user: name, language: l, lifetimeMillis: lifetime, now: now())
-        context.logger.info("office sign-in", metadata: ["office.user": .string(name)])
+        let lifetime = session.expiresAt.millisSinceEpoch - now().millisSinceEpoch
         var response = redirect("/office")
         response.setCookie(cookie(Self.sessionCookie, sessionToken, maxAge: Int(lifetime / 1_000), request: request))
         response.setCookie(cookie(Self.loginCookie, "", maxAge: 0, request: request))
@@ -104,7 +100,7 @@ struct OfficeDashboard: Sendable {
 
     @Sendable func logout(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         try await action(request, context) { _, form, _ in
-            if let token = request.cookies[Self.sessionCookie]?.value { try await database.endSession(token: token) }
+            if let token = request.cookies[Self.sessionCookie]?.value { try await core.endSession(token: token) }
             var response = redirect("/office/login")
             response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, request: request))
             _ = form
@@ -115,7 +111,7 @@ struct OfficeDashboard: Sendable {
     @Sendable func setLanguage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         try await action(request, context) { _, form, _ in
             if let token = request.cookies[Self.sessionCookie]?.value {
-                try await database.setSessionLanguage(token: token, form["lang"] == "en" ? .english : .chinese)
+                try await core.setSessionLanguage(token: token, form["lang"] == "en" ? .english : .chinese)
             }
             return redirect(Self.safeReturn(form["back"]))
         }
@@ -127,14 +123,14 @@ struct OfficeDashboard: Sendable {
         try await signedIn(request) { session in
             let l = session.language
             let today = now().shanghaiDate
-            let coverage = try database.report(.coverage, asOf: today, policy: policy, language: l)
-            let arrears = try database.report(.arrears, asOf: today, policy: policy, language: l)
-            let enrolment = try database.report(.enrolment, asOf: today, policy: policy, language: l)
-            let campaign = try database.report(.campaign, asOf: today, policy: policy, language: l)
-            let openLines = try database.reconciliationLines().filter(\.status.open).count
-            let missing = try database.missingPayments(windowDays: configuration.reconciliationWindowDays).count
-            let conflicts = try database.replica.conflicts().filter { !$0.resolved }.count
-            let devices = try await database.devices().filter { $0.status == .active && $0.grant.role != .selfService && $0.enrolledVia != "server" }.count
+            let coverage = try await core.report(.coverage, asOf: today, language: l)
+            let arrears = try await core.report(.arrears, asOf: today, language: l)
+            let enrolment = try await core.report(.enrolment, asOf: today, language: l)
+            let campaign = try await core.report(.campaign, asOf: today, language: l)
+            let openLines = try await core.reconciliationLines().filter(\.status.open).count
+            let missing = try await core.missingPayments(windowDays: core.settings.reconciliationWindowDays).count
+            let conflicts = try await core.conflicts().filter { !$0.resolved }.count
+            let devices = try await core.devices().filter { $0.status == .active && $0.grant.role != .selfService && $0.enrolledVia != "server" }.count
             let totals = enrolment.tables[0].rows.first ?? []
             func card(_ value: String, _ label: String, _ link: String) -> String {
                 "<a class=\"card\" href=\"\(link)\"><div class=\"v\">\(HTML.escape(value))</div><div class=\"l\">\(HTML.escape(label))</div></a>"
@@ -169,7 +165,7 @@ struct OfficeDashboard: Sendable {
                 return page(l, title: l.pick("Report", "报表"), body: "<div class=\"error\">\(HTML.escape(DomainError.dateFormat(asOfText ?? "").message(l)))</div>",
                             session: session, current: "/office/reports/\(name.rawValue)", status: .badRequest)
             }
-            let report = try database.report(name, asOf: asOf, policy: policy, language: l)
+            let report = try await core.report(name, asOf: asOf, language: l)
             var chart = ""
             switch name {
             case .coverage: chart = coverageChart(report, l)
@@ -203,7 +199,7 @@ struct OfficeDashboard: Sendable {
             guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)),
                   let file = context.parameters.get("table"), file.hasSuffix(".csv") else { return notFound(l, session: session) }
             let asOf = request.uri.queryParameters["as-of"].flatMap { CivilDate(iso: String($0)) } ?? now().shanghaiDate
-            let report = try database.report(name, asOf: asOf, policy: policy, language: l)
+            let report = try await core.report(name, asOf: asOf, language: l)
             guard let table = report.tables.first(where: { $0.name == String(file.dropLast(4)) }) else { return notFound(l, session: session) }
             return Response(status: .ok, headers: [
                 .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
@@ -213,15 +209,15 @@ struct OfficeDashboard: Sendable {
     }
 
     @Sendable func reconcilePage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in try reconcile(session, request: request) }
+        try await signedIn(request) { session in try await reconcile(session, request: request) }
     }
 
-    func reconcile(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) throws -> Response {
+    func reconcile(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
-        let lines = try database.reconciliationLines(limit: 2_000)
+        let lines = try await core.reconciliationLines(limit: 2_000)
         let open = lines.filter(\.status.open)
-        let window = configuration.reconciliationWindowDays
-        let missing = try database.missingPayments(windowDays: window)
+        let window = core.settings.reconciliationWindowDays
+        let missing = try await core.missingPayments(windowDays: window)
         func tag(_ status: ReconciliationLine.Status) -> String {
             let kind = switch status {
             case .confirmed: "ok"
@@ -284,11 +280,11 @@ struct OfficeDashboard: Sendable {
             guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
             do {
                 let deposit = form["deposit"].flatMap { $0.isEmpty ? nil : $0 }
-                _ = try await database.confirmLine(line, reference: deposit, admission: Admission(policy: policy), now: now())
+                _ = try await core.confirmLine(line, reference: deposit)
                 context.logger.info("reconcile confirm", metadata: ["office.user": .string(session.userName), "reconcile.line": .stringConvertible(line)])
                 return redirect("/office/reconcile?done=confirmed")
             } catch {
-                return try reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
+                return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
             }
         }
     }
@@ -297,10 +293,10 @@ struct OfficeDashboard: Sendable {
         try await action(request, context) { session, form, l in
             guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
             do {
-                _ = try await database.dismissLine(line, reason: form["reason"] ?? "", now: now())
+                _ = try await core.dismissLine(line, reason: form["reason"] ?? "")
                 return redirect("/office/reconcile?done=dismissed")
             } catch {
-                return try reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
+                return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
             }
         }
     }
@@ -308,23 +304,22 @@ struct OfficeDashboard: Sendable {
     @Sendable func rejectDeposit(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         try await action(request, context) { session, form, l in
             do {
-                _ = try await database.rejectDeposit(reference: form["reference"] ?? "", reason: form["reason"] ?? "",
-                                                     admission: Admission(policy: policy), now: now())
+                _ = try await core.rejectDeposit(reference: form["reference"] ?? "", reason: form["reason"] ?? "")
                 context.logger.info("reconcile reject", metadata: ["office.user": .string(session.userName)])
                 return redirect("/office/reconcile?done=rejected")
             } catch {
-                return try reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
+                return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
             }
         }
     }
 
     @Sendable func conflictsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in try conflicts(session, request: request) }
+        try await signedIn(request) { session in try await conflicts(session, request: request) }
     }
 
-    func conflicts(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) throws -> Response {
+    func conflicts(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
-        let open = try database.replica.conflicts().filter { !$0.resolved }.map(\.conflict)
+        let open = try await core.conflicts().filter { !$0.resolved }.map(\.conflict)
         let rows = open.map { conflict -> [String] in
             func when(_ write: FieldWrite) -> String { Instant(millisSinceEpoch: Int64(write.time.wallMillis)).shanghaiDisplay }
             let keep = { (side: String) in
@@ -352,13 +347,13 @@ struct OfficeDashboard: Sendable {
     @Sendable func resolveConflict(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         try await action(request, context) { session, form, l in
             guard let idText = context.parameters.get("id"), let id = Digest256(hex: idText), let keep = form["keep"], keep == "a" || keep == "b" else {
-                return try conflicts(session, request: request, error: l.pick("Choose a or b.", "请选择 a 或 b。"), status: .badRequest)
+                return try await conflicts(session, request: request, error: l.pick("Choose a or b.", "请选择 a 或 b。"), status: .badRequest)
             }
-            guard let conflict = try database.replica.conflicts().first(where: { $0.conflict.id == id && !$0.resolved })?.conflict else {
-                return try conflicts(session, request: request, error: ServerError.conflictUnknown.message(l), status: .conflict)
+            guard let conflict = try await core.conflicts().first(where: { $0.conflict.id == id && !$0.resolved })?.conflict else {
+                return try await conflicts(session, request: request, error: ServerError.conflictUnknown.message(l), status: .conflict)
             }
             let value = keep == "a" ? conflict.first.value : conflict.second.value
-            _ = try await database.resolveConflict(id, value: value, admission: Admission(policy: policy), now: now())
+            _ = try await core.resolveConflict(id, value: value)
             context.logger.info("conflict resolved", metadata: ["office.user": .string(session.userName)])
             return redirect("/office/conflicts?done=resolved")
         }
@@ -370,7 +365,7 @@ struct OfficeDashboard: Sendable {
 
     func devices(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
-        let all = try await database.devices().filter { $0.enrolledVia != "server" }
+        let all = try await core.devices().filter { $0.enrolledVia != "server" }
         let rows = all.map { device -> [String] in
             let role = switch device.grant.role {
             case .office: l.pick("office", "中心")
@@ -404,7 +399,7 @@ struct OfficeDashboard: Sendable {
             let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
             guard !reason.isEmpty else { return try await devices(session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest) }
             do {
-                try await database.revoke(id, reason: reason, now: now())
+                try await core.revoke(id, reason: reason)
             } catch {
                 return try await devices(session, request: request, error: Self.message(error, l), status: .conflict)
             }
@@ -462,7 +457,7 @@ struct OfficeDashboard: Sendable {
 
     /// Runs `body` for a signed-in session, or sends the browser to sign in.
     func signedIn(_ request: Request, _ body: (OfficeSession) async throws -> Response) async throws -> Response {
-        guard let token = request.cookies[Self.sessionCookie]?.value, let session = try database.session(token: token, now: now()) else {
+        guard let token = request.cookies[Self.sessionCookie]?.value, let session = try await core.session(token: token) else {
             return redirect("/office/login")
         }
         return try await body(session)
@@ -562,12 +557,7 @@ struct OfficeDashboard: Sendable {
     }
 
     static func message(_ error: any Error, _ l: Language) -> String {
-        switch error {
-        case let error as DomainError: error.message(l)
-        case let error as ReconciliationError: error.message(l)
-        case let error as ServerError: error.message(l)
-        default: l.pick("The action failed; nothing was changed.", "操作失败;未做任何更改。")
-        }
+        (error as? any ProvidentError)?.message(l) ?? l.pick("The action failed; nothing was changed.", "操作失败；未做任何更改。")
     }
 
     /// Reads an `application/x-www-form-urlencoded` body (at most 64 KiB).

@@ -3,71 +3,124 @@ import Hummingbird
 import Logging
 import ProvidentCrypto
 import ProvidentDomain
-import ProvidentStore
+import ProvidentServerCore
 import ProvidentSync
+import ServiceLifecycle
 
-/// The sync service: its database, policy and configuration, ready to build the HTTP application.
+/// The sync service: its configuration and its core, ready to build the HTTP application.
 public struct SyncService: Sendable {
     public let configuration: ServerConfiguration
-    public let database: ServerDatabase
-    public let policy: Policy
-    let policyText: String
+    public let core: ServerCore
 
-    /// Opens the database (creating it, its folder and the server key if missing) and loads the
-    /// policy. A `serving` service checkpoints the database's log in the background (see
-    /// `application`), so pushes never wait for it.
-    public init(configuration: ServerConfiguration, now: Instant, serving: Bool = false) throws {
-        self.configuration = configuration
-        let folder = URL(fileURLWithPath: configuration.databasePath).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let (key, _) = try HostKeyFile.loadOrCreate(at: configuration.resolvedKeyPath)
-        database = try ServerDatabase.open(path: configuration.databasePath, key: key, now: now, backgroundCheckpoints: serving)
-        if let path = configuration.policyPath {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw ServerError.keyFileProblem("the policy file \(path) cannot be read")
+    /// Opens the database named by the configuration (creating a SQLite one, its folder and the
+    /// server key when `create` is set), loads the policy and checks that the key belongs to
+    /// the database.
+    public static func open(_ configuration: ServerConfiguration, create: Bool, logger: Logger,
+                            clock: @escaping @Sendable () -> Instant = SyncService.systemNow) async throws -> SyncService {
+        let location = try configuration.location()
+        let keyPath = try configuration.resolvedKeyPath()
+        let (policy, policyText) = try Self.policy(configuration.policyPath)
+        let store = try await ServerStores.open(location, passwordFile: configuration.databasePasswordFile, create: create, logger: logger)
+        do {
+            if !create, !FileManager.default.fileExists(atPath: keyPath) {
+                throw ServiceFailure.keyMissing(keyPath)
             }
-            policy = try Policy(yaml: text)
-            policyText = text
-        } else {
-            policy = .defaults
-            policyText = Policy.defaults.yaml
+            if case .sqlite = location {
+                let folder = URL(fileURLWithPath: keyPath).deletingLastPathComponent().path
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            let (key, _) = try HostKeyFile.loadOrCreate(at: keyPath)
+            let core = try await ServerCore.start(store: store, key: key, policy: policy, policyText: policyText, settings: configuration.settings,
+                                                  clock: clock, logger: logger)
+            return SyncService(configuration: configuration, core: core)
+        } catch {
+            await store.close()
+            throw error
         }
     }
 
-    /// The Hummingbird application serving the sync endpoints.
-    public func application(logger: Logger, now: @escaping @Sendable () -> Instant = SyncService.systemNow,
-                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The city's policy from its file, or the built-in defaults.
+    static func policy(_ path: String?) throws -> (Policy, String) {
+        guard let path else { return (.defaults, Policy.defaults.yaml) }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ServiceFailure.policyUnreadable(path)
+        }
+        return (try Policy(yaml: text), text)
+    }
+
+    /// The Hummingbird application serving the sync endpoints and the dashboard, with the
+    /// store's upkeep running beside it.
+    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: ProvidentRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
-        SyncController(database: database, admission: Admission(policy: policy), policyText: policyText, configuration: configuration,
-                       limiter: RateLimiter(perHour: configuration.selfEnrolmentsPerHour), now: now)
-            .addRoutes(to: router)
-        OfficeDashboard(database: database, policy: policy, configuration: configuration,
-                        limiter: RateLimiter(perHour: configuration.loginAttemptsPerHour), now: now)
-            .addRoutes(to: router)
-        let database = database
+        SyncController(core: core).addRoutes(to: router)
+        OfficeDashboard(core: core).addRoutes(to: router)
         return Application(router: router,
-                           configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                                serverName: "provident-server"),
-                           onServerRunning: { channel in
-                               // Copy the log into the database twice a second, off the writer's path.
-                               Task.detached(priority: .utility) {
-                                   while !Task.isCancelled {
-                                       try? await Task.sleep(for: .milliseconds(500))
-                                       do {
-                                           try database.checkpoint()
-                                       } catch {
-                                           logger.warning("checkpoint failed; retrying", metadata: ["error.type": .string(String(describing: type(of: error)))])
-                                       }
-                                   }
-                               }
-                               await onServerRunning(channel.localAddress?.port ?? 0)
-                           },
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provident-server"),
+                           services: [StoreUpkeep(core: core, logger: logger)],
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                            logger: logger)
+    }
+
+    /// Closes the database.
+    public func close() async {
+        await core.store.close()
     }
 
     /// The system clock.
     @Sendable public static func systemNow() -> Instant {
         Instant(millisSinceEpoch: Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)))
+    }
+}
+
+/// The store's upkeep while serving, off the request path: SQLite's log copied into the
+/// database twice a second, expired nonces, sessions and rate-limit counts forgotten every
+/// minute. It starts and stops with the server.
+struct StoreUpkeep: Service {
+    let core: ServerCore
+    let logger: Logger
+
+    func run() async throws {
+        var ticks = 0
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .milliseconds(500))
+            ticks += 1
+            do {
+                try await core.store.maintain()
+                if ticks % 120 == 1 { try await core.prune() }
+            } catch {
+                logger.warning("store upkeep failed; retrying", metadata: ["error.code": .string((error as? any ProvidentError)?.code ?? "unexpected")])
+            }
+        }
+    }
+}
+
+/// Why the service cannot start.
+public enum ServiceFailure: ProvidentError, Hashable {
+    case policyUnreadable(String)
+    case keyMissing(String)
+
+    public var code: String {
+        switch self {
+        case .policyUnreadable: "policy_file.unreadable"
+        case .keyMissing: "server.key_missing"
+        }
+    }
+
+    public var kind: ErrorKind {
+        switch self {
+        case .policyUnreadable: .configuration
+        case .keyMissing: .damaged
+        }
+    }
+
+    public func message(_ l: Language) -> String {
+        switch self {
+        case let .policyUnreadable(path):
+            l.pick("The policy file \(path) cannot be read.", "无法读取政策文件 \(path)。")
+        case let .keyMissing(path):
+            l.pick("The server key file \(path) is missing; restore it from the backup taken with the database, or give its place with server.keyPath.",
+                   "服务器密钥文件 \(path) 不存在；请从与数据库一同备份的副本恢复，或用 server.keyPath 指定其位置。")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import ProvidentServerCore
 
 /// How the sync service runs. Every value has a default, so it starts with no set-up at all;
 /// a YAML file and `PROVIDENT_`-prefixed environment variables override them (the variable for
@@ -9,26 +10,19 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     /// `server.port`.
     public var port = 8080
-    /// `database.path`: the SQLite database (created with its folder if missing).
-    public var databasePath = "./var/provident.sqlite"
-    /// `server.keyPath`: the server's signing key; default `server.key` beside the database.
+    /// `database.url`: a file path or `sqlite:PATH` (created with its folder if missing), or
+    /// `postgres://USER@HOST:PORT/DB`. `database.path`, the older key, names a SQLite file.
+    public var databaseURL = "./var/provident.sqlite"
+    /// `database.passwordFile`: a file whose first line is the PostgreSQL password; otherwise
+    /// `PGPASSWORD`. A password is never taken from the URL or the command line.
+    public var databasePasswordFile: String?
+    /// `server.keyPath`: the server's signing key; default `server.key` beside a SQLite
+    /// database, or `./var/server.key` with PostgreSQL (every server of a deployment uses one key).
     public var keyPath: String?
     /// `policy.path`: the city's policy file; the built-in defaults when unset.
     public var policyPath: String?
-    /// `sync.maxDriftSeconds`: how far ahead of the server's clock a change-set's time may be.
-    public var maxDriftSeconds = 86_400
-    /// `sync.requestWindowSeconds`: how far a signed request's time may be from the server's.
-    public var requestWindowSeconds = 300
-    /// `enrolment.selfPerHour`: self-enrolments and claims allowed per source address per hour.
-    public var selfEnrolmentsPerHour = 20
-    /// `reconciliation.windowDays`: how many days a bank line's date may be from the day a deposit
-    /// was recorded for them to match by amount and name, and how long a deposit may wait for its
-    /// bank line before it is listed as missing.
-    public var reconciliationWindowDays = 10
-    /// `office.sessionHours`: how long a dashboard login lasts.
-    public var officeSessionHours = 8
-    /// `office.loginAttemptsPerHour`: failed dashboard logins allowed per address per hour.
-    public var loginAttemptsPerHour = 10
+    /// The limits and windows of the service (`sync.*`, `enrolment.*`, `reconciliation.*`, `office.*`).
+    public var settings = ServerSettings()
 
     public init() {}
 
@@ -36,19 +30,76 @@ public struct ServerConfiguration: Sendable, Equatable {
     public init(reader: ConfigReader) {
         host = reader.string(forKey: "server.host", default: host)
         port = reader.int(forKey: "server.port", default: port)
-        databasePath = reader.string(forKey: "database.path", default: databasePath)
+        databaseURL = reader.string(forKey: "database.url") ?? reader.string(forKey: "database.path") ?? databaseURL
+        databasePasswordFile = reader.string(forKey: "database.passwordFile")
         keyPath = reader.string(forKey: "server.keyPath")
         policyPath = reader.string(forKey: "policy.path")
-        maxDriftSeconds = reader.int(forKey: "sync.maxDriftSeconds", default: maxDriftSeconds)
-        requestWindowSeconds = reader.int(forKey: "sync.requestWindowSeconds", default: requestWindowSeconds)
-        selfEnrolmentsPerHour = reader.int(forKey: "enrolment.selfPerHour", default: selfEnrolmentsPerHour)
-        reconciliationWindowDays = reader.int(forKey: "reconciliation.windowDays", default: reconciliationWindowDays)
-        officeSessionHours = reader.int(forKey: "office.sessionHours", default: officeSessionHours)
-        loginAttemptsPerHour = reader.int(forKey: "office.loginAttemptsPerHour", default: loginAttemptsPerHour)
+        settings.maxDriftSeconds = reader.int(forKey: "sync.maxDriftSeconds", default: settings.maxDriftSeconds)
+        settings.requestWindowSeconds = reader.int(forKey: "sync.requestWindowSeconds", default: settings.requestWindowSeconds)
+        settings.selfEnrolmentsPerHour = reader.int(forKey: "enrolment.selfPerHour", default: settings.selfEnrolmentsPerHour)
+        settings.reconciliationWindowDays = reader.int(forKey: "reconciliation.windowDays", default: settings.reconciliationWindowDays)
+        settings.officeSessionHours = reader.int(forKey: "office.sessionHours", default: settings.officeSessionHours)
+        settings.loginAttemptsPerHour = reader.int(forKey: "office.loginAttemptsPerHour", default: settings.loginAttemptsPerHour)
+    }
+
+    /// The database location in force.
+    public func location() throws -> DatabaseLocation {
+        try DatabaseLocation(databaseURL)
     }
 
     /// The key file in use.
-    public var resolvedKeyPath: String {
-        keyPath ?? (URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("server.key").path)
+    public func resolvedKeyPath() throws -> String {
+        if let keyPath { return keyPath }
+        switch try location() {
+        case let .sqlite(path): return URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("server.key").path
+        case .postgres: return "./var/server.key"
+        }
+    }
+}
+
+/// Where the server's database is.
+public enum DatabaseLocation: Sendable, Equatable {
+    /// A SQLite file.
+    case sqlite(path: String)
+    /// A PostgreSQL database; the password comes from elsewhere.
+    case postgres(user: String, host: String, port: Int, database: String)
+
+    /// Reads a location: a file path, `sqlite:PATH`, or `postgres://USER@HOST:PORT/DB`
+    /// (`postgresql://` too; the port defaults to 5432). A URL with a password is refused, so a
+    /// password never sits in shell history or a process list.
+    public init(_ text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("postgres://") || trimmed.hasPrefix("postgresql://") {
+            guard let components = URLComponents(string: trimmed), let host = components.host, !host.isEmpty,
+                  let user = components.user, !user.isEmpty, components.password == nil,
+                  components.path.count > 1, !components.path.dropFirst().contains("/"), components.query == nil else {
+                throw StoreFailure.badLocation(Self.redacted(trimmed))
+            }
+            self = .postgres(user: user, host: host, port: components.port ?? 5432, database: String(components.path.dropFirst()))
+        } else if trimmed.hasPrefix("sqlite:") {
+            let path = String(trimmed.dropFirst("sqlite:".count)).replacingOccurrences(of: "//", with: "/", options: .anchored)
+            guard !path.isEmpty else { throw StoreFailure.badLocation(trimmed) }
+            self = .sqlite(path: path)
+        } else if !trimmed.isEmpty, !trimmed.contains("://") {
+            self = .sqlite(path: trimmed)
+        } else {
+            throw StoreFailure.badLocation(Self.redacted(trimmed))
+        }
+    }
+
+    /// The location as people may see it: never a password.
+    public var description: String {
+        switch self {
+        case let .sqlite(path): path
+        case let .postgres(user, host, port, database): "postgres://\(user)@\(host):\(port)/\(database)"
+        }
+    }
+
+    /// A URL as given, with anything between `:` and `@` (a password) blanked out.
+    static func redacted(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@"), let scheme = text.range(of: "://") else { return text }
+        let userInfo = text[scheme.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
     }
 }

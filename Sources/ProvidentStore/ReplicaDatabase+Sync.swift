@@ -148,7 +148,7 @@ extension ReplicaDatabase {
                     try Self.withdraw(Dot(device: device.id, sequence: result.sequence), wasCreate: operation.kind == .create,
                                       from: operation.record, in: db)
                 }
-                if changeSet.action == "account.enroll", let op = changeSet.operations.first, device.accountID == op.record.id {
+                if Action(of: changeSet) == .accountEnroll, let op = changeSet.operations.first, device.accountID == op.record.id {
                     try db.execute(sql: "UPDATE device SET account_id = NULL WHERE singleton = 1")
                 }
                 refusals.append(Refusal(sequence: result.sequence, action: changeSet.action, code: result.code ?? "",
@@ -186,7 +186,7 @@ extension ReplicaDatabase {
             for row in try Row.fetchAll(db, sql: "SELECT type, record_id, state FROM conflicts ORDER BY type, record_id, field") {
                 let key = RecordKey(type: row["type"], id: row["record_id"])
                 let data: Data = row["state"]
-                guard let conflict = Self.conflict(Array(data), key: key), let state = try Self.recordState(db, key) else { continue }
+                guard let conflict = Conflict(digestForm: Array(data), record: key), let state = try Self.recordState(db, key) else { continue }
                 result.append((conflict, Self.isResolved(conflict, in: state)))
             }
             return result
@@ -198,19 +198,6 @@ extension ReplicaDatabase {
         state.fields[conflict.field]?.writes.contains {
             $0.context.contains(conflict.first.dot) && $0.context.contains(conflict.second.dot)
         } ?? false
-    }
-
-    static func conflict(_ bytes: [UInt8], key: RecordKey) -> Conflict? {
-        guard let object = (try? CanonicalDecoder.decode(bytes, limit: RecordState.transferByteLimit))?.objectValue,
-              let field = object["field"]?.stringValue, let a = object["a"].flatMap(side), let b = object["b"].flatMap(side) else { return nil }
-        return Conflict(record: key, field: field, a, b)
-    }
-
-    private static func side(_ value: CanonicalValue) -> FieldWrite? {
-        guard let object = value.objectValue, let device = object["device"]?.stringValue.flatMap(DeviceID.init),
-              let seq = object["seq"]?.integerValue, let time = object["hlc"]?.stringValue.flatMap(HLCTimestamp.init(wireValue:)),
-              let value = object["value"] else { return nil }
-        return FieldWrite(dot: Dot(device: device, sequence: UInt64(seq)), time: time, context: VersionVector(), value: value)
     }
 
     // MARK: Internals shared with the server

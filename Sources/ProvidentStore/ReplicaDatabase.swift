@@ -49,10 +49,10 @@ public struct OutboxEntry: Hashable, Sendable {
 /// What a local edit writes: a user action and its operations. Contexts of updates and voids
 /// are filled in by the store from the replica, inside the transaction.
 public struct LocalChange: Sendable {
-    public var action: String
+    public var action: Action
     public var operations: [ProvidentSync.Operation]
 
-    public init(action: String, operations: [ProvidentSync.Operation]) {
+    public init(action: Action, operations: [ProvidentSync.Operation]) {
         self.action = action
         self.operations = operations
     }
@@ -97,47 +97,47 @@ public final class ReplicaDatabase: Sendable {
         return database
     }
 
-    static func connect(path: String, migrator: DatabaseMigrator = Schema.migrator, pool: Bool = false) throws -> ReplicaDatabase {
+    static func connect(path: String) throws -> ReplicaDatabase {
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            // FULL: a recorded deposit survives a power cut, not only a crash of the process.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Savepoints (one per change-set on the server) keep their journals in memory rather
-            // than in temporary files.
+            // Savepoints keep their journals in memory rather than in temporary files.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            if pool {
-                // The server reads the same hot pages (accounts, chains, the feed's end) over and
-                // over, and a push dirties hundreds of pages: copy the log into the database
-                // every 40 MB rather than every 4 MB, so a page rewritten by many pushes is
-                // checkpointed once.
-                try db.execute(sql: "PRAGMA cache_size = -65536")
-                // A serving server also checkpoints from its own connection, off the writer's
-                // path (`ServerDatabase.checkpoint`), so the writer's own checkpoints, which
-                // reset the log, find little left to copy.
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-            }
         }
         // The replica holds ID and phone numbers: only its owner may read it. SQLite gives the
         // -wal and -shm files the database file's mode.
         if !FileManager.default.fileExists(atPath: path) {
             _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
-        let writer: any DatabaseWriter
+        let writer: DatabaseQueue
         do {
-            // A client runs one command at a time: a queue opens fastest. The server reads while
-            // it writes: a pool gives its readers their own connections.
-            writer = pool ? try DatabasePool(path: path, configuration: configuration)
-                : try DatabaseQueue(path: path, configuration: configuration)
-            if try writer.read({ try migrator.hasBeenSuperseded($0) }) { throw StoreError.newerSchema(path: path) }
-            try migrator.migrate(writer)
+            // A client runs one command at a time: a queue opens fastest.
+            writer = try DatabaseQueue(path: path, configuration: configuration)
+            try requireFullSync(writer)
+            if try writer.read({ try Schema.migrator.hasBeenSuperseded($0) }) { throw StoreError.newerSchema(path: path) }
+            try Schema.migrator.migrate(writer)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
             throw translate(error, path: path)
         }
         return ReplicaDatabase(path: path, writer: writer)
+    }
+
+    /// FULL: a recorded deposit survives a power cut, not only a crash of the process. Set after
+    /// GRDB's WAL set-up, which sets NORMAL, and read back, so the setting in force is known.
+    static func requireFullSync(_ writer: DatabaseQueue) throws {
+        let level = try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0
+        }
+        guard level == 2 else { throw StoreError.damaged(path: writer.path, detail: "PRAGMA synchronous is \(level), not FULL (2)") }
+    }
+
+    /// The `synchronous` setting in force on the writer: 2 is FULL.
+    public func synchronousLevel() throws -> Int {
+        try write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 }
     }
 
     static func translate(_ error: DatabaseError, path: String) -> StoreError {
@@ -151,25 +151,6 @@ public final class ReplicaDatabase: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try writer.write(body)
-        } catch let error as DatabaseError {
-            throw Self.translate(error, path: path)
-        }
-    }
-
-    /// Writes without blocking a thread of the caller's: for servers, whose request handlers
-    /// share a small pool of threads.
-    func asyncWrite<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await writer.write(body)
-        } catch let error as DatabaseError {
-            throw Self.translate(error, path: path)
-        }
-    }
-
-    /// Reads without blocking a thread of the caller's.
-    func asyncRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await writer.read(body)
         } catch let error as DatabaseError {
             throw Self.translate(error, path: path)
         }
@@ -197,10 +178,9 @@ public final class ReplicaDatabase: Sendable {
         guard let id = DeviceID(row["device_id"]), let key = try? PublicKey(bytes: Array(keyData)),
               let role = DeviceRole(rawValue: row["role"]), let last = Digest256(bytes: Array(lastData)),
               let created = Instant(utcISO: row["created_at"]) else { throw StoreError.noIdentity }
-        let packed = UInt64(bitPattern: row["hlc"] as Int64)
         return DeviceState(id: id, publicKey: key, role: role, branch: row["branch"], accountID: row["account_id"],
                            sequence: UInt64(row["sequence"] as Int64), lastChangeSet: last,
-                           clock: HybridLogicalClock(last: HLCTimestamp(wallMillis: packed >> 16, counter: UInt16(truncatingIfNeeded: packed))),
+                           clock: HybridLogicalClock(last: HLCTimestamp(packed: UInt64(bitPattern: row["hlc"] as Int64))),
                            createdAt: created)
     }
 
@@ -232,7 +212,7 @@ public final class ReplicaDatabase: Sendable {
             var clock = device.clock
             let time = clock.tick(now: UInt64(max(0, now.millisSinceEpoch)))
             let changeSet = ChangeSet(device: device.id, sequence: device.sequence + 1, previous: device.lastChangeSet,
-                                      time: time, action: change.action, operations: change.operations)
+                                      time: time, action: change.action.rawValue, operations: change.operations)
             let signed = try SignedChangeSet(signing: changeSet, with: key)
             try Self.merge(changeSet, into: db)
             try db.execute(sql: """

@@ -2,7 +2,7 @@ import ProvidentDomain
 import ProvidentSync
 
 /// A problem with the replica database itself.
-public enum StoreError: Error, Hashable, Sendable {
+public enum StoreError: ProvidentError, Hashable {
     /// No replica at the path.
     case missing(path: String)
     /// The file is not a SQLite database, or SQLite reports it damaged.
@@ -15,6 +15,15 @@ public enum StoreError: Error, Hashable, Sendable {
     case unreadableRecord(RecordKey)
     /// Another Provident process holds the replica for longer than the wait allows.
     case busy(path: String)
+
+    /// How surfaces report it.
+    public var kind: ErrorKind {
+        switch self {
+        case .missing, .noIdentity: .notSetUp
+        case .damaged, .newerSchema, .unreadableRecord: .damaged
+        case .busy: .refused
+        }
+    }
 
     /// A stable code.
     public var code: String {

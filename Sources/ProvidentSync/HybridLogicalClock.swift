@@ -24,6 +24,11 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
     /// The 64-bit packed form.
     public var packed: UInt64 { wallMillis << 16 | UInt64(counter) }
 
+    /// Reads a time back from its 64-bit form.
+    public init(packed: UInt64) {
+        self.init(wallMillis: packed >> 16, counter: UInt16(truncatingIfNeeded: packed))
+    }
+
     /// The wire spelling: 16 lowercase hex digits.
     public var wireValue: String {
         let hex = String(packed, radix: 16)

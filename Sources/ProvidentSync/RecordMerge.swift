@@ -118,6 +118,23 @@ public struct Conflict: Hashable, Comparable, Sendable {
     }
 
     public static func < (a: Conflict, b: Conflict) -> Bool { a.id < b.id }
+
+    /// Reads a conflict back from the canonical bytes of its digest form, as replicas store it.
+    /// The writes' contexts are not part of that form and come back empty.
+    public init?(digestForm bytes: [UInt8], record: RecordKey) {
+        guard let object = (try? CanonicalDecoder.decode(bytes, limit: RecordState.transferByteLimit))?.objectValue,
+              let field = object["field"]?.stringValue, let a = object["a"].flatMap(Self.side), let b = object["b"].flatMap(Self.side) else {
+            return nil
+        }
+        self.init(record: record, field: field, a, b)
+    }
+
+    private static func side(_ value: CanonicalValue) -> FieldWrite? {
+        guard let object = value.objectValue, let device = object["device"]?.stringValue.flatMap(DeviceID.init),
+              let seq = object["seq"]?.integerValue, seq > 0, let time = object["hlc"]?.stringValue.flatMap(HLCTimestamp.init(wireValue:)),
+              let value = object["value"] else { return nil }
+        return FieldWrite(dot: Dot(device: device, sequence: UInt64(seq)), time: time, context: VersionVector(), value: value)
+    }
 }
 
 /// The merged state of one record on a replica.

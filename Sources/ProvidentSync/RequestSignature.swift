@@ -90,7 +90,7 @@ public struct RequestSignature: Hashable, Sendable {
         guard let deviceText = header(Header.device), let device = DeviceID(deviceText) else {
             throw .missingHeader(Header.device)
         }
-        guard let dateText = header(Header.date), let date = Int64(dateText), date > 0 else { throw .missingHeader(Header.date) }
+        guard let dateText = header(Header.date), let date = Int64(dateText), date > 0, date < 1 << 53 else { throw .missingHeader(Header.date) }
         guard let nonce = header(Header.nonce), nonce.utf8.count == 32, Hex.decode(nonce) != nil else {
             throw .missingHeader(Header.nonce)
         }

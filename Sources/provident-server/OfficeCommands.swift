@@ -3,7 +3,7 @@ import Foundation
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServer
-import ProvidentStore
+import ProvidentServerCore
 import ProvidentSync
 
 #if canImport(Glibc)
@@ -57,18 +57,20 @@ struct ReconcileCommand: AsyncParsableCommand {
                 throw AdminFailure(status: 3, message: t("\(problems.count) rows of \(file) are malformed (listed above); nothing was imported. Correct them and import the file again.",
                                                          "\(file) 中有 \(problems.count) 行格式有误(见上);未导入任何数据。请更正后重新导入。"))
             }
-            let service = try await options.open()
-            let window = windowDays ?? service.configuration.reconciliationWindowDays
+            try await options.withCore { core in try await importLines(lines, encoding: used, into: core) }
+        }
+
+        func importLines(_ lines: [BankLine], encoding used: TextEncoding, into core: ServerCore) async throws {
+            let window = windowDays ?? core.settings.reconciliationWindowDays
             guard (0...90).contains(window) else { throw AdminFailure(status: 3, message: t("--window-days must be 0 to 90.", "--window-days 须为 0 到 90。")) }
-            let report = try await service.database.importStatement(lines, fileName: (file as NSString).lastPathComponent, windowDays: window,
-                                                                   admission: Admission(policy: service.policy), now: SyncService.systemNow())
+            let report = try await core.importStatement(lines, fileName: (file as NSString).lastPathComponent, windowDays: window)
             print(t("\(file) (\(used.rawValue)): \(report.lines) lines.", "\(file)(\(used.rawValue)):共 \(report.lines) 行。"))
             print(t("  already imported:  \(report.alreadyImported)", "  此前已导入:\(report.alreadyImported)"))
             print(t("  matched, confirmed: \(report.confirmed)", "  已匹配确认:\(report.confirmed)"))
             print(t("  amount mismatch:   \(report.amountMismatch)", "  金额不符:  \(report.amountMismatch)"))
             print(t("  no deposit:        \(report.noDeposit)", "  无对应缴存:\(report.noDeposit)"))
             print(t("  duplicate payment: \(report.duplicate)", "  重复缴款:  \(report.duplicate)"))
-            let missing = try service.database.missingPayments(windowDays: window).count
+            let missing = try await core.missingPayments(windowDays: window).count
             print(t("Deposits still without a bank line after \(window) days: \(missing).", "登记超过 \(window) 天仍无银行流水的缴存:\(missing) 笔。"))
             if report.amountMismatch + report.noDeposit + report.duplicate + missing > 0 {
                 print(t("Review them with `provident-server reconcile list`.", "请用 `provident-server reconcile list` 查看并处理。"))
@@ -86,8 +88,11 @@ struct ReconcileCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON for scripts.") var json = false
 
         func run() async throws {
-            let service = try await options.open()
-            let window = service.configuration.reconciliationWindowDays
+            try await options.withCore { core in try await list(core) }
+        }
+
+        func list(_ core: ServerCore) async throws {
+            let window = core.settings.reconciliationWindowDays
             let wantMissing = status == nil || status == "missing"
             var lines: [ReconciliationLine] = []
             if status != "missing" {
@@ -98,9 +103,9 @@ struct ReconcileCommand: AsyncParsableCommand {
                     }
                     return value
                 }
-                lines = try service.database.reconciliationLines(status: wanted).filter { all || wanted != nil || $0.status.open }
+                lines = try await core.reconciliationLines(status: wanted).filter { all || wanted != nil || $0.status.open }
             }
-            let missing = wantMissing && !all || status == "missing" ? try service.database.missingPayments(windowDays: window) : []
+            let missing = wantMissing && !all || status == "missing" ? try await core.missingPayments(windowDays: window) : []
             if json {
                 try printJSON(["lines": lines.map(lineJSON), "missing": missing.map { ["reference": $0.deposit.reference, "holder": $0.holder,
                                                                                         "amountFen": $0.deposit.amountFen,
@@ -131,8 +136,11 @@ struct ReconcileCommand: AsyncParsableCommand {
         @Argument(help: "The line number from `reconcile list`.") var line: Int64
 
         func run() async throws {
-            let service = try await options.open()
-            guard let found = try service.database.reconciliationLine(line) else {
+            try await options.withCore { core in try await show(core) }
+        }
+
+        func show(_ core: ServerCore) async throws {
+            guard let found = try await core.reconciliationLine(line) else {
                 throw AdminFailure(status: 4, message: ReconciliationError.lineUnknown(line).message(language))
             }
             let bank = found.bankLine
@@ -146,9 +154,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             if let reference = found.reference { print(t("Deposit:  ", "缴存:    ") + reference) }
             if let note = found.note { print(t("Note:     ", "备注:    ") + note) }
             if !found.candidates.isEmpty {
-                let references = try service.database.replica.reading { reader in
-                    try found.candidates.compactMap { try reader.deposit(id: $0)?.reference }
-                }
+                let references = try await core.references(ofDeposits: found.candidates)
                 print(t("Deposits that fit: ", "可能对应的缴存:") + references.joined(separator: ", "))
                 print(t("Confirm one with: provident-server reconcile confirm \(found.id) --deposit CODE",
                         "确认其中一笔:provident-server reconcile confirm \(found.id) --deposit 识别码"))
@@ -163,9 +169,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         @Option(help: "The deposit's payment reference code, when the memo does not name it.") var deposit: String?
 
         func run() async throws {
-            let service = try await options.open()
-            let (_, confirmed) = try await service.database.confirmLine(line, reference: deposit, admission: Admission(policy: service.policy),
-                                                                        now: SyncService.systemNow())
+            let (_, confirmed) = try await options.withCore { try await $0.confirmLine(line, reference: deposit) }
             print(t("Deposit \(confirmed.reference) confirmed; the worker sees it at the next sync.", "缴存 \(confirmed.reference) 已确认;本人下次同步即可看到。"))
         }
     }
@@ -177,9 +181,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         @Option(help: "Why; the worker reads it.") var reason: String
 
         func run() async throws {
-            let service = try await options.open()
-            let rejected = try await service.database.rejectDeposit(reference: reference, reason: reason, admission: Admission(policy: service.policy),
-                                                                   now: SyncService.systemNow())
+            let rejected = try await options.withCore { try await $0.rejectDeposit(reference: reference, reason: reason) }
             print(t("Deposit \(rejected.reference) rejected; the worker sees the reason at the next sync.", "缴存 \(rejected.reference) 已退回;本人下次同步即可看到原因。"))
         }
     }
@@ -191,8 +193,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         @Option(help: "Why.") var reason: String
 
         func run() async throws {
-            let service = try await options.open()
-            _ = try await service.database.dismissLine(line, reason: reason, now: SyncService.systemNow())
+            _ = try await options.withCore { try await $0.dismissLine(line, reason: reason) }
             print(t("Bank line \(line) set aside.", "银行流水 \(line) 已处理。"))
         }
     }
@@ -229,9 +230,7 @@ struct InterestCommand: AsyncParsableCommand {
         @Option(help: "The settlement year (the interest year ends on its settlement day, 30 June by default).") var year: Int
 
         func run() async throws {
-            let service = try await options.open()
-            let report = try await service.database.settleInterest(year: year, admission: Admission(policy: service.policy),
-                                                                  now: SyncService.systemNow())
+            let report = try await options.withCore { try await $0.settleInterest(year: year) }
             print(t("Interest year \(report.from.iso) to \(report.to.iso):", "结息年度 \(report.from.iso) 至 \(report.to.iso):"))
             print(t("  accounts credited:  \(report.credited), total \(Money(fen: report.totalFen).formatted)",
                     "  本次结息账户:\(report.credited) 户,合计 \(Money(fen: report.totalFen).formatted)"))
@@ -272,9 +271,8 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let service = try await options.open()
-        let report = try service.database.report(ReportName(rawValue: name) ?? .coverage, asOf: try Self.day(asOf), policy: service.policy,
-                                                  language: language)
+        let day = try Self.day(asOf)
+        let report = try await options.withCore { try await $0.report(ReportName(rawValue: name) ?? .coverage, asOf: day, language: language) }
         if json {
             try printJSON(reportJSON(report))
         } else if csv {
@@ -344,7 +342,7 @@ struct OfficeCommand: AsyncParsableCommand {
                 guard first == second else { throw AdminFailure(status: 3, message: t("The two passwords differ.", "两次输入的密码不一致。")) }
                 password = SecretBytes(utf8: first)
             }
-            try await options.open().database.addOfficeUser(name, password: password, now: SyncService.systemNow())
+            try await options.withCore { try await $0.addOfficeUser(name, password: password) }
             print(t("User \(name) added; sign in at /office.", "已添加用户 \(name);可在 /office 登录。"))
         }
     }
@@ -355,7 +353,7 @@ struct OfficeCommand: AsyncParsableCommand {
         @Argument(help: "The user name.") var name: String
 
         func run() async throws {
-            try await options.open().database.removeOfficeUser(name)
+            try await options.withCore { try await $0.removeOfficeUser(name) }
             print(t("User \(name) removed.", "已删除用户 \(name)。"))
         }
     }
@@ -365,9 +363,9 @@ struct OfficeCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let users = try await options.open().database.officeUsers()
+            let users = try await options.withCore { try await $0.officeUsers() }
             if users.isEmpty { print(t("No users yet; add one with `provident-server office add-user NAME`.", "尚无用户;可用 `provident-server office add-user 用户名` 添加。")) }
-            for user in users { print("\(user.name)  \(user.createdAt)") }
+            for user in users { print("\(user.name)  \(user.createdAt.shanghaiDisplay)") }
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import ProvidentDomain
 import ProvidentServer
-import ProvidentStore
+import ProvidentServerCore
 import ProvidentSync
 
 /// The language of this run: Chinese when LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh.
@@ -71,10 +71,8 @@ struct UnitsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (data, chosen) = try importFile(file, encoding: encoding)
-            let service = try await options.open()
             let (rows, problems, encodingUsed) = try Self.read(Array(data), encoding: chosen)
-            var report = try await service.database.importEmployers(rows, admission: Admission(policy: service.policy),
-                                                                    now: SyncService.systemNow(), language: language, dryRun: dryRun)
+            var report = try await options.withCore { try await $0.importEmployers(rows, language: language, dryRun: dryRun) }
             report.errors += problems.map { .init(line: $0.line, code: "import.row", message: $0.message) }
             report.errors.sort { $0.line < $1.line }
             print(t("\(file) (\(encodingUsed.rawValue)): \(rows.count + problems.count) rows\(dryRun ? ", checked only: nothing was imported" : "").",
@@ -110,12 +108,7 @@ struct UnitsCommand: AsyncParsableCommand {
                 }
                 return value
             }
-            let service = try await options.open()
-            let today = SyncService.systemNow().shanghaiDate
-            let listed = try service.database.replica.reading { reader in
-                let reliefs = try reader.approvedReliefs()
-                return try reader.units(branch: branch).map { ($0, $0.compliance(asOf: today, reliefs: reliefs[$0.id] ?? [], policy: service.policy)) }
-            }.filter { wanted == nil || $0.1 == wanted }
+            let listed = try await options.withCore { try await $0.units(branch: branch, today: $0.today) }.filter { wanted == nil || $0.1 == wanted }
             if json {
                 try printJSON(listed.map { employer, status in
                     ["creditCode": employer.creditCode, "name": employer.name, "branch": employer.branch, "kind": employer.kind.rawValue,
@@ -164,10 +157,7 @@ struct CampaignCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (cutoffDate, phases) = try Self.parse(cutoff: cutoff, phases: phase)
-            let service = try await options.open()
-            let (campaign, targets) = try await service.database.createCampaign(name: name, cutoff: cutoffDate, phases: phases,
-                                                                               admission: Admission(policy: service.policy),
-                                                                               now: SyncService.systemNow())
+            let (campaign, targets) = try await options.withCore { try await $0.createCampaign(name: name, cutoff: cutoffDate, phases: phases) }
             print(t("Campaign \(campaign.id) “\(campaign.name)”, cut-off \(campaign.cutoff.iso), \(campaign.phases.count) phases.",
                     "专项行动 \(campaign.id)“\(campaign.name)”,截止日期 \(campaign.cutoff.iso),共 \(campaign.phases.count) 个阶段。"))
             let total = targets.values.reduce(0) { $0 + $1.count }
@@ -183,8 +173,7 @@ struct CampaignCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON for scripts.") var json = false
 
         func run() async throws {
-            let service = try await options.open()
-            var all = try service.database.campaignProgress(policy: service.policy, today: SyncService.systemNow().shanghaiDate)
+            var all = try await options.withCore { try await $0.campaignProgress(today: $0.today) }
             if let campaign {
                 all = all.filter { $0.0.id == campaign }
                 guard !all.isEmpty else { throw AdminFailure(status: 4, message: DomainError.campaignNotFound(campaign).message(language)) }
@@ -237,10 +226,7 @@ struct ApplicationCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON for scripts.") var json = false
 
         func run() async throws {
-            let service = try await options.open()
-            let listed = try service.database.replica.reading { reader in
-                try reader.applications().map { ($0, try reader.decision(applicationID: $0.id), try reader.unit(id: $0.unitID)) }
-            }.filter { !pending || $0.1 == nil }
+            let listed = try await options.withCore { try await $0.applications() }.filter { !pending || $0.1 == nil }
             if json {
                 try printJSON(listed.map { application, decision, employer in
                     applicationJSON(application, decision, employer)
@@ -268,14 +254,12 @@ struct ApplicationCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let service = try await options.open()
-            let (application, decision) = try await service.database.decideApplication(
-                application, verdict: approve ? .approved : .rejected, reason: reason, admission: Admission(policy: service.policy),
-                now: SyncService.systemNow())
-            print(t("Application \(application.id) \(decision.verdict.label(.english)).", "申请 \(application.id) \(decision.verdict.label(.chinese))。"))
+            let id = application, verdict: ApplicationDecision.Verdict = approve ? .approved : .rejected
+            let (decided, decision) = try await options.withCore { try await $0.decideApplication(id, verdict: verdict, reason: reason) }
+            print(t("Application \(decided.id) \(decision.verdict.label(.english)).", "申请 \(decided.id) \(decision.verdict.label(.chinese))。"))
             if decision.verdict == .approved {
-                print(t("The employer is \(application.kind.label(.english)) from \(application.from.iso) to \(application.through.iso).",
-                        "该单位 \(application.from.iso) 至 \(application.through.iso) \(application.kind.label(.chinese))。"))
+                print(t("The employer is \(decided.kind.label(.english)) from \(decided.from.iso) to \(decided.through.iso).",
+                        "该单位 \(decided.from.iso) 至 \(decided.through.iso) \(decided.kind.label(.chinese))。"))
             }
         }
     }

@@ -5,7 +5,7 @@ import Logging
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServer
-import ProvidentStore
+import ProvidentServerCore
 import ProvidentSync
 import SystemPackage
 
@@ -16,16 +16,19 @@ struct ProvidentServerCommand: AsyncParsableCommand {
         abstract: "Run the Provident sync service and administer its devices, employers, campaigns, applications and conflicts.",
         discussion: """
             Every command reads the same configuration: defaults, then the YAML file given by --config, \
-            then PROVIDENT_-prefixed environment variables (PROVIDENT_SERVER_PORT, PROVIDENT_DATABASE_PATH, …), \
-            then the flags. Administration commands work on the database while the service runs.
+            then PROVIDENT_-prefixed environment variables (PROVIDENT_SERVER_PORT, PROVIDENT_DATABASE_URL, …), \
+            then the flags. The database is a SQLite file (the default, ./var/provident.sqlite) or \
+            postgres://USER@HOST:PORT/DB, with the password in PGPASSWORD or database.passwordFile. \
+            Administration commands work on the database while the service runs.
 
             Exit status: 0 done; 1 unexpected failure; 3 invalid value; 4 refused (unknown device, conflict or invite); \
-            6 no database yet; 7 damaged database or key; 64 usage.
+            5 the database cannot be reached now, or its disk is full (nothing was changed); 6 no database yet; \
+            7 damaged database or key, or a database of another deployment or version; 64 usage.
             """,
         version: ServerVersion.current,
         subcommands: [Serve.self, DeviceCommand.self, UnitsCommand.self, CampaignCommand.self, ApplicationCommand.self,
                       ReconcileCommand.self, InterestCommand.self, ReportCommand.self, OfficeCommand.self,
-                      ConflictsCommand.self, AlertsCommand.self, CheckCommand.self])
+                      ConflictsCommand.self, AlertsCommand.self, CheckCommand.self, MigrateCommand.self])
 
     static func main() async {
         do {
@@ -37,7 +40,7 @@ struct ProvidentServerCommand: AsyncParsableCommand {
             }
         } catch {
             guard let failure = AdminFailure(error) else { exit(withError: error) }
-            FileHandle.standardError.write(Data((t("Error: ", "错误:") + failure.message + "\n").utf8))
+            FileHandle.standardError.write(Data((t("Error: ", "错误：") + failure.message + "\n").utf8))
             Foundation.exit(failure.status)
         }
     }
@@ -46,12 +49,14 @@ struct ProvidentServerCommand: AsyncParsableCommand {
 /// Where the database is and how the service is set up, from file, environment and flags.
 struct ConfigurationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A YAML configuration file.", valueName: "file")) var config: String?
-    @Option(name: .customLong("db"), help: ArgumentHelp("The SQLite database (default ./var/provident.sqlite).", valueName: "path"))
+    @Option(name: [.customLong("database"), .customLong("db")],
+            help: ArgumentHelp("The database: a SQLite file (default ./var/provident.sqlite), sqlite:PATH or postgres://USER@HOST:PORT/DB.",
+                               valueName: "url"))
     var database: String?
 
     func load(flags extra: [String: ConfigValue] = [:]) async throws -> ServerConfiguration {
         var flags = extra
-        if let database { flags["database.path"] = ConfigValue(.string(database), isSecret: false) }
+        if let database { flags["database.url"] = ConfigValue(.string(database), isSecret: false) }
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey(ConfigKey($0.key)), $0.value) })),
             EnvironmentVariablesProvider().prefixKeys(with: ConfigKey(["provident"])),
@@ -69,21 +74,41 @@ struct ConfigurationOptions: ParsableArguments {
         return ServerConfiguration(reader: ConfigReader(providers: providers))
     }
 
-    /// Opens the service's database for administration (it must exist).
-    func open() async throws -> SyncService {
-        let configuration = try await load()
-        guard FileManager.default.fileExists(atPath: configuration.databasePath) else {
-            throw AdminFailure(status: 6, message: t("There is no database at \(configuration.databasePath); start the service once with `provident-server serve`, or give --db.",
-                                                         "\(configuration.databasePath) 处没有数据库;请先运行一次 `provident-server serve`,或用 --db 指定。"))
+    /// Runs `body` with the service's database opened for administration (it must exist and be
+    /// up to date), and closes it after.
+    func withService<T>(_ body: (SyncService) async throws -> T) async throws -> T {
+        let service = try await SyncService.open(try await load(), create: false, logger: quietLogger)
+        do {
+            let result = try await body(service)
+            await service.close()
+            return result
+        } catch {
+            await service.close()
+            throw error
         }
-        return try SyncService(configuration: configuration, now: SyncService.systemNow())
+    }
+
+    /// The core of the service, for commands that only need it.
+    func withCore<T>(_ body: (ServerCore) async throws -> T) async throws -> T {
+        try await withService { try await body($0.core) }
     }
 }
 
+/// Administration commands report to the person at the keyboard, not to a log.
+let quietLogger: Logger = {
+    var logger = Logger(label: "provident-server")
+    logger.logLevel = .critical
+    return logger
+}()
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the sync endpoints on the embedded SQLite database.",
-        discussion: "Creates the database, its folder and the server key on first start. Stops cleanly on SIGTERM or Ctrl-C.")
+        abstract: "Serve the sync endpoints and the office dashboard.",
+        discussion: """
+            Creates the database (a SQLite file and its folder, or the tables in an empty PostgreSQL database) and \
+            the server key on first start, and brings an older schema up to date. Several servers may serve one \
+            PostgreSQL database, behind a load balancer, with the same server key. Stops cleanly on SIGTERM or Ctrl-C.
+            """)
 
     @OptionGroup var options: ConfigurationOptions
     @Option(help: ArgumentHelp("The address to listen on (default 127.0.0.1).", valueName: "address")) var host: String?
@@ -102,23 +127,30 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "provident-server")
-        let service = try SyncService(configuration: configuration, now: SyncService.systemNow(), serving: true)
+        let service = try await SyncService.open(configuration, create: true, logger: logger)
+        let database = configuration.databaseURL
         let app = service.application(logger: logger, onServerRunning: { port in
             let url = "http://\(configuration.host):\(port)"
             let banner = """
                 Provident sync service listening on \(url)
-                  database: \(configuration.databasePath)   server device: \(service.database.id)
+                  database: \(service.core.store.location) (\(service.core.store.backend))   server device: \(service.core.id)
                 Next:
-                  provident-server device invite --role field --branch 西工区 --db \(configuration.databasePath)
+                  provident-server device invite --role field --branch 西工区 --database \(database)
                   provident init --server \(url)            (a worker's own laptop)
                   provident init --server \(url) --invite CODE   (a staff laptop)
-                  provident-server office add-user NAME --db \(configuration.databasePath)   then open \(url)/office
+                  provident-server office add-user NAME --database \(database)   then open \(url)/office
 
                 """
             // Written straight to the file descriptor: unbuffered, so scripts waiting for it see it at once.
             FileHandle.standardOutput.write(Data(banner.utf8))
         })
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await service.close()
+            throw error
+        }
+        await service.close()
     }
 }
 
@@ -142,11 +174,10 @@ struct DeviceCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let service = try await options.open()
-            let now = SyncService.systemNow()
-            let (id, code) = try await service.database.createInvite(role: role == "office" ? .office : .field,
-                                                                     branch: role == "field" ? branch : nil,
-                                                                     validFor: Int64(days) * 86_400, now: now)
+            let (id, code) = try await options.withCore { core in
+                try await core.createInvite(role: role == "office" ? .office : .field, branch: role == "field" ? branch : nil,
+                                            validFor: Int64(days) * 86_400)
+            }
             print(t("Invite \(id) for a\(role == "office" ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:",
                     "邀请 \(id):\(role == "office" ? "中心电脑" : "\(branch ?? "")外勤电脑"),\(days) 天内有效:"))
             print("  \(code)")
@@ -160,7 +191,7 @@ struct DeviceCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON for scripts.") var json = false
 
         func run() async throws {
-            let devices = try await options.open().database.devices()
+            let devices = try await options.withCore { try await $0.devices() }
             if json {
                 let rows: [[String: String]] = devices.map { device in
                     var row = ["device": device.id.rawValue, "role": device.grant.role.rawValue, "status": device.status.rawValue,
@@ -191,7 +222,7 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let id = DeviceID(device) else { throw AdminFailure(status: 3, message: t("“\(device)” is not a device id (32 hex digits).", "“\(device)”不是设备 ID(32 位十六进制)。")) }
-            try await options.open().database.revoke(id, reason: reason, now: SyncService.systemNow())
+            try await options.withCore { try await $0.revoke(id, reason: reason) }
             print(t("Device \(id) revoked.", "设备 \(id) 已停用。"))
         }
     }
@@ -203,11 +234,12 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let service = try await options.open()
-        let integrity = try service.database.replica.integrityCheck()
-        guard integrity == ["ok"] else { throw AdminFailure(status: 7, message: t("SQLite reports: ", "SQLite 报告:") + integrity.joined(separator: "; ")) }
-        print(t("Database is sound; feed at position \(try await service.database.head()).", "数据库完好;数据流位置 \(try await service.database.head())。"))
-        print(t("State digest: ", "状态摘要:") + (try service.database.replica.stateDigest().hex))
+        let (integrity, head, digest) = try await options.withCore { core in
+            (try await core.store.integrityCheck(), try await core.feedHead(), try await core.stateDigest())
+        }
+        guard integrity == ["ok"] else { throw AdminFailure(status: 7, message: t("The database reports: ", "数据库报告：") + integrity.joined(separator: "; ")) }
+        print(t("Database is sound; feed at position \(head).", "数据库完好；数据流位置 \(head)。"))
+        print(t("State digest: ", "状态摘要：") + digest.hex)
     }
 }
 
@@ -216,7 +248,7 @@ struct AlertsCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let alerts = try await options.open().database.alerts()
+        let alerts = try await options.withCore { try await $0.alerts() }
         if alerts.isEmpty { print(t("No alerts.", "没有警报。")) }
         for alert in alerts {
             print("\(alert.at.shanghaiDisplay)  \(alert.kind)  \(alert.device?.rawValue ?? "-")  \(alert.detail)")
@@ -235,7 +267,7 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Flag(help: "Include resolved conflicts.") var all = false
 
         func run() async throws {
-            let conflicts = try await options.open().database.replica.conflicts().filter { all || !$0.resolved }
+            let conflicts = try await options.withCore { try await $0.conflicts() }.filter { all || !$0.resolved }
             if conflicts.isEmpty { print(all ? t("No conflicts.", "没有冲突。") : t("No conflicts await review.", "没有待处理的冲突。")) }
             for (conflict, resolved) in conflicts {
                 print("\(conflict.id.hex.prefix(16))  \(conflict.record)  \(conflict.field)  \(resolved ? t("resolved", "已处理") : t("open", "待处理"))")
@@ -249,7 +281,7 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Argument(help: "The conflict id (or its first 8+ hex digits).") var conflict: String
 
         func run() async throws {
-            let (found, resolved) = try await find(conflict, in: options.open())
+            let (found, resolved) = try await options.withCore { try await find(conflict, in: $0) }
             print(t("Conflict ", "冲突 ") + found.id.hex)
             print(t("Record:  \(found.record)   field: \(found.field)   ", "记录:\(found.record)   字段:\(found.field)   ") + (resolved ? t("resolved", "已处理") : t("open", "待处理")))
             for (label, write) in [("a", found.first), ("b", found.second)] {
@@ -275,8 +307,11 @@ struct ConflictsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let service = try await options.open()
-            let (found, _) = try await find(conflict, in: service)
+            try await options.withCore { core in try await resolve(core) }
+        }
+
+        func resolve(_ core: ServerCore) async throws {
+            let (found, _) = try await find(conflict, in: core)
             let chosen: CanonicalValue
             if let keep {
                 chosen = keep == "a" ? found.first.value : found.second.value
@@ -287,18 +322,17 @@ struct ConflictsCommand: AsyncParsableCommand {
                 }
                 chosen = parsed
             }
-            let signed = try await service.database.resolveConflict(found.id, value: chosen, admission: Admission(policy: service.policy),
-                                                                    now: SyncService.systemNow())
+            let signed = try await core.resolveConflict(found.id, value: chosen)
             print(t("Resolved: \(found.record) \(found.field) = \(describe(chosen)) (change-set \(signed.id.hex.prefix(16)), syncs out to the devices holding the record).",
                     "已处理:\(found.record) \(found.field) = \(describe(chosen))(变更集 \(signed.id.hex.prefix(16)),将同步到持有该记录的设备)。"))
         }
     }
 
-    static func find(_ prefix: String, in service: SyncService) async throws -> (Conflict, Bool) {
-        let matches = try service.database.replica.conflicts().filter { $0.conflict.id.hex.hasPrefix(prefix.lowercased()) }
+    static func find(_ prefix: String, in core: ServerCore) async throws -> (Conflict, Bool) {
+        let matches = try await core.conflicts().filter { $0.conflict.id.hex.hasPrefix(prefix.lowercased()) }
         guard prefix.count >= 8, matches.count == 1, let match = matches.first else {
-            throw AdminFailure(status: 4, message: matches.count > 1 ? "“\(prefix)” matches several conflicts; give more digits."
-                                                                    : "No conflict with id \(prefix); see `provident-server conflicts list --all`.")
+            throw AdminFailure(status: 4, message: matches.count > 1 ? t("“\(prefix)” matches several conflicts; give more digits.", "“\(prefix)”对应多个冲突；请给出更多位。")
+                                                                    : ServerError.conflictUnknown.message(language))
         }
         return match
     }
@@ -336,33 +370,24 @@ struct AdminFailure: Error {
         self.message = message
     }
 
+    /// One of Provident's errors, by its kind; nil for the argument parser's own.
     init?(_ error: any Error) {
         switch error {
         case let failure as AdminFailure: self = failure
-        case let error as ServerError:
-            let damaged = if case .keyFileProblem = error { true } else { false }
-            self.init(status: damaged ? 7 : 4, message: error.message(language))
-        case let error as StoreError:
-            self.init(status: 7, message: error.message(language))
-        case let error as PolicyError:
-            self.init(status: 3, message: error.message(language))
-        case let error as CryptoError:
-            self.init(status: 7, message: t("The server key file: ", "服务器密钥文件:") + error.message)
-        case let error as DomainError:
-            self.init(status: error.kind == .invalidInput ? 3 : 4, message: error.message(language))
-        case let error as ReconciliationError:
-            let invalid = if case .amountsDiffer = error { true } else { false }
-            self.init(status: invalid ? 3 : 4, message: error.message(language))
-        case let error as InterestError:
-            self.init(status: 4, message: error.message(language))
-        case let error as OfficeUserError:
-            let invalid = switch error {
-            case .nameInvalid, .passwordTooShort: true
-            case .exists, .unknown: false
-            }
-            self.init(status: invalid ? 3 : 4, message: error.message(language))
-        default:
-            return nil
+        case let error as any ProvidentError: self.init(status: Self.status(error.kind), message: error.message(language))
+        default: return nil
+        }
+    }
+
+    /// The exit status of each kind of error (listed in `provident-server --help`).
+    static func status(_ kind: ErrorKind) -> Int32 {
+        switch kind {
+        case .invalidInput, .tooLarge, .configuration: 3
+        case .refused, .forbidden, .notFound, .rateLimited, .unauthenticated, .remoteRefusal, .alreadySetUp: 4
+        case .unavailable, .storageFull: 5
+        case .notSetUp: 6
+        case .damaged, .credentials: 7
+        case .internal: 1
         }
     }
 }

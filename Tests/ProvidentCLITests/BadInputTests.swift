@@ -98,7 +98,7 @@ import Testing
         try "correct horse 电池 stable\n".write(toFile: wrong, atomically: true, encoding: .utf8)
         let result = try cli.run(["deposit", "--passphrase-file", wrong])
         #expect(result.status == 5)
-        #expect(result.stderr.contains("口令错误;未做任何更改。"))
+        #expect(result.stderr.contains("口令错误；未做任何更改。"))
         #expect(try cli.json(["whoami"])["waitingToSync"] as? Int == 1)
         #expect(try cli.run(["deposit", "--passphrase-file", cli.home + "/missing.pass"]).status == 5)
     }

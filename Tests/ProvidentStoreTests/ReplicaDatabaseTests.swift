@@ -41,7 +41,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
 
     func enroll(_ account: Account) throws {
         try database.commitLocalChange(unlock: { key }, now: now, bindAccount: account.id) { _ in
-            LocalChange(action: "account.enroll", operations: [Operation(record: account.recordKey, kind: .create, fields: account.createFields)])
+            LocalChange(action: .accountEnroll, operations: [Operation(record: account.recordKey, kind: .create, fields: account.createFields)])
         }
     }
 
@@ -69,12 +69,12 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         // A failure after the checks (here: an operation the merge refuses) also leaves nothing.
         let note = RecordKey(type: "note", id: "note-1")
         try database.commitLocalChange(unlock: { key }, now: now) { _ in
-            LocalChange(action: "note.add", operations: [Operation(record: note, kind: .fact, fields: ["text": "a"])])
+            LocalChange(action: .visitRecord, operations: [Operation(record: note, kind: .fact, fields: ["text": "a"])])
         }
         let afterFirst = try database.stateDigest()
         #expect(throws: SyncError.self) {
             try database.commitLocalChange(unlock: { key }, now: now) { _ in
-                LocalChange(action: "note.add", operations: [Operation(record: note, kind: .fact, fields: ["text": "b"])])
+                LocalChange(action: .visitRecord, operations: [Operation(record: note, kind: .fact, fields: ["text": "b"])])
             }
         }
         #expect(try database.stateDigest() == afterFirst)
@@ -89,7 +89,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         #expect(throws: DomainError.noAccount) {
             try database.commitLocalChange(unlock: { asked = true; return key }, now: now) { reader in
                 guard try reader.boundAccount() != nil else { throw DomainError.noAccount }
-                return LocalChange(action: "x", operations: [])
+                return LocalChange(action: .visitRecord, operations: [])
             }
         }
         #expect(!asked)
@@ -100,7 +100,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         let account = try account()
         #expect(throws: SyncError.self) {
             try database.commitLocalChange(unlock: { other }, now: now) { _ in
-                LocalChange(action: "account.enroll", operations: [Operation(record: account.recordKey, kind: .create, fields: account.createFields)])
+                LocalChange(action: .accountEnroll, operations: [Operation(record: account.recordKey, kind: .create, fields: account.createFields)])
             }
         }
         #expect(try database.outbox().isEmpty)
@@ -112,7 +112,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         try database.commitLocalChange(unlock: { key }, now: Instant(millisSinceEpoch: now.millisSinceEpoch - 60_000)) { reader in
             // The wall clock went back a minute: the HLC still moves forward.
             let current = try #require(try reader.boundAccount())
-            return LocalChange(action: "account.update", operations: [
+            return LocalChange(action: .accountUpdate, operations: [
                 Operation(record: current.recordKey, kind: .update, fields: try current.updateFields(phone: "13900139000", agreement: nil)),
             ])
         }
@@ -143,7 +143,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
                                    context: VersionVector([DeviceID(publicKey: key.publicKey): 1]))]), with: office)
         try database.commitLocalChange(unlock: { key }, now: now) { reader in
             let current = try #require(try reader.boundAccount())
-            return LocalChange(action: "account.update", operations: [
+            return LocalChange(action: .accountUpdate, operations: [
                 Operation(record: current.recordKey, kind: .update, fields: ["phone": "13900139000"]),
             ])
         }
@@ -164,13 +164,13 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         let deposit = Deposit(id: "dep-1", accountID: account.id, amountFen: 60_000, kind: .monthly, periods: [Period("2026-11")!],
                               method: .bankTransfer, reference: "PV4K7Q9MXTR2HC3", recordedAt: now)
         try database.commitLocalChange(unlock: { key }, now: now) { _ in
-            LocalChange(action: "deposit.record", operations: [Operation(record: deposit.recordKey, kind: .fact, fields: deposit.fields)])
+            LocalChange(action: .depositRecord, operations: [Operation(record: deposit.recordKey, kind: .fact, fields: deposit.fields)])
         }
         #expect(try database.reading { try $0.deposits(accountID: account.id) } == [deposit])
         #expect(try database.reading { try $0.paidPeriods(accountID: account.id) } == [Period("2026-11")!: "PV4K7Q9MXTR2HC3"])
         let reversal = DepositReversal(depositID: deposit.id, reason: "wrong month", recordedAt: now)
         try database.commitLocalChange(unlock: { key }, now: now) { _ in
-            LocalChange(action: "deposit.reverse", operations: [Operation(record: reversal.recordKey, kind: .fact, fields: reversal.fields)])
+            LocalChange(action: .depositReverse, operations: [Operation(record: reversal.recordKey, kind: .fact, fields: reversal.fields)])
         }
         #expect(try database.reading { try $0.paidPeriods(accountID: account.id) }.isEmpty)
         #expect(try database.reading { try $0.isReversed(depositID: deposit.id) })
@@ -180,7 +180,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         let malformed = RecordKey(type: "deposit", id: "dep-1")
         #expect(throws: StoreError.unreadableRecord(malformed)) {
             try database.commitLocalChange(unlock: { key }, now: now) { _ in
-                LocalChange(action: "deposit.record", operations: [Operation(record: malformed, kind: .fact, fields: ["amountFen": 1])])
+                LocalChange(action: .depositRecord, operations: [Operation(record: malformed, kind: .fact, fields: ["amountFen": 1])])
             }
         }
         #expect(try database.outbox().isEmpty)
@@ -222,7 +222,7 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         let database = try ReplicaDatabase.create(path: path, identity: key, role: .selfService, now: now)
         let record = RecordKey(type: "note", id: "note-1")
         try database.commitLocalChange(unlock: { key }, now: now) { _ in
-            LocalChange(action: "note.add", operations: [Operation(record: record, kind: .fact, fields: ["text": "a"])])
+            LocalChange(action: .visitRecord, operations: [Operation(record: record, kind: .fact, fields: ["text": "a"])])
         }
         #expect(try database.check().isConsistent)
         // Remove the record behind the store's back, as a torn write would.

@@ -50,16 +50,7 @@ struct OutboxCommand: ParsableCommand {
     }
 
     static func describe(_ action: String) -> String {
-        switch action {
-        case "account.enroll": t("open account", "开户")
-        case "account.update": t("change account", "修改账户")
-        case "account.pause": t("pause deposits", "暂停缴存")
-        case "account.resume": t("resume deposits", "恢复缴存")
-        case "account.close": t("close account", "封存账户")
-        case "deposit.record": t("record deposit", "登记缴存")
-        case "deposit.reverse": t("reverse deposit", "冲正缴存")
-        default: action
-        }
+        Action.label(of: action, language)
     }
 }
 

@@ -55,54 +55,21 @@ struct Failure: Error {
     /// Translates one of Provident's own errors; nil for anything else (the argument parser's
     /// help, version and usage errors, which it reports itself).
     init?(ours error: any Error, language: Language) {
-        switch error {
-        case is Failure, is DomainError, is PolicyError, is ClientError, is StoreError, is CryptoError, is SyncError, is SyncFailure:
-            self.init(error, language: language)
-        default:
-            return nil
-        }
+        guard error is Failure || error is any ProvidentError else { return nil }
+        self.init(error, language: language)
     }
 
-    /// Translates whatever went wrong into what to tell the user. Messages name what was wrong
-    /// and what to do; they never contain ID numbers, phone numbers, keys or passphrases.
+    /// Translates whatever went wrong into what to tell the user, by the error's kind. Messages
+    /// name what was wrong and what to do; they never contain ID numbers, phone numbers, keys or
+    /// passphrases.
     init(_ error: any Error, language l: Language) {
         switch error {
         case let failure as Failure:
             self = failure
-        case let error as DomainError:
-            self.init(status: error.kind == .invalidInput ? .invalidInput : .refused, message: error.message(l))
-        case let error as PolicyError:
-            self.init(status: .policy, message: error.message(l))
-        case let error as ClientError:
-            let status: Status = switch error {
-            case .alreadyInitialised: .alreadyInitialised
-            case .notInitialised, .directoryUnusable: .notInitialised
-            case .policyFileUnreadable: .policy
-            case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
-                 .passphraseUnavailable, .passphraseFileUnreadable: .key
-            case .notConfirmed, .unknownAccount: .refused
-            }
-            self.init(status: status, message: error.message(l))
-        case let error as StoreError:
-            let status: Status = switch error {
-            case .missing, .noIdentity: .notInitialised
-            case .damaged, .newerSchema, .unreadableRecord: .damaged
-            case .busy: .refused
-            }
-            self.init(status: status, message: error.message(l))
-        case let error as CryptoError:
-            self.init(status: .key, message: Self.crypto(error, l))
-        case let error as SyncFailure:
-            let status: Status = switch error {
-            case .unreachable: .unreachable
-            case .noServer: .invalidInput
-            case .refused, .badAnswer, .serverKeyChanged: .serverRefused
-            }
-            self.init(status: status, message: error.message(l))
-        case let error as SyncError:
-            self.init(status: .unexpected, message: l.pick("Internal error: ", "内部错误:") + error.message)
+        case let error as any ProvidentError:
+            self.init(status: Self.status(error.kind), message: error.message(l))
         default:
-            self.init(status: .unexpected, message: l.pick("Unexpected failure: ", "意外错误:") + String(describing: type(of: error)))
+            self.init(status: .unexpected, message: l.pick("Unexpected failure: ", "意外错误：") + String(describing: type(of: error)))
         }
     }
 
@@ -111,26 +78,19 @@ struct Failure: Error {
         self.message = message
     }
 
-    static func crypto(_ error: CryptoError, _ l: Language) -> String {
-        switch error {
-        case .wrongPassphrase:
-            l.pick("The passphrase is wrong; nothing was changed.", "口令错误;未做任何更改。")
-        case .emptyPassphrase:
-            l.pick("The passphrase is empty.", "口令为空。")
-        case .notAKeyFile:
-            l.pick("device.key is not a Provident key file; restore it from a backup.", "device.key 不是 Provident 密钥文件;请从备份恢复。")
-        case .keyFileTampered:
-            l.pick("device.key is damaged or was altered; restore it from a backup, or set up the device again with `provident init --force`.",
-                   "device.key 已损坏或被改动;请从备份恢复,或用 `provident init --force` 重新设置设备。")
-        case let .unsupportedKeyFileVersion(version):
-            l.pick("device.key uses format version \(version), newer than this program; update Provident.",
-                   "device.key 使用第 \(version) 版格式,比本程序新;请升级 Provident。")
-        case .keyDerivationFailed:
-            l.pick("Not enough memory to process the passphrase (Argon2id needs 64 MiB).", "内存不足,无法处理口令(Argon2id 需要 64 MiB)。")
-        case let .io(operation, path, _):
-            l.pick("Could not \(operation) \(path).", "无法访问 \(path)(\(operation))。")
-        case .wrongLength:
-            l.pick("device.key is damaged.", "device.key 已损坏。")
+    /// The exit status of each kind of error.
+    static func status(_ kind: ErrorKind) -> Status {
+        switch kind {
+        case .invalidInput, .tooLarge: .invalidInput
+        case .refused, .forbidden, .notFound, .rateLimited, .storageFull: .refused
+        case .credentials: .key
+        case .notSetUp: .notInitialised
+        case .alreadySetUp: .alreadyInitialised
+        case .configuration: .policy
+        case .unavailable: .unreachable
+        case .unauthenticated, .remoteRefusal: .serverRefused
+        case .damaged: .damaged
+        case .internal: .unexpected
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvidentDomain
+import ProvidentSync
 
 /// The language of this run: Chinese when LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh.
 let language = Language.from(environment: ProcessInfo.processInfo.environment)

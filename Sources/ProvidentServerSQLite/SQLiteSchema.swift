@@ -1,10 +1,15 @@
 import GRDB
+import ProvidentStore
 
-/// The server's tables, on top of the replica schema it shares with devices: named,
-/// append-only migrations.
-enum ServerSchema {
+/// The server's SQLite schema: named, append-only migrations. The database began as a replica
+/// of everything, with the server's tables on top, so it registers the replica migrations
+/// released before the two schemas parted under their names; from `server v3` on, it is its own.
+enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
-        var migrator = Schema.migrator
+        var migrator = DatabaseMigrator()
+        for (name, migrate) in Schema.released.prefix(Schema.releasedBeforeServerSplit) {
+            migrator.registerMigration(name, migrate: migrate)
+        }
         migrator.registerMigration("server v1 devices, log, feed") { db in
             try db.execute(sql: """
                 CREATE TABLE server_devices (
@@ -135,6 +140,29 @@ enum ServerSchema {
                     created_at INTEGER NOT NULL,
                     expires_at INTEGER NOT NULL
                 );
+                """)
+        }
+        migrator.registerMigration("server v3 feed head, rate limits, the server's own tables only") { db in
+            try db.execute(sql: """
+                -- The feed's end, taken under a lock by each writer, so positions become visible in order.
+                CREATE TABLE feed_head (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    position INTEGER NOT NULL
+                );
+                INSERT INTO feed_head (singleton, position) SELECT 1, COALESCE(MAX(seq), 0) FROM feed;
+                CREATE INDEX feed_change_set ON feed (device, device_seq);
+                -- Attempts counted per address (self-enrolments, dashboard sign-ins), shared by every server.
+                CREATE TABLE rate_events (
+                    bucket TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    at INTEGER NOT NULL
+                );
+                CREATE INDEX rate_events_address ON rate_events (bucket, address, at);
+                CREATE INDEX rate_events_at ON rate_events (at);
+                CREATE INDEX office_sessions_expiry ON office_sessions (expires_at);
+                -- A device's own tables: the server's identity lives in server_devices, its chain in chain_heads.
+                DROP TABLE device;
+                DROP TABLE outbox;
                 """)
         }
         return migrator

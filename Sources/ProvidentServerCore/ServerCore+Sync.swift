@@ -1,0 +1,313 @@
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentSync
+
+/// A request as the HTTP layer received it, for the core to authenticate and answer.
+public struct SignedRequest: Sendable {
+    public let method: String
+    public let path: String
+    /// The query with its leading `?`, or empty.
+    public let query: String
+    /// Header values by lower-case name (the first of each).
+    public let headers: [String: String]
+    public let body: [UInt8]
+    /// The language the client reads (`Accept-Language`).
+    public let language: Language
+    /// The client's address, for rate limits.
+    public let address: String
+
+    public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], language: Language,
+                address: String) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.language = language
+        self.address = address
+    }
+
+    /// A query parameter, as given.
+    public func parameter(_ name: String) -> String? {
+        for pair in query.drop(while: { $0 == "?" }).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.first.map(String.init) == name { return parts.count > 1 ? String(parts[1]).removingPercentEncodingLite : "" }
+        }
+        return nil
+    }
+}
+
+/// The limits of sync-protocol.md §12 that the server enforces.
+public enum SyncLimits {
+    public static let maxBodyBytes = 8 * 1_048_576
+    public static let maxChangeSetsPerPush = 500
+    public static let defaultFeedPage = 500
+    public static let maxFeedPage = 2_000
+    public static let defaultSnapshotPage = 1_000
+    public static let maxSnapshotPage = 5_000
+}
+
+/// A page of the feed for one device (§11.6).
+public struct FeedPage: Sendable {
+    public let entries: [FeedEntry]
+    /// The position the device stores after applying the page.
+    public let cursor: UInt64
+    public let head: UInt64
+    public let more: Bool
+
+    /// The answer's members, `serverTime` aside.
+    public var canonicalMembers: [String: CanonicalValue] {
+        let items: [CanonicalValue] = entries.map { entry in
+            switch entry.content {
+            case let .changeSet(bytes, signature, author):
+                .object(["position": .integer(Int64(entry.position)), "author": .string(Base64.encode(author.bytes)),
+                         "changeSet": .object(["changeSet": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature))])])
+            case let .document(bytes, signature):
+                .object(["position": .integer(Int64(entry.position)),
+                         "document": .object(["document": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature))])])
+            }
+        }
+        return ["entries": .array(items), "cursor": .integer(Int64(cursor)), "head": .integer(Int64(head)), "more": .bool(more)]
+    }
+}
+
+/// A page of a device's snapshot (§11.7).
+public struct SnapshotPage: Sendable {
+    public let document: SignedDocument
+    public let next: RecordKey?
+    public let total: Int
+
+    /// The answer's members, `serverTime` aside.
+    public var canonicalMembers: [String: CanonicalValue] {
+        ["document": document.envelopeValue, "next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": .integer(Int64(total))]
+    }
+}
+
+extension ServerCore {
+    // MARK: Requests
+
+    /// Checks a request's signature (§11.2) for a known, active device, its time window and,
+    /// unless the caller records it with its own work, its nonce.
+    public func authenticate(_ request: SignedRequest, recordNonce: Bool = true) async throws -> (RegisteredDevice, RequestSignature) {
+        let (signed, signature) = try Self.readSignature(request)
+        guard let device = try await store.read({ try await $0.device(signed.device) }) else { throw ServerError.unknownDevice }
+        switch device.status {
+        case .active: break
+        case .revoked: throw ServerError.deviceRevoked
+        case .quarantined: throw ServerError.deviceQuarantined
+        }
+        try check(signed, signature, publicKey: device.publicKey)
+        if recordNonce {
+            let now = clock()
+            let expires = nonceExpiry(now)
+            let fresh = try await store.write { tx in
+                try await tx.touch(signed.device, at: now)
+                return try await tx.useNonce(signed.nonce, device: signed.device, expiresAt: expires)
+            }
+            guard fresh else { throw ServerError.replay }
+        }
+        return (device, signed)
+    }
+
+    /// Until when a nonce is remembered: twice the request window.
+    func nonceExpiry(_ now: Instant) -> Instant {
+        Instant(millisSinceEpoch: now.millisSinceEpoch + 2 * Int64(settings.requestWindowSeconds) * 1_000)
+    }
+
+    static func readSignature(_ request: SignedRequest) throws -> (RequestSignature, Signature) {
+        // Through a Result: a typed catch here trips an ownership bug in the Swift 6.3 compiler.
+        let result = Result { () throws(RequestSignature.Problem) -> (RequestSignature, Signature) in
+            try RequestSignature.received(method: request.method, path: request.path, query: request.query, body: request.body) { name in
+                request.headers[name]
+            }
+        }
+        switch result {
+        case let .success(received): return received
+        case .failure(.missingHeader(let name)): throw ServerError.missingHeader(name)
+        case .failure(.digestMismatch): throw ServerError.digestMismatch
+        case .failure: throw ServerError.badRequestSignature
+        }
+    }
+
+    func check(_ signed: RequestSignature, _ signature: Signature, publicKey: PublicKey) throws {
+        let now = clock().millisSinceEpoch
+        let verified = Result { () throws(RequestSignature.Problem) in
+            try signed.verify(signature, publicKey: publicKey, nowMillis: now, windowMillis: Int64(settings.requestWindowSeconds) * 1_000)
+        }
+        switch verified {
+        case .success: return
+        case .failure(.outsideWindow(let skew, _)): throw ServerError.clockSkew(skewMillis: skew, serverTime: now)
+        case .failure: throw ServerError.badRequestSignature
+        }
+    }
+
+    /// Reads a request body as canonical JSON (§11.1).
+    public static func canonicalBody(_ request: SignedRequest) throws -> CanonicalValue {
+        do {
+            return try CanonicalDecoder.decode(request.body, limit: SyncLimits.maxBodyBytes)
+        } catch {
+            throw SyncError.notCanonical(error)
+        }
+    }
+
+    // MARK: Push
+
+    /// Answers a push (§11.5): the request is checked, every envelope decoded and verified
+    /// against the pushing device before anything is touched, then the change-sets are judged
+    /// in one transaction, committed before the answer, with the request's nonce.
+    public func push(_ request: SignedRequest) async throws -> [PushAnswer] {
+        let value = try Self.canonicalBody(request)
+        let (device, signed) = try await authenticate(request, recordNonce: false)
+        guard let object = value.objectValue, object.count == 1, let envelopes = object["changeSets"]?.arrayValue else {
+            throw ServerError.malformedRequest(request.language.pick("the push must be {\"changeSets\":[envelope, …]}.",
+                                                                     "推送的格式须为 {\"changeSets\":[信封, …]}。"))
+        }
+        guard (1...SyncLimits.maxChangeSetsPerPush).contains(envelopes.count) else { throw ServerError.pushSize(maximum: SyncLimits.maxChangeSetsPerPush) }
+        let batch = try Self.decode(envelopes, signedBy: device)
+        let now = clock()
+        let expires = nonceExpiry(now)
+        let answers: [PushAnswer]
+        do {
+            answers = try await ingest(now: now) { ingest in
+                guard try await ingest.tx.useNonce(signed.nonce, device: device.id, expiresAt: expires) else { throw ServerError.replay }
+                try await ingest.tx.touch(device.id, at: now)
+                return try await ingest.accept(batch, from: device, language: request.language)
+            }
+        } catch let ServerError.chainFork(sequence, index) {
+            try await quarantine(device.id, reason: "signed two different change-sets for sequence \(sequence)")
+            logger.warning("device quarantined after a fork", metadata: ["sync.device": .string(device.id.rawValue),
+                                                                         "sync.sequence": .stringConvertible(sequence)])
+            throw ServerError.chainFork(sequence: sequence, index: index)
+        }
+        let accepted = answers.filter { $0.status == .accepted }.count
+        logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
+                                       "sync.batch.accepted": .stringConvertible(accepted)])
+        let forbidden = answers.filter { $0.code == DomainError.outOfScope.code }.count
+        // Writing outside the device's scope is a 403 (§11.5), though the push was committed.
+        if forbidden > 0 { throw ServerError.pushPartlyForbidden(forbidden: forbidden, results: answers) }
+        return answers
+    }
+
+    /// Decodes every envelope of a push and checks, in this order, that each is well-formed
+    /// (400), names the pushing device (403 `scope.foreign_change_set`) and carries that
+    /// device's signature (401 `signature.invalid`); the first that does not refuses the push.
+    static func decode(_ envelopes: [CanonicalValue], signedBy device: RegisteredDevice) throws -> [SignedChangeSet] {
+        var batch: [SignedChangeSet] = []
+        batch.reserveCapacity(envelopes.count)
+        for (index, envelope) in envelopes.enumerated() {
+            let signed: SignedChangeSet
+            do {
+                signed = try SignedChangeSet(envelopeValue: envelope)
+            } catch {
+                throw ServerError.changeSetRefused(error, index: index)
+            }
+            guard signed.changeSet.device == device.id else { throw ServerError.foreignChangeSet(index: index) }
+            do {
+                try signed.verify(with: device.publicKey)
+            } catch {
+                throw ServerError.changeSetRefused(.badSignature, index: index)
+            }
+            batch.append(signed)
+        }
+        return batch
+    }
+
+    /// Runs change-set work in one write transaction: what `body` accepts is published to the
+    /// feed as the transaction ends.
+    func ingest<T: Sendable>(now: Instant, _ body: @escaping @Sendable (Ingest) async throws -> T) async throws -> T {
+        try await store.write { tx in
+            let ingest = Ingest(core: self, tx: tx, now: now)
+            let result = try await body(ingest)
+            try await ingest.finish()
+            return result
+        }
+    }
+
+    // MARK: Pull
+
+    /// A page of the feed for a device (§11.6).
+    public func feedPage(for device: RegisteredDevice, request: SignedRequest) async throws -> FeedPage {
+        guard let cursorText = request.parameter("cursor"), let cursor = UInt64(cursorText), cursor < 1 << 53 else {
+            throw ServerError.badQuery(request.language.pick("give cursor, the last feed position you applied (0 after a snapshot of an empty scope).",
+                                                             "请给出 cursor：已应用的最后一个数据流位置（空范围的快照之后为 0）。"))
+        }
+        let limit = try Self.limit(request, default: SyncLimits.defaultFeedPage, maximum: SyncLimits.maxFeedPage)
+        let scopes = device.grant.readScopes
+        let (entries, head) = try await store.read { tx in
+            let head = try await tx.feedHead()
+            guard scopes?.isEmpty != true else { return ([FeedEntry](), head) }
+            return (try await tx.feed(after: cursor, scopes: scopes, limit: limit), head)
+        }
+        guard cursor <= head else { throw ServerError.cursorAhead(cursor: cursor, head: head) }
+        let last = entries.last?.position ?? max(cursor, head)
+        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit)
+    }
+
+    /// A page of the snapshot of everything a device may see (§11.7): whole records in key
+    /// order, in a document signed by the server as of the feed position when it was read.
+    public func snapshotPage(for device: RegisteredDevice, request: SignedRequest) async throws -> SnapshotPage {
+        var after: RecordKey?
+        if let text = request.parameter("after") {
+            let parts = text.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2 else {
+                throw ServerError.badQuery(request.language.pick("after must be type/id, as given in next.", "after 须为 类型/ID，与 next 给出的一致。"))
+            }
+            after = RecordKey(type: String(parts[0]), id: String(parts[1]))
+        }
+        let limit = try Self.limit(request, default: SyncLimits.defaultSnapshotPage, maximum: SyncLimits.maxSnapshotPage)
+        let scopes = device.grant.readScopes
+        let start = after
+        let (head, states, keys, total) = try await store.read { tx in
+            let head = try await tx.feedHead()
+            guard scopes?.isEmpty != true else { return (head, [RecordState](), [RecordKey](), 0) }
+            let keys = try await tx.scopedKeys(after: start, scopes: scopes, limit: limit)
+            let found = try await tx.records(keys)
+            let total = try await tx.scopedRecordCount(scopes: scopes)
+            return (head, keys.compactMap { found[$0] }, keys, total)
+        }
+        let document = try SignedDocument(asOf: head, content: .records(states), signingWith: key)
+        return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total)
+    }
+
+    static func limit(_ request: SignedRequest, default value: Int, maximum: Int) throws -> Int {
+        guard let text = request.parameter("limit") else { return value }
+        guard let limit = Int(text), (1...maximum).contains(limit) else {
+            throw ServerError.badQuery(request.language.pick("limit must be 1 to \(maximum).", "limit 须为 1 到 \(maximum)。"))
+        }
+        return limit
+    }
+
+    /// The feed's last position.
+    public func feedHead() async throws -> UInt64 {
+        try await store.read { try await $0.feedHead() }
+    }
+
+    /// What a device learns about itself and the server (§11.3).
+    public func describe(_ device: RegisteredDevice) -> [String: CanonicalValue] {
+        var result: [String: CanonicalValue] = [
+            "device": .string(device.id.rawValue), "role": .string(device.grant.role.rawValue), "status": .string(device.status.rawValue),
+            "serverKey": .string(Base64.encode(key.publicKey.bytes)), "serverDevice": .string(id.rawValue), "policy": .string(policyText),
+        ]
+        if let branch = device.grant.branch { result["branch"] = .string(branch) }
+        if let account = device.grant.accountID { result["account"] = .string(account) }
+        return result
+    }
+}
+
+extension String {
+    /// The text with `%XX` escapes and `+` decoded, or unchanged where an escape is malformed.
+    var removingPercentEncodingLite: String {
+        var bytes: [UInt8] = []
+        var iterator = Array(utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "%"), iterator.count >= 2,
+               let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

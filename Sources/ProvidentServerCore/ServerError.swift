@@ -1,0 +1,214 @@
+import ProvidentDomain
+import ProvidentSync
+
+/// Why the server refuses a request or an administration command. Codes are those of
+/// sync-protocol.md §10 and §11.11; the kind decides the HTTP status.
+public enum ServerError: ProvidentError, Hashable {
+    /// The request body is not what the endpoint takes.
+    case malformedRequest(String)
+    /// A query parameter is missing or out of range.
+    case badQuery(String)
+    /// More change-sets in one push than the limit.
+    case pushSize(maximum: Int)
+    /// A request header needed for the signature is missing or malformed.
+    case missingHeader(String)
+    /// The body does not match its `Content-Digest`.
+    case digestMismatch
+    /// The request's time is outside the window around the server's clock.
+    case clockSkew(skewMillis: Int64, serverTime: Int64)
+    /// The request signature does not verify.
+    case badRequestSignature
+    /// The request's nonce was already used: a replay.
+    case replay
+    /// The device is not known.
+    case unknownDevice
+    case deviceRevoked
+    case deviceQuarantined
+    case inviteUnknown
+    case inviteExpired
+    case inviteUsed
+    case claimUnknown
+    case claimUsed
+    /// A push holds a change-set made by another device.
+    case foreignChangeSet(index: Int)
+    /// A change-set of a push cannot be decoded, or its signature is not the pusher's.
+    case changeSetRefused(SyncError, index: Int)
+    /// Change-sets are missing before the one at `index`.
+    case chainGap(expected: UInt64, index: Int)
+    /// The change-set at `index` differs from the one accepted for its sequence number.
+    case chainFork(sequence: UInt64, index: Int)
+    /// The change-set at `index` is not later than the device's previous one.
+    case chainTime(index: Int)
+    /// A pull cursor beyond the feed's end.
+    case cursorAhead(cursor: UInt64, head: UInt64)
+    /// Some change-sets of a push wrote outside the device's scope; the push was still
+    /// committed and `results` holds every answer.
+    case pushPartlyForbidden(forbidden: Int, results: [PushAnswer])
+    /// Too many attempts from one address.
+    case rateLimited(retryAfterSeconds: Int)
+    /// No conflict with this id.
+    case conflictUnknown
+    /// The server's key file does not belong to this database.
+    case keyMismatch
+
+    public var code: String {
+        switch self {
+        case .malformedRequest, .pushSize: "request.malformed"
+        case .badQuery: "request.query"
+        case .missingHeader: "auth.missing_header"
+        case .digestMismatch: "auth.digest"
+        case .clockSkew: "auth.clock_skew"
+        case .badRequestSignature: "auth.signature"
+        case .replay: "auth.replay"
+        case .unknownDevice: "device.unknown"
+        case .deviceRevoked: "device.revoked"
+        case .deviceQuarantined: "device.quarantined"
+        case .inviteUnknown: "enrol.invite_unknown"
+        case .inviteExpired: "enrol.invite_expired"
+        case .inviteUsed: "enrol.invite_used"
+        case .claimUnknown: "enrol.claim_unknown"
+        case .claimUsed: "enrol.claim_used"
+        case .foreignChangeSet: "scope.foreign_change_set"
+        case let .changeSetRefused(error, _): error.code
+        case .chainGap: "chain.gap"
+        case .chainFork: "chain.fork"
+        case .chainTime: "chain.time"
+        case .cursorAhead: "feed.cursor_ahead"
+        case .pushPartlyForbidden: DomainError.outOfScope.code
+        case .rateLimited: "rate_limited"
+        case .conflictUnknown: "conflict.unknown"
+        case .keyMismatch: "server.key_mismatch"
+        }
+    }
+
+    public var kind: ErrorKind {
+        switch self {
+        case .malformedRequest, .badQuery, .pushSize: .invalidInput
+        case .missingHeader, .digestMismatch, .clockSkew, .badRequestSignature, .replay, .unknownDevice: .unauthenticated
+        case .deviceRevoked, .deviceQuarantined, .inviteUnknown, .inviteExpired, .inviteUsed, .claimUnknown, .claimUsed,
+             .foreignChangeSet, .pushPartlyForbidden: .forbidden
+        case let .changeSetRefused(error, _): error.kind
+        case .chainGap, .chainFork, .chainTime, .cursorAhead: .refused
+        case .rateLimited: .rateLimited
+        case .conflictUnknown: .notFound
+        case .keyMismatch: .damaged
+        }
+    }
+
+    public var details: [String: CanonicalValue] {
+        switch self {
+        case let .pushSize(maximum): ["limit": .integer(Int64(maximum))]
+        case let .missingHeader(name): ["header": .string(name)]
+        case let .clockSkew(skew, serverTime): ["serverTime": .integer(serverTime), "skewMillis": .integer(skew)]
+        case let .foreignChangeSet(index), let .chainTime(index): ["index": .integer(Int64(index))]
+        case let .changeSetRefused(error, index):
+            error.details.merging(["index": .integer(Int64(index))]) { _, new in new }
+        case let .chainGap(expected, index): ["expected": .integer(Int64(clamping: expected)), "index": .integer(Int64(index))]
+        case let .chainFork(sequence, index): ["sequence": .integer(Int64(clamping: sequence)), "index": .integer(Int64(index))]
+        case let .cursorAhead(_, head): ["head": .integer(Int64(clamping: head))]
+        case let .pushPartlyForbidden(_, results): ["results": .array(results.map(\.canonicalValue))]
+        case let .rateLimited(seconds): ["retryAfterSeconds": .integer(Int64(seconds))]
+        default: [:]
+        }
+    }
+
+    public func message(_ l: Language) -> String {
+        switch self {
+        case let .malformedRequest(what):
+            l.pick("The request is malformed: \(what)", "请求格式有误：\(what)")
+        case let .badQuery(what):
+            l.pick("The query is wrong: \(what)", "查询参数有误：\(what)")
+        case let .pushSize(maximum):
+            l.pick("Send between 1 and \(maximum) change-sets at once.", "每次须发送 1 到 \(maximum) 个变更集。")
+        case let .missingHeader(name):
+            l.pick("The request is not signed: the \(name) header is missing or malformed.", "请求未签名：缺少 \(name) 头，或其格式有误。")
+        case .digestMismatch:
+            l.pick("The body does not match its Content-Digest.", "请求正文与其 Content-Digest 不符。")
+        case let .clockSkew(skew, _):
+            l.pick("The request's time is \(abs(skew) / 1_000) s \(skew > 0 ? "ahead of" : "behind") the server's; the device's clock is wrong.",
+                   "请求时间比服务器\(skew > 0 ? "快" : "慢") \(abs(skew) / 1_000) 秒；设备时钟有误。")
+        case .badRequestSignature:
+            l.pick("The request signature does not verify with the device's key.", "请求签名与设备密钥不符。")
+        case .replay:
+            l.pick("This request was already received (same nonce); a replay is refused.", "该请求已收到过（相同随机数）；重放请求被拒绝。")
+        case .unknownDevice:
+            l.pick("The server does not know this device; enrol it again.", "服务器不认识本设备；请重新注册。")
+        case .deviceRevoked:
+            l.pick("This device has been revoked by the office; it can no longer sync. Ask the office.", "本设备已被中心停用，不能再同步；请联系中心。")
+        case .deviceQuarantined:
+            l.pick("This device has been stopped: it sent two different changes with one sequence number (its data was restored from an old copy?). Ask the office.",
+                   "本设备已被暂停：它对同一序号发送了两项不同的更改（数据是否从旧备份恢复？）。请联系中心。")
+        case .inviteUnknown:
+            l.pick("The invite code is not known; check it, or ask the office for a new one.", "邀请码无效；请核对，或向中心申请新的邀请码。")
+        case .inviteExpired:
+            l.pick("The invite code has expired; ask the office for a new one.", "邀请码已过期；请向中心申请新的邀请码。")
+        case .inviteUsed:
+            l.pick("The invite code was already used by another device; ask the office for a new one.", "邀请码已被其他设备使用；请向中心申请新的邀请码。")
+        case .claimUnknown:
+            l.pick("No account waits for this claim code; check it against the slip from the outreach visit.",
+                   "没有与此认领码对应的账户；请对照外勤人员给您的凭条核对。")
+        case .claimUsed:
+            l.pick("This account was already claimed by another device; ask the office if that was not you.",
+                   "该账户已被其他设备认领；如非本人操作，请联系中心。")
+        case .foreignChangeSet:
+            l.pick("A device may only push its own change-sets.", "设备只能推送自己的变更集。")
+        case let .changeSetRefused(error, _):
+            error.message(l)
+        case let .chainGap(expected, _):
+            SyncError.chainGap(expected: expected).message(l)
+        case let .chainFork(sequence, _):
+            SyncError.chainFork(sequence: sequence).message(l) + l.pick(" The device is stopped; the office has been told.", "本设备已被暂停，已通知中心。")
+        case .chainTime:
+            SyncError.chainTimeNotAfterPrevious.message(l)
+        case let .cursorAhead(cursor, head):
+            l.pick("The cursor \(cursor) is beyond the feed's end \(head): the server was restored from an older copy. Take a new snapshot.",
+                   "游标 \(cursor) 超出数据流末尾 \(head)：服务器已从较早的备份恢复。请重新获取快照。")
+        case let .pushPartlyForbidden(forbidden, results):
+            l.pick("\(forbidden) of the \(results.count) change-sets write records outside this device's scope; they are refused and kept with that reason, the others are answered in details.results.",
+                   "\(results.count) 个变更集中有 \(forbidden) 个写入了本设备范围以外的记录，已被拒绝并记录原因；其余的结果见 details.results。")
+        case let .rateLimited(seconds):
+            l.pick("Too many attempts from this address; try again in \(seconds / 60 + 1) minutes.", "该地址尝试次数过多；请 \(seconds / 60 + 1) 分钟后再试。")
+        case .conflictUnknown:
+            l.pick("No conflict with this id; see `provident-server conflicts list --all`.", "没有此 ID 的冲突；请查看 `provident-server conflicts list --all`。")
+        case .keyMismatch:
+            l.pick("The server key file does not belong to this database (another deployment's key, or another deployment's database); give the right key with server.keyPath.",
+                   "服务器密钥文件与此数据库不匹配（其他部署的密钥或数据库）；请用 server.keyPath 指定正确的密钥。")
+        }
+    }
+}
+
+/// The server's answer for one change-set of a push.
+public struct PushAnswer: Hashable, Sendable {
+    public enum Status: String, Hashable, Sendable {
+        case accepted
+        /// Already received: acknowledged again, with the answer it got then.
+        case duplicate
+        case rejected
+    }
+
+    public let id: ChangeSetID
+    public let sequence: UInt64
+    public let status: Status
+    /// For a duplicate, whether it had been accepted.
+    public let accepted: Bool
+    public let code: String?
+    public let message: String?
+
+    public init(id: ChangeSetID, sequence: UInt64, status: Status, accepted: Bool, code: String?, message: String?) {
+        self.id = id
+        self.sequence = sequence
+        self.status = status
+        self.accepted = accepted
+        self.code = code
+        self.message = message
+    }
+
+    /// The answer as a push's `results` carry it (sync-protocol.md §11.5).
+    public var canonicalValue: CanonicalValue {
+        var result: [String: CanonicalValue] = ["id": .string(id.hex), "seq": .integer(Int64(sequence)), "status": .string(status.rawValue)]
+        if status == .duplicate { result["accepted"] = .bool(accepted) }
+        if let code { result["code"] = .string(code) }
+        if let message { result["message"] = .string(message) }
+        return .object(result)
+    }
+}

@@ -1,0 +1,297 @@
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentSync
+
+/// A device the server knows.
+public struct RegisteredDevice: Hashable, Sendable {
+    /// Whether the device may sync.
+    public enum Status: String, Hashable, Sendable, CaseIterable {
+        case active
+        /// Revoked by the office.
+        case revoked
+        /// Stopped by the server after it signed two different change-sets for one sequence number.
+        case quarantined
+    }
+
+    public let id: DeviceID
+    public let publicKey: PublicKey
+    public var grant: DeviceGrant
+    public var status: Status
+    public var statusReason: String?
+    public let enrolledAt: Instant
+    /// How it enrolled: `self`, `invite:<id>`, `claim`, or `server` for the server itself.
+    public let enrolledVia: String
+    public var lastSeenAt: Instant?
+
+    public init(id: DeviceID, publicKey: PublicKey, grant: DeviceGrant, status: Status = .active, statusReason: String? = nil,
+                enrolledAt: Instant, enrolledVia: String, lastSeenAt: Instant? = nil) {
+        self.id = id
+        self.publicKey = publicKey
+        self.grant = grant
+        self.status = status
+        self.statusReason = statusReason
+        self.enrolledAt = enrolledAt
+        self.enrolledVia = enrolledVia
+        self.lastSeenAt = lastSeenAt
+    }
+}
+
+/// A one-time enrolment code for a staff device (only its digest is kept).
+public struct Invite: Hashable, Sendable {
+    public let id: String
+    public let role: DeviceRole
+    public let branch: String?
+    public let expiresAt: Instant
+    public let usedBy: DeviceID?
+
+    public init(id: String, role: DeviceRole, branch: String?, expiresAt: Instant, usedBy: DeviceID? = nil) {
+        self.id = id
+        self.role = role
+        self.branch = branch
+        self.expiresAt = expiresAt
+        self.usedBy = usedBy
+    }
+}
+
+/// Something the office should look at: a device quarantined for a fork, for one.
+public struct Alert: Hashable, Sendable {
+    public let kind: String
+    public let device: DeviceID?
+    public let detail: String
+    public let at: Instant
+
+    public init(kind: String, device: DeviceID?, detail: String, at: Instant) {
+        self.kind = kind
+        self.device = device
+        self.detail = detail
+        self.at = at
+    }
+}
+
+/// A change-set a device pushed that passed the chain rules, kept with the answer it got.
+public struct StoredChangeSet: Hashable, Sendable {
+    public let device: DeviceID
+    public let sequence: UInt64
+    public let id: ChangeSetID
+    public let time: HLCTimestamp
+    /// The exact signed bytes and signature.
+    public let bytes: [UInt8]
+    public let signature: Signature
+    /// Accepted, or refused by the clock bound or the rules (it still extends the chain).
+    public let accepted: Bool
+    public let code: String?
+    public let message: String?
+    public let receivedAt: Instant
+
+    public init(device: DeviceID, sequence: UInt64, id: ChangeSetID, time: HLCTimestamp, bytes: [UInt8], signature: Signature,
+                accepted: Bool, code: String?, message: String?, receivedAt: Instant) {
+        self.device = device
+        self.sequence = sequence
+        self.id = id
+        self.time = time
+        self.bytes = bytes
+        self.signature = signature
+        self.accepted = accepted
+        self.code = code
+        self.message = message
+        self.receivedAt = receivedAt
+    }
+}
+
+/// One position of the feed, as devices pull it.
+public struct FeedEntry: Sendable {
+    public enum Content: Sendable {
+        /// A device's change-set, as it signed it, with the author's public key.
+        case changeSet(bytes: [UInt8], signature: [UInt8], author: PublicKey)
+        /// A document signed by the server.
+        case document(bytes: [UInt8], signature: [UInt8])
+    }
+
+    public let position: UInt64
+    public let content: Content
+
+    public init(position: UInt64, content: Content) {
+        self.position = position
+        self.content = content
+    }
+}
+
+/// An entry to add to the feed at a reserved position: a change-set already kept in its
+/// device's chain, or a document signed by the server; and the scopes that receive it.
+public struct NewFeedEntry: Sendable {
+    public enum Content: Sendable {
+        case changeSet(Dot)
+        case document(SignedDocument)
+    }
+
+    public let position: UInt64
+    public let content: Content
+    public let scopes: Set<Scope>
+
+    public init(position: UInt64, content: Content, scopes: Set<Scope>) {
+        self.position = position
+        self.content = content
+        self.scopes = scopes
+    }
+}
+
+/// A month an account has paid, and the deposit that paid it.
+public struct PaidPeriod: Hashable, Sendable {
+    public let reference: String
+    public let depositID: String
+
+    public init(reference: String, depositID: String) {
+        self.reference = reference
+        self.depositID = depositID
+    }
+}
+
+/// A conflict as stored: in its digest form (sync-protocol.md §9.2).
+public struct StoredConflict: Hashable, Sendable {
+    public let id: Digest256
+    public let record: RecordKey
+    public let field: String
+    /// The canonical bytes of the conflict's digest form.
+    public let digestForm: [UInt8]
+
+    public init(id: Digest256, record: RecordKey, field: String, digestForm: [UInt8]) {
+        self.id = id
+        self.record = record
+        self.field = field
+        self.digestForm = digestForm
+    }
+
+    /// The conflict it describes.
+    public var conflict: Conflict? {
+        Conflict(digestForm: digestForm, record: record)
+    }
+}
+
+/// An account's money: deposits oldest first, their reversals and outcomes, and interest.
+public struct AccountHistory: Sendable {
+    public var deposits: [Deposit]
+    public var reversals: [String: DepositReversal]
+    public var outcomes: [String: DepositOutcome]
+    public var interest: [InterestCredit]
+
+    public init(deposits: [Deposit] = [], reversals: [String: DepositReversal] = [:], outcomes: [String: DepositOutcome] = [:],
+                interest: [InterestCredit] = []) {
+        self.deposits = deposits
+        self.reversals = reversals
+        self.outcomes = outcomes
+        self.interest = interest
+    }
+}
+
+/// A bank line as the office reviews it.
+public struct ReconciliationLine: Sendable {
+    /// Where a line stands.
+    public enum Status: String, Sendable, CaseIterable {
+        /// Matched to its deposit, which is confirmed.
+        case confirmed
+        /// The memo names a deposit of another amount: the office confirms by hand or rejects the deposit.
+        case amountMismatch
+        /// No deposit found (or several fit): the office matches by hand, or dismisses (refunds) it.
+        case noDeposit
+        /// Pays a deposit already paid: money to refund.
+        case duplicate
+        /// The deposit it named was rejected by the office.
+        case rejected
+        /// Set aside by the office, with a reason (refunded, not an HPF payment…).
+        case dismissed
+
+        public func label(_ l: Language) -> String {
+            switch self {
+            case .confirmed: l.pick("matched, confirmed", "已匹配确认")
+            case .amountMismatch: l.pick("amount mismatch", "金额不符")
+            case .noDeposit: l.pick("no deposit", "无对应缴存")
+            case .duplicate: l.pick("duplicate payment", "重复缴款")
+            case .rejected: l.pick("deposit rejected", "缴存已退回")
+            case .dismissed: l.pick("dismissed", "已处理")
+            }
+        }
+
+        /// Whether the office still has to act.
+        public var open: Bool { self == .amountMismatch || self == .noDeposit || self == .duplicate }
+    }
+
+    public let id: Int64
+    public let bankLine: BankLine
+    public let statementID: Int64
+    public let status: Status
+    public let depositID: String?
+    /// The reference code of the deposit it names, if any.
+    public let reference: String?
+    public let method: MatchMethod?
+    public let candidates: [String]
+    public let note: String?
+
+    public init(id: Int64, bankLine: BankLine, statementID: Int64, status: Status, depositID: String?, reference: String?,
+                method: MatchMethod?, candidates: [String], note: String?) {
+        self.id = id
+        self.bankLine = bankLine
+        self.statementID = statementID
+        self.status = status
+        self.depositID = depositID
+        self.reference = reference
+        self.method = method
+        self.candidates = candidates
+        self.note = note
+    }
+}
+
+/// What became of a bank line.
+public struct LineResult: Hashable, Sendable {
+    public var status: ReconciliationLine.Status
+    public var depositID: String?
+    public var method: MatchMethod?
+    public var candidates: [String]
+    public var note: String?
+
+    public init(status: ReconciliationLine.Status, depositID: String? = nil, method: MatchMethod? = nil, candidates: [String] = [],
+                note: String? = nil) {
+        self.status = status
+        self.depositID = depositID
+        self.method = method
+        self.candidates = candidates
+        self.note = note
+    }
+}
+
+/// A deposit that waited longer than the window for its bank line.
+public struct MissingPayment: Sendable {
+    public let deposit: Deposit
+    public let holder: String
+
+    public init(deposit: Deposit, holder: String) {
+        self.deposit = deposit
+        self.holder = holder
+    }
+}
+
+/// A person who signs in to the dashboard.
+public struct OfficeUser: Hashable, Sendable {
+    public let name: String
+    public let createdAt: Instant
+
+    public init(name: String, createdAt: Instant) {
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+/// A signed-in dashboard session.
+public struct OfficeSession: Hashable, Sendable {
+    public let userName: String
+    /// The token every form of the session carries (CSRF protection).
+    public let csrfToken: String
+    public let language: Language
+    public let expiresAt: Instant
+
+    public init(userName: String, csrfToken: String, language: Language, expiresAt: Instant) {
+        self.userName = userName
+        self.csrfToken = csrfToken
+        self.language = language
+        self.expiresAt = expiresAt
+    }
+}

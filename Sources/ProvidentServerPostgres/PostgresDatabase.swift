@@ -1,0 +1,273 @@
+import _ConnectionPoolModule
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ProvidentServerCore
+import ProvidentServerStore
+
+/// The server's store on PostgreSQL, through postgres-nio: for a city that outgrows one
+/// machine, several stateless servers on one database. Writes run at READ COMMITTED with the
+/// rows they depend on locked (`SELECT … FOR UPDATE`), and are run again from the start when
+/// two servers collide (a serialization failure, a deadlock, a key inserted twice); reads see
+/// one snapshot (REPEATABLE READ). Commits are durable: the database must keep `fsync` on and
+/// `synchronous_commit` not off, which `open` checks.
+public final class PostgresDatabase: SQLDatabase {
+    /// Where to connect, and as whom.
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+
+        public init(host: String, port: Int, user: String, password: String?, database: String) {
+            self.host = host
+            self.port = port
+            self.user = user
+            self.password = password
+            self.database = database
+        }
+
+        var connection: PostgresConnection.Configuration {
+            var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
+                                                                 database: database, tls: .disable)
+            configuration.options.connectTimeout = .seconds(5)
+            return configuration
+        }
+
+        var client: PostgresClient.Configuration {
+            var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password,
+                                                             database: database, tls: .disable)
+            configuration.options.connectTimeout = .seconds(3)
+            configuration.options.maximumConnections = 16
+            return configuration
+        }
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+    public let location: String
+
+    public var dialect: SQLDialect { .postgres }
+    public var maxParameters: Int { 65_535 }
+
+    /// Connects, checks the credentials, the database and its durability settings, and brings
+    /// the schema up to date (`create`) or checks that it is (administration commands).
+    public static func open(_ settings: Settings, create: Bool, logger: Logger) async throws -> PostgresDatabase {
+        let location = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
+        // One connection first, so a wrong password or a missing database is reported as such
+        // rather than as a pool that cannot connect.
+        do {
+            let connection = try await PostgresConnection.connect(configuration: settings.connection, id: 0, logger: logger)
+            defer { Task { try? await connection.close() } }
+            let fsync = try await Self.setting("fsync", on: connection, logger: logger)
+            let commit = try await Self.setting("synchronous_commit", on: connection, logger: logger)
+            guard fsync == "on", commit != "off" else {
+                throw StoreFailure.damaged("PostgreSQL runs with fsync=\(fsync), synchronous_commit=\(commit): a commit would not survive a power cut")
+            }
+        } catch let error as StoreFailure {
+            throw error
+        } catch {
+            throw Self.translate(error, location: location)
+        }
+        let client = PostgresClient(configuration: settings.client, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        let database = PostgresDatabase(client: client, runner: runner, logger: logger, location: location)
+        do {
+            try await PostgresSchema.prepare(database, create: create, location: location)
+        } catch {
+            await database.close()
+            throw (error as? StoreFailure) ?? Self.translate(error, location: location)
+        }
+        return database
+    }
+
+    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, location: String) {
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+        self.location = location
+    }
+
+    private static func setting(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: "SHOW \(name)"), logger: logger) {
+            return try row.decode(String.self)
+        }
+        return ""
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                let session = PostgresSession(connection: connection, logger: logger)
+                try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                do {
+                    let result = try await body(session)
+                    try await session.execute("COMMIT")
+                    return result
+                } catch {
+                    try? await session.execute("ROLLBACK")
+                    throw error
+                }
+            }
+        } catch {
+            throw Self.translate(error, location: location)
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    let session = PostgresSession(connection: connection, logger: logger)
+                    try await session.execute("BEGIN")
+                    do {
+                        let result = try await body(session)
+                        try await session.execute("COMMIT")
+                        return result
+                    } catch {
+                        try? await session.execute("ROLLBACK")
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where Self.collided(error) {
+                // Another server got there first: run the whole transaction again, after a short,
+                // growing, jittered pause.
+                guard attempt < 8 else { throw StoreFailure.contention }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 5)))))
+            } catch {
+                throw Self.translate(error, location: location)
+            }
+        }
+    }
+
+    public func integrityCheck() async throws -> [String] {
+        try await read { session in
+            // PostgreSQL checks its pages itself; what the server can check is that its schema is whole.
+            let tables = try await session.query("""
+                SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY(string_to_array(?, ','))
+                """, [.text(PostgresSchema.tables.joined(separator: ","))])
+            let found = try tables.first?.integer("n") ?? 0
+            return found == Int64(PostgresSchema.tables.count) ? ["ok"] : ["\(PostgresSchema.tables.count - Int(found)) of the server's tables are missing"]
+        }
+    }
+
+    public func ping() async -> Bool {
+        (try? await read { session in try await session.query("SELECT 1 AS one").first?.integer("one") }) == 1
+    }
+
+    public func maintain() async throws {}
+
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    /// Whether two writers collided, so that running the transaction again will do.
+    static func collided(_ error: PSQLError) -> Bool {
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        // serialization_failure, deadlock_detected, unique_violation (a key two servers inserted at once)
+        return state == "40001" || state == "40P01" || state == "23505"
+    }
+
+    /// What a PostgreSQL error means for the server.
+    static func translate(_ error: any Error, location: String) -> any Error {
+        switch error {
+        case let pool as ConnectionPoolError:
+            return pool == .requestCancelled ? CancellationError() : StoreFailure.unavailable(location: location)
+        case let error as PSQLError:
+            switch error.code {
+            case .server:
+                let state = error.serverInfo?[.sqlState] ?? ""
+                switch state {
+                case "28P01", "28000": return StoreFailure.authentication(location: location)
+                case "3D000": return StoreFailure.missing(location: location)
+                case "53100": return StoreFailure.full
+                case "25006": return StoreFailure.readOnly
+                case "58030": return StoreFailure.io
+                case "XX001", "XX002": return StoreFailure.damaged("PostgreSQL reports corrupt data")
+                case "40001", "40P01": return StoreFailure.contention
+                default:
+                    let down = state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
+                    return down ? StoreFailure.unavailable(location: location) : error
+                }
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+                return StoreFailure.unavailable(location: location)
+            default:
+                return error
+            }
+        default:
+            // The server's own errors thrown inside a transaction pass through as they are.
+            return error
+        }
+    }
+}
+
+/// One transaction's connection: `?` placeholders become `$1, $2…`; values travel as int8,
+/// text and bytea, and come back as `SQLValue`s.
+struct PostgresSession: SQLSession {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
+        var binds = PostgresBindings(capacity: arguments.count)
+        for argument in arguments {
+            switch argument {
+            case .null: binds.appendNull()
+            case let .integer(value): binds.append(value)
+            case let .text(value): binds.append(value)
+            case let .blob(value): binds.append(ByteBuffer(bytes: value))
+            }
+        }
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger)
+        var result: [SQLRow] = []
+        var columns: [String]?
+        for try await row in rows {
+            var values: [SQLValue] = []
+            var names: [String] = []
+            for cell in row {
+                if columns == nil { names.append(cell.columnName) }
+                values.append(try Self.value(cell))
+            }
+            if columns == nil { columns = names }
+            result.append(SQLRow(columns: columns ?? names, values: values))
+        }
+        return result
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
+        _ = try await query(sql, arguments)
+    }
+
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int8: return .integer(try cell.decode(Int64.self))
+        case .int4: return .integer(Int64(try cell.decode(Int32.self)))
+        case .int2: return .integer(Int64(try cell.decode(Int16.self)))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .bytea: return .blob(Array((try cell.decode(ByteBuffer.self)).readableBytesView))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    /// `?` placeholders numbered as PostgreSQL wants them (the server's SQL has no `?` in literals).
+    static func numbered(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        for character in sql {
+            if character == "?" {
+                number += 1
+                out += "$\(number)"
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,316 @@
+import Foundation
+import GRDB
+import ProvidentServerCore
+import ProvidentServerStore
+
+/// The server's store on one SQLite file (WAL), through GRDB: the embedded default. One
+/// writer at a time (GRDB's writer connection), readers in parallel on their own connections,
+/// `synchronous=FULL` on the writer so a commit is on disk before the push is answered.
+public final class SQLiteDatabase: SQLDatabase {
+    public let path: String
+    let pool: DatabasePool
+    /// A connection of its own that copies the write-ahead log into the database while the
+    /// writer goes on, so the writer's checkpoints on commit find little left to copy.
+    private let checkpointer: DatabaseQueue
+
+    public var dialect: SQLDialect { .sqlite }
+    public var location: String { path }
+    public var maxParameters: Int { 32_766 }
+
+    /// Opens the database at `path`, creating it (and its folder, 0700, and the file, 0600)
+    /// when `create` is set, and brings its schema up to date.
+    public static func open(path: String, create: Bool) throws -> SQLiteDatabase {
+        let fileManager = FileManager.default
+        if !fileManager.fileExists(atPath: path) {
+            guard create else { throw StoreFailure.missing(location: path) }
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            do {
+                try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreFailure.badLocation(path)
+            }
+            // The database holds ID and phone numbers: only its owner may read it. SQLite gives
+            // the -wal and -shm files the database file's mode.
+            guard fileManager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreFailure.badLocation(path)
+            }
+        }
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // The server reads the same hot pages over and over, and a push dirties hundreds:
+            // copy the log into the database every 40 MB rather than every 4 MB, so a page
+            // rewritten by many pushes is checkpointed once (`checkpoint()` does the rest).
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.writeWithoutTransaction { db in
+                // GRDB's WAL set-up sets NORMAL; FULL syncs every commit. Read back: what counts
+                // is the setting in force.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                let level = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0
+                guard level == 2 else { throw StoreFailure.damaged("PRAGMA synchronous is \(level), not FULL") }
+            }
+            if try pool.read({ try SQLiteSchema.migrator.hasBeenSuperseded($0) }) { throw StoreFailure.newerSchema(location: path) }
+            if create {
+                try SQLiteSchema.migrator.migrate(pool)
+            } else if try !pool.read({ try SQLiteSchema.migrator.hasCompletedMigrations($0) }) {
+                throw StoreFailure.olderSchema(location: path)
+            }
+            var checkpointing = Configuration()
+            checkpointing.busyMode = .timeout(10)
+            return SQLiteDatabase(path: path, pool: pool, checkpointer: try DatabaseQueue(path: path, configuration: checkpointing))
+        } catch let error as StoreFailure {
+            throw error
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    private init(path: String, pool: DatabasePool, checkpointer: DatabaseQueue) {
+        self.path = path
+        self.pool = pool
+        self.checkpointer = checkpointer
+    }
+
+    /// The `synchronous` setting in force on the writer connection (2 is FULL).
+    public func synchronousLevel() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        let session = SQLiteSession(writes: false)
+        // GRDB opens a read transaction around the closure: the session sees one snapshot.
+        return try await session.run(body) { serve in
+            try await self.pool.read { db in serve(db) }
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        let session = SQLiteSession(writes: true)
+        return try await session.run(body) { serve in
+            try await self.pool.writeWithoutTransaction { db in
+                try db.beginTransaction(.immediate)
+                serve(db)
+            }
+        }
+    }
+
+    public func integrityCheck() async throws -> [String] {
+        do {
+            return try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    public func ping() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    /// Copies what it can of the write-ahead log into the database without waiting for readers
+    /// or the writer (a passive checkpoint).
+    public func maintain() async throws {
+        _ = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+    }
+
+    public func close() async {
+        try? pool.close()
+        try? checkpointer.close()
+    }
+
+    /// What a SQLite error means for the server.
+    static func translate(_ error: DatabaseError) -> StoreFailure {
+        switch error.resultCode {
+        case .SQLITE_FULL: .full
+        case .SQLITE_READONLY: .readOnly
+        case .SQLITE_BUSY, .SQLITE_LOCKED: .busy
+        case .SQLITE_IOERR: .io
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT: .damaged("not a SQLite database, or corrupt")
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH: .unavailable(location: "the database file")
+        default: .damaged("SQLite error \(error.resultCode.rawValue)")
+        }
+    }
+}
+
+/// One transaction on a GRDB connection, used from async code. GRDB runs a database access on
+/// its own thread and hands out the connection only inside a closure; the closure here stays
+/// open for the transaction's length and runs, one after the other, the statements the async
+/// side sends it, answering each through a continuation. While it runs, GRDB's writer is busy:
+/// that is the exclusive write transaction.
+final class SQLiteSession: SQLSession, @unchecked Sendable {
+    private enum Command {
+        case statement(String, [SQLValue], CheckedContinuation<[SQLRow], any Error>)
+        case finish(commit: Bool, CheckedContinuation<Void, any Error>)
+    }
+
+    /// Whether this session owns a write transaction, which it commits or rolls back at the end;
+    /// GRDB ends a read transaction itself.
+    private let writes: Bool
+    private let condition = NSCondition()
+    private var commands: [Command] = []
+    /// Set once the connection's closure has returned (or never ran): nothing more is served.
+    private var closed: (any Error)?
+    private var ready: CheckedContinuation<Void, any Error>?
+    private var started = false
+
+    init(writes: Bool) {
+        self.writes = writes
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
+        try await withCheckedThrowingContinuation { send(.statement(sql, arguments, $0)) }
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
+        _ = try await query(sql, arguments)
+    }
+
+    /// Starts the access with `access` (which calls `serve` on GRDB's thread), runs `body`
+    /// against this session, then commits (for writes) or ends the access.
+    func run<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T,
+                          access: @escaping @Sendable (@escaping @Sendable (Database) -> Void) async throws -> Void) async throws -> T {
+        let served = Task {
+            do {
+                try await access { db in self.serve(db) }
+                self.close(with: nil)
+            } catch {
+                self.close(with: error)
+            }
+        }
+        do {
+            try await withCheckedThrowingContinuation { continuation in
+                condition.lock()
+                if started {
+                    condition.unlock()
+                    continuation.resume()
+                } else if let closed {
+                    condition.unlock()
+                    continuation.resume(throwing: closed)
+                } else {
+                    ready = continuation
+                    condition.unlock()
+                }
+            }
+            let result = try await body(self)
+            try await withCheckedThrowingContinuation { send(.finish(commit: true, $0)) }
+            await served.value
+            return result
+        } catch {
+            try? await withCheckedThrowingContinuation { send(.finish(commit: false, $0)) }
+            await served.value
+            if let error = error as? DatabaseError { throw SQLiteDatabase.translate(error) }
+            throw error
+        }
+    }
+
+    private func send(_ command: Command) {
+        condition.lock()
+        if let closed {
+            condition.unlock()
+            switch command {
+            case let .statement(_, _, continuation): continuation.resume(throwing: closed)
+            case let .finish(_, continuation): continuation.resume()
+            }
+            return
+        }
+        commands.append(command)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func close(with error: (any Error)?) {
+        condition.lock()
+        let waiting = ready
+        ready = nil
+        closed = error ?? CancellationError()
+        let leftover = commands
+        commands = []
+        condition.unlock()
+        waiting?.resume(throwing: error ?? CancellationError())
+        for command in leftover {
+            switch command {
+            case let .statement(_, _, continuation): continuation.resume(throwing: error ?? CancellationError())
+            case let .finish(_, continuation): continuation.resume()
+            }
+        }
+    }
+
+    /// Runs on GRDB's thread until told to finish.
+    private func serve(_ db: Database) {
+        condition.lock()
+        started = true
+        let waiting = ready
+        ready = nil
+        condition.unlock()
+        waiting?.resume()
+        while true {
+            condition.lock()
+            while commands.isEmpty { condition.wait() }
+            let command = commands.removeFirst()
+            condition.unlock()
+            switch command {
+            case let .statement(sql, arguments, continuation):
+                do {
+                    continuation.resume(returning: try Self.run(sql, arguments, in: db))
+                } catch let error as DatabaseError {
+                    continuation.resume(throwing: SQLiteDatabase.translate(error).or(error))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            case let .finish(commit, continuation):
+                do {
+                    if writes, db.isInsideTransaction {
+                        if commit { try db.commit() } else { try db.rollback() }
+                    }
+                    continuation.resume()
+                } catch let error as DatabaseError {
+                    if writes, db.isInsideTransaction { try? db.rollback() }
+                    continuation.resume(throwing: SQLiteDatabase.translate(error))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+                return
+            }
+        }
+    }
+
+    private static func run(_ sql: String, _ arguments: [SQLValue], in db: Database) throws -> [SQLRow] {
+        let statement = try db.cachedStatement(sql: sql)
+        statement.arguments = StatementArguments(arguments.map { value -> DatabaseValue in
+            switch value {
+            case .null: .null
+            case let .integer(number): number.databaseValue
+            case let .text(text): text.databaseValue
+            case let .blob(bytes): Data(bytes).databaseValue
+            }
+        })
+        let columns = statement.columnNames
+        var rows: [SQLRow] = []
+        let cursor = try Row.fetchCursor(statement)
+        while let row = try cursor.next() {
+            rows.append(SQLRow(columns: columns, values: row.databaseValues.map { value in
+                switch value.storage {
+                case .null: .null
+                case let .int64(number): .integer(number)
+                case let .double(number): .integer(Int64(number))
+                case let .string(text): .text(text)
+                case let .blob(data): .blob(Array(data))
+                }
+            }))
+        }
+        return rows
+    }
+}
+
+extension StoreFailure {
+    /// Keeps the original error where SQLite's code says nothing useful (a constraint broken
+    /// is a bug, logged as such, not damage).
+    func or(_ original: DatabaseError) -> any Error {
+        original.resultCode == .SQLITE_CONSTRAINT ? original : self
+    }
+}

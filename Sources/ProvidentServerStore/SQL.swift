@@ -1,0 +1,143 @@
+import ProvidentServerCore
+
+/// A value bound to a statement or read from a row. The server's schema uses only these four
+/// storage classes on both databases (flags are 0/1 integers), so a row reads the same from
+/// SQLite and PostgreSQL and copies from one to the other unchanged.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+
+    public static func optional(_ text: String?) -> SQLValue { text.map(SQLValue.text) ?? .null }
+    public static func optional(_ value: Int64?) -> SQLValue { value.map(SQLValue.integer) ?? .null }
+    public static func flag(_ value: Bool) -> SQLValue { .integer(value ? 1 : 0) }
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+}
+
+/// A row of a result, its values read by column name.
+public struct SQLRow: Sendable {
+    public let columns: [String]
+    public let values: [SQLValue]
+
+    public init(columns: [String], values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    /// The value of a column; a missing column is a bug in the query, reported as damage.
+    public subscript(_ name: String) -> SQLValue {
+        guard let index = columns.firstIndex(of: name) else { return .null }
+        return values[index]
+    }
+
+    public func text(_ name: String) throws -> String {
+        guard case let .text(value) = self[name] else { throw StoreFailure.damaged("column \(name) is not text") }
+        return value
+    }
+
+    public func optionalText(_ name: String) throws -> String? {
+        switch self[name] {
+        case .null: nil
+        case let .text(value): value
+        default: throw StoreFailure.damaged("column \(name) is not text")
+        }
+    }
+
+    public func integer(_ name: String) throws -> Int64 {
+        guard case let .integer(value) = self[name] else { throw StoreFailure.damaged("column \(name) is not an integer") }
+        return value
+    }
+
+    public func optionalInteger(_ name: String) throws -> Int64? {
+        switch self[name] {
+        case .null: nil
+        case let .integer(value): value
+        default: throw StoreFailure.damaged("column \(name) is not an integer")
+        }
+    }
+
+    public func blob(_ name: String) throws -> [UInt8] {
+        guard case let .blob(value) = self[name] else { throw StoreFailure.damaged("column \(name) is not a blob") }
+        return value
+    }
+
+    public func optionalBlob(_ name: String) throws -> [UInt8]? {
+        switch self[name] {
+        case .null: nil
+        case let .blob(value): value
+        default: throw StoreFailure.damaged("column \(name) is not a blob")
+        }
+    }
+
+    public func flag(_ name: String) throws -> Bool {
+        try integer(name) != 0
+    }
+}
+
+/// The SQL a database speaks where the two differ.
+public enum SQLDialect: Sendable {
+    case sqlite
+    case postgres
+
+    /// Appended to a SELECT that must lock its rows until the transaction ends; SQLite's write
+    /// transactions are exclusive already.
+    public var forUpdate: String {
+        self == .postgres ? " FOR UPDATE" : ""
+    }
+}
+
+/// One transaction's connection. Statements are written with `?` placeholders.
+public protocol SQLSession: Sendable {
+    /// Runs a statement that returns rows (a SELECT, or a write with RETURNING).
+    func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow]
+    /// Runs a statement for its effect.
+    func execute(_ sql: String, _ arguments: [SQLValue]) async throws
+}
+
+extension SQLSession {
+    public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
+    public func execute(_ sql: String) async throws { try await execute(sql, []) }
+}
+
+/// A database the server's store runs on: SQLite through GRDB, or PostgreSQL through postgres-nio.
+public protocol SQLDatabase: Sendable {
+    var dialect: SQLDialect { get }
+    /// Where it is, without any secret.
+    var location: String { get }
+    /// How many parameters one statement may bind.
+    var maxParameters: Int { get }
+    /// Runs `body` in a read transaction that sees one consistent snapshot.
+    func read<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
+    /// Runs `body` in a write transaction, committed durably before it returns, and run again
+    /// from the start when concurrent writers collide.
+    func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
+    /// What the database says of its own integrity.
+    func integrityCheck() async throws -> [String]
+    /// Whether it answers now.
+    func ping() async -> Bool
+    /// Regular upkeep while serving: SQLite copies its write-ahead log into the database.
+    func maintain() async throws
+    func close() async
+}
+
+enum SQL {
+    /// `(?, ?, …)` for one row of `columns` values.
+    static func tuple(_ columns: Int) -> String {
+        "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+    }
+
+    /// `?, ?, …` for a list of `count` values.
+    static func list(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    /// `VALUES (?, ?), (?, ?)…` for `rows` rows of `columns` values.
+    static func values(rows: Int, columns: Int) -> String {
+        "VALUES " + Array(repeating: tuple(columns), count: rows).joined(separator: ", ")
+    }
+}

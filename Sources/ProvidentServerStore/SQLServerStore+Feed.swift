@@ -1,0 +1,92 @@
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentServerCore
+import ProvidentSync
+
+extension SQLServerTransaction {
+    // MARK: Feed
+
+    func feedHead() async throws -> UInt64 {
+        UInt64(try await session.query("SELECT position FROM feed_head WHERE singleton = 1").first?.integer("position") ?? 0)
+    }
+
+    func feed(after cursor: UInt64, scopes: Set<Scope>?, limit: Int) async throws -> [FeedEntry] {
+        let select = """
+            SELECT f.seq, f.document, f.signature AS document_signature, c.bytes, c.signature, d.public_key
+            FROM feed f LEFT JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq
+            LEFT JOIN server_devices d ON d.device_id = f.device
+            """
+        let rows: [SQLRow]
+        if let scopes {
+            let names = scopes.sorted().map { SQLValue.text($0.description) }
+            rows = try await session.query("""
+                \(select) WHERE f.seq IN (SELECT feed_seq FROM feed_scopes WHERE scope IN (\(SQL.list(names.count))) AND feed_seq > ?)
+                ORDER BY f.seq LIMIT ?
+                """, names + [.integer(Int64(cursor)), .integer(Int64(limit))])
+        } else {
+            rows = try await session.query("\(select) WHERE f.seq > ? ORDER BY f.seq LIMIT ?", [.integer(Int64(cursor)), .integer(Int64(limit))])
+        }
+        return try rows.map { row in
+            let position = UInt64(try row.integer("seq"))
+            if let document = try row.optionalBlob("document") {
+                return FeedEntry(position: position, content: .document(bytes: document, signature: try row.blob("document_signature")))
+            }
+            guard let bytes = try row.optionalBlob("bytes"), let signature = try row.optionalBlob("signature"),
+                  let key = try row.optionalBlob("public_key") else { throw StoreFailure.damaged("feed entry \(position) names no change-set") }
+            return FeedEntry(position: position, content: .changeSet(bytes: bytes, signature: signature, author: try PublicKey(bytes: key)))
+        }
+    }
+
+    func reserveFeedPositions(_ count: Int) async throws -> UInt64 {
+        // The row stays locked until the transaction ends: positions are taken, and become
+        // visible, one transaction after another.
+        guard let head = try await session.query("UPDATE feed_head SET position = position + ? WHERE singleton = 1 RETURNING position",
+                                                 [.integer(Int64(count))]).first else { throw StoreFailure.damaged("the feed has no head") }
+        return UInt64(try head.integer("position")) - UInt64(count) + 1
+    }
+
+    func addFeedEntries(_ entries: [NewFeedEntry]) async throws {
+        try await chunked(entries, columns: 5, { count in
+            "INSERT INTO feed (seq, device, device_seq, document, signature) \(SQL.values(rows: count, columns: 5))"
+        }, bind: { entry in
+            switch entry.content {
+            case let .changeSet(dot):
+                [.integer(Int64(entry.position)), .text(dot.device.rawValue), .integer(Int64(dot.sequence)), .null, .null]
+            case let .document(document):
+                [.integer(Int64(entry.position)), .null, .null, .blob(document.bytes), .blob(document.signature.bytes)]
+            }
+        })
+        let scopes = entries.flatMap { entry in entry.scopes.sorted().map { ($0, entry.position) } }
+        try await chunked(scopes, columns: 2, { count in
+            "INSERT INTO feed_scopes (scope, feed_seq) \(SQL.values(rows: count, columns: 2)) ON CONFLICT DO NOTHING"
+        }, bind: { [.text($0.0.description), .integer(Int64($0.1))] })
+    }
+
+    func scopedKeys(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [RecordKey] {
+        let keyset: (String, [SQLValue]) = after.map { (" AND (type, id) > (?, ?)", [.text($0.type), .text($0.id)]) } ?? ("", [])
+        let rows: [SQLRow]
+        if let scopes {
+            let names = scopes.sorted().map { SQLValue.text($0.description) }
+            rows = try await session.query("""
+                SELECT DISTINCT type, id FROM record_scopes WHERE scope IN (\(SQL.list(names.count)))\(keyset.0) ORDER BY type, id LIMIT ?
+                """, names + keyset.1 + [.integer(Int64(limit))])
+        } else {
+            rows = try await session.query("SELECT type, id FROM records WHERE 1 = 1\(keyset.0) ORDER BY type, id LIMIT ?",
+                                           keyset.1 + [.integer(Int64(limit))])
+        }
+        return try rows.map { RecordKey(type: try $0.text("type"), id: try $0.text("id")) }
+    }
+
+    func scopedRecordCount(scopes: Set<Scope>?) async throws -> Int {
+        let row: SQLRow?
+        if let scopes {
+            let names = scopes.sorted().map { SQLValue.text($0.description) }
+            row = try await session.query("""
+                SELECT count(*) AS n FROM (SELECT DISTINCT type, id FROM record_scopes WHERE scope IN (\(SQL.list(names.count)))) s
+                """, names).first
+        } else {
+            row = try await session.query("SELECT count(*) AS n FROM records").first
+        }
+        return Int(try row?.integer("n") ?? 0)
+    }
+}
