@@ -17,15 +17,15 @@ run: setup
 demo: setup
 	tools/demo
 
-## Run every test: installs missing system packages, builds, runs the Swift suites and the
-## independent check of the spec's golden vectors.
+## Run every test: installs missing system packages, builds, runs the Swift suites on SQLite,
+## the server suites again on a throwaway PostgreSQL cluster (one server, then two behind
+## haproxy), and the independent check of the spec's golden vectors.
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
-	python3 tools/check-vectors.py
+	SWIFT=$(SWIFT) tools/test
 
-## Install missing system packages (libsodium-dev, libsqlite3-dev, pkg-config) and Python's
-## cryptography package for the independent vector check.
+## Install missing system packages (libsodium-dev, libsqlite3-dev, pkg-config, postgresql-15,
+## haproxy) and Python's cryptography package for the independent vector check.
 setup:
 	@tools/setup
 

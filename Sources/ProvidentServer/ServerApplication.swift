@@ -25,7 +25,7 @@ public struct SyncService: Sendable {
             if !create, !FileManager.default.fileExists(atPath: keyPath) {
                 throw ServiceFailure.keyMissing(keyPath)
             }
-            if case .sqlite = location {
+            if create {
                 let folder = URL(fileURLWithPath: keyPath).deletingLastPathComponent().path
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }

@@ -4,13 +4,26 @@ import NIOCore
 import NIOHTTP1
 import ProvidentCrypto
 import ProvidentSync
+import ProvidentTestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The real `provident-server` binary, serving on 127.0.0.1 from a temporary database.
+/// Which database the end-to-end suites run on, from PROVIDENT_TEST_BACKEND: `sqlite` (the
+/// default), `postgres`, or `postgres-2`: two servers on one PostgreSQL database behind a
+/// round-robin haproxy, so that a device's requests alternate between them.
+enum TestBackend: String {
+    case sqlite
+    case postgres
+    case postgresTwoServers = "postgres-2"
+
+    static let current = TestBackend(rawValue: ProcessInfo.processInfo.environment["PROVIDENT_TEST_BACKEND"] ?? "") ?? .sqlite
+}
+
+/// The real `provident-server` binary, serving on 127.0.0.1 from a temporary database: a SQLite
+/// file, or a PostgreSQL database of its own in the test run's cluster (see `TestBackend`).
 final class ServerProcess: @unchecked Sendable {
     static var binary: String {
         URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("provident-server").path
@@ -19,16 +32,21 @@ final class ServerProcess: @unchecked Sendable {
     let folder: String
     let policyFile: String?
     let extraEnvironment: [String: String]
+    let backend: TestBackend
+    /// The database every server of this test serves: a file path or a postgres:// URL.
+    let database: String
+    private let cluster: PostgresCluster?
+    /// The port clients use: the server's, or the proxy's in front of two.
     private(set) var port = 0
-    private var process: Process?
-    private var output = ""
+    private var instances: [(process: Process?, port: Int)] = []
+    private var proxy: Process?
 
     /// The address clients use.
     var url: String { "http://127.0.0.1:\(port)" }
-    var database: String { folder + "/provident.sqlite" }
 
-    init(policy: String? = nil, environment: [String: String] = [:]) throws {
+    init(policy: String? = nil, environment: [String: String] = [:], backend: TestBackend = .current) throws {
         extraEnvironment = environment
+        self.backend = backend
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         if let policy {
@@ -37,56 +55,160 @@ final class ServerProcess: @unchecked Sendable {
         } else {
             policyFile = nil
         }
+        switch backend {
+        case .sqlite:
+            cluster = nil
+            database = folder + "/provident.sqlite"
+        case .postgres, .postgresTwoServers:
+            let cluster = try PostgresCluster.current()
+            self.cluster = cluster
+            database = try cluster.createDatabase()
+        }
+        instances = Array(repeating: (nil, 0), count: backend == .postgresTwoServers ? 2 : 1)
         try start()
     }
 
     deinit {
-        process.map { kill($0.processIdentifier, SIGKILL) }
+        for instance in instances { instance.process.map { kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() } }
+        proxy.map { kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() }
+        if let cluster { cluster.dropDatabase(database) }
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    /// Starts the server (on the same port as before, after a restart) and waits until it listens.
+    /// What every command of this test's server needs: the database's password, the shared key.
+    var serverEnvironment: [String: String] {
+        var environment = ["PATH": "/usr/bin:/bin", "PROVIDENT_SERVER_KEY_PATH": folder + "/server.key"]
+        if let cluster { environment["PGPASSWORD"] = cluster.password }
+        return environment
+    }
+
+    /// Starts the servers that are not running (on the same ports as before, after a crash) and
+    /// waits until they listen; with two, the proxy in front of them the first time.
     func start() throws {
-        output = folder + "/stdout-\(UUID().uuidString)"
+        for index in instances.indices where instances[index].process == nil {
+            instances[index] = try launch(port: instances[index].port)
+        }
+        if backend == .postgresTwoServers {
+            if proxy == nil { try startProxy() }
+        } else {
+            port = instances[0].port
+        }
+    }
+
+    private func launch(port: Int) throws -> (Process, Int) {
+        let output = folder + "/stdout-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: output, contents: nil)
         if !FileManager.default.fileExists(atPath: folder + "/stderr") { FileManager.default.createFile(atPath: folder + "/stderr", contents: nil) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--db", database, "--port", String(port)] + (policyFile.map { ["--policy", $0] } ?? [])
-        process.environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "warning"].merging(extraEnvironment) { _, new in new }
+        process.arguments = ["serve", "--database", database, "--port", String(port)] + (policyFile.map { ["--policy", $0] } ?? [])
+        process.environment = serverEnvironment.merging(["LOG_LEVEL": "warning"]) { _, new in new }.merging(extraEnvironment) { _, new in new }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/stderr"))
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/stderr"))
+        errors.seekToEndOfFile()
+        process.standardError = errors
         try process.run()
-        self.process = process
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             if let match = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:([0-9]+)/), let port = Int(match.output.1) {
-                self.port = port
-                return
+                return (process, port)
             }
             guard process.isRunning else { break }
             usleep(20_000)
         }
-        let errors = (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? ""
-        throw ServerFailure.didNotStart(errors)
+        let errorsText = (try? String(contentsOfFile: folder + "/stderr", encoding: .utf8)) ?? ""
+        throw ServerFailure.didNotStart(errorsText)
     }
 
-    /// Kills the server at once (SIGKILL), as a crash or power cut would.
+    /// A round-robin haproxy in front of the servers: each request goes to the next server, and a
+    /// request that cannot reach one is sent to the other.
+    private func startProxy() throws {
+        port = try Self.freePort()
+        let configuration = folder + "/haproxy.cfg"
+        try """
+            global
+              maxconn 2000
+            defaults
+              mode http
+              timeout connect 2s
+              timeout client 120s
+              timeout server 120s
+              retries 3
+              option redispatch
+              option http-server-close
+            frontend provident
+              bind 127.0.0.1:\(port)
+              default_backend servers
+            backend servers
+              balance roundrobin
+              option httpchk GET /health
+              server one 127.0.0.1:\(instances[0].port) check inter 300 fall 1 rise 1
+              server two 127.0.0.1:\(instances[1].port) check inter 300 fall 1 rise 1
+
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/haproxy")
+        process.arguments = ["-f", configuration, "-db"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        proxy = process
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if (try? Self.get(url + "/health")) == 200 { return }
+            usleep(50_000)
+        }
+        throw ServerFailure.didNotStart("haproxy did not start")
+    }
+
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw ServerFailure.didNotStart("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func get(_ url: String) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Int(String(decoding: data, as: UTF8.self)) ?? 0
+    }
+
+    /// Kills every server at once (SIGKILL), as a crash or power cut would.
     func crash() {
-        guard let process else { return }
+        for index in instances.indices { crash(index) }
+    }
+
+    /// Kills one server (SIGKILL); with two, the other goes on serving.
+    func crash(_ index: Int) {
+        guard let process = instances[index].process else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        self.process = nil
+        instances[index].process = nil
     }
 
     /// Runs an administration command against the database.
     @discardableResult
-    func admin(_ arguments: [String]) throws -> CLI.Result {
+    func admin(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CLI.Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--db", database]
-        process.environment = ["PATH": "/usr/bin:/bin"]
+        process.arguments = arguments + ["--database", database]
+        process.environment = serverEnvironment.merging(extra) { _, new in new }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
