@@ -89,6 +89,13 @@ let package = Package(
             "ProvidentTestSupport", "ProvidentSync", "ProvidentCrypto", "ProvidentDomain", "ProvidentStore", "ProvidentClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: ["HelpScreens"]),
+        .testTarget(name: "ProvidentServerTests", dependencies: [
+            "ProvidentServerCore", "ProvidentServerStore", "ProvidentServerSQLite", "ProvidentServerPostgres", "ProvidentServer",
+            "ProvidentStore", "ProvidentBenchSupport", "ProvidentTestSupport", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "ProvidentStoreTests", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                                 .product(name: "GRDB", package: "GRDB.swift")]),
     ],

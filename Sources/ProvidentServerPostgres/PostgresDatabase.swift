@@ -100,7 +100,7 @@ public final class PostgresDatabase: SQLDatabase {
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            return try await leased { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
                 try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 do {
@@ -122,7 +122,7 @@ public final class PostgresDatabase: SQLDatabase {
         while true {
             attempt += 1
             do {
-                return try await client.withConnection { connection in
+                return try await leased { connection in
                     let session = PostgresSession(connection: connection, logger: logger)
                     try await session.execute("BEGIN")
                     do {
@@ -141,6 +141,40 @@ public final class PostgresDatabase: SQLDatabase {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 5)))))
             } catch {
                 throw Self.translate(error, location: location)
+            }
+        }
+    }
+
+    /// How long a request waits for a connection before it is answered "unavailable": the pool
+    /// would otherwise hold it until the database comes back, or for a minute.
+    static let leaseDeadline: Duration = .seconds(5)
+
+    /// Runs `body` on a pooled connection, or fails with `unavailable` when none is had within
+    /// `leaseDeadline`. Only the wait is bounded: a transaction that has its connection runs to
+    /// its end, so a request is never answered "unavailable" after it committed.
+    private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let started = Leased()
+        return try await withoutActuallyEscaping(body) { body in
+            let box = UnsafeBody(body: body)
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await self.client.withConnection { connection in
+                        started.mark()
+                        return try await box.body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.leaseDeadline)
+                    if !started.isMarked { throw StoreFailure.unavailable(location: self.location) }
+                    return nil
+                }
+                while let next = try await group.next() {
+                    if let value = next {
+                        group.cancelAll()
+                        return value
+                    }
+                }
+                throw CancellationError()
             }
         }
     }
@@ -205,6 +239,26 @@ public final class PostgresDatabase: SQLDatabase {
             return error
         }
     }
+}
+
+/// Whether a request has had its connection.
+private final class Leased: @unchecked Sendable {
+    private let lock = NSLock()
+    private var marked = false
+
+    func mark() {
+        lock.withLock { marked = true }
+    }
+
+    var isMarked: Bool {
+        lock.withLock { marked }
+    }
+}
+
+/// A transaction's body, carried into the task that holds the connection; it does not outlive
+/// `leased`, which waits for that task.
+private struct UnsafeBody<T>: @unchecked Sendable {
+    let body: (PostgresConnection) async throws -> T
 }
 
 /// One transaction's connection: `?` placeholders become `$1, $2…`; values travel as int8,

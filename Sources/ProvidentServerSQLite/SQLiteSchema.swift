@@ -4,13 +4,21 @@ import ProvidentStore
 /// The server's SQLite schema: named, append-only migrations. The database began as a replica
 /// of everything, with the server's tables on top, so it registers the replica migrations
 /// released before the two schemas parted under their names; from `server v3` on, it is its own.
-enum SQLiteSchema {
-    static var migrator: DatabaseMigrator {
+package enum SQLiteSchema {
+    static var migrator: DatabaseMigrator { migrator(through: nil) }
+
+    /// The migrations up to and including the one named (all of them with nil): for tests
+    /// that make a database as an earlier version left it.
+    package static func migrator(through last: String?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        for (name, migrate) in Schema.released.prefix(Schema.releasedBeforeServerSplit) {
+        var done = false
+        func register(_ name: String, _ migrate: @escaping @Sendable (Database) throws -> Void) {
+            guard !done else { return }
             migrator.registerMigration(name, migrate: migrate)
+            done = name == last
         }
-        migrator.registerMigration("server v1 devices, log, feed") { db in
+        for (name, migrate) in Schema.released.prefix(Schema.releasedBeforeServerSplit) { register(name, migrate) }
+        register("server v1 devices, log, feed") { db in
             try db.execute(sql: """
                 CREATE TABLE server_devices (
                     device_id TEXT PRIMARY KEY,
@@ -97,7 +105,7 @@ enum SQLiteSchema {
                 );
                 """)
         }
-        migrator.registerMigration("server v2 reconciliation and office users") { db in
+        register("server v2 reconciliation and office users") { db in
             try db.execute(sql: """
                 -- Bank statements imported, and their lines: the office's own data, never replicated.
                 CREATE TABLE bank_statements (
@@ -142,7 +150,7 @@ enum SQLiteSchema {
                 );
                 """)
         }
-        migrator.registerMigration("server v3 feed head, rate limits, the server's own tables only") { db in
+        register("server v3 feed head, rate limits, the server's own tables only") { db in
             try db.execute(sql: """
                 -- The feed's end, taken under a lock by each writer, so positions become visible in order.
                 CREATE TABLE feed_head (

@@ -54,6 +54,19 @@ public final class PostgresCluster: Sendable {
         try shared.get()
     }
 
+    /// A cluster of one test's own, for what would disturb others (restarting it); `stop` it.
+    public static func startPrivate() throws -> PostgresCluster {
+        let folder = "/tmp/provident-pg-\(UUID().uuidString.prefix(8))"
+        let status = run(repository + "/tools/postgres", ["start", folder])
+        guard status.code == 0 else { throw Unavailable(description: "tools/postgres could not start a cluster: \(status.output)") }
+        return try PostgresCluster(folder: folder)
+    }
+
+    /// Stops a private cluster and removes its folder.
+    public func stop() {
+        _ = Self.run(Self.repository + "/tools/postgres", ["stop", folder])
+    }
+
     private init(folder: String) throws {
         self.folder = folder
         func read(_ name: String) throws -> String {
@@ -85,6 +98,14 @@ public final class PostgresCluster: Sendable {
         guard result.code == 0 else { throw Unavailable(description: "psql failed: \(result.output)") }
     }
 
+    /// The first column of the first row a query returns, as text.
+    public func value(_ sql: String, database: String = "postgres") throws -> String {
+        let result = Self.run("/usr/bin/psql", ["-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "provident",
+                                                "-d", database, "-c", sql], environment: ["PGPASSWORD": password])
+        guard result.code == 0 else { throw Unavailable(description: "psql failed: \(result.output)") }
+        return String(result.output.split(separator: "\n").first ?? "")
+    }
+
     /// Restarts the cluster abruptly (immediate shutdown, as a crash would), on the same port.
     public func restartAbruptly() throws {
         let result = Self.run(Self.repository + "/tools/postgres", ["restart", folder])
@@ -97,18 +118,42 @@ public final class PostgresCluster: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // Output goes to a file, not a pipe: the server `tools/postgres` starts outlives it and
+        // would hold a pipe open, so that reading it to its end would never return.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("provident-run-\(UUID().uuidString).log")
+        guard FileManager.default.createFile(atPath: output.path, contents: nil), let handle = try? FileHandle(forWritingTo: output) else {
+            return (127, "cannot write \(output.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: output) }
+        process.standardOutput = handle
+        process.standardError = handle
         do {
             try process.run()
         } catch {
+            try? handle.close()
             return (127, "\(error)")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try? handle.close()
+        let data = (try? Data(contentsOf: output)) ?? Data()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on now.
+public func freePort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw PostgresCluster.Unavailable(description: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A value behind a lock.

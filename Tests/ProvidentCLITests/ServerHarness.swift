@@ -124,7 +124,7 @@ final class ServerProcess: @unchecked Sendable {
     /// A round-robin haproxy in front of the servers: each request goes to the next server, and a
     /// request that cannot reach one is sent to the other.
     private func startProxy() throws {
-        port = try Self.freePort()
+        port = try ProvidentTestSupport.freePort()
         let configuration = folder + "/haproxy.cfg"
         try """
             global
@@ -160,21 +160,6 @@ final class ServerProcess: @unchecked Sendable {
             usleep(50_000)
         }
         throw ServerFailure.didNotStart("haproxy did not start")
-    }
-
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        guard bound else { throw ServerFailure.didNotStart("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func get(_ url: String) throws -> Int {

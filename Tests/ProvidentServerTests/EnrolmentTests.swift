@@ -1,0 +1,80 @@
+import Foundation
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentServerCore
+import ProvidentSync
+import Testing
+
+@Suite struct EnrolmentTests {
+    @Test(arguments: Backend.allCases)
+    func anInviteEnrolsOneStaffDeviceBeforeItExpires(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let (_, code) = try await server.core.createInvite(role: .field, branch: "西工区", validFor: 3_600)
+            let laptop = TestDevice(now: { server.clock.now })
+            let enrolled = try await server.core.enrol(laptop, "invite", code: code.value)
+            #expect(enrolled.grant == DeviceGrant(role: .field, branch: "西工区"))
+            // The same key again is the same device; another key cannot use the code.
+            #expect(try await server.core.enrol(laptop, "invite", code: code.value).id == enrolled.id)
+            await #expect(throws: ServerError.inviteUsed) { try await server.core.enrol(TestDevice(now: { server.clock.now }), "invite", code: code.value) }
+            let (_, expiring) = try await server.core.createInvite(role: .office, branch: nil, validFor: 60)
+            server.clock.advance(seconds: 61)
+            await #expect(throws: ServerError.inviteExpired) { try await server.core.enrol(TestDevice(now: { server.clock.now }), "invite", code: expiring.value) }
+            // A code with a wrong check symbol is an unknown invite, not a claim code problem.
+            let mistyped = String(code.value.dropLast()) + (code.value.last == "0" ? "1" : "0")
+            await #expect(throws: ServerError.inviteUnknown) { try await server.core.enrol(TestDevice(now: { server.clock.now }), "invite", code: mistyped) }
+            #expect(try await server.core.invites().count == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aWorkerClaimsTheAccountOutreachStaffOpenedOnce(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let (_, invite) = try await server.core.createInvite(role: .field, branch: "涧西区", validFor: 3_600)
+            let laptop = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(laptop, "invite", code: invite.value)
+            let claim = ClaimCode(randomBytes: SecureRandom.bytes(count: 12))
+            let (account, enroll) = try laptop.enroll(30, branch: "涧西区", claimCode: claim)
+            #expect(try await server.core.push(try laptop.push([enroll])).first?.status == .accepted)
+            let worker = TestDevice(now: { server.clock.now })
+            let claimed = try await server.core.enrol(worker, "claim", code: claim.description)
+            #expect(claimed.grant.accountID == account.id)
+            await #expect(throws: ServerError.claimUsed) { try await server.core.enrol(TestDevice(now: { server.clock.now }), "claim", code: claim.value) }
+            await #expect(throws: ServerError.claimUnknown) {
+                try await server.core.enrol(TestDevice(now: { server.clock.now }), "claim", code: ClaimCode(randomBytes: SecureRandom.bytes(count: 12)).value)
+            }
+            // The worker's device reads the account the laptop opened.
+            #expect(try await server.core.pullAll(worker).count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func selfEnrolmentsFromOneAddressAreLimitedAcrossServers(_ backend: Backend) async throws {
+        var settings = ServerSettings()
+        settings.selfEnrolmentsPerHour = 3
+        try await withServer(backend, settings: settings) { first in
+            let second = try await first.another()
+            for index in 0..<3 { _ = try await (index % 2 == 0 ? first : second).core.enrol(TestDevice(now: { first.clock.now })) }
+            do {
+                _ = try await second.core.enrol(TestDevice(now: { first.clock.now }))
+                Issue.record("a fourth enrolment within the hour was allowed")
+            } catch let ServerError.rateLimited(seconds) {
+                #expect((3_500...3_601).contains(seconds))
+            }
+            first.clock.advance(seconds: 3_601)
+            _ = try await first.core.enrol(TestDevice(now: { first.clock.now }))
+            await second.close()
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRevokedDeviceIsRefusedEverywhere(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let device = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(device)
+            try await server.core.revoke(device.id, reason: "laptop stolen")
+            await #expect(throws: ServerError.deviceRevoked) { try await server.core.authenticate(try device.request("GET", "/v1/device")) }
+            await #expect(throws: ServerError.deviceRevoked) { try await server.core.enrol(device) }
+            await #expect(throws: ServerError.unknownDevice) { try await server.core.revoke(TestDevice(now: { server.clock.now }).id, reason: "x") }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentServerCore
+import ProvidentSync
+import Testing
+
+/// Runs `body` with a server on a new database of `backend`, closed afterwards.
+func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
+                _ body: (TestServer) async throws -> Void) async throws {
+    let server = try await TestServer.make(backend, settings: settings)
+    do {
+        try await body(server)
+        await server.close()
+    } catch {
+        await server.close()
+        throw error
+    }
+}
+
+@Suite struct PushTests {
+    @Test(arguments: Backend.allCases)
+    func aWorkersEnrolmentAndDepositsReachTheFeedAndTheDigestIsTheReferences(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let device = TestDevice(now: { server.clock.now })
+            let registered = try await server.core.enrol(device)
+            #expect(registered.grant.role == .selfService)
+            let (account, enroll) = try device.enroll(1)
+            let (_, first) = try device.deposit(account.id)
+            let (_, second) = try device.deposit(account.id, fen: 25_050)
+            let answers = try await server.core.push(try device.push([enroll, first, second]))
+            #expect(answers.map(\.status) == [.accepted, .accepted, .accepted])
+            #expect(try await server.core.device(device.id)?.grant.accountID == account.id)
+
+            let entries = try await server.core.pullAll(device)
+            #expect(entries.map(\.position) == [1, 2, 3])
+            let snapshot = try await server.core.snapshotPage(for: try #require(try await server.core.device(device.id)),
+                                                              request: try device.request("GET", "/v1/snapshot"))
+            guard case let .records(states) = snapshot.document.content else { Issue.record("not a records document"); return }
+            #expect(states.count == 3 && snapshot.total == 3 && snapshot.next == nil && snapshot.document.asOf == 3)
+
+            var reference = Replica()
+            for signed in [enroll, first, second] { _ = try reference.apply(signed) }
+            #expect(try await server.core.stateDigest() == reference.stateDigest())
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aDuplicateIsAnsweredAgainWithItsFirstAnswerAndAppliedOnce(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let device = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(device)
+            let (account, enroll) = try device.enroll(2)
+            let (_, deposit) = try device.deposit(account.id)
+            _ = try await server.core.push(try device.push([enroll]))
+            // The first again, and within one push twice.
+            let answers = try await server.core.push(try device.push([enroll, deposit, deposit]))
+            #expect(answers.map(\.status) == [.duplicate, .accepted, .duplicate])
+            #expect(answers.map(\.accepted) == [true, true, true])
+            #expect(try await server.core.feedHead() == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aGapAForkOrAClockRegressionRefusesTheWholePushAndAppliesNothing(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let device = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(device)
+            let (account, enroll) = try device.enroll(3)
+            let (_, one) = try device.deposit(account.id)
+            let (_, two) = try device.deposit(account.id)
+            // A gap: the enrolment is missing before the deposit.
+            await #expect(throws: ServerError.chainGap(expected: 1, index: 0)) { try await server.core.push(try device.push([one])) }
+            #expect(try await server.core.feedHead() == 0)
+            _ = try await server.core.push(try device.push([enroll, one]))
+            // A clock regression: the same sequence number with an earlier time is a fork; a
+            // next one not after its predecessor is a regression.
+            let stale = try SignedChangeSet(signing: ChangeSet(device: device.id, sequence: 3, previous: one.id, time: one.changeSet.time,
+                                                               action: two.changeSet.action, operations: two.changeSet.operations), with: device.key)
+            await #expect(throws: ServerError.chainTime(index: 0)) { try await server.core.push(try device.push([stale])) }
+            // A fork: a different change-set for sequence 2.
+            let forked = try SignedChangeSet(signing: ChangeSet(device: device.id, sequence: 2, previous: enroll.id, time: two.changeSet.time,
+                                                                action: two.changeSet.action, operations: two.changeSet.operations), with: device.key)
+            await #expect(throws: ServerError.chainFork(sequence: 2, index: 0)) { try await server.core.push(try device.push([forked])) }
+            #expect(try await server.core.device(device.id)?.status == .quarantined)
+            #expect(try await server.core.alerts().first?.kind == "fork")
+            #expect(try await server.core.feedHead() == 2)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aChangeSetNamingAnotherDeviceIsRefusedAsForeignWhoeverSignedIt(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let pusher = TestDevice(now: { server.clock.now }), other = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(pusher)
+            _ = try await server.core.enrol(other)
+            let (_, theirs) = try other.enroll(4)
+            // Signed by the other device, and naming it.
+            await #expect(throws: ServerError.foreignChangeSet(index: 0)) { try await server.core.push(try pusher.push([theirs])) }
+            // Naming the other device, but signed by the pusher.
+            let forged = try SignedChangeSet(bytes: theirs.bytes, signature: pusher.key.signature(for: theirs.bytes).bytes)
+            await #expect(throws: ServerError.foreignChangeSet(index: 0)) { try await server.core.push(try pusher.push([forged])) }
+            // The pusher's own, with another's signature: not foreign, but not signed by it.
+            let (_, mine) = try pusher.enroll(5)
+            let wrong = try SignedChangeSet(bytes: mine.bytes, signature: other.key.signature(for: mine.bytes).bytes)
+            await #expect(throws: ServerError.changeSetRefused(.badSignature, index: 0)) { try await server.core.push(try pusher.push([wrong])) }
+            #expect(try await server.core.feedHead() == 0)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func refusedChangeSetsAreKeptWithTheirReasonExtendTheChainAndReachNoOne(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let deviceClock = TestClock(server.clock.now)
+            let device = TestDevice(now: { deviceClock.now })
+            _ = try await server.core.enrol(device)
+            let (account, enroll) = try device.enroll(6)
+            // One the rules refuse, then a good one.
+            let (_, zero) = try device.deposit(account.id, fen: 0)
+            let (_, good) = try device.deposit(account.id)
+            let answers = try await server.core.push(try device.push([enroll, zero, good]))
+            #expect(answers.map(\.status) == [.accepted, .rejected, .accepted])
+            #expect(answers.map(\.code) == [nil, "amount.zero", nil])
+            // The device's clock runs two days fast (one is allowed).
+            deviceClock.advance(seconds: 2 * 86_400)
+            let (_, early) = try device.deposit(account.id)
+            let late = try await server.core.push(try device.push([early], at: server.clock.now))
+            #expect(late.map(\.code) == ["clock.drift"])
+            #expect(try await server.core.feedHead() == 2)
+            #expect(try await server.core.store.read { try await $0.chainHead(of: device.id) }?.sequence == 4)
+            // Asked again, they get the same answers.
+            let again = try await server.core.push(try device.push([zero, early], at: server.clock.now))
+            #expect(again.map(\.accepted) == [false, false] && again.map(\.code) == ["amount.zero", "clock.drift"])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aWriteOutsideTheDevicesScopeIsRefusedWithTheResultsInTheError(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let alice = TestDevice(now: { server.clock.now }), bob = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(alice)
+            _ = try await server.core.enrol(bob)
+            let (account, enroll) = try alice.enroll(7)
+            _ = try await server.core.push(try alice.push([enroll]))
+            let (_, bobsEnrol) = try bob.enroll(8)
+            let (_, intruding) = try bob.deposit(account.id)
+            do {
+                _ = try await server.core.push(try bob.push([bobsEnrol, intruding]))
+                Issue.record("a write outside the scope was accepted")
+            } catch let ServerError.pushPartlyForbidden(forbidden, results) {
+                #expect(forbidden == 1 && results.map(\.status) == [.accepted, .rejected])
+            }
+            // Neither sees the other's records.
+            #expect(try await server.core.pullAll(bob).count == 1)
+            #expect(try await server.core.pullAll(alice).count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aReplayedRequestAndARequestOutsideTheWindowAreRefused(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let device = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(device)
+            let request = try device.request("GET", "/v1/device")
+            _ = try await server.core.authenticate(request)
+            await #expect(throws: ServerError.replay) { try await server.core.authenticate(request) }
+            let late = try device.request("GET", "/v1/device", dateMillis: server.clock.now.millisSinceEpoch - 301_000)
+            await #expect(throws: (any Error).self) { try await server.core.authenticate(late) }
+            let stranger = TestDevice(now: { server.clock.now })
+            await #expect(throws: ServerError.unknownDevice) { try await server.core.authenticate(try stranger.request("GET", "/v1/device")) }
+        }
+    }
+}

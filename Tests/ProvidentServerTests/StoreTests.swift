@@ -1,0 +1,199 @@
+import Foundation
+import GRDB
+import Logging
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentServerCore
+import ProvidentServerPostgres
+import ProvidentServerSQLite
+import ProvidentServerStore
+import ProvidentSync
+import ProvidentTestSupport
+import Testing
+
+@Suite struct StoreTests {
+    @Test func sqliteSyncsEveryCommitFullyOnTheWriter() async throws {
+        let database = try TestDatabase(.sqlite)
+        let sqlite = try SQLiteDatabase.open(path: database.location, create: true)
+        // 2 is FULL: GRDB's WAL set-up sets NORMAL (1), which would not fsync each commit.
+        #expect(try await sqlite.synchronousLevel() == 2)
+        await sqlite.close()
+    }
+
+    @Test func aDatabaseLeftByTheFirstVersionOpensWithItsFeedAndIdentity() async throws {
+        let database = try TestDatabase(.sqlite)
+        let key = SigningKey.generate()
+        let id = DeviceID(publicKey: key.publicKey)
+        // As the first version left it: the replica's tables, the server's, the device row, a feed of three.
+        let legacy = try DatabaseQueue(path: database.location)
+        try SQLiteSchema.migrator(through: "server v2 reconciliation and office users").migrate(legacy)
+        try await legacy.write { db in
+            try db.execute(sql: """
+                INSERT INTO device (singleton, device_id, public_key, role, sequence, last_change_set, hlc, created_at, registered)
+                VALUES (1, ?, ?, 'office', 0, ?, 0, '2026-11-01T00:00:00.000Z', 1)
+                """, arguments: [id.rawValue, Data(key.publicKey.bytes), Data(Digest256.zero.bytes)])
+            try db.execute(sql: "INSERT INTO server_devices (device_id, public_key, role, enrolled_at, enrolled_via) VALUES (?, ?, 'office', ?, 'server')",
+                           arguments: [id.rawValue, Data(key.publicKey.bytes), "2026-11-01T00:00:00.000Z"])
+            for position in 1...3 { try db.execute(sql: "INSERT INTO feed (seq, document, signature) VALUES (?, x'00', x'00')", arguments: [position]) }
+        }
+        try legacy.close()
+        // Administration commands do not change it; the service brings it up to date.
+        #expect(throws: StoreFailure.olderSchema(location: database.location)) { try SQLiteDatabase.open(path: database.location, create: false) }
+        let store = SQLServerStore(database: try SQLiteDatabase.open(path: database.location, create: true))
+        let core = try await ServerCore.start(store: store, key: key, policy: .defaults, policyText: "", clock: { Instant(millisSinceEpoch: 0) },
+                                              logger: TestServer.quiet)
+        #expect(try await core.feedHead() == 3)
+        #expect(try await store.read { try await $0.serverKey() } == key.publicKey)
+        #expect(try await store.write { try await $0.reserveFeedPositions(2) } == 4)
+        await store.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aDatabaseOfAnotherDeploymentIsRefusedAndNothingIsWritten(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let other = try await server.database.open(create: false)
+            await #expect(throws: ServerError.keyMismatch) {
+                try await ServerCore.start(store: other, key: SigningKey.generate(), policy: .defaults, policyText: "",
+                                           clock: { server.clock.now }, logger: TestServer.quiet)
+            }
+            #expect(try await other.read { try await $0.devices() }.count == 1)
+            await other.close()
+        }
+    }
+
+    @Test func sqliteRefusesWhatItCannotOpenWithOneClearReason() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(throws: StoreFailure.missing(location: folder + "/none.sqlite")) { try SQLiteDatabase.open(path: folder + "/none.sqlite", create: false) }
+        let garbage = folder + "/garbage.sqlite"
+        try Data(repeating: 0x41, count: 8_192).write(to: URL(fileURLWithPath: garbage))
+        #expect(throws: StoreFailure.damaged("not a SQLite database, or corrupt")) { try SQLiteDatabase.open(path: garbage, create: true) }
+        let newer = folder + "/newer.sqlite"
+        let database = try SQLiteDatabase.open(path: newer, create: true)
+        await database.close()
+        let queue = try DatabaseQueue(path: newer)
+        try await queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('server v99 from the future')") }
+        try queue.close()
+        #expect(throws: StoreFailure.newerSchema(location: newer)) { try SQLiteDatabase.open(path: newer, create: true) }
+    }
+
+    @Test func postgresRefusesAWrongPasswordAMissingDatabaseAndAnUnreachableServerClearly() async throws {
+        let cluster = try PostgresCluster.current()
+        func open(port: Int, password: String, database: String) async throws {
+            let opened = try await PostgresDatabase.open(PostgresDatabase.Settings(host: "127.0.0.1", port: port, user: "provident",
+                                                                                   password: password, database: database),
+                                                         create: false, logger: TestServer.quiet)
+            await opened.close()
+        }
+        await #expect(throws: StoreFailure.self) { try await open(port: cluster.port, password: "wrong", database: "provident") }
+        do {
+            try await open(port: cluster.port, password: "wrong", database: "provident")
+        } catch let failure as StoreFailure {
+            #expect(failure.code == "storage.authentication")
+            #expect(!failure.message(.english).contains("wrong"))
+        }
+        do {
+            try await open(port: cluster.port, password: cluster.password, database: "no_such_database")
+            Issue.record("a missing database opened")
+        } catch let failure as StoreFailure {
+            #expect(failure.code == "storage.missing")
+        }
+        let closed = try ProvidentTestSupport.freePort()
+        do {
+            try await open(port: closed, password: cluster.password, database: "provident")
+            Issue.record("a closed port answered")
+        } catch let failure as StoreFailure {
+            #expect(failure.code == "storage.unavailable")
+        }
+    }
+
+    @Test func postgresRefusesAMissingOrNewerSchemaWithoutWritingAndTheServiceCreatesIt() async throws {
+        let database = try TestDatabase(.postgres)
+        let cluster = try PostgresCluster.current()
+        let name = String(database.location.split(separator: "/").last ?? "")
+        // Empty: administration commands find no deployment and create nothing; the service creates it.
+        await #expect(throws: StoreFailure.missing(location: database.location)) { try await database.open(create: false) }
+        #expect(try cluster.value("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: name) == "0")
+        let created = try await database.open(create: true)
+        await created.close()
+        let again = try await database.open(create: false)
+        await again.close()
+        // A migration this version does not know: a newer version wrote it; neither opens it.
+        try cluster.psql("INSERT INTO provident_migrations VALUES ('v9 from the future', now()::text)", database: name)
+        await #expect(throws: StoreFailure.newerSchema(location: database.location)) { try await database.open(create: true) }
+        await #expect(throws: StoreFailure.newerSchema(location: database.location)) { try await database.open(create: false) }
+    }
+
+    @Test func aSQLiteDeploymentMovesToPostgreSQLWithEqualDigestsAndGoesOn() async throws {
+        try await withServer(.sqlite) { server in
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(worker)
+            let (account, enroll) = try worker.enroll(50)
+            var chain = [enroll]
+            for _ in 0..<5 { chain.append(try worker.deposit(account.id).1) }
+            _ = try await server.core.push(try worker.push(chain))
+            try await server.core.addOfficeUser("li.na", password: SecretBytes(utf8: "another long password"))
+            _ = try await server.core.importEmployers([EmployerRow(line: 2, form: {
+                var form = EmployerForm(creditCode: "91310115MA1K3BTP2B")
+                form.name = "浦东物流"
+                form.branch = "西工区"
+                return form
+            }())], language: .english)
+            let target = try TestDatabase(.postgres)
+            let copy = try await target.open(create: true)
+            let source = try #require(server.core.store as? SQLServerStore)
+            let counts = try await source.copyDeployment(to: copy)
+            #expect(counts.first { $0.table == "feed" }?.rows == 7)
+            let moved = try await ServerCore.start(store: copy, key: server.core.key, policy: server.core.policy, policyText: "",
+                                                   clock: { server.clock.now }, logger: TestServer.quiet)
+            #expect(try await moved.stateDigest() == server.core.stateDigest())
+            #expect(try await moved.feedHead() == 7)
+            // The devices go on where they were: the same chain, the next positions.
+            let (_, next) = try worker.deposit(account.id)
+            #expect(try await moved.push(try worker.push([chain[5], next])).map(\.status) == [.duplicate, .accepted])
+            #expect(try await moved.feedHead() == 8)
+            #expect(try await moved.officeUsers().map(\.name) == ["li.na"])
+            // A database that holds a deployment is not copied into.
+            await #expect(throws: CopyFailure.self) { try await source.copyDeployment(to: copy) }
+            await copy.close()
+        }
+    }
+
+    @Test func aPostgreSQLRestartMidWayIsAnsweredAsUnavailableAndTheServerReconnectsByItself() async throws {
+        // A cluster of its own: restarting the shared one would disturb the tests running beside.
+        let cluster = try PostgresCluster.startPrivate()
+        defer { cluster.stop() }
+        let clock = TestClock()
+        let store = SQLServerStore(database: try await PostgresDatabase.open(
+            PostgresDatabase.Settings(host: "127.0.0.1", port: cluster.port, user: "provident", password: cluster.password, database: "provident"),
+            create: true, logger: TestServer.quiet))
+        let core = try await ServerCore.start(store: store, key: SigningKey.generate(), policy: TestServer.policy, policyText: "",
+                                              clock: { clock.now }, logger: TestServer.quiet)
+        let worker = TestDevice(now: { clock.now })
+        _ = try await core.enrol(worker)
+        let (account, enroll) = try worker.enroll(60)
+        _ = try await core.push(try worker.push([enroll]))
+        try cluster.restartAbruptly()
+        // Whatever happens to requests while it restarts, nothing acknowledged is lost and the
+        // server comes back without being restarted itself.
+        var accepted = 1, refused = 0
+        for _ in 0..<20 {
+            let (_, deposit) = try worker.deposit(account.id)
+            while true {
+                do {
+                    accepted += try await core.push(try worker.push([deposit])).filter(\.accepted).count
+                    break
+                } catch let failure as StoreFailure {
+                    #expect(failure.kind == .unavailable)
+                    refused += 1
+                    try #require(refused < 300, "the server did not reconnect within a minute")
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+        #expect(try await core.feedHead() == UInt64(accepted))
+        #expect(accepted == 21)
+        await store.close()
+    }
+}
