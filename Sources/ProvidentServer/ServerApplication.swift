@@ -12,6 +12,12 @@ public struct SyncService: Sendable {
     public let configuration: ServerConfiguration
     public let core: ServerCore
 
+    /// A service around a core already started (as `open` does, or a test).
+    public init(configuration: ServerConfiguration, core: ServerCore) {
+        self.configuration = configuration
+        self.core = core
+    }
+
     /// Opens the database named by the configuration (creating a SQLite one, its folder and the
     /// server key when `create` is set), loads the policy and checks that the key belongs to
     /// the database.

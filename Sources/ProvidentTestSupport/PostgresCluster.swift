@@ -106,6 +106,18 @@ public final class PostgresCluster: Sendable {
         return String(result.output.split(separator: "\n").first ?? "")
     }
 
+    /// Stops the server abruptly and leaves it stopped, keeping its data (`resume` starts it again).
+    public func halt() throws {
+        let result = Self.run(Self.repository + "/tools/postgres", ["halt", folder])
+        guard result.code == 0 else { throw Unavailable(description: "halt failed: \(result.output)") }
+    }
+
+    /// Starts a halted server again, on the same port.
+    public func resume() throws {
+        let result = Self.run(Self.repository + "/tools/postgres", ["resume", folder])
+        guard result.code == 0 else { throw Unavailable(description: "resume failed: \(result.output)") }
+    }
+
     /// Restarts the cluster abruptly (immediate shutdown, as a crash would), on the same port.
     public func restartAbruptly() throws {
         let result = Self.run(Self.repository + "/tools/postgres", ["restart", folder])
