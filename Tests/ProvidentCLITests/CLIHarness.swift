@@ -108,10 +108,10 @@ final class CLI: @unchecked Sendable {
 
     /// Sets up a device (enrolled with `server` if given) and enrols a worker born 1991-01-01
     /// (base ¥5,000 × 12% = ¥600 a month).
-    func enrolledWorker(server: String? = nil) throws {
+    func enrolledWorker(server: String? = nil, idNumber: String = "360426199101010071") throws {
         let setUp = try sign(["init"] + (server.map { ["--server", $0] } ?? []))
         #expect(setUp.status == 0, "\(setUp.stderr)")
-        let enrolled = try sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "13800138000",
+        let enrolled = try sign(["enroll", "--name", "张三", "--id-number", idNumber, "--phone", "13800138000",
                                  "--category", "gig", "--base", "5000", "--rate", "12"])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
     }
