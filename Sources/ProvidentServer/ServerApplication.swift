@@ -28,8 +28,11 @@ public struct SyncService: Sendable {
         let (policy, policyText) = try Self.policy(configuration.policyPath)
         let store = try await ServerStores.open(location, passwordFile: configuration.databasePasswordFile, create: create, logger: logger)
         do {
-            if !create, !FileManager.default.fileExists(atPath: keyPath) {
-                throw ServiceFailure.keyMissing(keyPath)
+            if !FileManager.default.fileExists(atPath: keyPath) {
+                // A new key only for a new deployment: a database that already has its key was
+                // moved or restored without it, and a new key would only be refused.
+                let deployed = try await store.read { try await $0.serverKey() } != nil
+                if !create || deployed { throw ServiceFailure.keyMissing(keyPath) }
             }
             if create {
                 let folder = URL(fileURLWithPath: keyPath).deletingLastPathComponent().path

@@ -1,0 +1,128 @@
+import Foundation
+import ProvidentTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `provident-server` says when its database is wrong: one clear line, a non-zero exit, no
+/// password or key in the words, and nothing written.
+@Suite struct DatabaseFaultTests {
+    /// Runs `provident-server` with a deadline, so that a command that wrongly went on serving fails the test.
+    static func run(_ arguments: [String], environment: [String: String]) throws -> CLI.Result {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-fault-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        FileManager.default.createFile(atPath: folder + "/out", contents: nil)
+        FileManager.default.createFile(atPath: folder + "/err", contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/out"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/err"))
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus, output: try Data(contentsOf: URL(fileURLWithPath: folder + "/out")),
+                          stderr: try String(contentsOfFile: folder + "/err", encoding: .utf8))
+    }
+
+    /// Expects a refusal in one line that says `words` and none of `secrets`.
+    static func expectOneLine(_ result: CLI.Result, saying words: String, without secrets: [String] = [],
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status != 0, "exited 0: \(result.stdout)", sourceLocation: sourceLocation)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(words), "\(result.stderr)", sourceLocation: sourceLocation)
+        for secret in secrets { #expect(!result.stderr.contains(secret), sourceLocation: sourceLocation) }
+    }
+
+    @Test func aWrongUnreachableOrMissingPostgreSQLDatabaseIsOneLineAndNothingIsCreated() throws {
+        let cluster = try PostgresCluster.current()
+        let empty = try cluster.createDatabase()
+        defer { cluster.dropDatabase(empty) }
+        let name = String(empty.split(separator: "/").last ?? "")
+        let password = ["PGPASSWORD": cluster.password]
+        let closed = try ProvidentTestSupport.freePort()
+
+        Self.expectOneLine(try Self.run(["check", "--database", "postgres://provident@127.0.0.1:\(closed)/provident"], environment: password),
+                           saying: "cannot be reached")
+        Self.expectOneLine(try Self.run(["check", "--database", empty], environment: ["PGPASSWORD": "not-the-password-7731"]),
+                           saying: "refused the user name or password", without: ["not-the-password-7731"])
+        Self.expectOneLine(try Self.run(["device", "list", "--database", "postgres://provident:hunter2-9921@127.0.0.1:\(cluster.port)/\(name)"],
+                                        environment: [:]),
+                           saying: "never on the command line", without: ["hunter2-9921"])
+        Self.expectOneLine(try Self.run(["check", "--database", empty], environment: password), saying: "no Provident database")
+        Self.expectOneLine(try Self.run(["check", "--database", empty], environment: password.merging(["LANG": "zh_CN.UTF-8"]) { _, new in new }),
+                           saying: "没有 Provident 数据库")
+        Self.expectOneLine(try Self.run(["device", "invite", "--role", "office", "--database", "mysql://somewhere/db"], environment: [:]),
+                           saying: "not a database location")
+        // Administration commands created nothing in the empty database.
+        #expect(try cluster.value("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: name) == "0")
+    }
+
+    @Test(arguments: [TestBackend.sqlite, .postgres])
+    func anotherDeploymentsKeyIsRefusedAndNoKeyIsMade(_ backend: TestBackend) throws {
+        let server = try ServerProcess(backend: backend)
+        _ = try server.invite(role: "office")
+        let before = try server.digest()
+        server.crash()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-other-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+
+        // A key file that is missing: the service does not make a new one for a deployed database.
+        var environment = server.serverEnvironment
+        environment["PROVIDENT_SERVER_KEY_PATH"] = folder + "/missing.key"
+        Self.expectOneLine(try Self.run(["serve", "--port", "0", "--database", server.database], environment: environment),
+                           saying: "missing.key")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/missing.key"))
+
+        // Another deployment's key: refused by the service and by every administration command.
+        let other = try ServerProcess(backend: .sqlite)
+        environment["PROVIDENT_SERVER_KEY_PATH"] = other.folder + "/server.key"
+        for arguments in [["serve", "--port", "0"], ["device", "list"], ["check"]] {
+            Self.expectOneLine(try Self.run(arguments + ["--database", server.database], environment: environment),
+                               saying: "does not belong to this database")
+        }
+        #expect(try server.digest() == before)
+    }
+
+    @Test func aDatabaseOfAnOlderSchemaIsLeftAsItIsByAdministrationCommands() throws {
+        let server = try ServerProcess(backend: .sqlite)
+        server.crash()
+        // As a database left by the version before the last migration.
+        let migrationRemoved = try Self.python("""
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            last = db.execute("SELECT identifier FROM grdb_migrations ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+            db.execute("DELETE FROM grdb_migrations WHERE identifier = ?", (last,))
+            db.commit()
+            """, server.database)
+        #expect(migrationRemoved.status == 0)
+        // Everything the database holds, as SQL (SQLite's own page bookkeeping aside).
+        let dump = "import sqlite3, sys\nfor line in sqlite3.connect(sys.argv[1]).iterdump(): print(line)"
+        let before = try Self.python(dump, server.database).output
+        for arguments in [["check"], ["device", "invite", "--role", "office"], ["report", "coverage"]] {
+            Self.expectOneLine(try Self.run(arguments + ["--database", server.database], environment: server.serverEnvironment),
+                               saying: "older")
+        }
+        #expect(try Self.python(dump, server.database).output == before)
+    }
+
+    static func python(_ script: String, _ argument: String) throws -> CLI.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script, argument]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus, output: data, stderr: "")
+    }
+}
