@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup build demo bench bench-client bench-sync clean
+.PHONY: run test setup build demo bench bench-client bench-sync bench-sync-postgres clean
 
 ## Start the sync service on the embedded SQLite database (./var/provident.sqlite), building
 ## what is needed first; prints its address and what to do next.
@@ -44,6 +44,10 @@ bench-client: setup
 ## The sync service: ingest over HTTP, initial sync of 100,000 records, delta sync.
 bench-sync: setup
 	tools/bench-sync
+
+## The same on PostgreSQL: ingest with one and two servers beside SQLite, then the syncs.
+bench-sync-postgres: setup
+	tools/bench-sync --database postgres
 
 clean:
 	rm -rf .build

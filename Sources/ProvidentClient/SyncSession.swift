@@ -43,9 +43,9 @@ public final class SyncSession: Sendable {
     let progress: @Sendable (SyncProgress) -> Void
 
     public init(device: LocalDevice, key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
-                progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
+                bounds: ServerConnection.Bounds = .fromEnvironment(), progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.device = device
-        connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts)
+        connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds)
         self.progress = progress
     }
 
@@ -63,16 +63,21 @@ public final class SyncSession: Sendable {
     public func sync(serverURL: String? = nil) async throws -> SyncReport {
         var state = try device.replica.syncState()
         guard let url = serverURL ?? state.serverURL else { throw SyncFailure.noServer }
-        if !state.registered {
-            try await enrol(at: url)
-            state = try device.replica.syncState()
+        do {
+            if !state.registered {
+                try await enrol(at: url)
+                state = try device.replica.syncState()
+            }
+            guard let serverKey = state.serverKey else { throw SyncFailure.badAnswer("no server key") }
+            var report = SyncReport()
+            try await push(url: url, report: &report)
+            try await pull(url: url, serverKey: serverKey, report: &report)
+            report.clockSkewMillis = -(await connection.clockOffset.lastSkew)
+            return report
+        } catch SyncFailure.unreachable(let server, _) {
+            // Offline is the normal case in the field: say so, and what is waiting.
+            throw SyncFailure.offline(server: server, waiting: (try? device.replica.outbox().count) ?? 0)
         }
-        guard let serverKey = state.serverKey else { throw SyncFailure.badAnswer("no server key") }
-        var report = SyncReport()
-        try await push(url: url, report: &report)
-        try await pull(url: url, serverKey: serverKey, report: &report)
-        report.clockSkewMillis = -(await connection.clockOffset.lastSkew)
-        return report
     }
 
     private func now() -> Instant {
@@ -204,13 +209,39 @@ public final class ServerConnection: Sendable {
     let client: HTTPClient
     let language: Language
     let maxAttempts: Int
+    let bounds: Bounds
     let clockOffset = ClockOffset()
+    let reachability = Reachability()
 
-    public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5) {
+    /// How long the device tries before telling the user it is offline, and how long one request
+    /// may take once the server has answered.
+    public struct Bounds: Sendable {
+        /// Until the server first answers, every attempt together stays within this many seconds;
+        /// then the device reports that it is offline (nothing is lost).
+        public var offlineSeconds: Double
+        /// One request's deadline once the server has answered (a large page takes time).
+        public var requestSeconds: Double
+
+        public init(offlineSeconds: Double = 12, requestSeconds: Double = 60) {
+            self.offlineSeconds = offlineSeconds
+            self.requestSeconds = requestSeconds
+        }
+
+        /// The defaults, or `PROVIDENT_OFFLINE_SECONDS` and `PROVIDENT_REQUEST_SECONDS`.
+        public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bounds {
+            var bounds = Bounds()
+            if let text = environment["PROVIDENT_OFFLINE_SECONDS"], let value = Double(text), value > 0 { bounds.offlineSeconds = value }
+            if let text = environment["PROVIDENT_REQUEST_SECONDS"], let value = Double(text), value > 0 { bounds.requestSeconds = value }
+            return bounds
+        }
+    }
+
+    public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5, bounds: Bounds = .fromEnvironment()) {
         self.key = key
         self.client = client
         self.language = language
         self.maxAttempts = maxAttempts
+        self.bounds = bounds
     }
 
     /// How a device enrols.
@@ -272,13 +303,20 @@ public final class ServerConnection: Sendable {
             let status: Int
             let answer: [UInt8]
             var retryAfter: Double?
+            // Until the server has answered once, all attempts share the offline bound: a refused
+            // connection or an unknown host is reported within it, not after minutes of retries.
+            let remaining = await reachability.remaining(within: bounds.offlineSeconds)
+            let deadline = remaining.map { min($0, bounds.requestSeconds) } ?? bounds.requestSeconds
             do {
-                let response = try await client.execute(request, timeout: .seconds(60))
+                let response = try await client.execute(request, timeout: .milliseconds(Int64(max(deadline, 0.2) * 1_000)))
+                await reachability.answered()
                 status = Int(response.status.code)
                 retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
                 answer = Array(try await response.body.collect(upTo: 64 * 1_048_576).readableBytesView)
             } catch {
-                guard attempt < maxAttempts else { throw SyncFailure.unreachable(server: url, attempts: attempt) }
+                let left = await reachability.remaining(within: bounds.offlineSeconds)
+                if let left, left < delay { throw SyncFailure.unreachable(server: url, attempts: attempt) }
+                guard attempt < maxAttempts || left != nil else { throw SyncFailure.unreachable(server: url, attempts: attempt) }
                 try await Task.sleep(for: .milliseconds(Int(delay * 1_000)))
                 delay *= 2
                 continue
@@ -297,6 +335,11 @@ public final class ServerConnection: Sendable {
                 continue
             }
             if status == 429 || status >= 500, attempt < maxAttempts {
+                // A wait longer than the offline bound is reported with its time, not slept on.
+                if let retryAfter, retryAfter > bounds.offlineSeconds {
+                    throw SyncFailure.retryLater(server: url, after: Instant(millisSinceEpoch: Self.now().millisSinceEpoch + Int64(retryAfter * 1_000)),
+                                                 report: report)
+                }
                 try await Task.sleep(for: .milliseconds(Int((retryAfter ?? delay) * 1_000)))
                 delay *= 2
                 continue
@@ -307,6 +350,25 @@ public final class ServerConnection: Sendable {
 
     static func join(_ base: String, _ path: String) -> String {
         base.hasSuffix("/") ? String(base.dropLast()) + path : base + path
+    }
+}
+
+/// Whether the server has answered this connection yet, and since when it has been tried.
+actor Reachability {
+    private var started: Date?
+    private var reached = false
+
+    /// Seconds left of `bound` until the server first answers (the clock starts at the first
+    /// call); nil once it has answered.
+    func remaining(within bound: Double) -> Double? {
+        guard !reached else { return nil }
+        let start = started ?? Date()
+        started = start
+        return bound - Date().timeIntervalSince(start)
+    }
+
+    func answered() {
+        reached = true
     }
 }
 

@@ -59,7 +59,7 @@ enum PostgresSchema {
             );
             -- The feed's end: each writer takes positions under this row's lock, held until it
             -- commits, so positions become visible in order and a reader never passes one that a
-            -- slower writer fills later (sync-protocol.md §11.6).
+            -- slower writer fills later (sync-protocol.md §11.1).
             CREATE TABLE feed_head (
                 singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
                 position BIGINT NOT NULL
