@@ -20,13 +20,17 @@ public final class PostgresDatabase: SQLDatabase {
         public var user: String
         public var password: String?
         public var database: String
+        /// How long a request waits for a pooled connection before it is answered "unavailable":
+        /// the pool would otherwise hold it until the database comes back, or for a minute.
+        public var leaseTimeout: Duration
 
-        public init(host: String, port: Int, user: String, password: String?, database: String) {
+        public init(host: String, port: Int, user: String, password: String?, database: String, leaseTimeout: Duration = .seconds(10)) {
             self.host = host
             self.port = port
             self.user = user
             self.password = password
             self.database = database
+            self.leaseTimeout = leaseTimeout
         }
 
         var connection: PostgresConnection.Configuration {
@@ -48,6 +52,7 @@ public final class PostgresDatabase: SQLDatabase {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    private let leaseTimeout: Duration
     public let location: String
 
     public var dialect: SQLDialect { .postgres }
@@ -74,7 +79,7 @@ public final class PostgresDatabase: SQLDatabase {
         }
         let client = PostgresClient(configuration: settings.client, backgroundLogger: logger)
         let runner = Task { await client.run() }
-        let database = PostgresDatabase(client: client, runner: runner, logger: logger, location: location)
+        let database = PostgresDatabase(client: client, runner: runner, logger: logger, location: location, leaseTimeout: settings.leaseTimeout)
         do {
             try await PostgresSchema.prepare(database, create: create, location: location)
         } catch {
@@ -84,11 +89,12 @@ public final class PostgresDatabase: SQLDatabase {
         return database
     }
 
-    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, location: String) {
+    private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger, location: String, leaseTimeout: Duration) {
         self.client = client
         self.runner = runner
         self.logger = logger
         self.location = location
+        self.leaseTimeout = leaseTimeout
     }
 
     private static func setting(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
@@ -145,12 +151,8 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    /// How long a request waits for a connection before it is answered "unavailable": the pool
-    /// would otherwise hold it until the database comes back, or for a minute.
-    static let leaseDeadline: Duration = .seconds(5)
-
     /// Runs `body` on a pooled connection, or fails with `unavailable` when none is had within
-    /// `leaseDeadline`. Only the wait is bounded: a transaction that has its connection runs to
+    /// the lease timeout. Only the wait is bounded: a transaction that has its connection runs to
     /// its end, so a request is never answered "unavailable" after it committed.
     private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let started = Leased()
@@ -159,13 +161,14 @@ public final class PostgresDatabase: SQLDatabase {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await self.client.withConnection { connection in
-                        started.mark()
+                        // Too late: the request was answered "unavailable"; it must not run after all.
+                        guard started.begin() else { throw CancellationError() }
                         return try await box.body(connection)
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: Self.leaseDeadline)
-                    if !started.isMarked { throw StoreFailure.unavailable(location: self.location) }
+                    try await Task.sleep(for: self.leaseTimeout)
+                    if started.expire() { throw StoreFailure.unavailable(location: self.location) }
                     return nil
                 }
                 while let next = try await group.next() {
@@ -241,17 +244,29 @@ public final class PostgresDatabase: SQLDatabase {
     }
 }
 
-/// Whether a request has had its connection.
+/// Whether a request has had its connection in time: exactly one of `begin` (the connection
+/// came) and `expire` (the wait ran out) wins.
 private final class Leased: @unchecked Sendable {
+    private enum State { case waiting, begun, expired }
     private let lock = NSLock()
-    private var marked = false
+    private var state = State.waiting
 
-    func mark() {
-        lock.withLock { marked = true }
+    /// The connection came: true when the request may run (the wait had not run out).
+    func begin() -> Bool {
+        lock.withLock {
+            guard state == .waiting else { return state == .begun }
+            state = .begun
+            return true
+        }
     }
 
-    var isMarked: Bool {
-        lock.withLock { marked }
+    /// The wait ran out: true when the request had not begun, and is now refused.
+    func expire() -> Bool {
+        lock.withLock {
+            guard state == .waiting else { return false }
+            state = .expired
+            return true
+        }
     }
 }
 
