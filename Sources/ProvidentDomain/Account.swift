@@ -123,7 +123,7 @@ public struct Agreement: Hashable, Sendable {
         case .fixedAmount:
             expected = try .fixed(monthlyFen: monthlyFen, policy: policy)
         }
-        guard expected == self else { throw .amountNotAgreed(expectedFen: expected.monthlyFen, actualFen: monthlyFen) }
+        guard expected == self else { throw .agreementAmountWrong(expectedFen: expected.monthlyFen, actualFen: monthlyFen) }
     }
 
     /// The agreement as one field value, so its parts change together under merge.

@@ -27,6 +27,8 @@ public enum DomainError: ProvidentError, Hashable {
     case amountMissing
     case amountAboveCap(capFen: Int64)
     case amountNotAgreed(expectedFen: Int64, actualFen: Int64)
+    /// An agreement whose monthly amount is not what the policy's rule gives for its base and rate.
+    case agreementAmountWrong(expectedFen: Int64, actualFen: Int64)
 
     // Agreement
     case agreementIncomplete
@@ -170,6 +172,7 @@ public enum DomainError: ProvidentError, Hashable {
         case .amountMissing: "amount.missing"
         case .amountAboveCap: "policy.amount_cap"
         case .amountNotAgreed: "deposit.amount_not_agreed"
+        case .agreementAmountWrong: "policy.agreement_amount"
         case .agreementIncomplete: "agreement.incomplete"
         case .agreementModeNotAllowed: "policy.agreement_mode"
         case .baseOutsidePolicy: "policy.base"
@@ -285,8 +288,8 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("Voluntary accounts are open to people aged \(minimum) to \(maximum); this person is \(age).",
                           "个人自愿缴存账户仅限 \(minimum) 至 \(maximum) 周岁人员开立;此人现年 \(age) 周岁。")
         case .mobileInvalid:
-            return l.pick("The mobile number must be 11 digits starting with 13–19 (a +86 prefix is allowed).",
-                          "手机号码应为 11 位,以 13–19 开头(可带 +86 前缀)。")
+            return l.pick("The mobile number must be 11 digits starting with 13–19.",
+                          "手机号码应为 11 位数字，以 13–19 开头。")
         case .creditCodeFormat:
             return l.pick("A unified social credit code is 18 characters of 0-9 and A-Z without I, O, S, V, Z.",
                           "统一社会信用代码应为 18 位,由数字和除 I、O、S、V、Z 以外的大写字母组成。")
@@ -315,6 +318,9 @@ public enum DomainError: ProvidentError, Hashable {
         case let .amountNotAgreed(expected, actual):
             return l.pick("The agreement sets \(Money(fen: expected).formatted) for this deposit, not \(Money(fen: actual).formatted); leave out --amount or change the agreement with `provident account update`.",
                           "按缴存协议,本次应缴 \(Money(fen: expected).formatted),而不是 \(Money(fen: actual).formatted);请省略 --amount,或用 `provident account update` 修改协议。")
+        case let .agreementAmountWrong(expected, actual):
+            return l.pick("The agreement's monthly amount is \(Money(fen: actual).formatted), but the policy's rule gives \(Money(fen: expected).formatted) for its base and rate; send the amount the rule gives.",
+                          "缴存协议的月缴存额为 \(Money(fen: actual).formatted)，但按政策规则，该基数和比例应为 \(Money(fen: expected).formatted)；请按规则给出的金额提交。")
         case .agreementIncomplete:
             return l.pick("Give either --base and --rate, or --monthly.", "请提供 --base 和 --rate,或者 --monthly。")
         case let .agreementModeNotAllowed(mode):
@@ -391,9 +397,9 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("The account is already paused.", "账户已处于暂停缴存状态。")
         case .accountNotPaused:
             return l.pick("The account is not paused.", "账户未暂停缴存。")
-        case let .periodAlreadyPaid(period, reference):
-            return l.pick("\(period) is already paid (reference \(reference)); if that deposit was wrong, reverse it with `provident deposit reverse \(reference)`.",
-                          "\(period) 已缴存(识别码 \(reference));如该笔有误,请用 `provident deposit reverse \(reference)` 冲正。")
+        case let .periodAlreadyPaid(period, _):
+            return l.pick("\(period) is already paid by an earlier deposit; if that deposit was wrong, reverse it (its reference is in `provident statement`).",
+                          "\(period) 已由此前的一笔缴存缴清；如该笔有误，请将其冲正（识别码见 `provident statement`）。")
         case let .depositNotFound(reference):
             return l.pick("No deposit with reference \(reference) on this device; see `provident statement`.",
                           "本设备上没有识别码为 \(reference) 的缴存;请查看 `provident statement`。")

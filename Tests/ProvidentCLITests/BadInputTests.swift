@@ -37,7 +37,7 @@ import Testing
         Case(arguments: ["deposit", "--amount", "0"], status: 3, english: "The amount is zero", chinese: "金额为零"),
         Case(arguments: ["deposit", "--amount", "100000.01"], status: 3,
              english: "above the policy's cap of ¥100,000.00", chinese: "超过政策规定的单笔上限 ¥100,000.00"),
-        Case(arguments: ["deposit"], status: 4, english: "is already paid (reference PV", chinese: "已缴存(识别码 PV"),
+        Case(arguments: ["deposit"], status: 4, english: "is already paid by an earlier deposit", chinese: "已由此前的一笔缴存缴清"),
         Case(arguments: ["deposit", "--period", "2026-13"], status: 3, english: "is not a month", chinese: "不是有效月份"),
         Case(arguments: ["deposit", "--lump", "--amount", "500"], status: 3,
              english: "does not allow lump-sum deposits", chinese: "不允许一次性(灵活)缴存"),

@@ -1,4 +1,5 @@
 import ProvidentDomain
+import ProvidentSync
 import Testing
 
 @Suite struct AgreementTests {
@@ -194,5 +195,16 @@ import Testing
         #expect(throws: DomainError.amountAboveCap(capFen: 150_000)) {
             try check(.catchUp(["2026-07", "2026-08", "2026-09"]), policy: generous)
         }
+    }
+
+    @Test func messagesCarryNoReferenceAndPromiseNoPrefixTheWireRefuses() throws {
+        let paid = DomainError.periodAlreadyPaid(period: try #require(Period("2026-10")), reference: "PV4K7Q9MXTR2HC3")
+        for language in [Language.english, .chinese] {
+            #expect(!paid.message(language).contains("PV4K7Q9MXTR2HC3"))
+            #expect(!DomainError.mobileInvalid.message(language).contains("+86"))
+        }
+        // An agreement inconsistent with the policy's rule is a policy refusal, not a deposit's.
+        #expect(DomainError.agreementAmountWrong(expectedFen: 60_000, actualFen: 60_100).code == "policy.agreement_amount")
+        #expect(!DomainError.agreementAmountWrong(expectedFen: 60_000, actualFen: 60_100).message(.english).contains("--amount"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProvidentBenchSupport
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
@@ -168,6 +169,23 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             await #expect(throws: (any Error).self) { try await server.core.authenticate(late) }
             let stranger = TestDevice(now: { server.clock.now })
             await #expect(throws: ServerError.unknownDevice) { try await server.core.authenticate(try stranger.request("GET", "/v1/device")) }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anEnrolmentWhoseAgreementDisagreesWithThePolicyIsRefusedAsAPolicyError(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(worker)
+            let account = try #require(Samples.account(3, id: "acc-\(Hex.encode(SecureRandom.bytes(count: 8)))", enrolledOn: server.clock.now.shanghaiDate))
+            var fields = account.createFields
+            var agreement = try #require(fields["agreement"]?.objectValue)
+            agreement["monthlyFen"] = .integer(try #require(agreement["monthlyFen"]?.integerValue) + 100)
+            fields["agreement"] = .object(agreement)
+            let wrong = try worker.sign(.accountEnroll, [ProvidentSync.Operation(record: account.recordKey, kind: .create, fields: fields)])
+            let answer = try #require(try await server.core.push(try worker.push([wrong])).first)
+            #expect(answer.status == .rejected)
+            #expect(answer.code == "policy.agreement_amount")
         }
     }
 }
