@@ -387,6 +387,11 @@ def run(server, suite):
     suite.expect("an enrolment whose agreement disagrees with the policy", bad_agreement.push_one(disagreeing), 200,
                  result_code="policy.agreement_amount")
 
+    backdater = Device(server)
+    backdater.enrol()
+    _, backdated = backdater.enroll_account("110102199101010078", enrolledOn="2020-01-01")
+    suite.expect("an enrolment dated years back", backdater.push_one(backdated), 200, result_code="account.enrolled_on")
+
     # ---- devices the office stopped ----
     revoked = Device(server)
     revoked.enrol()

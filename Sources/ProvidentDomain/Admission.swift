@@ -141,7 +141,8 @@ public struct Admission: Sendable {
         switch action {
         case .accountEnroll:
             let op = try only(Account.recordType, .create)
-            return try enroll(op, grant: grant, lookup: lookup)
+            return try enroll(op, madeOn: Instant(millisSinceEpoch: Int64(clamping: changeSet.time.wallMillis)).shanghaiDate,
+                              grant: grant, lookup: lookup)
         case .accountUpdate, .accountPause, .accountResume, .accountClose, .accountVerify, .accountTransfer:
             let op = try only(Account.recordType, .update)
             return try update(op, action: action, grant: grant, lookup: lookup)
@@ -279,8 +280,12 @@ public struct Admission: Sendable {
         }
     }
 
-    private func enroll(_ op: Operation, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
+    /// An enrolment: `madeOn` is the Shanghai date of the change-set's time. `enrolledOn` must be
+    /// that day, give or take one (a clock near midnight, or a hybrid clock a little ahead):
+    /// enrolment cannot be back-dated to open catch-up months, nor dated ahead.
+    private func enroll(_ op: Operation, madeOn: CivilDate, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
         guard let account = Account(id: op.record.id, values: op.fields) else { throw DomainError.malformedRecord(Account.recordType) }
+        guard abs(account.enrolledOn.daysSinceEpoch - madeOn.daysSinceEpoch) <= 1 else { throw DomainError.enrolledOnNotToday }
         guard try lookup.record(op.record) == nil else { throw DomainError.accountExists }
         try account.checkRecorded(policy: policy)
         switch grant.role {

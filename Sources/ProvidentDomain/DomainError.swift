@@ -27,6 +27,8 @@ public enum DomainError: ProvidentError, Hashable {
     case amountMissing
     case amountAboveCap(capFen: Int64)
     case amountNotAgreed(expectedFen: Int64, actualFen: Int64)
+    /// An enrolment dated another day than the one it was made on.
+    case enrolledOnNotToday
     /// An agreement whose monthly amount is not what the policy's rule gives for its base and rate.
     case agreementAmountWrong(expectedFen: Int64, actualFen: Int64)
 
@@ -173,6 +175,7 @@ public enum DomainError: ProvidentError, Hashable {
         case .amountAboveCap: "policy.amount_cap"
         case .amountNotAgreed: "deposit.amount_not_agreed"
         case .agreementAmountWrong: "policy.agreement_amount"
+        case .enrolledOnNotToday: "account.enrolled_on"
         case .agreementIncomplete: "agreement.incomplete"
         case .agreementModeNotAllowed: "policy.agreement_mode"
         case .baseOutsidePolicy: "policy.base"
@@ -318,6 +321,9 @@ public enum DomainError: ProvidentError, Hashable {
         case let .amountNotAgreed(expected, actual):
             return l.pick("The agreement sets \(Money(fen: expected).formatted) for this deposit, not \(Money(fen: actual).formatted); leave out --amount or change the agreement with `provident account update`.",
                           "按缴存协议,本次应缴 \(Money(fen: expected).formatted),而不是 \(Money(fen: actual).formatted);请省略 --amount,或用 `provident account update` 修改协议。")
+        case .enrolledOnNotToday:
+            return l.pick("An enrolment is dated the day it is made (enrolledOn within a day of the change-set's time); it cannot be back-dated or dated ahead.",
+                          "开户日期须为办理当天（enrolledOn 与变更集时间相差不超过一天）；不能倒签，也不能预签。")
         case let .agreementAmountWrong(expected, actual):
             return l.pick("The agreement's monthly amount is \(Money(fen: actual).formatted), but the policy's rule gives \(Money(fen: expected).formatted) for its base and rate; send the amount the rule gives.",
                           "缴存协议的月缴存额为 \(Money(fen: actual).formatted)，但按政策规则，该基数和比例应为 \(Money(fen: expected).formatted)；请按规则给出的金额提交。")

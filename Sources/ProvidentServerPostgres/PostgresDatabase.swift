@@ -52,7 +52,7 @@ public final class PostgresDatabase: SQLDatabase {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
-    private let leaseTimeout: Duration
+    private let lease: LeaseTimeout
     public let location: String
 
     public var dialect: SQLDialect { .postgres }
@@ -94,7 +94,13 @@ public final class PostgresDatabase: SQLDatabase {
         self.runner = runner
         self.logger = logger
         self.location = location
-        self.leaseTimeout = leaseTimeout
+        lease = LeaseTimeout(leaseTimeout)
+    }
+
+    /// How long a request now waits for a connection (see `Settings.leaseTimeout`).
+    public var leaseTimeout: Duration {
+        get { lease.value }
+        set { lease.value = newValue }
     }
 
     private static func setting(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
@@ -167,7 +173,7 @@ public final class PostgresDatabase: SQLDatabase {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: self.leaseTimeout)
+                    try await Task.sleep(for: self.lease.value)
                     if started.expire() { throw StoreFailure.unavailable(location: self.location) }
                     return nil
                 }
@@ -241,6 +247,21 @@ public final class PostgresDatabase: SQLDatabase {
             // The server's own errors thrown inside a transaction pass through as they are.
             return error
         }
+    }
+}
+
+/// The lease timeout, changeable while serving.
+private final class LeaseTimeout: @unchecked Sendable {
+    private let lock = NSLock()
+    private var duration: Duration
+
+    init(_ duration: Duration) {
+        self.duration = duration
+    }
+
+    var value: Duration {
+        get { lock.withLock { duration } }
+        set { lock.withLock { duration = newValue } }
     }
 }
 

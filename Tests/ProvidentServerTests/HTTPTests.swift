@@ -87,10 +87,12 @@ import Testing
         let cluster = try PostgresCluster.startPrivate()
         defer { cluster.stop() }
         let clock = TestClock()
-        let store = SQLServerStore(database: try await PostgresDatabase.open(
+        // Generous while the suites load the machine; short once the database is halted.
+        let postgres = try await PostgresDatabase.open(
             PostgresDatabase.Settings(host: "127.0.0.1", port: cluster.port, user: "provident", password: cluster.password, database: "provident",
-                                      leaseTimeout: .seconds(2)),
-            create: true, logger: TestServer.quiet))
+                                      leaseTimeout: .seconds(60)),
+            create: true, logger: TestServer.quiet)
+        let store = SQLServerStore(database: postgres)
         let core = try await ServerCore.start(store: store, key: SigningKey.generate(), policy: TestServer.policy, policyText: "",
                                               clock: { clock.now }, logger: TestServer.quiet)
         try await SyncService(configuration: ServerConfiguration(), core: core).application(logger: TestServer.quiet).test(.router) { client in
@@ -99,6 +101,7 @@ import Testing
             let (account, enroll) = try worker.enroll(62)
             #expect(try await client.send(try worker.push([enroll])).status == .ok)
 
+            postgres.leaseTimeout = .seconds(2)
             try cluster.halt()
             let health = try await client.execute(uri: "/health", method: .get)
             #expect(health.status == .serviceUnavailable)
@@ -113,6 +116,7 @@ import Testing
             #expect(!String(buffer: refused.body).contains(cluster.password))
 
             try cluster.resume()
+            postgres.leaseTimeout = .seconds(60)
             var answer = refused
             for _ in 0..<100 where answer.status != .ok {
                 try await Task.sleep(for: .milliseconds(200))

@@ -166,7 +166,8 @@ import Testing
         defer { cluster.stop() }
         let clock = TestClock()
         let store = SQLServerStore(database: try await PostgresDatabase.open(
-            PostgresDatabase.Settings(host: "127.0.0.1", port: cluster.port, user: "provident", password: cluster.password, database: "provident"),
+            PostgresDatabase.Settings(host: "127.0.0.1", port: cluster.port, user: "provident", password: cluster.password, database: "provident",
+                                      leaseTimeout: .seconds(60)),
             create: true, logger: TestServer.quiet))
         let core = try await ServerCore.start(store: store, key: SigningKey.generate(), policy: TestServer.policy, policyText: "",
                                               clock: { clock.now }, logger: TestServer.quiet)

@@ -78,8 +78,9 @@ final class TestDatabase: @unchecked Sendable {
             let cluster = try PostgresCluster.current()
             let name = String(location.split(separator: "/").last ?? "")
             return SQLServerStore(database: try await PostgresDatabase.open(
+                // A generous wait for a connection: the suites load two cores; the lease timeout has tests of its own.
                 PostgresDatabase.Settings(host: "127.0.0.1", port: cluster.port, user: "provident", password: password ?? cluster.password,
-                                          database: name),
+                                          database: name, leaseTimeout: .seconds(60)),
                 create: create, logger: Logger(label: "test")))
         }
     }
