@@ -77,7 +77,12 @@ public final class PostgresDatabase: SQLDatabase {
         } catch {
             throw Self.translate(error, location: location)
         }
-        let client = PostgresClient(configuration: settings.client, backgroundLogger: logger)
+        // The pool's only message above `info` is a warning when a connection is leased before
+        // the task below has entered `run()`; that is a harmless race (the lease waits for the
+        // pool), so it must not reach an operator's terminal as a second line of an error.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: settings.client, backgroundLogger: background)
         let runner = Task { await client.run() }
         let database = PostgresDatabase(client: client, runner: runner, logger: logger, location: location, leaseTimeout: settings.leaseTimeout)
         do {

@@ -35,7 +35,9 @@ final class CLI: @unchecked Sendable {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("provident-cli-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         self.language = language
-        passphraseFile = home + "/../" + (home as NSString).lastPathComponent + ".pass"
+        // Beside the data folder, not inside it: a device must read it without owning it. A plain
+        // path, so that it can still be removed after the folder is (a `folder/..` path cannot).
+        passphraseFile = home + ".pass"
         try "correct horse 电池 staple\n".write(toFile: passphraseFile, atomically: true, encoding: .utf8)
         if let policy {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
