@@ -141,7 +141,7 @@ public struct Admission: Sendable {
         switch action {
         case .accountEnroll:
             let op = try only(Account.recordType, .create)
-            return try enroll(op, madeOn: Instant(millisSinceEpoch: Int64(clamping: changeSet.time.wallMillis)).shanghaiDate,
+            return try enroll(op, madeOn: changeSet.time.instant.shanghaiDate,
                               grant: grant, lookup: lookup)
         case .accountUpdate, .accountPause, .accountResume, .accountClose, .accountVerify, .accountTransfer:
             let op = try only(Account.recordType, .update)

@@ -1,3 +1,5 @@
+import ProvidentSync
+
 /// A calendar date without a time (proleptic Gregorian).
 public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let year: Int
@@ -258,5 +260,12 @@ extension String {
     var trimmingASCIIWhitespace: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{3000}" }
         return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}
+
+extension HLCTimestamp {
+    /// The wall-clock part, as an instant.
+    public var instant: Instant {
+        Instant(millisSinceEpoch: Int64(clamping: wallMillis))
     }
 }

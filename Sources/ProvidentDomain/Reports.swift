@@ -280,7 +280,7 @@ extension Reports {
             ("applied", l.pick("Applied", "当前生效")),
         ])
         for conflict in conflicts.sorted(by: { $0.id.hex < $1.id.hex }) {
-            func when(_ write: FieldWrite) -> String { Instant(millisSinceEpoch: Int64(write.time.wallMillis)).shanghaiDisplay }
+            func when(_ write: FieldWrite) -> String { write.time.instant.shanghaiDisplay }
             table.rows.append([.text(String(conflict.id.hex.prefix(16))), .text(conflict.record.description), .text(conflict.field),
                                .text(masked(conflict.first.value)), .text(String(conflict.first.dot.device.rawValue.prefix(12))),
                                .text(when(conflict.first)), .text(masked(conflict.second.value)),

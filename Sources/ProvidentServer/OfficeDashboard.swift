@@ -321,7 +321,7 @@ struct OfficeDashboard: Sendable {
         let l = session.language
         let open = try await core.conflicts().filter { !$0.resolved }.map(\.conflict)
         let rows = open.map { conflict -> [String] in
-            func when(_ write: FieldWrite) -> String { Instant(millisSinceEpoch: Int64(write.time.wallMillis)).shanghaiDisplay }
+            func when(_ write: FieldWrite) -> String { write.time.instant.shanghaiDisplay }
             let keep = { (side: String) in
                 HTML.form(action: "/office/conflicts/\(conflict.id.hex)/resolve", csrf: session.csrfToken,
                           fields: "<input type=\"hidden\" name=\"keep\" value=\"\(side)\">", button: l.pick("Keep \(side)", "保留 \(side)"))

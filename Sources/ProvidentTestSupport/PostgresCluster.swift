@@ -34,9 +34,10 @@ public final class PostgresCluster: Sendable {
             return Result(catching: { try PostgresCluster(folder: folder) }).mapError { Unavailable(description: "\($0)") }
         }
         let folder = "/tmp/provident-pg-\(UUID().uuidString.prefix(8))"
-        let status = run(repository + "/tools/postgres", ["start", folder])
-        guard status.code == 0 else {
-            return .failure(Unavailable(description: "tools/postgres could not start a cluster: \(status.output)"))
+        do throws(Unavailable) {
+            try tool("start", folder)
+        } catch {
+            return .failure(error)
         }
         atexit { PostgresCluster.stopOwn() }
         ownFolder.withLock { $0 = folder }
@@ -46,7 +47,7 @@ public final class PostgresCluster: Sendable {
     private static let ownFolder = Mutex<String?>(nil)
 
     private static func stopOwn() {
-        if let folder = ownFolder.withLock({ $0 }) { _ = run(repository + "/tools/postgres", ["stop", folder]) }
+        if let folder = ownFolder.withLock({ $0 }) { try? tool("stop", folder) }
     }
 
     /// The cluster of this test run, started on first use.
@@ -57,14 +58,19 @@ public final class PostgresCluster: Sendable {
     /// A cluster of one test's own, for what would disturb others (restarting it); `stop` it.
     public static func startPrivate() throws -> PostgresCluster {
         let folder = "/tmp/provident-pg-\(UUID().uuidString.prefix(8))"
-        let status = run(repository + "/tools/postgres", ["start", folder])
-        guard status.code == 0 else { throw Unavailable(description: "tools/postgres could not start a cluster: \(status.output)") }
+        try tool("start", folder)
         return try PostgresCluster(folder: folder)
     }
 
     /// Stops a private cluster and removes its folder.
     public func stop() {
-        _ = Self.run(Self.repository + "/tools/postgres", ["stop", folder])
+        try? Self.tool("stop", folder)
+    }
+
+    /// Runs `tools/postgres COMMAND FOLDER`.
+    private static func tool(_ command: String, _ folder: String) throws(Unavailable) {
+        let result = run(repository + "/tools/postgres", [command, folder])
+        guard result.code == 0 else { throw Unavailable(description: "tools/postgres \(command) failed: \(result.output)") }
     }
 
     private init(folder: String) throws {
@@ -93,9 +99,7 @@ public final class PostgresCluster: Sendable {
 
     /// Runs SQL as the cluster's superuser, in database `database`.
     public func psql(_ sql: String, database: String = "postgres") throws {
-        let result = Self.run("/usr/bin/psql", ["-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "provident",
-                                                "-d", database, "-c", sql], environment: ["PGPASSWORD": password])
-        guard result.code == 0 else { throw Unavailable(description: "psql failed: \(result.output)") }
+        _ = try value(sql, database: database)
     }
 
     /// The first column of the first row a query returns, as text.
@@ -108,20 +112,17 @@ public final class PostgresCluster: Sendable {
 
     /// Stops the server abruptly and leaves it stopped, keeping its data (`resume` starts it again).
     public func halt() throws {
-        let result = Self.run(Self.repository + "/tools/postgres", ["halt", folder])
-        guard result.code == 0 else { throw Unavailable(description: "halt failed: \(result.output)") }
+        try Self.tool("halt", folder)
     }
 
     /// Starts a halted server again, on the same port.
     public func resume() throws {
-        let result = Self.run(Self.repository + "/tools/postgres", ["resume", folder])
-        guard result.code == 0 else { throw Unavailable(description: "resume failed: \(result.output)") }
+        try Self.tool("resume", folder)
     }
 
     /// Restarts the cluster abruptly (immediate shutdown, as a crash would), on the same port.
     public func restartAbruptly() throws {
-        let result = Self.run(Self.repository + "/tools/postgres", ["restart", folder])
-        guard result.code == 0 else { throw Unavailable(description: "restart failed: \(result.output)") }
+        try Self.tool("restart", folder)
     }
 
     @discardableResult
@@ -130,24 +131,16 @@ public final class PostgresCluster: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        // Output goes to a file, not a pipe: the server `tools/postgres` starts outlives it and
-        // would hold a pipe open, so that reading it to its end would never return.
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("provident-run-\(UUID().uuidString).log")
-        guard FileManager.default.createFile(atPath: output.path, contents: nil), let handle = try? FileHandle(forWritingTo: output) else {
-            return (127, "cannot write \(output.path)")
-        }
-        defer { try? FileManager.default.removeItem(at: output) }
-        process.standardOutput = handle
-        process.standardError = handle
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
         do {
             try process.run()
         } catch {
-            try? handle.close()
             return (127, "\(error)")
         }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        try? handle.close()
-        let data = (try? Data(contentsOf: output)) ?? Data()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -286,7 +286,7 @@ struct ConflictsCommand: AsyncParsableCommand {
             print(t("Record:  \(found.record)   field: \(found.field)   ", "记录:\(found.record)   字段:\(found.field)   ") + (resolved ? t("resolved", "已处理") : t("open", "待处理")))
             for (label, write) in [("a", found.first), ("b", found.second)] {
                 let winner = write.dot == found.winner.dot ? t("  ← applied (later)", "  ← 当前生效(较晚)") : ""
-                let written = Instant(millisSinceEpoch: Int64(write.time.wallMillis)).shanghaiDisplay
+                let written = write.time.instant.shanghaiDisplay
                 print("  \(label): \(describe(write.value))  " + t("by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)", "设备 \(write.dot.device) #\(write.dot.sequence),写入于 \(written)(北京时间)") + winner)
             }
             print(t("Resolve with: ", "处理:") + "provident-server conflicts resolve \(found.id.hex.prefix(16)) --keep a|b")

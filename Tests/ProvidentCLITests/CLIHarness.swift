@@ -5,6 +5,31 @@ import Testing
 import Glibc
 #endif
 
+/// Runs a program to its end, or kills it after `deadline` seconds (so a command that wrongly
+/// goes on serving fails its test rather than hanging it); its output goes through temporary
+/// files, removed afterwards.
+func runProgram(_ executable: String, _ arguments: [String], environment: [String: String], deadline: TimeInterval = 60) throws -> CLI.Result {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-run-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    FileManager.default.createFile(atPath: folder + "/out", contents: nil)
+    FileManager.default.createFile(atPath: folder + "/err", contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = environment
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/out"))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/err"))
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let end = Date().addingTimeInterval(deadline)
+    while process.isRunning, Date() < end { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    return CLI.Result(status: process.terminationStatus, output: try Data(contentsOf: URL(fileURLWithPath: folder + "/out")),
+                      stderr: try String(contentsOfFile: folder + "/err", encoding: .utf8))
+}
+
 /// Runs the real `provident` binary, built next to this test bundle, in a temporary home.
 final class CLI: @unchecked Sendable {
     struct Result {

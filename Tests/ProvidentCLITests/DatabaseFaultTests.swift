@@ -11,24 +11,8 @@ import Glibc
 @Suite struct DatabaseFaultTests {
     /// Runs `provident-server` with a deadline, so that a command that wrongly went on serving fails the test.
     static func run(_ arguments: [String], environment: [String: String]) throws -> CLI.Result {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-fault-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        FileManager.default.createFile(atPath: folder + "/out", contents: nil)
-        FileManager.default.createFile(atPath: folder + "/err", contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/err"))
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, output: try Data(contentsOf: URL(fileURLWithPath: folder + "/out")),
-                          stderr: try String(contentsOfFile: folder + "/err", encoding: .utf8))
+        try runProgram(ServerProcess.binary, arguments, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new },
+                       deadline: 30)
     }
 
     /// Expects a refusal in one line that says `words` and none of `secrets`.
@@ -115,14 +99,6 @@ import Glibc
     }
 
     static func python(_ script: String, _ argument: String) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, argument]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, output: data, stderr: "")
+        try runProgram("/usr/bin/python3", ["-c", script, argument], environment: ["PATH": "/usr/bin:/bin"])
     }
 }

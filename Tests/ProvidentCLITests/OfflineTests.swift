@@ -15,12 +15,7 @@ import Testing
         #expect(try worker.sign(["deposit", "--lump", "--amount", "10"]).status == 0)
         server.crash()
 
-        let started = Date()
-        let result = try worker.sign(["sync"])
-        let seconds = Date().timeIntervalSince(started)
-        print("offline: a sync against a closed port ended after \(String(format: "%.1f", seconds)) s")
-        #expect(result.status == 10, "\(result.stderr)")
-        #expect(seconds < Self.bound)
+        let result = try Self.offlineSync(worker, ["sync"], against: "a closed port")
         #expect(result.stderr.contains("Offline"), "\(result.stderr)")
         #expect(result.stderr.contains("1 change(s) are waiting"), "\(result.stderr)")
         #expect(try worker.json(["whoami"])["waitingToSync"] as? Int == 1)
@@ -34,13 +29,20 @@ import Testing
     @Test func aSyncToAHostThatDoesNotExistSaysOfflineQuicklyInChinese() throws {
         let worker = try CLI(language: "zh_CN.UTF-8")
         try worker.enrolledWorker()
-        let started = Date()
-        let result = try worker.sign(["sync", "--server", "http://provident-server.invalid:8080"])
-        let seconds = Date().timeIntervalSince(started)
-        print("offline: a sync to an unknown host ended after \(String(format: "%.1f", seconds)) s")
-        #expect(result.status == 10, "\(result.stderr)")
-        #expect(seconds < Self.bound)
+        let result = try Self.offlineSync(worker, ["sync", "--server", "http://provident-server.invalid:8080"], against: "an unknown host")
         #expect(result.stderr.contains("当前离线"), "\(result.stderr)")
         #expect(result.stderr.contains("1 项更改正在等待同步"), "\(result.stderr)")
+    }
+
+    /// Runs a sync that finds no server: it must end with exit 10 within the bound. Prints how long it took.
+    static func offlineSync(_ worker: CLI, _ arguments: [String], against what: String,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws -> CLI.Result {
+        let started = Date()
+        let result = try worker.sign(arguments)
+        let seconds = Date().timeIntervalSince(started)
+        print("offline: a sync against \(what) ended after \(String(format: "%.1f", seconds)) s")
+        #expect(result.status == 10, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(seconds < bound, sourceLocation: sourceLocation)
+        return result
     }
 }

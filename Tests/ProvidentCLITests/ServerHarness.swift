@@ -190,18 +190,7 @@ final class ServerProcess: @unchecked Sendable {
     /// Runs an administration command against the database.
     @discardableResult
     func admin(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--database", database]
-        process.environment = serverEnvironment.merging(extra) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, output: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+        try runProgram(Self.binary, arguments + ["--database", database], environment: serverEnvironment.merging(extra) { _, new in new })
     }
 
     /// A one-time invite code for a staff laptop.
