@@ -227,11 +227,15 @@ public final class ServerConnection: Sendable {
             self.requestSeconds = requestSeconds
         }
 
-        /// The defaults, or `PROVIDENT_OFFLINE_SECONDS` and `PROVIDENT_REQUEST_SECONDS`.
+        /// The defaults, or `PROVIDENT_OFFLINE_SECONDS` and `PROVIDENT_REQUEST_SECONDS`: whole
+        /// seconds from 1 to 86,400; anything else leaves the default.
         public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bounds {
+            func seconds(_ name: String) -> Double? {
+                environment[name].flatMap { Int($0) }.flatMap { (1...86_400).contains($0) ? Double($0) : nil }
+            }
             var bounds = Bounds()
-            if let text = environment["PROVIDENT_OFFLINE_SECONDS"], let value = Double(text), value > 0 { bounds.offlineSeconds = value }
-            if let text = environment["PROVIDENT_REQUEST_SECONDS"], let value = Double(text), value > 0 { bounds.requestSeconds = value }
+            if let value = seconds("PROVIDENT_OFFLINE_SECONDS") { bounds.offlineSeconds = value }
+            if let value = seconds("PROVIDENT_REQUEST_SECONDS") { bounds.requestSeconds = value }
             return bounds
         }
     }
@@ -311,7 +315,9 @@ public final class ServerConnection: Sendable {
                 let response = try await client.execute(request, timeout: .milliseconds(Int64(max(deadline, 0.2) * 1_000)))
                 await reachability.answered()
                 status = Int(response.status.code)
-                retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
+                // Delay-seconds (RFC 9110 §10.2.3), a whole number; anything else (a date, "nan",
+                // 1e300) is ignored rather than slept on or turned into a time.
+                retryAfter = response.headers.first(name: "retry-after").flatMap { Int($0) }.map { Double(min(max($0, 0), 366 * 86_400)) }
                 answer = Array(try await response.body.collect(upTo: 64 * 1_048_576).readableBytesView)
             } catch {
                 let left = await reachability.remaining(within: bounds.offlineSeconds)
