@@ -6,9 +6,10 @@ BLAKE2b from hashlib, Ed25519 from the `cryptography` package, HTTP from urllib.
 
     tools/conformance.py [--bin DIR]     (default: the debug build's products)
 
-Starts the server on 127.0.0.1 with a temporary SQLite database, stops it at the end. Fails
-when a request is answered otherwise than the spec says, and when a code of §10 or §11.11 is
-produced by no request (the few no client can cause are named below, with the reason).
+Starts the server on 127.0.0.1 with a temporary SQLite database, stops it at the end; twice,
+so that every message is asked for in English and in Chinese (§10). Fails when a request is
+answered otherwise than the spec says, a message is not in the language asked for, or a code
+of §10 or §11.11 is produced by no request (the few no client can cause are named below).
 """
 import argparse
 import base64
@@ -111,10 +112,21 @@ class Server:
         self.process.wait()
 
 
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+LANGUAGES = ["en-US", "zh-CN"]
+
+
 class Device:
-    """A device as §5 and §11.2 describe it: a key, a chain, signed requests."""
+    """A device as §5 and §11.2 describe it: a key, a chain, signed requests. Devices ask in
+    English and Chinese by turns; the suite runs twice, the turns swapped, so every message it
+    causes is checked in both."""
+
+    count = 0
+    shift = 0
 
     def __init__(self, server):
+        Device.count += 1
+        self.language = LANGUAGES[(Device.count + Device.shift) % 2]
         self.server = server
         self.key = Ed25519PrivateKey.generate()
         self.public = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -161,9 +173,9 @@ class Device:
             request.add_header("Provident-Signature", b64((signer or self.key).sign(base)))
         if method == "POST":
             request.add_header("Content-Type", "application/json")
-        if language:
-            request.add_header("Accept-Language", language)
-        return send(request)
+        language = language or self.language
+        request.add_header("Accept-Language", language)
+        return send(request) + (language,)
 
     def enrol(self, kind="self", code=None):
         body = {"enrolment": kind, "publicKey": b64(self.public)}
@@ -222,7 +234,7 @@ class Suite:
     def expect(self, what, answer, status, code=None, result_code=None):
         """The answer has `status` and, in the error shape, `code`; or, in a push's results, `result_code`."""
         self.checks += 1
-        got_status, body, _ = answer
+        got_status, body = answer[0], answer[1]
         got_code = body.get("code") if isinstance(body, dict) else None
         if result_code is not None:
             results = (body.get("results") or body.get("details", {}).get("results") or []) if isinstance(body, dict) else []
@@ -234,6 +246,14 @@ class Suite:
         if isinstance(body, dict) and got_code and got_status >= 400 and result_code is None:
             if not isinstance(body.get("message"), str) or not isinstance(body.get("details"), dict):
                 self.failures.append(f"{what}: the error is not in the §10 shape: {body}")
+        # §10: the message is in Chinese when the request asked for it, in English otherwise.
+        if len(answer) > 3 and isinstance(body, dict) and got_code:
+            messages = [body.get("message")] if result_code is None else \
+                [r.get("message") for r in (body.get("results") or body.get("details", {}).get("results") or []) if r.get("code")]
+            for message in messages:
+                chinese = bool(CJK.search(str(message)))
+                if chinese != answer[3].startswith("zh"):
+                    self.failures.append(f"{what}: asked in {answer[3]}, the message of {got_code} is not: {message}")
         self.seen.setdefault(code, what)
 
 
@@ -417,14 +437,16 @@ def main():
     bin_dir = pathlib.Path(options.bin) if options.bin else pathlib.Path(subprocess.run(
         [shutil.which("swift") or "/opt/swift/usr/bin/swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True,
         check=True).stdout.strip())
-    work = pathlib.Path(tempfile.mkdtemp(prefix="provident-conformance-"))
-    server = Server(bin_dir, work)
     suite = Suite()
-    try:
-        run(server, suite)
-    finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    for shift in (0, 1):
+        Device.count, Device.shift = 0, shift
+        work = pathlib.Path(tempfile.mkdtemp(prefix="provident-conformance-"))
+        server = Server(bin_dir, work)
+        try:
+            run(server, suite)
+        finally:
+            server.stop()
+            shutil.rmtree(work, ignore_errors=True)
     listed = spec_codes()
     covered = set(suite.seen) | set(NOT_CAUSED_BY_CLIENTS)
     missing = sorted(code for code in listed if not (code in covered or (code.endswith(".*") and

@@ -50,14 +50,18 @@ struct APIError: HTTPResponseError {
     }
 
     /// The body is larger than the server accepts: 413.
-    static func tooLarge(limit: Int) -> APIError {
-        APIError(.contentTooLarge, "request.too_large", "The request body is over the limit of \(limit) bytes; send fewer change-sets at once.",
+    static func tooLarge(limit: Int, _ l: Language) -> APIError {
+        APIError(.contentTooLarge, "request.too_large",
+                 l.pick("The request body is over the limit of \(limit) bytes; send fewer change-sets at once.",
+                        "请求正文超过 \(limit) 字节的上限；请一次少发一些变更集。"),
                  details: ["limit": .integer(Int64(limit))])
     }
 
     /// Anything unexpected: 500, logged by the server, described to no one.
-    static let unexpected = APIError(.internalServerError, "server.internal",
-                                     "The server failed unexpectedly; it has logged the cause. Try again later.")
+    static func unexpected(_ l: Language) -> APIError {
+        APIError(.internalServerError, "server.internal",
+                 l.pick("The server failed unexpectedly; it has logged the cause. Try again later.", "服务器意外出错，已记录原因。请稍后再试。"))
+    }
 }
 
 /// Turns every error a route throws into the one error shape, so a client never sees another
@@ -69,13 +73,16 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             throw error
         } catch is NIOTooManyBytesError {
-            throw APIError.tooLarge(limit: context.maxUploadSize)
+            throw APIError.tooLarge(limit: context.maxUploadSize, Self.language(request))
         } catch let error as HTTPError {
+            let l = Self.language(request)
             switch error.status {
-            case .contentTooLarge: throw APIError.tooLarge(limit: context.maxUploadSize)
-            case .notFound: throw APIError(.notFound, "request.not_found", "There is no such endpoint; see sync-protocol.md §11.")
-            case .methodNotAllowed: throw APIError(.methodNotAllowed, "request.method", "This endpoint does not take that method.")
-            default: throw APIError(error.status, "request.invalid", "The request could not be read.")
+            case .contentTooLarge: throw APIError.tooLarge(limit: context.maxUploadSize, l)
+            case .notFound:
+                throw APIError(.notFound, "request.not_found", l.pick("There is no such endpoint; see sync-protocol.md §11.", "没有这个接口；见 sync-protocol.md 第 11 节。"))
+            case .methodNotAllowed:
+                throw APIError(.methodNotAllowed, "request.method", l.pick("This endpoint does not take that method.", "这个接口不接受该方法。"))
+            default: throw APIError(error.status, "request.invalid", l.pick("The request could not be read.", "无法读取请求。"))
             }
         } catch let error as any ProvidentError where error.kind != .internal {
             let answer = APIError(error, language: Self.language(request))
@@ -86,7 +93,7 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             context.logger.error("request failed", metadata: ["http.path": .string(request.uri.path),
                                                               "error.type": .string(String(describing: type(of: error)))])
-            throw APIError.unexpected
+            throw APIError.unexpected(Self.language(request))
         }
     }
 

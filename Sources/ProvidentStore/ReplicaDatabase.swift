@@ -202,7 +202,7 @@ public final class ReplicaDatabase: Sendable {
         return try write { db in
             let device = try Self.deviceState(db)
             guard DeviceID(publicKey: key.publicKey) == device.id else {
-                throw SyncError.invalidField(path: "changeSet.device", reason: "is not the id of this device's key")
+                throw SyncError.invalidField(path: "changeSet.device", reason: Reason("is not the id of this device's key", "不是本设备密钥的 ID"))
             }
             var change = try build(ReplicaReader(db: db, device: device))
             for index in change.operations.indices where change.operations[index].kind == .update || change.operations[index].kind == .void {

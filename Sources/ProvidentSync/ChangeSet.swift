@@ -126,18 +126,18 @@ public struct ChangeSet: Hashable, Sendable {
         guard version == Self.protocolVersion else { throw .unsupportedVersion(version) }
         let deviceText = try reader.string("device")
         guard let device = DeviceID(deviceText) else {
-            throw .invalidField(path: "changeSet.device", reason: "must be 32 lowercase hex digits")
+            throw .invalidField(path: "changeSet.device", reason: Reason("must be 32 lowercase hex digits", "须为 32 位小写十六进制数字"))
         }
         self.device = device
         let seq = try reader.integer("seq")
-        guard seq >= 1 else { throw .invalidField(path: "changeSet.seq", reason: "must be at least 1") }
+        guard seq >= 1 else { throw .invalidField(path: "changeSet.seq", reason: Reason("must be at least 1", "须至少为 1")) }
         sequence = UInt64(seq)
         guard let previous = Digest256(hex: try reader.string("prev")) else {
-            throw .invalidField(path: "changeSet.prev", reason: "must be 64 lowercase hex digits")
+            throw .invalidField(path: "changeSet.prev", reason: Reason("must be 64 lowercase hex digits", "须为 64 位小写十六进制数字"))
         }
         self.previous = previous
         guard let time = HLCTimestamp(wireValue: try reader.string("hlc")) else {
-            throw .invalidField(path: "changeSet.hlc", reason: "must be 16 lowercase hex digits")
+            throw .invalidField(path: "changeSet.hlc", reason: Reason("must be 16 lowercase hex digits", "须为 16 位小写十六进制数字"))
         }
         self.time = time
         action = try reader.string("action")
@@ -156,23 +156,23 @@ public struct ChangeSet: Hashable, Sendable {
     public func validate() throws(SyncError) {
         guard version == Self.protocolVersion else { throw .unsupportedVersion(version) }
         guard (1...UInt64(CanonicalValue.maxInteger)).contains(sequence) else {
-            throw .invalidField(path: "changeSet.seq", reason: "must be between 1 and 2^53 − 1")
+            throw .invalidField(path: "changeSet.seq", reason: Reason("must be between 1 and 2^53 − 1", "须在 1 至 2^53 − 1 之间"))
         }
         guard (sequence == 1) == (previous == .zero) else {
             throw .invalidField(path: "changeSet.prev",
-                                reason: "must be all zeros exactly when seq is 1")
+                                reason: Reason("must be all zeros exactly when seq is 1", "须在且仅在 seq 为 1 时全为零"))
         }
         guard Self.isValidAction(action) else {
-            throw .invalidField(path: "changeSet.action", reason: "must match [a-z][A-Za-z0-9.]{0,63}")
+            throw .invalidField(path: "changeSet.action", reason: Reason("must match [a-z][A-Za-z0-9.]{0,63}", "须符合 [a-z][A-Za-z0-9.]{0,63}"))
         }
         guard (1...Self.maxOperations).contains(operations.count) else {
-            throw .invalidField(path: "changeSet.ops", reason: "must hold 1 to \(Self.maxOperations) operations")
+            throw .invalidField(path: "changeSet.ops", reason: Reason("must hold 1 to \(Self.maxOperations) operations", "须含 1 至 \(Self.maxOperations) 个操作"))
         }
         var seen = Set<RecordKey>()
         for (index, op) in operations.enumerated() {
             try op.validate(path: "changeSet.ops[\(index)]")
             guard seen.insert(op.record).inserted else {
-                throw .invalidField(path: "changeSet.ops[\(index)]", reason: "writes a record already written in this change-set")
+                throw .invalidField(path: "changeSet.ops[\(index)]", reason: Reason("writes a record already written in this change-set", "写入了本变更集中已写过的记录"))
             }
         }
     }
@@ -203,17 +203,17 @@ extension Operation {
         record = RecordKey(type: type, id: id)
         let kindText = try reader.string("kind")
         guard let kind = OperationKind(rawValue: kindText) else {
-            throw .invalidField(path: "\(path).kind", reason: "must be create, update, fact or void")
+            throw .invalidField(path: "\(path).kind", reason: Reason("must be create, update, fact or void", "须为 create、update、fact 或 void"))
         }
         self.kind = kind
         fields = try reader.object("fields")
         var counters: [DeviceID: UInt64] = [:]
         for (key, counter) in try reader.object("ctx") {
             guard let device = DeviceID(key) else {
-                throw .invalidField(path: "\(path).ctx", reason: "keys must be device ids")
+                throw .invalidField(path: "\(path).ctx", reason: Reason("keys must be device ids", "键须为设备 ID"))
             }
             guard let n = counter.integerValue, n >= 1 else {
-                throw .invalidField(path: "\(path).ctx.\(key)", reason: "must be an integer of at least 1")
+                throw .invalidField(path: "\(path).ctx.\(key)", reason: Reason("must be an integer of at least 1", "须为不小于 1 的整数"))
             }
             counters[device] = UInt64(n)
         }
@@ -223,31 +223,31 @@ extension Operation {
 
     func validate(path: String) throws(SyncError) {
         guard RecordKey.isValidType(record.type) else {
-            throw .invalidField(path: "\(path).type", reason: "must match [a-z][A-Za-z0-9]{0,31}")
+            throw .invalidField(path: "\(path).type", reason: Reason("must match [a-z][A-Za-z0-9]{0,31}", "须符合 [a-z][A-Za-z0-9]{0,31}"))
         }
         guard RecordKey.isValidID(record.id) else {
-            throw .invalidField(path: "\(path).id", reason: "must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+            throw .invalidField(path: "\(path).id", reason: Reason("must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}", "须符合 [A-Za-z0-9][A-Za-z0-9._:-]{0,127}"))
         }
         for name in fields.keys where !Self.isValidFieldName(name) {
-            throw .invalidField(path: "\(path).fields", reason: "field names must match [a-z][A-Za-z0-9]{0,63}")
+            throw .invalidField(path: "\(path).fields", reason: Reason("field names must match [a-z][A-Za-z0-9]{0,63}", "字段名须符合 [a-z][A-Za-z0-9]{0,63}"))
         }
         switch kind {
         case .create, .fact:
             guard context.counters.isEmpty else {
-                throw .invalidField(path: "\(path).ctx", reason: "must be empty for \(kind.rawValue)")
+                throw .invalidField(path: "\(path).ctx", reason: Reason("must be empty for \(kind.rawValue)", "对 \(kind.rawValue) 须为空"))
             }
             guard !fields.isEmpty else {
-                throw .invalidField(path: "\(path).fields", reason: "a \(kind.rawValue) must write a field")
+                throw .invalidField(path: "\(path).fields", reason: Reason("a \(kind.rawValue) must write a field", "\(kind.rawValue) 须写入至少一个字段"))
             }
         case .update:
-            guard !fields.isEmpty else { throw .invalidField(path: "\(path).fields", reason: "an update must write a field") }
+            guard !fields.isEmpty else { throw .invalidField(path: "\(path).fields", reason: Reason("an update must write a field", "update 须写入至少一个字段")) }
         case .void:
             guard fields.count == 1, let reason = fields["reason"]?.stringValue, !reason.isEmpty else {
-                throw .invalidField(path: "\(path).fields", reason: "a void carries exactly a non-empty reason")
+                throw .invalidField(path: "\(path).fields", reason: Reason("a void carries exactly a non-empty reason", "void 须且只能带一个非空的 reason"))
             }
         }
         if kind == .create || kind == .update, fields[Self.voidField] != nil {
-            throw .invalidField(path: "\(path).fields", reason: "\"\(Self.voidField)\" is written only by a void")
+            throw .invalidField(path: "\(path).fields", reason: Reason("\"\(Self.voidField)\" is written only by a void", "“\(Self.voidField)”只能由 void 写入"))
         }
     }
 
@@ -265,7 +265,7 @@ struct ObjectReader {
 
     init(_ value: CanonicalValue, path: String) throws(SyncError) {
         guard let members = value.objectValue else {
-            throw .invalidField(path: path, reason: "must be an object, not \(value.typeName)")
+            throw .invalidField(path: path, reason: Reason("must be an object, not \(value.typeName)", "须为对象，而不是 \(value.typeName)"))
         }
         self.members = members
         self.path = path
@@ -273,7 +273,7 @@ struct ObjectReader {
 
     mutating func take(_ key: String) throws(SyncError) -> CanonicalValue {
         guard let value = members.removeValue(forKey: key) else {
-            throw .invalidField(path: "\(path).\(key)", reason: "is missing")
+            throw .invalidField(path: "\(path).\(key)", reason: Reason("is missing", "缺失"))
         }
         return value
     }
@@ -281,7 +281,7 @@ struct ObjectReader {
     mutating func string(_ key: String) throws(SyncError) -> String {
         let value = try take(key)
         guard let s = value.stringValue else {
-            throw .invalidField(path: "\(path).\(key)", reason: "must be a string, not \(value.typeName)")
+            throw .invalidField(path: "\(path).\(key)", reason: Reason("must be a string, not \(value.typeName)", "须为字符串，而不是 \(value.typeName)"))
         }
         return s
     }
@@ -289,7 +289,7 @@ struct ObjectReader {
     mutating func integer(_ key: String) throws(SyncError) -> Int64 {
         let value = try take(key)
         guard let i = value.integerValue else {
-            throw .invalidField(path: "\(path).\(key)", reason: "must be an integer, not \(value.typeName)")
+            throw .invalidField(path: "\(path).\(key)", reason: Reason("must be an integer, not \(value.typeName)", "须为整数，而不是 \(value.typeName)"))
         }
         return i
     }
@@ -297,7 +297,7 @@ struct ObjectReader {
     mutating func array(_ key: String) throws(SyncError) -> [CanonicalValue] {
         let value = try take(key)
         guard let a = value.arrayValue else {
-            throw .invalidField(path: "\(path).\(key)", reason: "must be an array, not \(value.typeName)")
+            throw .invalidField(path: "\(path).\(key)", reason: Reason("must be an array, not \(value.typeName)", "须为数组，而不是 \(value.typeName)"))
         }
         return a
     }
@@ -305,14 +305,14 @@ struct ObjectReader {
     mutating func object(_ key: String) throws(SyncError) -> [String: CanonicalValue] {
         let value = try take(key)
         guard let o = value.objectValue else {
-            throw .invalidField(path: "\(path).\(key)", reason: "must be an object, not \(value.typeName)")
+            throw .invalidField(path: "\(path).\(key)", reason: Reason("must be an object, not \(value.typeName)", "须为对象，而不是 \(value.typeName)"))
         }
         return o
     }
 
     func finish() throws(SyncError) {
         if let unknown = members.keys.sorted().first {
-            throw .invalidField(path: "\(path).\(unknown)", reason: "is not a field of protocol version 1")
+            throw .invalidField(path: "\(path).\(unknown)", reason: Reason("is not a field of protocol version 1", "不是协议第 1 版的字段"))
         }
     }
 }

@@ -73,11 +73,6 @@ extension SyncError: ProvidentError {
         }
     }
 
-    /// Messages of the encoding and merge layers name fields and byte offsets; they are read by
-    /// implementers and logged, so they stay in English.
-    public func message(_ language: Language) -> String {
-        message
-    }
 }
 
 extension ErrorReport: ProvidentError {

@@ -210,7 +210,7 @@ public enum RecordMerge {
             return try applyFact(operation, dot: dot, time: time, to: current)
         }
         guard current?.mutability != .fact else {
-            throw .integrity(record: key, reason: "is an insert-only fact and cannot be \(operation.kind.rawValue)d")
+            throw .integrity(record: key, reason: Reason("is an insert-only fact and cannot be \(operation.kind.rawValue)d", "是只可新增的事实，不能 \(operation.kind.rawValue)"))
         }
         var state = current ?? RecordState(key: key, mutability: .mutable, created: false,
                                            versionVector: VersionVector(), fields: [:])
@@ -221,7 +221,7 @@ public enum RecordMerge {
         // theirs; a device that claims otherwise has a broken clock or is lying about causality.
         for history in state.fields.values {
             for seen in history.writes where operation.context.contains(seen.dot) && seen.time >= time {
-                throw .integrity(record: key, reason: "the change-set's time is not after a write it had seen")
+                throw .integrity(record: key, reason: Reason("the change-set's time is not after a write it had seen", "变更集的时间不晚于它已见过的一次写入"))
             }
         }
         var conflicts: [Conflict] = []
@@ -256,10 +256,10 @@ public enum RecordMerge {
                            conflicts: [], changed: true)
         }
         guard state.mutability == .fact else {
-            throw .integrity(record: key, reason: "is a mutable record, not a fact")
+            throw .integrity(record: key, reason: Reason("is a mutable record, not a fact", "是可变记录，不是事实"))
         }
         guard state.values == operation.fields else {
-            throw .integrity(record: key, reason: "a fact with this id already exists with different content")
+            throw .integrity(record: key, reason: Reason("a fact with this id already exists with different content", "已有同一 ID 而内容不同的事实"))
         }
         // The same fact delivered by another change-set: remember the dot so the state does not
         // depend on which copy came first.
@@ -281,13 +281,13 @@ extension RecordMerge {
         }
         let key = current.key
         guard current.mutability == incoming.mutability else {
-            throw .integrity(record: key, reason: "is a fact on one side and a mutable record on the other")
+            throw .integrity(record: key, reason: Reason("is a fact on one side and a mutable record on the other", "一方是事实，另一方是可变记录"))
         }
         var state = current
         switch current.mutability {
         case .fact:
             guard current.values == incoming.values else {
-                throw .integrity(record: key, reason: "a fact with this id already exists with different content")
+                throw .integrity(record: key, reason: Reason("a fact with this id already exists with different content", "已有同一 ID 而内容不同的事实"))
             }
         case .mutable:
             for (name, history) in incoming.fields {
@@ -298,7 +298,7 @@ extension RecordMerge {
                 for write in history.writes {
                     if let existing = merged.writes.first(where: { $0.dot == write.dot }) {
                         guard existing == write else {
-                            throw .integrity(record: key, reason: "two different writes carry the same dot \(write.dot)")
+                            throw .integrity(record: key, reason: Reason("two different writes carry the same dot \(write.dot)", "两次不同的写入带有同一个点 \(write.dot)"))
                         }
                         continue
                     }

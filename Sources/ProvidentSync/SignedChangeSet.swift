@@ -24,7 +24,7 @@ public struct SignedChangeSet: Hashable, Sendable {
     /// make a change-set no receiver can verify, so it is refused.
     public init(signing changeSet: ChangeSet, with key: SigningKey) throws(SyncError) {
         guard DeviceID(publicKey: key.publicKey) == changeSet.device else {
-            throw .invalidField(path: "changeSet.device", reason: "is not the id of the signing key")
+            throw .invalidField(path: "changeSet.device", reason: Reason("is not the id of the signing key", "不是签名密钥的 ID"))
         }
         let bytes = try changeSet.canonicalBytes()
         self.bytes = bytes
@@ -87,7 +87,7 @@ public struct SignedChangeSet: Hashable, Sendable {
     /// Checks the signature with the public key of the device the change-set names.
     public func verify(with publicKey: PublicKey) throws(SyncError) {
         guard DeviceID(publicKey: publicKey) == changeSet.device else {
-            throw .invalidField(path: "changeSet.device", reason: "is not the id of the given public key")
+            throw .invalidField(path: "changeSet.device", reason: Reason("is not the id of the given public key", "不是所给公钥的 ID"))
         }
         guard publicKey.isValidSignature(signature, for: bytes) else { throw .badSignature }
     }

@@ -66,7 +66,7 @@ public struct SignedDocument: Hashable, Sendable {
         let version = try document.integer("v")
         guard version == ChangeSet.protocolVersion else { throw .unsupportedVersion(version) }
         let asOf = try document.integer("asOf")
-        guard asOf >= 0 else { throw .invalidField(path: "document.asOf", reason: "must not be negative") }
+        guard asOf >= 0 else { throw .invalidField(path: "document.asOf", reason: Reason("must not be negative", "不能为负")) }
         let kind = try document.string("kind")
         let records = try document.array("records")
         try document.finish()
@@ -77,7 +77,7 @@ public struct SignedDocument: Hashable, Sendable {
                 var item = try ObjectReader(entry, path: "document.records[\(index)]")
                 let key = RecordKey(type: try item.string("type"), id: try item.string("id"))
                 guard let state = RecordState(key: key, transferValue: try item.value("state")) else {
-                    throw .invalidField(path: "document.records[\(index)].state", reason: "is not a record's transfer form")
+                    throw .invalidField(path: "document.records[\(index)].state", reason: Reason("is not a record's transfer form", "不是记录的传输形式"))
                 }
                 try item.finish()
                 states.append(state)
@@ -92,7 +92,7 @@ public struct SignedDocument: Hashable, Sendable {
             }
             content = .scopeExit(keys)
         default:
-            throw .invalidField(path: "document.kind", reason: "must be records or scopeExit")
+            throw .invalidField(path: "document.kind", reason: Reason("must be records or scopeExit", "须为 records 或 scopeExit"))
         }
         self.asOf = UInt64(asOf)
         self.bytes = bytes

@@ -11,7 +11,7 @@ public enum SyncError: Error, Hashable, Sendable {
     /// A base64 field is not canonical base64.
     case invalidBase64(field: String)
     /// The change-set or envelope is canonical but does not follow the schema.
-    case invalidField(path: String, reason: String)
+    case invalidField(path: String, reason: Reason)
     /// The change-set names a protocol version this code does not speak.
     case unsupportedVersion(Int64)
     /// The signature is not 64 bytes.
@@ -22,7 +22,7 @@ public enum SyncError: Error, Hashable, Sendable {
     case clockDrift(aheadMillis: UInt64, allowedMillis: UInt64)
     /// An insert-only fact was sent again with different content, or a record was written with
     /// the wrong kind of operation.
-    case integrity(record: RecordKey, reason: String)
+    case integrity(record: RecordKey, reason: Reason)
     /// Change-sets of this device are missing before this one; `expected` is the next to send.
     case chainGap(expected: UInt64)
     /// The device signed two different change-sets for one sequence number.
@@ -47,33 +47,70 @@ public enum SyncError: Error, Hashable, Sendable {
         }
     }
 
-    /// A sentence for people: what is wrong.
-    public var message: String {
+    /// A sentence for people: what is wrong, in English.
+    public var message: String { message(.english) }
+
+    /// A sentence for people: what is wrong, in `l`. Messages name fields, byte offsets and
+    /// record ids, never field values.
+    public func message(_ l: Language) -> String {
         switch self {
         case let .notCanonical(inner):
-            "Not canonical: \(inner.message)."
+            l.pick("Not canonical: \(inner.message(.english)).", "不是规范编码：\(inner.message(.chinese))。")
         case let .invalidBase64(field):
-            "\(field) is not canonical base64 (RFC 4648 §4, with padding, no line breaks)."
+            l.pick("\(field) is not canonical base64 (RFC 4648 §4, with padding, no line breaks).",
+                   "\(field) 不是规范的 base64（RFC 4648 §4，带填充，不换行）。")
         case let .invalidField(path, reason):
-            "\(path): \(reason)."
+            l.pick("\(path): \(reason.english).", "\(path)：\(reason.chinese)。")
         case let .unsupportedVersion(version):
-            "Protocol version \(version) is not supported; this side speaks version \(ChangeSet.protocolVersion)."
+            l.pick("Protocol version \(version) is not supported; this side speaks version \(ChangeSet.protocolVersion).",
+                   "不支持协议第 \(version) 版；本方使用第 \(ChangeSet.protocolVersion) 版。")
         case let .signatureLength(length):
-            "The signature is \(length) bytes; an Ed25519 signature is 64."
+            l.pick("The signature is \(length) bytes; an Ed25519 signature is 64.", "签名为 \(length) 字节；Ed25519 签名应为 64 字节。")
         case .badSignature:
-            "The signature does not match the change-set and the device's key."
+            l.pick("The signature does not match the change-set and the device's key.", "签名与变更集及设备密钥不符。")
         case let .clockDrift(ahead, allowed):
-            "The change-set's clock is \(ahead / 1000) s ahead of the receiver's, more than the \(allowed / 1000) s allowed; check the device's date and time."
+            l.pick("This device's clock was \(Self.duration(ahead, l)) ahead of the server's when the change was made, more than the \(Self.duration(allowed, l)) allowed; the change was not kept. Set the device's date and time right, then make the change again.",
+                   "记录这项更改时，本设备的时钟比服务器快 \(Self.duration(ahead, l))，超过允许的 \(Self.duration(allowed, l))；这项更改未被保留。请校正设备的日期和时间，然后重新录入。")
         case let .integrity(record, reason):
-            "\(record.type) \(record.id): \(reason)."
+            l.pick("\(record.type) \(record.id): \(reason.english).", "\(record.type) \(record.id)：\(reason.chinese)。")
         case let .chainGap(expected):
-            "Change-sets are missing before this one; send sequence \(expected) next."
+            l.pick("Change-sets are missing before this one; send sequence \(expected) next.",
+                   "此前缺少变更集；下一个请发送序号 \(expected)。")
         case let .chainFork(sequence):
-            "The device already sent a different change-set with sequence \(sequence): its history has forked."
+            l.pick("The device already sent a different change-set with sequence \(sequence): its history has forked.",
+                   "本设备已用序号 \(sequence) 发送过另一个变更集：其历史已分叉。")
         case .chainTimeNotAfterPrevious:
-            "The change-set's clock time is not after the device's previous change-set."
+            l.pick("The change-set's clock time is not after the device's previous change-set.",
+                   "变更集的时间不晚于本设备上一个变更集。")
         }
     }
+
+    /// Milliseconds as people read them: seconds, minutes, hours or days.
+    static func duration(_ millis: UInt64, _ l: Language) -> String {
+        let seconds = millis / 1_000
+        switch seconds {
+        case ..<120: return l.pick("\(seconds) s", "\(seconds) 秒")
+        case ..<7_200: return l.pick("\(seconds / 60) min", "\(seconds / 60) 分钟")
+        case ..<172_800: return l.pick("\(seconds / 3_600) h", "\(seconds / 3_600) 小时")
+        default: return l.pick("\(seconds / 86_400) days", "\(seconds / 86_400) 天")
+        }
+    }
+}
+
+/// Why a field or a record was refused, for people, in English and in Chinese. Two reasons
+/// are the same when their English texts are.
+public struct Reason: Hashable, Sendable, CustomStringConvertible {
+    public let english: String
+    public let chinese: String
+
+    public init(_ english: String, _ chinese: String) {
+        self.english = english
+        self.chinese = chinese
+    }
+
+    public static func == (a: Reason, b: Reason) -> Bool { a.english == b.english }
+    public func hash(into hasher: inout Hasher) { hasher.combine(english) }
+    public var description: String { english }
 }
 
 extension SyncError {

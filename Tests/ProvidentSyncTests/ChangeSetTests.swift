@@ -90,7 +90,7 @@ import Testing
         for key in ["device", "seq", "prev", "hlc", "action", "ops"] {
             var object = try #require(changeSet().canonicalValue.objectValue)
             object[key] = nil
-            #expect(throws: SyncError.invalidField(path: "changeSet.\(key)", reason: "is missing")) {
+            #expect(throws: SyncError.invalidField(path: "changeSet.\(key)", reason: Reason("is missing", "缺失"))) {
                 try ChangeSet(canonicalBytes: CanonicalValue.object(object).bytes)
             }
         }

@@ -100,7 +100,7 @@ import Testing
         #expect(!again.changed)
 
         let altered = ProvidentSync.Operation(record: deposit, kind: .fact, fields: ["amountFen": 23_000])
-        #expect(throws: SyncError.integrity(record: deposit, reason: "a fact with this id already exists with different content")) {
+        #expect(throws: SyncError.integrity(record: deposit, reason: Reason("a fact with this id already exists with different content", "已有同一 ID 而内容不同的事实"))) {
             try RecordMerge.apply(altered, dot: Dot(device: Self.b, sequence: 1), time: HLCTimestamp(wallMillis: 2, counter: 0), to: first.state)
         }
         let edit = ProvidentSync.Operation(record: deposit, kind: .update, fields: ["amountFen": 1])
