@@ -117,7 +117,10 @@ public final class SyncSession: Sendable {
                 parsed.append(PushResult(sequence: signed.changeSet.sequence, status: accepted ? .accepted : .rejected,
                                          code: object["code"]?.stringValue, message: object["message"]?.stringValue))
             }
-            report.refusals += try device.replica.recordPushResults(parsed)
+            let refusals = try device.replica.recordPushResults(parsed)
+            report.refusals += refusals
+            let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
+            if refusals.contains(where: { $0.code == drift }) { try device.replica.rewindClockAfterDrift(code: drift) }
             report.sent += batch.count
             report.accepted += parsed.filter { $0.status == .accepted }.count
         }

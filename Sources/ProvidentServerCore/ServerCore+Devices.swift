@@ -144,7 +144,7 @@ extension ServerCore {
         try await store.write { tx in
             guard try await tx.device(id) != nil else { throw ServerError.unknownDevice }
             try await tx.setStatus(of: id, .quarantined, reason: reason)
-            try await tx.addAlert(Alert(kind: "fork", device: id, detail: reason, at: now))
+            try await tx.addAlert(Alert(kind: Alert.fork, device: id, detail: reason, at: now))
         }
     }
 

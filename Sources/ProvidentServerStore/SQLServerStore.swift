@@ -193,6 +193,12 @@ extension SQLServerTransaction {
                                   [.text(alert.kind), .optional(alert.device?.rawValue), .text(alert.detail), .text(alert.at.utcISO)])
     }
 
+    func hasAlert(kind: String, device: DeviceID, since: Instant) async throws -> Bool {
+        // `at` is fixed-width UTC ISO text, so text order is time order.
+        try await !session.query("SELECT 1 FROM alerts WHERE kind = ? AND device = ? AND at >= ? LIMIT 1",
+                                 [.text(kind), .text(device.rawValue), .text(since.utcISO)]).isEmpty
+    }
+
     func useNonce(_ nonce: String, device: DeviceID, expiresAt: Instant) async throws -> Bool {
         try await !session.query("INSERT INTO nonces (device, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING nonce",
                                  [.text(device.rawValue), .text(nonce), .integer(expiresAt.millisSinceEpoch)]).isEmpty

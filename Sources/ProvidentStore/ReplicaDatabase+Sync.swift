@@ -158,6 +158,31 @@ extension ReplicaDatabase {
         }
     }
 
+    /// Sets the device's clock back after the server refused change-sets because the clock ran
+    /// ahead (`clock.drift`): to the latest time this replica holds that the server did not
+    /// refuse for the clock — every write it holds (the refused ones were withdrawn) and its own
+    /// change-sets answered otherwise. The server's chain ignores the refused change-sets' times
+    /// (sync-protocol.md §7), so the next change-set, made once the wall clock is right, is
+    /// accepted; and it is still later than every write this device has seen. Returns the clock.
+    @discardableResult
+    public func rewindClockAfterDrift(code: String) throws -> HLCTimestamp {
+        try write { db in
+            var latest = HLCTimestamp.zero
+            let records = try Row.fetchCursor(db, sql: "SELECT type, id, state FROM records")
+            while let row = try records.next() {
+                let key = RecordKey(type: row["type"], id: row["id"])
+                let data: Data = row["state"]
+                guard let state = RecordState(key: key, transferBytes: Array(data)) else { throw StoreError.unreadableRecord(key) }
+                latest = max(latest, state.latestWriteTime)
+            }
+            let own = try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM outbox WHERE state = 'accepted' OR (state = 'rejected' AND rejection_code IS NOT ?)",
+                                         arguments: [code]) ?? 0
+            latest = max(latest, HLCTimestamp(packed: UInt64(bitPattern: own)))
+            try db.execute(sql: "UPDATE device SET hlc = ? WHERE singleton = 1", arguments: [Int64(bitPattern: latest.packed)])
+            return latest
+        }
+    }
+
     /// Marks already answered outbox entries as waiting again, from `sequence` on: the server
     /// lost them (restored from a backup) and asks for them again.
     public func resendOutbox(from sequence: UInt64) throws {

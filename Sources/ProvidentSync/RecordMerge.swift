@@ -162,6 +162,11 @@ public struct RecordState: Hashable, Sendable {
         fields.mapValues(\.winner.value)
     }
 
+    /// The time of its latest write.
+    public var latestWriteTime: HLCTimestamp {
+        fields.values.flatMap(\.writes).map(\.time).max() ?? .zero
+    }
+
     /// The void reason, if the record has been voided.
     public var voidReason: String? {
         fields[Operation.voidField]?.winner.value.stringValue

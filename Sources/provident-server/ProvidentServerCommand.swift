@@ -244,7 +244,7 @@ struct CheckCommand: AsyncParsableCommand {
 }
 
 struct AlertsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List what the office should look at (forked devices).")
+    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List what the office should look at: forked devices, devices whose clock runs ahead.")
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {

@@ -22,4 +22,12 @@ enum ProvidentStoreAccess {
             _ = try device.recordDeposit(DepositRequest(target: .lump, amount: "100", method: .bankTransfer), unlock: { key }, now: now)
         }
     }
+
+    /// Records a lump deposit of ¥`yuan` on `account` as `provident deposit` does, at the time
+    /// `now` the device's clock gave.
+    static func recordLumpDeposit(_ cli: CLI, account: String, yuan: String, at now: Instant) throws {
+        let device = try LocalDevice.open(directory: DataDirectory(path: cli.dataDirectory))
+        _ = try device.recordDeposit(DepositRequest(target: .lump, amount: yuan, method: .bankTransfer), accountID: account,
+                                     unlock: { try cli.signingKey() }, now: now)
+    }
 }

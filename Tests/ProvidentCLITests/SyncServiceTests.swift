@@ -107,6 +107,26 @@ import Glibc
         #expect(try story.field.sign(["account", "update", "--account", story.account, "--phone", "13500135000"]).status == 4)
     }
 
+    @Test func aLaptopWhoseClockRanAheadSyncsAgainOnceTheClockIsRight() throws {
+        let story = try Story()
+        // A deposit recorded while the laptop's clock ran two days fast; then the clock is put right.
+        let fast = Instant(millisSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000) + 2 * 86_400_000)
+        try ProvidentStoreAccess.recordLumpDeposit(story.field, account: story.account, yuan: "100", at: fast)
+        let refused = try story.field.sync()
+        #expect(refused.stdout.contains("1 change refused — record deposit: This device's clock was 47 h ahead of the server's"),
+                "\(refused.stdout)")
+        let alerts = try story.server.admin(["alerts"])
+        #expect(alerts.stdout.contains("clock.ahead") && alerts.stdout.contains("min ahead of the server's"), "\(alerts.stdout)")
+        // The next deposit, recorded with the right time, is accepted: it used to be refused as
+        // clock.drift again (the device's clock stayed ahead), or as chain.time once it was set back.
+        #expect(try story.field.sign(["deposit", "--account", story.account, "--lump", "--amount", "200"]).status == 0)
+        let accepted = try story.field.sync()
+        #expect(!accepted.stdout.contains("refused"), "\(accepted.stdout)")
+        try story.worker.sync()
+        #expect(try story.references(story.worker).count == 2)
+        #expect(try story.field.digest() == (try story.worker.digest()))
+    }
+
     @Test func aWorkersDeviceCanNeitherReadNorWriteAnotherWorkersAccount() async throws {
         let server = try ServerProcess(policy: Self.policy)
         let alice = try CLI(), bob = try CLI()

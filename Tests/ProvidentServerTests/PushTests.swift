@@ -136,6 +136,50 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
     }
 
     @Test(arguments: Backend.allCases)
+    func aDeviceWhoseClockRanAheadIsAcceptedAgainOnceItsClockIsRightAndTheOfficeIsTold(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let deviceClock = TestClock(server.clock.now)
+            let device = TestDevice(now: { deviceClock.now })
+            _ = try await server.core.enrol(device)
+            let (account, enroll) = try device.enroll(6)
+            let first = try await server.core.push(try device.push([enroll]))
+            #expect(first.map(\.status) == [.accepted])
+            // The clock jumps two days ahead: two deposits made then are refused, in one push.
+            deviceClock.advance(seconds: 2 * 86_400)
+            let (_, early) = try device.deposit(account.id)
+            let (_, later) = try device.deposit(account.id)
+            let refused = try await server.core.push(try device.push([early, later], at: server.clock.now))
+            #expect(refused.map(\.code) == ["clock.drift", "clock.drift"])
+            // Told once, although two change-sets were refused.
+            let alerts = try await server.core.alerts().filter { $0.kind == Alert.clockAhead }
+            #expect(alerts.count == 1 && alerts.first?.device == device.id)
+            #expect(alerts.first?.detail.contains("2880 min ahead") == true)
+            // The user corrects the clock; the device sets its clock back to its last time the
+            // server took. Its next change-set follows the refused ones in the chain, with an
+            // earlier time than theirs, and is accepted (it was chain.time before).
+            deviceClock.advance(seconds: -2 * 86_400)
+            device.rewindClock(to: enroll.changeSet.time)
+            let (_, corrected) = try device.deposit(account.id)
+            #expect(corrected.changeSet.time < early.changeSet.time)
+            let answers = try await server.core.push(try device.push([corrected], at: server.clock.now))
+            #expect(answers.map(\.status) == [.accepted])
+            #expect(try await server.core.feedHead() == 2)
+            // A time at or before the last one the server took is still a regression.
+            device.rewindClock(to: enroll.changeSet.time)
+            let (_, regressed) = try device.deposit(account.id)
+            await #expect(throws: ServerError.chainTime(index: 0)) {
+                try await server.core.push(try device.push([regressed], at: server.clock.now))
+            }
+            // Another refusal the same day adds no second alert.
+            deviceClock.advance(seconds: 2 * 86_400)
+            device.rewindClock(to: corrected.changeSet.time)
+            let (_, again) = try device.deposit(account.id)
+            _ = try? await server.core.push(try device.push([again], at: server.clock.now))
+            #expect(try await server.core.alerts().filter { $0.kind == Alert.clockAhead }.count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func aWriteOutsideTheDevicesScopeIsRefusedWithTheResultsInTheError(_ backend: Backend) async throws {
         try await withServer(backend) { server in
             let alice = TestDevice(now: { server.clock.now }), bob = TestDevice(now: { server.clock.now })

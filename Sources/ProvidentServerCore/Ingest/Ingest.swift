@@ -18,6 +18,8 @@ final class Ingest {
     /// Chain heads read (and locked) in this transaction, as the work extends them.
     private var heads: [DeviceID: ChainHead?] = [:]
     private var movedHeads: Set<DeviceID> = []
+    /// Devices whose clock this transaction has already reported to the office.
+    private var alertedClock: Set<DeviceID> = []
     /// Records changed and not yet sent to the store, and their new conflicts.
     private var dirty: [RecordKey: RecordState] = [:]
     private var newConflicts: [Conflict] = []
@@ -47,7 +49,9 @@ final class Ingest {
     /// Judges a device's push: every change-set in order. A duplicate is acknowledged again with
     /// its first answer; a gap, a fork or a clock regression refuses the whole push (nothing of
     /// it is applied); each other change-set is accepted, or refused by the clock bound or the
-    /// rules and kept with its reason, still extending the device's chain.
+    /// rules and kept with its reason, still extending the device's chain. One refused by the
+    /// clock bound does not carry the chain's time forward (sync-protocol.md §7), so the device's
+    /// next change-set, made once its clock is right, is accepted.
     func accept(_ batch: [SignedChangeSet], from device: RegisteredDevice, language: Language) async throws -> [PushAnswer] {
         let start = try await head(of: device.id)
         let earlier = batch.map(\.changeSet.sequence).filter { $0 <= (start?.sequence ?? 0) }
@@ -61,7 +65,8 @@ final class Ingest {
             let verdict = Chain.classify(changeSet, id: signed.id, head: simulated) { inPush[$0] ?? stored[$0]?.id }
             switch verdict {
             case .next:
-                simulated = ChainHead(sequence: changeSet.sequence, id: signed.id, time: changeSet.time)
+                simulated = ChainHead(sequence: changeSet.sequence, id: signed.id,
+                                      time: drift(of: changeSet) == nil ? changeSet.time : simulated?.time ?? .zero)
                 inPush[changeSet.sequence] = signed.id
                 fresh.append(true)
             case .duplicate:
@@ -87,10 +92,10 @@ final class Ingest {
                 continue
             }
             var rejection: ErrorReport?
-            let aheadMillis = Int64(clamping: changeSet.time.wallMillis) - now.millisSinceEpoch
-            let allowed = Int64(core.settings.maxDriftSeconds) * 1_000
-            if aheadMillis > allowed {
-                rejection = SyncError.clockDrift(aheadMillis: UInt64(aheadMillis), allowedMillis: UInt64(allowed)).report(language)
+            let drift = drift(of: changeSet)
+            if let drift {
+                rejection = drift.report(language)
+                try await alertClockAhead(device.id, drift)
             } else {
                 do {
                     try await apply(signed, device: device, grant: &grant)
@@ -100,11 +105,32 @@ final class Ingest {
                     rejection = error.report(language)
                 }
             }
-            record(signed, device: device.id, rejection: rejection)
+            record(signed, device: device.id, rejection: rejection, drifted: drift != nil)
             answers.append(PushAnswer(id: signed.id, sequence: changeSet.sequence, status: rejection == nil ? .accepted : .rejected,
                                       accepted: rejection == nil, code: rejection?.code, message: rejection?.message))
         }
         return answers
+    }
+
+    /// The refusal of a change-set whose time is further ahead of the server's clock than allowed.
+    private func drift(of changeSet: ChangeSet) -> SyncError? {
+        let aheadMillis = Int64(clamping: changeSet.time.wallMillis) - now.millisSinceEpoch
+        let allowed = Int64(core.settings.maxDriftSeconds) * 1_000
+        guard aheadMillis > allowed else { return nil }
+        return SyncError.clockDrift(aheadMillis: UInt64(aheadMillis), allowedMillis: UInt64(allowed))
+    }
+
+    /// Tells the office, once a day per device, that a device's clock runs ahead: its
+    /// change-sets are refused until the clock is corrected, which only its user can do.
+    private func alertClockAhead(_ device: DeviceID, _ drift: SyncError) async throws {
+        guard !alertedClock.contains(device), case let .clockDrift(ahead, _) = drift else { return }
+        alertedClock.insert(device)
+        let since = Instant(millisSinceEpoch: now.millisSinceEpoch - 86_400_000)
+        guard try await !tx.hasAlert(kind: Alert.clockAhead, device: device, since: since) else { return }
+        let minutes = (ahead + 59_999) / 60_000
+        try await tx.addAlert(Alert(kind: Alert.clockAhead, device: device,
+                                    detail: "clock \(minutes) min ahead of the server's; its change-sets are refused until its user corrects the clock",
+                                    at: now))
     }
 
     // MARK: The server's own change-sets
@@ -202,13 +228,15 @@ final class Ingest {
     }
 
     /// Keeps a judged change-set in its device's chain, with its answer.
-    private func record(_ signed: SignedChangeSet, device: DeviceID, rejection: ErrorReport?) {
+    private func record(_ signed: SignedChangeSet, device: DeviceID, rejection: ErrorReport?, drifted: Bool = false) {
         let changeSet = signed.changeSet
         rows.append(StoredChangeSet(device: device, sequence: changeSet.sequence, id: signed.id, time: changeSet.time,
                                     bytes: signed.bytes, signature: signed.signature, accepted: rejection == nil,
                                     code: rejection?.code, message: rejection?.message, receivedAt: now))
         answered[changeSet.dot] = (signed.id, rejection == nil, rejection?.code, rejection?.message)
-        heads[device] = .some(ChainHead(sequence: changeSet.sequence, id: signed.id, time: changeSet.time))
+        // A change-set refused for its clock takes its place in the chain but not its time.
+        let time = drifted ? (heads[device] ?? nil)?.time ?? .zero : changeSet.time
+        heads[device] = .some(ChainHead(sequence: changeSet.sequence, id: signed.id, time: time))
         movedHeads.insert(device)
     }
 
@@ -322,12 +350,5 @@ final class Ingest {
         }
         try await tx.addFeedEntries(entries)
         feed = []
-    }
-}
-
-extension RecordState {
-    /// The time of its latest write.
-    var latestWriteTime: HLCTimestamp {
-        fields.values.flatMap(\.writes).map(\.time).max() ?? .zero
     }
 }

@@ -175,6 +175,8 @@ public protocol ServerWriting: ServerReading {
     func claim(account: String, by device: DeviceID, at: Instant) async throws -> Bool
     /// Adds an alert for the office.
     func addAlert(_ alert: Alert) async throws
+    /// Whether an alert of this kind was raised for the device at or after `since`.
+    func hasAlert(kind: String, device: DeviceID, since: Instant) async throws -> Bool
     /// Records a request's nonce; false if the device already used it (a replay).
     func useNonce(_ nonce: String, device: DeviceID, expiresAt: Instant) async throws -> Bool
     /// Forgets nonces that expired before `now`.

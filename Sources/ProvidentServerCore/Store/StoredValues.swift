@@ -55,6 +55,11 @@ public struct Invite: Hashable, Sendable {
 
 /// Something the office should look at: a device quarantined for a fork, for one.
 public struct Alert: Hashable, Sendable {
+    /// A device quarantined for signing two change-sets with one sequence number.
+    public static let fork = "fork"
+    /// A device whose change-sets are refused because its clock runs ahead (`clock.drift`).
+    public static let clockAhead = "clock.ahead"
+
     public let kind: String
     public let device: DeviceID?
     public let detail: String

@@ -36,6 +36,11 @@ final class TestDevice: @unchecked Sendable {
         return signed
     }
 
+    /// Sets the device's clock back, as a device does after a `clock.drift` refusal.
+    func rewindClock(to time: HLCTimestamp) {
+        clock = HybridLogicalClock(last: time)
+    }
+
     /// Worker `n`'s account, enrolled by this device: the worker's own, or one an outreach
     /// laptop of `branch` opens with a claim code.
     func enroll(_ n: Int, branch: String? = nil, claimCode: ClaimCode? = nil) throws -> (Account, SignedChangeSet) {
