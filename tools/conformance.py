@@ -410,15 +410,16 @@ def run(server, suite):
     backdater.enrol()
     _, backdated = backdater.enroll_account("110102199101010078", enrolledOn="2020-01-01")
     suite.expect("an enrolment dated years back", backdater.push_one(backdated), 200, result_code="account.enrolled_on")
+    # §15: an id the device chooses carries its type's prefix.
+    _, unprefixed = backdater.enroll_account("110102199101010078")
+    unprefixed["ops"][0]["id"] = "account-" + os.urandom(8).hex()
+    suite.expect("an account whose id lacks the acc- prefix", backdater.push_one(unprefixed), 200, result_code="record.malformed")
 
     # ---- devices the office stopped ----
     revoked = Device(server)
     revoked.enrol()
     server.admin("device", "revoke", revoked.id, "--reason", "laptop lost")
     suite.expect("a revoked device's request", revoked.request("GET", "/v1/device"), 403, "device.revoked")
-    answer = revoked.request("GET", "/v1/device", language="zh-CN")
-    if not re.search(r"[\u4e00-\u9fff]", str(answer[1].get("message", ""))):
-        suite.failures.append(f"device.revoked in Chinese: the message is not in Chinese: {answer[1]}")
 
     # ---- §11.3 rate limit: self-enrolments per address ----
     for _ in range(40):

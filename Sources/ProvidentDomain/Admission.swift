@@ -138,6 +138,12 @@ public struct Admission: Sendable {
             return op
         }
         guard let action = Action(of: changeSet) else { throw DomainError.actionUnknown(changeSet.action) }
+        // A record the device names itself carries its type's prefix (sync-protocol.md §15).
+        for op in operations where op.kind == .create || op.kind == .fact {
+            if let prefix = RecordIDs.devicePrefix[op.record.type], !op.record.id.hasPrefix(prefix) {
+                throw DomainError.malformedRecord(op.record.type)
+            }
+        }
         switch action {
         case .accountEnroll:
             let op = try only(Account.recordType, .create)
@@ -349,6 +355,17 @@ public struct Admission: Sendable {
 }
 
 /// Branch names: what staff call their 管理部, 1–64 characters, no slashes or control characters.
+/// The ids devices choose for the records they create (sync-protocol.md §15): the type's
+/// prefix, then anything §3.1 allows; other records' ids are derived from what they refer to.
+public enum RecordIDs {
+    public static let devicePrefix: [String: String] = [
+        Account.recordType: "acc-", Deposit.recordType: "dep-", Visit.recordType: "vis-",
+        ReliefApplication.recordType: "app-", Campaign.recordType: "cmp-",
+    ]
+}
+
+/// A branch name (管理部): 1–64 characters, none of them `/`, `:` or a control character, with
+/// no space at either end (sync-protocol.md §15).
 public enum Branch {
     public static func isValid(_ name: String) -> Bool {
         (1...64).contains(name.count) && !name.contains("/") && !name.unicodeScalars.contains { $0.value < 0x20 || $0 == ":" }
