@@ -72,6 +72,22 @@ def compute():
     out["request.base-hex"] = base.hex()
     out["request.signature"] = key.sign(base).hex()
 
+    # §5.1: a transport key from the seed 20 21 … 3f, certified by the device key, and the same
+    # request signed by it (header Provident-Key: transport; keyid "<device id>/transport").
+    transport = Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
+    transport_public = transport.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    delegation = canonical({"device": device, "issuedAt": 1795397400000, "purpose": "provident-transport",
+                            "transportKey": base64.b64encode(transport_public).decode()})
+    delegation_signature = key.sign(delegation)
+    out["transport.public-key"] = transport_public.hex()
+    out["delegation.canonical"] = delegation.decode("utf-8")
+    out["delegation.signature"] = delegation_signature.hex()
+    out["delegation.envelope"] = canonical({"delegation": base64.b64encode(delegation).decode(),
+                                            "signature": base64.b64encode(delegation_signature).decode()}).decode("utf-8")
+    transport_base = base.replace(f'keyid="{device}"'.encode(), f'keyid="{device}/transport"'.encode())
+    out["transport-request.base-hex"] = transport_base.hex()
+    out["transport-request.signature"] = transport.sign(transport_base).hex()
+
     for name, body in (("create", create), ("update", update)):
         raw = canonical(body)
         signature = key.sign(raw)

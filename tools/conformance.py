@@ -153,7 +153,8 @@ class Device:
         self.prev = ident
 
     def request(self, method, path, query="", body=None, raw=None, date=None, nonce=None, digest=None, signer=None,
-                headers=True, language=None):
+                headers=True, language=None, transport=None):
+        """A signed request (§11.2): by the device key, or by `transport`, a transport key (§5.1)."""
         data = raw if raw is not None else (canonical(body) if body is not None else b"")
         date = now_ms() if date is None else date
         nonce = nonce or os.urandom(16).hex()
@@ -162,7 +163,8 @@ class Device:
         base = "\n".join([
             f'"@method": {method}', f'"@path": {path}', f'"@query": {query or "?"}', f'"content-digest": {content_digest}',
             f'"provident-date": {date}', f'"provident-device": {self.id}', f'"provident-nonce": {nonce}',
-            '"@signature-params": (' + " ".join(f'"{c}"' for c in components) + f');alg="ed25519";keyid="{self.id}"',
+            '"@signature-params": (' + " ".join(f'"{c}"' for c in components)
+            + f');alg="ed25519";keyid="{self.id}{"/transport" if transport else ""}"',
         ]).encode("utf-8")
         request = urllib.request.Request(self.server.url + path + query, data=data if method == "POST" else None, method=method)
         if headers:
@@ -170,12 +172,21 @@ class Device:
             request.add_header("Provident-Date", str(date))
             request.add_header("Provident-Nonce", nonce)
             request.add_header("Content-Digest", content_digest)
-            request.add_header("Provident-Signature", b64((signer or self.key).sign(base)))
+            if transport:
+                request.add_header("Provident-Key", "transport")
+            request.add_header("Provident-Signature", b64((signer or transport or self.key).sign(base)))
         if method == "POST":
             request.add_header("Content-Type", "application/json")
         language = language or self.language
         request.add_header("Accept-Language", language)
         return send(request) + (language,)
+
+    def delegation(self, transport, device_key=None, device_id=None):
+        """§5.1: the device key's certificate for a transport key, as sent."""
+        public = transport.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = canonical({"device": device_id or self.id, "issuedAt": now_ms(), "purpose": "provident-transport",
+                         "transportKey": b64(public)})
+        return {"delegation": b64(raw), "signature": b64((device_key or self.key).sign(raw))}
 
     def enrol(self, kind="self", code=None):
         body = {"enrolment": kind, "publicKey": b64(self.public)}
@@ -414,6 +425,36 @@ def run(server, suite):
     _, unprefixed = backdater.enroll_account("110102199101010078")
     unprefixed["ops"][0]["id"] = "account-" + os.urandom(8).hex()
     suite.expect("an account whose id lacks the acc- prefix", backdater.push_one(unprefixed), 200, result_code="record.malformed")
+
+    # ---- §5.1 the transport key ----
+    mover = Device(server)
+    mover.enrol()
+    transport = Ed25519PrivateKey.generate()
+    suite.expect("a pull signed by a transport key never registered",
+                 mover.request("GET", "/v1/pull", query="?cursor=0&limit=10", transport=transport), 401, "auth.transport_unknown")
+    suite.expect("a transport key registering itself",
+                 mover.request("POST", "/v1/device/transport", body=mover.delegation(transport), transport=transport), 403,
+                 "auth.transport_forbidden")
+    suite.expect("a delegation naming another device",
+                 mover.request("POST", "/v1/device/transport", body=mover.delegation(transport, device_id=stranger.id)), 400,
+                 "schema.invalid")
+    suite.expect("a delegation signed by another key",
+                 mover.request("POST", "/v1/device/transport", body=mover.delegation(transport, device_key=Ed25519PrivateKey.generate())),
+                 401, "signature.invalid")
+    suite.expect("a transport key registered by the device key",
+                 mover.request("POST", "/v1/device/transport", body=mover.delegation(transport)), 200)
+    _, moving = mover.enroll_account("110102199101010078")
+    envelope, ident = mover.seal(moving)
+    answer = mover.request("POST", "/v1/push", body={"changeSets": [envelope]}, transport=transport)
+    suite.expect("a push signed by the transport key", answer, 200)
+    if answer[0] == 200 and answer[1]["results"][0]["status"] != "accepted":
+        suite.failures.append(f"a push signed by the transport key: the change-set was not accepted: {answer[1]}")
+    mover.advance(moving, ident)
+    suite.expect("a pull signed by the transport key",
+                 mover.request("GET", "/v1/pull", query="?cursor=0&limit=10", transport=transport), 200)
+    forged, _ = mover.seal(mover.deposit(moving["ops"][0]["id"]), signer=transport)
+    suite.expect("a change-set signed by the transport key", mover.request("POST", "/v1/push", body={"changeSets": [forged]},
+                                                                             transport=transport), 401, "signature.invalid")
 
     # ---- devices the office stopped ----
     revoked = Device(server)

@@ -27,6 +27,16 @@ public enum ClientError: ProvidentError, Hashable {
     case notConfirmed
     /// No account with this id in the replica.
     case unknownAccount(String)
+    /// The transport key file cannot be used; the passphrase is needed instead.
+    case transportKeyUnusable(path: String, problem: TransportKeyProblem)
+
+    /// What is wrong with a transport key file.
+    public enum TransportKeyProblem: String, Sendable {
+        /// Others than its owner may read it (its mode allows group or others).
+        case readableByOthers
+        /// It is damaged, altered, or does not match its delegation.
+        case damaged
+    }
 
     /// How surfaces report it.
     public var kind: ErrorKind {
@@ -37,6 +47,7 @@ public enum ClientError: ProvidentError, Hashable {
         case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
              .passphraseUnavailable, .passphraseFileUnreadable: .credentials
         case .notConfirmed, .unknownAccount: .refused
+        case .transportKeyUnusable: .credentials
         }
     }
 
@@ -55,6 +66,7 @@ public enum ClientError: ProvidentError, Hashable {
         case .policyFileUnreadable: "policy_file.unreadable"
         case .notConfirmed: "confirmation.missing"
         case .unknownAccount: "account.unknown"
+        case .transportKeyUnusable: "transport_key.unusable"
         }
     }
 
@@ -91,6 +103,13 @@ public enum ClientError: ProvidentError, Hashable {
             return l.pick("Not confirmed; nothing was changed.", "未确认;未做任何更改。")
         case let .unknownAccount(id):
             return l.pick("This device holds no account \(id).", "本设备上没有账户 \(id)。")
+        case let .transportKeyUnusable(path, problem):
+            let why = switch problem {
+            case .readableByOthers: l.pick("other users may read it", "其他用户可以读取它")
+            case .damaged: l.pick("it is damaged or was altered", "它已损坏或被改动")
+            }
+            return l.pick("The transport key \(path) cannot be used (\(why)); the passphrase is needed. A passphrase-unlocked command replaces it, and the next sync with the passphrase registers the new one.",
+                          "传输密钥 \(path) 无法使用（\(why)）；需要口令。任何输入口令的命令都会替换它，下次输入口令同步时登记新密钥。")
         }
     }
 }

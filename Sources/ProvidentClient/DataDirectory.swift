@@ -61,7 +61,7 @@ public struct DataDirectory: Hashable, Sendable {
         do {
             try FileManager.default.createDirectory(atPath: backup, withIntermediateDirectories: false,
                                                     attributes: [.posixPermissions: 0o700])
-            for name in ["device.key", "replica.sqlite", "replica.sqlite-wal", "replica.sqlite-shm"] {
+            for name in ["device.key", "transport.key", "transport.delegation", "replica.sqlite", "replica.sqlite-wal", "replica.sqlite-shm"] {
                 let source = path + "/" + name
                 if FileManager.default.fileExists(atPath: source) {
                     try FileManager.default.moveItem(atPath: source, toPath: backup + "/" + name)

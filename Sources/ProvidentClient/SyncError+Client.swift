@@ -17,6 +17,8 @@ public enum SyncFailure: ProvidentError, Hashable {
     case serverKeyChanged
     /// The server asked to wait longer than the device waits; it may be asked again after `after`.
     case retryLater(server: String, after: Instant, report: ErrorReport)
+    /// A sync without the passphrase, by a device not yet enrolled: enrolling needs the device key.
+    case notEnrolled
 
     /// How surfaces report it.
     public var kind: ErrorKind {
@@ -24,6 +26,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         case .noServer: .invalidInput
         case .unreachable, .offline, .retryLater: .unavailable
         case .refused, .badAnswer, .serverKeyChanged: .remoteRefusal
+        case .notEnrolled: .credentials
         }
     }
 
@@ -35,6 +38,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .refused(_, report): report.code
         case .badAnswer: "sync.bad_answer"
         case .serverKeyChanged: "sync.server_key_changed"
+        case .notEnrolled: "sync.not_enrolled"
         case let .retryLater(_, _, report): report.code
         }
     }
@@ -56,6 +60,9 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .retryLater(server, after, report):
             l.pick("The server \(server) asks to wait (\(report.message)); nothing was lost: try again after \(after.shanghaiDisplay).",
                    "服务器 \(server) 要求稍候（\(report.message)）；没有数据丢失：请在 \(after.shanghaiDisplay) 之后再试。")
+        case .notEnrolled:
+            l.pick("This device is not enrolled with its server yet; the first sync needs the passphrase.",
+                   "本设备尚未在服务器注册；首次同步需要口令。")
         case .serverKeyChanged:
             l.pick("The server's key is not the one this device enrolled with; it may not be your server. Nothing was sent or applied; ask the office.",
                    "服务器密钥与本设备注册时的不一致,可能不是您的服务器。未发送或应用任何内容;请联系中心。")

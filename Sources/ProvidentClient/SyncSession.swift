@@ -42,10 +42,22 @@ public final class SyncSession: Sendable {
     let connection: ServerConnection
     let progress: @Sendable (SyncProgress) -> Void
 
+    /// A sync signed by the device key (the passphrase unlocked it): it also registers the
+    /// device's transport key, making one if there is none, so later syncs need no passphrase.
     public init(device: LocalDevice, key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
                 bounds: ServerConnection.Bounds = .fromEnvironment(), progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.device = device
         connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds)
+        self.progress = progress
+    }
+
+    /// A sync signed by the transport key, without the passphrase (sync-protocol.md §5.1). It
+    /// sends change-sets already signed and receives; it cannot enrol.
+    public init(device: LocalDevice, transport: TransportCredentials, client: HTTPClient = .shared, language: Language,
+                maxAttempts: Int = 5, bounds: ServerConnection.Bounds = .fromEnvironment(),
+                progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
+        self.device = device
+        connection = ServerConnection(transport: transport, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds)
         self.progress = progress
     }
 
@@ -65,11 +77,16 @@ public final class SyncSession: Sendable {
         guard let url = serverURL ?? state.serverURL else { throw SyncFailure.noServer }
         do {
             if !state.registered {
+                guard connection.signer == .device else { throw SyncFailure.notEnrolled }
                 try await enrol(at: url)
                 state = try device.replica.syncState()
             }
             guard let serverKey = state.serverKey else { throw SyncFailure.badAnswer("no server key") }
             var report = SyncReport()
+            if connection.signer == .device {
+                let credentials = try device.ensureTransportKey(deviceKey: connection.key, now: now()).credentials
+                try await connection.registerTransport(credentials.delegation, url: url)
+            }
             try await push(url: url, report: &report)
             try await pull(url: url, serverKey: serverKey, report: &report)
             report.clockSkewMillis = -(await connection.clockOffset.lastSkew)
@@ -208,7 +225,10 @@ public struct EnrolmentAnswer: Sendable {
 /// (sync-protocol.md §11.2), retried with exponential backoff when the network or the server
 /// fails in a way that may pass, and re-signed with the server's time if this device's clock is off.
 public final class ServerConnection: Sendable {
+    /// The key that signs requests: the device key, or its transport key.
     let key: SigningKey
+    let device: DeviceID
+    let signer: RequestSignature.Signer
     let client: HTTPClient
     let language: Language
     let maxAttempts: Int
@@ -245,6 +265,20 @@ public final class ServerConnection: Sendable {
 
     public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5, bounds: Bounds = .fromEnvironment()) {
         self.key = key
+        device = DeviceID(publicKey: key.publicKey)
+        signer = .device
+        self.client = client
+        self.language = language
+        self.maxAttempts = maxAttempts
+        self.bounds = bounds
+    }
+
+    /// Requests signed by the transport key, for the device that certified it.
+    public init(transport: TransportCredentials, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+                bounds: Bounds = .fromEnvironment()) {
+        key = transport.key
+        device = transport.delegation.device
+        signer = .transport
         self.client = client
         self.language = language
         self.maxAttempts = maxAttempts
@@ -284,6 +318,12 @@ public final class ServerConnection: Sendable {
                                account: object["account"]?.stringValue, policy: policy)
     }
 
+    /// Registers the transport key `delegation` certifies (sync-protocol.md §5.1); the request
+    /// must be signed by the device key.
+    public func registerTransport(_ delegation: TransportDelegation, url: String) async throws {
+        _ = try await send(.POST, url: url, path: "/v1/device/transport", query: "", body: delegation.envelopeValue)
+    }
+
     static func now() -> Instant {
         Instant(millisSinceEpoch: Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)))
     }
@@ -296,9 +336,9 @@ public final class ServerConnection: Sendable {
         var delay = 0.5
         while true {
             attempt += 1
-            let signed = RequestSignature(method: method.rawValue, path: path, query: query, device: DeviceID(publicKey: key.publicKey),
+            let signed = RequestSignature(method: method.rawValue, path: path, query: query, device: device,
                                           dateMillis: Self.now().millisSinceEpoch + (await clockOffset.millis),
-                                          nonce: Hex.encode(SecureRandom.bytes(count: 16)), body: bytes)
+                                          nonce: Hex.encode(SecureRandom.bytes(count: 16)), body: bytes, signer: signer)
             var request = HTTPClientRequest(url: Self.join(url, path + (query == "?" ? "" : query)))
             request.method = method
             for header in signed.headers(signedWith: key) { request.headers.add(name: header.name, value: header.value) }

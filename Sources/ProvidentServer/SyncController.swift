@@ -29,6 +29,7 @@ struct SyncController: Sendable {
         router.get("/health", use: health)
         router.post("/v1/devices", use: enrol)
         router.get("/v1/device", use: me)
+        router.post("/v1/device/transport", use: registerTransport)
         router.post("/v1/push", use: push)
         router.get("/v1/pull", use: pull)
         router.get("/v1/snapshot", use: snapshot)
@@ -52,6 +53,11 @@ struct SyncController: Sendable {
     @Sendable func me(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let (device, _) = try await core.authenticate(try await signed(request, context))
         return respond(core.describe(device))
+    }
+
+    @Sendable func registerTransport(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        let delegation = try await core.registerTransport(try await signed(request, context))
+        return respond(["transportKey": .string(Base64.encode(delegation.transportKey.bytes)), "issuedAt": .integer(delegation.issuedAt)])
     }
 
     @Sendable func push(_ request: Request, context: ProvidentRequestContext) async throws -> Response {

@@ -96,6 +96,19 @@ extension ServerCore {
         return device
     }
 
+    /// Registers a device's transport key (sync-protocol.md §5.1): the request is signed by the
+    /// device key, and the body is a delegation the device key signed for this device. It
+    /// replaces the transport key the device had.
+    public func registerTransport(_ request: SignedRequest) async throws -> TransportDelegation {
+        let value = try Self.canonicalBody(request)
+        let (device, _) = try await authenticate(request, allowTransport: false)
+        let delegation = try TransportDelegation(envelope: value, devicePublicKey: device.publicKey)
+        let now = clock()
+        try await store.write { tx in try await tx.setTransportKey(delegation, at: now) }
+        logger.info("transport key registered", metadata: ["sync.device": .string(device.id.rawValue)])
+        return delegation
+    }
+
     static func inviteDigest(_ code: ClaimCode) -> [UInt8] {
         BLAKE2b.hash(Array(("provident-invite:" + code.value).utf8), outputLength: 32)
     }

@@ -88,15 +88,33 @@ extension ServerCore {
 
     /// Checks a request's signature (§11.2) for a known, active device, its time window and,
     /// unless the caller records it with its own work, its nonce.
-    public func authenticate(_ request: SignedRequest, recordNonce: Bool = true) async throws -> (RegisteredDevice, RequestSignature) {
+    public func authenticate(_ request: SignedRequest, recordNonce: Bool = true,
+                             allowTransport: Bool = true) async throws -> (RegisteredDevice, RequestSignature) {
         let (signed, signature) = try Self.readSignature(request)
-        guard let device = try await store.read({ try await $0.device(signed.device) }) else { throw ServerError.unknownDevice }
+        let (known, transportKey) = try await store.read { tx in
+            (try await tx.device(signed.device), signed.signer == .transport ? try await tx.transportKey(of: signed.device) : nil)
+        }
+        guard let device = known else { throw ServerError.unknownDevice }
         switch device.status {
         case .active: break
         case .revoked: throw ServerError.deviceRevoked
         case .quarantined: throw ServerError.deviceQuarantined
         }
-        try check(signed, signature, publicKey: device.publicKey)
+        switch signed.signer {
+        case .device:
+            try check(signed, signature, publicKey: device.publicKey)
+        case .transport:
+            // The transport key syncs, nothing more (sync-protocol.md §5.1).
+            guard allowTransport else { throw ServerError.transportNotAllowed }
+            // A key the server does not hold, or no longer holds (replaced): the same answer,
+            // so the device knows to register its key again with the passphrase.
+            guard let transportKey else { throw ServerError.transportUnknown }
+            do {
+                try check(signed, signature, publicKey: transportKey)
+            } catch ServerError.badRequestSignature {
+                throw ServerError.transportUnknown
+            }
+        }
         if recordNonce {
             let now = clock()
             let expires = nonceExpiry(now)

@@ -22,6 +22,10 @@ public enum ServerError: ProvidentError, Hashable {
     case replay
     /// The device is not known.
     case unknownDevice
+    /// A request signed by a transport key the device never registered (or replaced).
+    case transportUnknown
+    /// A request only the device key may sign was signed by the transport key.
+    case transportNotAllowed
     case deviceRevoked
     case deviceQuarantined
     case inviteUnknown
@@ -61,6 +65,8 @@ public enum ServerError: ProvidentError, Hashable {
         case .badRequestSignature: "auth.signature"
         case .replay: "auth.replay"
         case .unknownDevice: "device.unknown"
+        case .transportUnknown: "auth.transport_unknown"
+        case .transportNotAllowed: "auth.transport_forbidden"
         case .deviceRevoked: "device.revoked"
         case .deviceQuarantined: "device.quarantined"
         case .inviteUnknown: "enrol.invite_unknown"
@@ -84,8 +90,8 @@ public enum ServerError: ProvidentError, Hashable {
     public var kind: ErrorKind {
         switch self {
         case .malformedRequest, .badQuery, .pushSize: .invalidInput
-        case .missingHeader, .digestMismatch, .clockSkew, .badRequestSignature, .replay, .unknownDevice: .unauthenticated
-        case .deviceRevoked, .deviceQuarantined, .inviteUnknown, .inviteExpired, .inviteUsed, .claimUnknown, .claimUsed,
+        case .missingHeader, .digestMismatch, .clockSkew, .badRequestSignature, .replay, .unknownDevice, .transportUnknown: .unauthenticated
+        case .transportNotAllowed, .deviceRevoked, .deviceQuarantined, .inviteUnknown, .inviteExpired, .inviteUsed, .claimUnknown, .claimUsed,
              .foreignChangeSet, .pushPartlyForbidden: .forbidden
         case let .changeSetRefused(error, _): error.kind
         case .chainGap, .chainFork, .chainTime, .cursorAhead: .refused
@@ -133,6 +139,12 @@ public enum ServerError: ProvidentError, Hashable {
             l.pick("This request was already received (same nonce); a replay is refused.", "该请求已收到过（相同随机数）；重放请求被拒绝。")
         case .unknownDevice:
             l.pick("The server does not know this device; enrol it again.", "服务器不认识本设备；请重新注册。")
+        case .transportUnknown:
+            l.pick("The server holds no such transport key for this device; sync once with the passphrase, which registers it.",
+                   "服务器没有本设备的这把传输密钥；请输入口令同步一次，即可登记。")
+        case .transportNotAllowed:
+            l.pick("This request needs the device key (the passphrase); the transport key only syncs.",
+                   "此请求须用设备密钥（需要口令）；传输密钥只能用于同步。")
         case .deviceRevoked:
             l.pick("This device has been revoked by the office; it can no longer sync. Ask the office.", "本设备已被中心停用，不能再同步；请联系中心。")
         case .deviceQuarantined:

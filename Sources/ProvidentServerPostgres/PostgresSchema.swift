@@ -292,10 +292,21 @@ enum PostgresSchema {
             CREATE INDEX rate_events_address ON rate_events (bucket, address, at);
             CREATE INDEX rate_events_at ON rate_events (at);
             """),
+        ("v2 transport keys", """
+            -- A device's transport key (sync-protocol.md §5.1), with the delegation that certifies it.
+            CREATE TABLE transport_keys (
+                device TEXT COLLATE "C" PRIMARY KEY,
+                public_key BYTEA NOT NULL,
+                issued_at BIGINT NOT NULL,
+                delegation BYTEA NOT NULL,
+                signature BYTEA NOT NULL,
+                registered_at TEXT NOT NULL
+            );
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.
-    static let tables = ["server_devices", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes",
+    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes",
                          "record_scopes", "nonces", "alerts", "records", "conflicts", "accounts", "deposits", "deposit_periods",
                          "deposit_reversals", "deposit_outcomes", "interest_credits", "units", "visits", "visit_voids", "applications",
                          "application_decisions", "campaigns", "campaign_targets", "bank_statements", "bank_lines", "office_users",

@@ -173,6 +173,19 @@ package enum SQLiteSchema {
                 DROP TABLE outbox;
                 """)
         }
+        register("server v4 transport keys") { db in
+            try db.execute(sql: """
+                -- A device's transport key (sync-protocol.md §5.1), with the delegation that certifies it.
+                CREATE TABLE transport_keys (
+                    device TEXT PRIMARY KEY,
+                    public_key BLOB NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    delegation BLOB NOT NULL,
+                    signature BLOB NOT NULL,
+                    registered_at TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

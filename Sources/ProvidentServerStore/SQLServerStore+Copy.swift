@@ -23,7 +23,7 @@ extension SQLServerStore {
     /// the columns of its key (for copying in pages). Nonces, sessions and rate-limit counts are
     /// transient and not copied.
     static let deploymentTables: [(name: String, key: [String])] = [
-        ("server_devices", ["device_id"]), ("invites", ["id"]), ("claims", ["account_id"]), ("alerts", ["id"]),
+        ("server_devices", ["device_id"]), ("transport_keys", ["device"]), ("invites", ["id"]), ("claims", ["account_id"]), ("alerts", ["id"]),
         ("chain_heads", ["device"]), ("change_sets", ["device", "seq"]), ("feed_head", ["singleton"]), ("feed", ["seq"]),
         ("feed_scopes", ["scope", "feed_seq"]), ("records", ["type", "id"]), ("record_scopes", ["scope", "type", "id"]),
         ("conflicts", ["id"]), ("accounts", ["id"]), ("deposits", ["id"]), ("deposit_periods", ["account_id", "period", "deposit_id"]),

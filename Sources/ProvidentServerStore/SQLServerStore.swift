@@ -104,6 +104,20 @@ extension SQLServerTransaction {
             .first.map(Self.device)
     }
 
+    func transportKey(of device: DeviceID) async throws -> PublicKey? {
+        try await session.query("SELECT public_key FROM transport_keys WHERE device = ?", [.text(device.rawValue)]).first
+            .map { try PublicKey(bytes: try $0.blob("public_key")) }
+    }
+
+    func setTransportKey(_ delegation: TransportDelegation, at: Instant) async throws {
+        try await session.execute("""
+            INSERT INTO transport_keys (device, public_key, issued_at, delegation, signature, registered_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (device) DO UPDATE SET public_key = excluded.public_key, issued_at = excluded.issued_at,
+                delegation = excluded.delegation, signature = excluded.signature, registered_at = excluded.registered_at
+            """, [.text(delegation.device.rawValue), .blob(delegation.transportKey.bytes), .integer(delegation.issuedAt),
+                  .blob(delegation.bytes), .blob(delegation.signature.bytes), .text(at.utcISO)])
+    }
+
     func devices() async throws -> [RegisteredDevice] {
         try await session.query("SELECT \(Self.deviceColumns) FROM server_devices ORDER BY enrolled_at DESC, device_id").map(Self.device)
     }

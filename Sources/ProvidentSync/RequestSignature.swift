@@ -11,6 +11,14 @@ public struct RequestSignature: Hashable, Sendable {
         public static let nonce = "provident-nonce"
         public static let contentDigest = "content-digest"
         public static let signature = "provident-signature"
+        /// `transport` when the transport key signed the request (§5.1); absent for the device key.
+        public static let key = "provident-key"
+    }
+
+    /// Which of the device's keys signs: the device key, or the transport key it certified.
+    public enum Signer: String, Hashable, Sendable {
+        case device
+        case transport
     }
 
     /// The signed request's parts.
@@ -25,14 +33,18 @@ public struct RequestSignature: Hashable, Sendable {
     public let nonce: String
     /// `blake2b-256=:<base64 of BLAKE2b-256(body)>:`, in the syntax of RFC 9530.
     public let contentDigest: String
+    public let signer: Signer
 
     /// Describes a request about to be signed or just received.
-    public init(method: String, path: String, query: String, device: DeviceID, dateMillis: Int64, nonce: String, body: [UInt8]) {
+    public init(method: String, path: String, query: String, device: DeviceID, dateMillis: Int64, nonce: String, body: [UInt8],
+                signer: Signer = .device) {
         self.init(method: method, path: path, query: query, device: device, dateMillis: dateMillis, nonce: nonce,
-                  contentDigest: Self.digest(of: body))
+                  contentDigest: Self.digest(of: body), signer: signer)
     }
 
-    init(method: String, path: String, query: String, device: DeviceID, dateMillis: Int64, nonce: String, contentDigest: String) {
+    init(method: String, path: String, query: String, device: DeviceID, dateMillis: Int64, nonce: String, contentDigest: String,
+         signer: Signer) {
+        self.signer = signer
         self.method = method.uppercased()
         self.path = path
         self.query = query.isEmpty ? "?" : (query.hasPrefix("?") ? query : "?" + query)
@@ -60,15 +72,24 @@ public struct RequestSignature: Hashable, Sendable {
             "\"\(Header.device)\": \(device.rawValue)",
             "\"\(Header.nonce)\": \(nonce)",
             "\"@signature-params\": (" + components.map { "\"\($0)\"" }.joined(separator: " ")
-                + ");alg=\"ed25519\";keyid=\"\(device.rawValue)\"",
+                + ");alg=\"ed25519\";keyid=\"\(keyID)\"",
         ]
         return Array(lines.joined(separator: "\n").utf8)
     }
 
-    /// The headers to send, signed with the device's key.
+    /// The signature's `keyid`: the device id, followed by `/transport` for the transport key.
+    public var keyID: String {
+        signer == .device ? device.rawValue : device.rawValue + "/transport"
+    }
+
+    /// The headers to send, signed with `key`: the device key, or the transport key when
+    /// `signer` is `.transport`.
     public func headers(signedWith key: SigningKey) -> [(name: String, value: String)] {
-        [(Header.device, device.rawValue), (Header.date, String(dateMillis)), (Header.nonce, nonce),
-         (Header.contentDigest, contentDigest), (Header.signature, Base64.encode(key.signature(for: base).bytes))]
+        var headers = [(Header.device, device.rawValue), (Header.date, String(dateMillis)), (Header.nonce, nonce),
+                       (Header.contentDigest, contentDigest)]
+        if signer == .transport { headers.append((Header.key, Signer.transport.rawValue)) }
+        headers.append((Header.signature, Base64.encode(key.signature(for: base).bytes)))
+        return headers
     }
 
     /// Why a request's signature is refused.
@@ -98,14 +119,22 @@ public struct RequestSignature: Hashable, Sendable {
         guard digest == Self.digest(of: body) else { throw .digestMismatch }
         guard let signatureText = header(Header.signature), let bytes = Base64.decode(signatureText),
               let signature = try? Signature(bytes: bytes) else { throw .missingHeader(Header.signature) }
+        var signer = Signer.device
+        if let keyText = header(Header.key) {
+            guard keyText == Signer.transport.rawValue else { throw .missingHeader(Header.key) }
+            signer = .transport
+        }
         return (RequestSignature(method: method, path: path, query: query, device: device, dateMillis: date, nonce: nonce,
-                                 contentDigest: digest), signature)
+                                 contentDigest: digest, signer: signer), signature)
     }
 
-    /// Checks the time window and the signature with the device's public key.
+    /// Checks the time window and the signature with the signer's public key: the device's own
+    /// (whose id must be the request's device), or the transport key the device certified.
     public func verify(_ signature: Signature, publicKey: PublicKey, nowMillis: Int64, windowMillis: Int64) throws(Problem) {
         let skew = dateMillis - nowMillis
         guard abs(skew) <= windowMillis else { throw .outsideWindow(skewMillis: skew, windowMillis: windowMillis) }
-        guard DeviceID(publicKey: publicKey) == device, publicKey.isValidSignature(signature, for: base) else { throw .badSignature }
+        guard signer == .transport || DeviceID(publicKey: publicKey) == device, publicKey.isValidSignature(signature, for: base) else {
+            throw .badSignature
+        }
     }
 }

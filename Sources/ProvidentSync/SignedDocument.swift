@@ -22,6 +22,25 @@ public struct SignedDocument: Hashable, Sendable {
     public let bytes: [UInt8]
     public let signature: Signature
 
+    /// Opens an envelope `{"<body>":"<base64>","signature":"<base64>"}`: checks the signature
+    /// with `key`, then decodes the signed bytes as one canonical value.
+    static func open(_ value: CanonicalValue, body name: String, key: PublicKey,
+                     limit: Int) throws(SyncError) -> (bytes: [UInt8], signature: Signature, value: CanonicalValue) {
+        var reader = try ObjectReader(value, path: name)
+        let body = try reader.string(name)
+        let signatureText = try reader.string("signature")
+        try reader.finish()
+        guard let bytes = Base64.decode(body) else { throw .invalidBase64(field: "\(name).\(name)") }
+        guard let signatureBytes = Base64.decode(signatureText) else { throw .invalidBase64(field: "\(name).signature") }
+        guard let signature = try? Signature(bytes: signatureBytes) else { throw .signatureLength(signatureBytes.count) }
+        guard key.isValidSignature(signature, for: bytes) else { throw .badSignature }
+        do {
+            return (bytes, signature, try CanonicalDecoder.decode(bytes, limit: limit))
+        } catch {
+            throw .notCanonical(error)
+        }
+    }
+
     /// Encodes and signs a document with the server's key.
     public init(asOf: UInt64, content: Content, signingWith key: SigningKey) throws(SyncError) {
         var object: [String: CanonicalValue] = ["v": .integer(ChangeSet.protocolVersion), "asOf": .integer(Int64(clamping: asOf))]
@@ -48,20 +67,7 @@ public struct SignedDocument: Hashable, Sendable {
     /// Reads a document from its envelope `{"document":"<base64>","signature":"<base64>"}` and
     /// checks its signature with the server's key.
     public init(envelope value: CanonicalValue, serverKey: PublicKey) throws(SyncError) {
-        var reader = try ObjectReader(value, path: "document")
-        let body = try reader.string("document")
-        let signatureText = try reader.string("signature")
-        try reader.finish()
-        guard let bytes = Base64.decode(body) else { throw .invalidBase64(field: "document.document") }
-        guard let signatureBytes = Base64.decode(signatureText) else { throw .invalidBase64(field: "document.signature") }
-        guard let signature = try? Signature(bytes: signatureBytes) else { throw .signatureLength(signatureBytes.count) }
-        guard serverKey.isValidSignature(signature, for: bytes) else { throw .badSignature }
-        let decoded: CanonicalValue
-        do {
-            decoded = try CanonicalDecoder.decode(bytes, limit: Self.maxByteCount)
-        } catch {
-            throw .notCanonical(error)
-        }
+        let (bytes, signature, decoded) = try Self.open(value, body: "document", key: serverKey, limit: Self.maxByteCount)
         var document = try ObjectReader(decoded, path: "document")
         let version = try document.integer("v")
         guard version == ChangeSet.protocolVersion else { throw .unsupportedVersion(version) }

@@ -52,7 +52,9 @@ import Testing
         let changeSetVectors = ["create", "update"].flatMap { n in
             ["canonical", "canonical-hex", "id", "signature", "envelope"].map { "\(n).\($0)" }
         }
-        for name in ["seed", "public-key", "fingerprint", "device-id", "request.base-hex", "request.signature"] + changeSetVectors {
+        let transportVectors = ["transport.public-key", "delegation.canonical", "delegation.signature", "delegation.envelope",
+                                "transport-request.base-hex", "transport-request.signature"]
+        for name in ["seed", "public-key", "fingerprint", "device-id", "request.base-hex", "request.signature"] + changeSetVectors + transportVectors {
             #expect(Self.vectors[name] != nil, "missing \(name)")
         }
     }
@@ -91,6 +93,29 @@ import Testing
         #expect(Hex.encode(request.base) == (try vector("request.base-hex")))
         let signature = try #require(request.headers(signedWith: key).first { $0.name == RequestSignature.Header.signature })
         #expect(Base64.decode(signature.value).map(Hex.encode) == (try vector("request.signature")))
+    }
+
+    @Test func reproducesTheTransportKeyDelegationAndARequestItSigns() throws {
+        let key = try key
+        let transport = try SigningKey(seed: Array(32..<64).map(UInt8.init))
+        #expect(Hex.encode(transport.publicKey.bytes) == (try vector("transport.public-key")))
+        let delegation = try TransportDelegation(transportKey: transport.publicKey, issuedAt: 1_795_397_400_000, signingWith: key)
+        #expect(String(decoding: delegation.bytes, as: UTF8.self) == (try vector("delegation.canonical")))
+        #expect(Hex.encode(delegation.signature.bytes) == (try vector("delegation.signature")))
+        #expect(String(decoding: try CanonicalEncoder.encode(delegation.envelopeValue), as: UTF8.self) == (try vector("delegation.envelope")))
+        // Read back from the vector, as a server does.
+        let read = try TransportDelegation(envelope: try CanonicalDecoder.decode(Array(try vector("delegation.envelope").utf8), limit: 4_096),
+                                           devicePublicKey: key.publicKey)
+        #expect(read == delegation)
+
+        let request = RequestSignature(method: "GET", path: "/v1/pull", query: "?cursor=0&limit=500",
+                                       device: DeviceID(publicKey: key.publicKey), dateMillis: 1_795_397_400_000,
+                                       nonce: "000102030405060708090a0b0c0d0e0f", body: [], signer: .transport)
+        #expect(Hex.encode(request.base) == (try vector("transport-request.base-hex")))
+        let headers = request.headers(signedWith: transport)
+        #expect(headers.first { $0.name == RequestSignature.Header.key }?.value == "transport")
+        let signature = try #require(headers.first { $0.name == RequestSignature.Header.signature })
+        #expect(Base64.decode(signature.value).map(Hex.encode) == (try vector("transport-request.signature")))
     }
 
     @Test func theVectorsChainAndMerge() throws {

@@ -72,12 +72,28 @@ struct Init: AsyncParsableCommand {
         let (device, backup) = try LocalDevice.initialise(directory: directory, passphrase: secret, key: key, role: enrolled?.role ?? .selfService,
                                                           force: force, now: currentInstant(), environment: ProcessInfo.processInfo.environment)
         if let enrolled { try device.adopt(enrolled) }
+        // The transport key lets later syncs run without the passphrase (sync-protocol.md §5.1).
+        let transport = try device.makeTransportKey(deviceKey: key, now: currentInstant())
+        var transportRegistered = false
+        if let enrolled {
+            do {
+                try await ServerConnection(key: key, language: language).registerTransport(transport.delegation, url: enrolled.serverURL)
+                transportRegistered = true
+            } catch {
+                Terminal.warn(t("The transport key could not be registered now (\((error as? any ProvidentError)?.message(language) ?? "\(error)")); the first `provident sync` asks for the passphrase and registers it.",
+                                "暂时无法登记传输密钥（\((error as? any ProvidentError)?.message(language) ?? "\(error)")）；首次 `provident sync` 会询问口令并登记。"))
+            }
+        }
         let state = try device.state()
         if let backup { Terminal.say(t("The old key and data were moved to \(backup).", "旧密钥和数据已移至 \(backup)。")) }
         Terminal.say(t("Device set up in \(directory.path).", "设备已设置在 \(directory.path)。"))
         Terminal.say(t("Device id:        ", "设备 ID:    ") + state.id.rawValue)
         Terminal.say(t("Key fingerprint:  ", "密钥指纹:   ") + WhoAmI.fingerprint(state.publicKey))
-        Terminal.say(t("Keep your passphrase safe: it cannot be recovered.", "请妥善保管口令:口令无法找回。"))
+        Terminal.say(t("Keep your passphrase safe: it cannot be recovered.", "请妥善保管口令：口令无法找回。"))
+        if transportRegistered {
+            Terminal.say(t("Syncing needs no passphrase: the transport key in \(directory.transportKeyPath) signs sync requests only.",
+                           "同步无需口令：\(directory.transportKeyPath) 中的传输密钥只用于为同步请求签名。"))
+        }
         if let enrolled {
             Terminal.say(t("Enrolled with \(enrolled.serverURL) as ", "已在 \(enrolled.serverURL) 注册为") + WhoAmI.describe(enrolled.role)
                 + (enrolled.branch.map { t(" of \($0)", "(\($0))") } ?? ""))

@@ -46,6 +46,9 @@ struct PassphraseOptions: ParsableArguments {
         let start = ContinuousClock.now
         let key = try device.unlock(passphrase: secret)
         Timing.report("unseal", since: start)
+        // A device set up before transport keys existed gets one now; the next sync with the
+        // passphrase registers it (sync-protocol.md §5.1).
+        _ = try? device.ensureTransportKey(deviceKey: key, now: currentInstant())
         return key
     }
 }

@@ -18,11 +18,12 @@ struct SyncCommand: AsyncParsableCommand {
                 Sends the outbox first, then receives: on the first sync a snapshot of everything this \\
                 device may see, afterwards only what changed. Safe to interrupt and run again: nothing \\
                 is lost or applied twice. Changes the server refuses are taken back here and listed. \\
-                The passphrase is needed because every request is signed.
+                Requests are signed: with the passphrase (the device key), which also registers the \\
+                transport key, or without it by the transport key once registered.
                 """, """
-                先发送待同步队列,再接收数据:首次同步接收本设备可见数据的快照,之后只接收变化部分。\\
-                可随时中断后重新运行:不会丢失或重复。服务器拒绝的更改会在本设备撤销并列出。\\
-                由于每个请求都需签名,同步需要口令。
+                先发送待同步队列，再接收数据：首次同步接收本设备可见数据的快照，之后只接收变化部分。\\
+                可随时中断后重新运行：不会丢失或重复。服务器拒绝的更改会在本设备撤销并列出。\\
+                每个请求都需签名：输入口令时用设备密钥签名，并登记传输密钥；登记之后无需口令，由传输密钥签名。
                 """))
     }
 
@@ -46,11 +47,32 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let device = try data.open()
-        let key = try passphrase.unlock(device)
         let started = ContinuousClock.now
         let bar = ProgressBar(enabled: !format.json && isatty(STDERR_FILENO) == 1)
-        let session = SyncSession(device: device, key: key, language: language) { bar.show($0) }
-        let report = try await session.sync(serverURL: server)
+        // Without a passphrase given, the transport key signs, when this device has a usable one.
+        var transport: TransportCredentials?
+        if passphrase.passphraseFile == nil {
+            do {
+                transport = try device.transportCredentials()
+            } catch let problem as ClientError {
+                Terminal.warn(problem.message(language))
+            }
+        }
+        var report: SyncReport
+        if let transport {
+            do {
+                report = try await SyncSession(device: device, transport: transport, language: language) { bar.show($0) }.sync(serverURL: server)
+            } catch let failure as SyncFailure where failure.code == "auth.transport_unknown" || failure == .notEnrolled {
+                // The server does not know this transport key yet: the passphrase registers it.
+                guard Terminal.isInteractive else { throw failure }
+                Terminal.warn(failure.message(language))
+                let key = try passphrase.unlock(device)
+                report = try await SyncSession(device: device, key: key, language: language) { bar.show($0) }.sync(serverURL: server)
+            }
+        } else {
+            let key = try passphrase.unlock(device)
+            report = try await SyncSession(device: device, key: key, language: language) { bar.show($0) }.sync(serverURL: server)
+        }
         bar.finish()
         Timing.report("sync", since: started)
         if format.json {

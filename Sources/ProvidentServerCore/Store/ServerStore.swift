@@ -43,6 +43,8 @@ public protocol ServerReading: Sendable {
 
     /// The device with this id, if known.
     func device(_ id: DeviceID) async throws -> RegisteredDevice?
+    /// The transport key a device certified (sync-protocol.md §5.1), if it registered one.
+    func transportKey(of device: DeviceID) async throws -> PublicKey?
     /// Every known device, most recently enrolled first.
     func devices() async throws -> [RegisteredDevice]
     /// Every invite, newest first.
@@ -161,6 +163,8 @@ public protocol ServerWriting: ServerReading {
 
     /// Adds a device.
     func addDevice(_ device: RegisteredDevice) async throws
+    /// Registers a device's transport key, replacing the one it had.
+    func setTransportKey(_ delegation: TransportDelegation, at: Instant) async throws
     /// Sets a device's status, with the reason.
     func setStatus(of device: DeviceID, _ status: RegisteredDevice.Status, reason: String) async throws
     /// Binds a worker's device to the account it enrolled.

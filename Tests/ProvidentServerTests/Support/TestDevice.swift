@@ -65,14 +65,15 @@ final class TestDevice: @unchecked Sendable {
         return (deposit, try sign(.depositRecord, [ProvidentSync.Operation(record: deposit.recordKey, kind: .fact, fields: deposit.fields)]))
     }
 
-    /// A request signed by this device (§11.2).
+    /// A request signed by this device (§11.2), with its device key or, given one, a transport key.
     func request(_ method: String, _ path: String, query: String = "", body: CanonicalValue? = nil, language: Language = .english,
-                 nonce: String = Hex.encode(SecureRandom.bytes(count: 16)), dateMillis: Int64? = nil) throws -> SignedRequest {
+                 nonce: String = Hex.encode(SecureRandom.bytes(count: 16)), dateMillis: Int64? = nil,
+                 transport: SigningKey? = nil) throws -> SignedRequest {
         let bytes = try body.map { try CanonicalEncoder.encode($0) } ?? []
         let signature = RequestSignature(method: method, path: path, query: query, device: id, dateMillis: dateMillis ?? requestNow().millisSinceEpoch,
-                                         nonce: nonce, body: bytes)
+                                         nonce: nonce, body: bytes, signer: transport == nil ? .device : .transport)
         var headers: [String: String] = [:]
-        for header in signature.headers(signedWith: key) { headers[header.name] = header.value }
+        for header in signature.headers(signedWith: transport ?? key) { headers[header.name] = header.value }
         return SignedRequest(method: method, path: path, query: query, headers: headers, body: bytes, language: language, address: "127.0.0.1")
     }
 
