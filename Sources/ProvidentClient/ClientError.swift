@@ -27,6 +27,8 @@ public enum ClientError: ProvidentError, Hashable {
     case notConfirmed
     /// No account with this id in the replica.
     case unknownAccount(String)
+    /// `provident sync --watch` already runs for this data folder.
+    case watchRunning(directory: String)
     /// The transport key file cannot be used; the passphrase is needed instead.
     case transportKeyUnusable(path: String, problem: TransportKeyProblem)
 
@@ -41,7 +43,7 @@ public enum ClientError: ProvidentError, Hashable {
     /// How surfaces report it.
     public var kind: ErrorKind {
         switch self {
-        case .alreadyInitialised: .alreadySetUp
+        case .alreadyInitialised, .watchRunning: .alreadySetUp
         case .notInitialised, .directoryUnusable: .notSetUp
         case .policyFileUnreadable: .configuration
         case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
@@ -67,6 +69,7 @@ public enum ClientError: ProvidentError, Hashable {
         case .notConfirmed: "confirmation.missing"
         case .unknownAccount: "account.unknown"
         case .transportKeyUnusable: "transport_key.unusable"
+        case .watchRunning: "sync.watch_running"
         }
     }
 
@@ -103,6 +106,9 @@ public enum ClientError: ProvidentError, Hashable {
             return l.pick("Not confirmed; nothing was changed.", "未确认;未做任何更改。")
         case let .unknownAccount(id):
             return l.pick("This device holds no account \(id).", "本设备上没有账户 \(id)。")
+        case let .watchRunning(directory):
+            return l.pick("`provident sync --watch` is already running for \(directory); this one stops. Nothing was changed.",
+                          "\(directory) 已有 `provident sync --watch` 在运行；本次退出。未做任何更改。")
         case let .transportKeyUnusable(path, problem):
             let why = switch problem {
             case .readableByOthers: l.pick("other users may read it", "其他用户可以读取它")

@@ -92,3 +92,35 @@ import Glibc
         #expect(stale.status != 0 && stale.stderr.contains("sync once with the passphrase"), "\(stale.stderr)")
     }
 }
+
+/// `provident sync --watch`: background sync with the transport key, one watcher per folder.
+@Suite(.serialized) struct SyncWatchTests {
+    @Test func aChangeMadeWhileTheServerWasDownIsSentOnceItIsBack() throws {
+        let server = try ServerProcess(policy: TransportKeyCLITests.policy)
+        let cli = try TransportKeyCLITests.worker(server)
+        #expect(try cli.run(["sync"]).status == 0)
+        let watcher = try cli.start(["sync", "--watch", "--interval", "30"])
+        defer {
+            if watcher.isRunning { kill(watcher.processIdentifier, SIGTERM) }
+            watcher.waitUntilExit()
+            _ = cli.collect(watcher)
+        }
+        // A second watcher on the same folder says so and stops.
+        let second = try cli.run(["sync", "--watch"])
+        #expect(second.status == 9 && second.stderr.contains("already running"), "\(second.stderr)")
+
+        server.crash()
+        #expect(try cli.sign(["deposit", "--lump", "--amount", "300"]).status == 0)
+        Thread.sleep(forTimeInterval: 2)
+        try server.start()
+        let deadline = Date().addingTimeInterval(90)
+        var waiting = true
+        while waiting, Date() < deadline {
+            Thread.sleep(forTimeInterval: 1)
+            waiting = !(try cli.run(["outbox"]).stdout.contains("Nothing is waiting"))
+        }
+        #expect(!waiting, "the watcher did not send the change within 90 s")
+        #expect(try cli.digest() == (try server.digest()))
+        #expect(watcher.isRunning)
+    }
+}

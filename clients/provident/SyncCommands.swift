@@ -33,6 +33,19 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(t("The sync service, the first time (e.g. http://10.0.0.5:8080).", "同步服务地址(首次同步时提供,例如 http://10.0.0.5:8080)。"),
                                valueName: "url"))
     var server: String?
+    @Flag(help: ArgumentHelp(t("Keep syncing in the background, quietly: every --interval seconds, and as soon as the server can be reached again after a failure.",
+                               "在后台持续静默同步：每隔 --interval 秒一次；连接失败后，服务器一恢复即同步。")))
+    var watch = false
+    @Option(help: ArgumentHelp(t("With --watch: seconds between syncs (30 to 86400).", "与 --watch 一起使用：两次同步之间的秒数（30 至 86400）。"),
+                               valueName: "seconds"))
+    var interval = 300
+
+    func validate() throws {
+        guard (30...86_400).contains(interval) else {
+            throw ValidationError(t("--interval must be 30 to 86400 seconds.", "--interval 须为 30 至 86400 秒。"))
+        }
+        if watch, format.json { throw ValidationError(t("--watch prints no JSON; leave out --json.", "--watch 不输出 JSON；请去掉 --json。")) }
+    }
 
     struct Output: Encodable {
         let sent, accepted, received, snapshotRecords, removed: Int
@@ -47,6 +60,10 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let device = try data.open()
+        if watch {
+            try await SyncWatch(device: device, interval: interval, passphrase: passphrase, server: server).run()
+            return
+        }
         let started = ContinuousClock.now
         let bar = ProgressBar(enabled: !format.json && isatty(STDERR_FILENO) == 1)
         // Without a passphrase given, the transport key signs, when this device has a usable one.
