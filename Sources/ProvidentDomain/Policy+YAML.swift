@@ -85,9 +85,38 @@ extension Policy {
             policy.deadlineMaxDays = try node.int("deadlineMaxDays") ?? policy.deadlineMaxDays
             try node.finish()
         }
+        if let node = try top.mapping("payee") {
+            guard let bank = try node.string("bank"), let accountName = try node.string("accountName"),
+                  let accountNumber = try node.string("accountNumber") else {
+                throw .wrongType(path: "payee", line: node.line, expected: "{bank: …, accountName: …, accountNumber: …, note: …}")
+            }
+            policy.payee = Payee(bank: bank, accountName: accountName, accountNumber: accountNumber, note: try node.string("note"))
+            try node.finish()
+        }
         try top.finish()
         try policy.validate()
         self = policy
+    }
+
+    /// The `payee` section, or a comment showing how to write one.
+    private var payeeYAML: String {
+        guard let payee else {
+            return """
+                # payee:                 # where deposits are paid; printed on every deposit's transfer slip
+                #   bank: "中国建设银行XX支行"
+                #   accountName: "XX市住房公积金管理中心"
+                #   accountNumber: "4400 1234 5678 9012 345"
+                #   note: "柜台办理时间：工作日 9:00–17:00"
+
+                """
+        }
+        return """
+            payee:                   # where deposits are paid; printed on every deposit's transfer slip
+              bank: \(Self.quoted(payee.bank))
+              accountName: \(Self.quoted(payee.accountName))
+              accountNumber: \(Self.quoted(payee.accountNumber))
+            \(payee.note.map { "  note: \(Self.quoted($0))\n" } ?? "")
+            """
     }
 
     /// The policy in the file format, with comments; `Policy(yaml:)` reads it back unchanged.
@@ -121,7 +150,7 @@ extension Policy {
         visits:
           collectionMinimumStaff: \(collectionMinimumStaff)  # staff on a collection visit (催缴)
           deadlineMaxDays: \(deadlineMaxDays)        # longest deadline of an order to pay
-
+        \(payeeYAML)
         """
     }
 
@@ -146,7 +175,7 @@ private final class YAMLMapping {
     private var entries: [(key: String, value: Node, line: Int)] = []
     private var read = Set<String>()
     private let path: String
-    private let line: Int
+    let line: Int
 
     init(_ node: Node, path: String) throws(PolicyError) {
         self.path = path

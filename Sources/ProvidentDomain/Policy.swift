@@ -51,6 +51,9 @@ public struct Policy: Hashable, Sendable {
     public var collectionMinimumStaff: Int
     /// The longest deadline an order to pay may give, in days after it is served.
     public var deadlineMaxDays: Int
+    /// Where deposits are paid: the fund centre's bank account. Nil in the defaults: a city
+    /// sets it in its policy file.
+    public var payee: Payee? = nil
 
     /// The defaults of the domain reference: ages 16–60; base ¥2,000–¥28,000; rate 10%–24% in
     /// whole percent; fixed amount ¥210–¥6,888; no lump deposits; interest 1.5% settled on 30 June;
@@ -105,6 +108,12 @@ public struct Policy: Hashable, Sendable {
         try require((1...24).contains(stoppedAfterMonths), "employers.stoppedAfterMonths", .outOfRange(1, 24))
         try require((1...10).contains(collectionMinimumStaff), "visits.collectionMinimumStaff", .outOfRange(1, 10))
         try require((1...365).contains(deadlineMaxDays), "visits.deadlineMaxDays", .outOfRange(1, 365))
+        if let payee {
+            try require(Payee.isValidText(payee.bank, maximum: 100), "payee.bank", .text(maximum: 100))
+            try require(Payee.isValidText(payee.accountName, maximum: 100), "payee.accountName", .text(maximum: 100))
+            try require(Payee.isValidAccountNumber(payee.accountNumber), "payee.accountNumber", .accountNumber)
+            if let note = payee.note { try require(Payee.isValidText(note, maximum: 200), "payee.note", .text(maximum: 200)) }
+        }
     }
 }
 
@@ -120,6 +129,8 @@ public enum PolicyError: ProvidentError, Hashable {
         case dayCountBasis
         case settlementDate
         case minimumAboveMaximum
+        case text(maximum: Int)
+        case accountNumber
     }
 
     /// The text is not YAML.
@@ -168,6 +179,8 @@ public enum PolicyError: ProvidentError, Hashable {
             case .dayCountBasis: why = l.pick("must be 360 or 365", "须为 360 或 365")
             case .settlementDate: why = l.pick("must be a real day, written MM-DD", "须为有效日期,格式 MM-DD")
             case .minimumAboveMaximum: why = l.pick("minimum is above maximum", "最小值大于最大值")
+            case let .text(maximum): why = l.pick("must be 1–\(maximum) characters on one line", "须为一行 1–\(maximum) 个字符")
+            case .accountNumber: why = l.pick("must be 8–32 digits (spaces allowed between them)", "须为 8–32 位数字（数字之间可有空格）")
             }
             return l.pick("In the policy file, “\(path)”: \(why).", "政策文件中“\(path)”:\(why)。")
         }
@@ -182,5 +195,35 @@ public enum PolicyError: ProvidentError, Hashable {
         case "a mapping": "键值映射"
         default: expected
         }
+    }
+}
+
+/// The bank account deposits are paid into, as a transfer slip shows it.
+public struct Payee: Hashable, Sendable {
+    /// The bank and branch, e.g. 中国建设银行XX支行.
+    public var bank: String
+    /// The account holder, e.g. XX市住房公积金管理中心.
+    public var accountName: String
+    /// The account number as printed: digits, with spaces between groups.
+    public var accountNumber: String
+    /// Anything else the payer must know, e.g. opening hours of the counter.
+    public var note: String?
+
+    public init(bank: String, accountName: String, accountNumber: String, note: String? = nil) {
+        self.bank = bank
+        self.accountName = accountName
+        self.accountNumber = accountNumber
+        self.note = note
+    }
+
+    static func isValidText(_ text: String, maximum: Int) -> Bool {
+        (1...maximum).contains(text.count) && text == text.trimmingASCIIWhitespace
+            && !text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    static func isValidAccountNumber(_ text: String) -> Bool {
+        let digits = text.filter { $0 != " " }
+        return (8...32).contains(digits.count) && digits.allSatisfy(\.isASCIIDigit) && text == text.trimmingASCIIWhitespace
+            && !text.contains("  ")
     }
 }

@@ -7,7 +7,28 @@ import Testing
     static let policy = """
         name: 测试城市
         deposits: {lumpAllowed: true, advanceMonths: 2}
+        payee: {bank: "中国建设银行南山支行", accountName: "深圳市住房公积金管理中心", accountNumber: "4420 1234 5678 9012 3456"}
         """
+
+    @Test func enrolAndDepositAnswerInJSONWithThePayeeAndABadPayeeIsRefused() throws {
+        let cli = try CLI(policy: Self.policy)
+        #expect(try cli.sign(["init"]).status == 0)
+        let enrolled = try cli.sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "13800138000",
+                                     "--category", "gig", "--base", "5000", "--rate", "12", "--json"])
+        let account = try #require(try JSONSerialization.jsonObject(with: enrolled.output) as? [String: Any], "\(enrolled.stdout)")
+        #expect((account["account"] as? String)?.hasPrefix("acc-") == true && account["monthlyFen"] as? Int == 60_000)
+        let recorded = try cli.sign(["deposit", "--json"])
+        let deposit = try #require(try JSONSerialization.jsonObject(with: recorded.output) as? [String: Any], "\(recorded.stdout)")
+        #expect(deposit["amountFen"] as? Int == 60_000 && deposit["status"] as? String == "pending")
+        #expect(deposit["memo"] as? String == deposit["reference"] as? String)
+        let payee = try #require(deposit["payee"] as? [String: Any])
+        #expect(payee["accountNumber"] as? String == "4420 1234 5678 9012 3456")
+
+        let bad = try CLI(policy: "payee: {bank: 某银行, accountName: 某中心, accountNumber: \"12ab\"}\n")
+        let refused = try bad.run(["policy", "show"])
+        #expect(refused.status != 0 && refused.stderr.contains("payee.accountNumber") && refused.stderr.contains("8–32 digits"),
+                "\(refused.stderr)")
+    }
 
     @Test(arguments: ["en_US.UTF-8", "zh_CN.UTF-8"])
     func aWorkerOpensAnAccountDepositsAndReadsTheStatement(language: String) throws {
@@ -26,7 +47,12 @@ import Testing
         var references: [String] = []
         for arguments in [["deposit"], ["deposit", "--period", Months.iso(1)], ["deposit", "--lump", "--amount", "1,000.50"]] {
             let result = try cli.sign(arguments)
-            says(result, "Reference code:", "识别码:")
+            // A transfer slip: amount, payee, account number, bank, and the reference as the memo.
+            says(result, "Transfer slip", "转账凭条")
+            for line in [chinese ? "收款人" : "Payee", "深圳市住房公积金管理中心", "4420 1234 5678 9012 3456", "中国建设银行南山支行",
+                         chinese ? "转账附言" : "Memo"] {
+                #expect(result.stdout.contains(line), "\(result.stdout)")
+            }
             let reference = try #require(result.stdout.firstMatch(of: /PV[0-9A-Z]{13}/)).output
             references.append(String(reference))
         }

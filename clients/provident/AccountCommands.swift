@@ -40,6 +40,13 @@ struct Enroll: ParsableCommand {
     @Option(help: ArgumentHelp(t("A fixed monthly amount instead of base and rate, in yuan.", "固定月缴存额(元),代替基数和比例。"),
                                valueName: "yuan"))
     var monthly: String?
+    @OptionGroup var format: FormatOptions
+
+    struct Output: Encodable {
+        let account, status, firstMonth: String
+        let monthlyFen: Int64
+        let claimCode: String?
+    }
 
     func validate() throws {
         if monthly != nil, base != nil || rate != nil {
@@ -53,6 +60,11 @@ struct Enroll: ParsableCommand {
         let started = ContinuousClock.now
         let (account, claimCode) = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Timing.report("command", since: started)
+        if format.json {
+            try JSONOutput.print(Output(account: account.id, status: account.status.rawValue, firstMonth: account.firstPeriod.iso,
+                                        monthlyFen: account.agreement.monthlyFen, claimCode: claimCode?.description))
+            return
+        }
         Terminal.say(t("Account opened: ", "账户已开立:") + account.id)
         Terminal.say(t("Status:          ", "状态:        ") + account.status.label(language))
         Terminal.say(t("Monthly deposit: ", "月缴存额:    ") + money(account.agreement.monthlyFen))

@@ -43,6 +43,18 @@ struct DepositCommand: ParsableCommand {
         @Option(help: ArgumentHelp(t("How you pay: bank-transfer, bank-counter or mobile-banking.", "缴款方式:bank-transfer(银行转账)、bank-counter(银行柜台)或 mobile-banking(手机银行)。"),
                                    valueName: "method"))
         var method: String = "bank-transfer"
+        @OptionGroup var format: FormatOptions
+
+        struct Output: Encodable {
+            struct PayeeOutput: Encodable {
+                let bank, accountName, accountNumber: String
+                let note: String?
+            }
+            let deposit, account, kind, method, reference, memo, status, recordedAt: String
+            let amountFen: Int64
+            let periods: [String]
+            let payee: PayeeOutput?
+        }
 
         func validate() throws {
             if [period != nil, catchUp != nil, lump].filter({ $0 }).count > 1 {
@@ -65,13 +77,35 @@ struct DepositCommand: ParsableCommand {
             let started = ContinuousClock.now
             let deposit = try device.recordDeposit(request, accountID: account, unlock: { try passphrase.unlock(device) }, now: now)
             Timing.report("command", since: started)
+            let payee = device.policy.payee
+            if format.json {
+                try JSONOutput.print(Output(
+                    deposit: deposit.id, account: deposit.accountID, kind: deposit.kind.rawValue, method: deposit.method.rawValue,
+                    reference: deposit.reference, memo: deposit.reference, status: "pending", recordedAt: deposit.recordedAt.utcISO,
+                    amountFen: deposit.amountFen, periods: deposit.periods.map(\.iso),
+                    payee: payee.map { .init(bank: $0.bank, accountName: $0.accountName, accountNumber: $0.accountNumber, note: $0.note) }))
+                return
+            }
             let months = deposit.periods.map(\.iso).joined(separator: ", ")
-            Terminal.say(t("Deposit recorded: ", "缴存已登记:") + money(deposit.amountFen) + " · " + deposit.kind.label(language)
+            Terminal.say(t("Deposit recorded: ", "缴存已登记：") + money(deposit.amountFen) + " · " + deposit.kind.label(language)
                 + (months.isEmpty ? "" : " · " + months))
-            Terminal.say(t("Reference code:   ", "识别码:      ") + deposit.reference)
-            Terminal.say(t("Bank memo:        ", "转账附言:    ") + deposit.reference)
+            Terminal.say()
+            Terminal.say(t("Transfer slip", "转账凭条"))
+            var rows: [[String]] = [[t("Amount", "金额"), money(deposit.amountFen)]]
+            if let payee {
+                rows += [[t("Payee", "收款人"), payee.accountName], [t("Account number", "收款账号"), payee.accountNumber],
+                         [t("Bank", "开户银行"), payee.bank]]
+            }
+            rows.append([t("Memo", "转账附言"), deposit.reference])
+            if let note = payee?.note { rows.append([t("Note", "说明"), note]) }
+            for row in rows { Terminal.say("  " + Table.pad(row[0], to: 16) + row[1]) }
+            Terminal.say()
+            if payee == nil {
+                Terminal.say(t("The policy names no payee account: ask the office which account to pay into.",
+                               "政策未载明收款账户：请向中心询问应转入哪个账户。"))
+            }
             Terminal.say(t("Write the reference code in the memo of your bank transfer. The deposit is pending until the office matches it.",
-                           "请在银行转账附言中填写识别码。中心核对到账前,本笔缴存为待确认状态。"))
+                           "请在银行转账附言中填写识别码。中心核对到账前，本笔缴存为待确认状态。"))
         }
     }
 

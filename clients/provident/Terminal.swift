@@ -120,6 +120,11 @@ struct Table {
         return ([line(headers), rule] + rows.map(line)).joined(separator: "\n")
     }
 
+    /// The text followed by spaces up to `width` terminal columns (at least one space).
+    static func pad(_ text: String, to width: Int) -> String {
+        text + String(repeating: " ", count: max(1, width - displayWidth(text)))
+    }
+
     /// Terminal columns a string takes: East Asian wide and full-width characters take two,
     /// combining marks none.
     static func displayWidth(_ text: String) -> Int {
