@@ -13,11 +13,18 @@ public struct SyncProgress: Sendable {
         case pushing
         case snapshot
         case pulling
+        /// The server did not answer, or asked to wait: `done` is the attempt that failed,
+        /// `total` the attempts allowed, `retryInSeconds` the wait before the next.
+        case retrying
+        /// Reaching the server for the first time: `retryInSeconds` is how long the device
+        /// keeps trying before it reports that it is offline.
+        case connecting
     }
 
     public let phase: Phase
     public let done: Int
     public let total: Int?
+    public var retryInSeconds: Double? = nil
 }
 
 /// What a sync did.
@@ -47,7 +54,8 @@ public final class SyncSession: Sendable {
     public init(device: LocalDevice, key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
                 bounds: ServerConnection.Bounds = .fromEnvironment(), progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.device = device
-        connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds)
+        connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds,
+                                      retrying: progress)
         self.progress = progress
     }
 
@@ -57,7 +65,8 @@ public final class SyncSession: Sendable {
                 maxAttempts: Int = 5, bounds: ServerConnection.Bounds = .fromEnvironment(),
                 progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.device = device
-        connection = ServerConnection(transport: transport, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds)
+        connection = ServerConnection(transport: transport, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds,
+                                      retrying: progress)
         self.progress = progress
     }
 
@@ -235,6 +244,8 @@ public final class ServerConnection: Sendable {
     let bounds: Bounds
     let clockOffset = ClockOffset()
     let reachability = Reachability()
+    /// Told before each wait between attempts, so a terminal can say what is happening.
+    let retrying: @Sendable (SyncProgress) -> Void
 
     /// How long the device tries before telling the user it is offline, and how long one request
     /// may take once the server has answered.
@@ -263,10 +274,12 @@ public final class ServerConnection: Sendable {
         }
     }
 
-    public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5, bounds: Bounds = .fromEnvironment()) {
+    public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5, bounds: Bounds = .fromEnvironment(),
+                retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.key = key
         device = DeviceID(publicKey: key.publicKey)
         signer = .device
+        self.retrying = retrying
         self.client = client
         self.language = language
         self.maxAttempts = maxAttempts
@@ -275,10 +288,11 @@ public final class ServerConnection: Sendable {
 
     /// Requests signed by the transport key, for the device that certified it.
     public init(transport: TransportCredentials, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
-                bounds: Bounds = .fromEnvironment()) {
+                bounds: Bounds = .fromEnvironment(), retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         key = transport.key
         device = transport.delegation.device
         signer = .transport
+        self.retrying = retrying
         self.client = client
         self.language = language
         self.maxAttempts = maxAttempts
@@ -354,6 +368,7 @@ public final class ServerConnection: Sendable {
             // connection or an unknown host is reported within it, not after minutes of retries.
             let remaining = await reachability.remaining(within: bounds.offlineSeconds)
             let deadline = remaining.map { min($0, bounds.requestSeconds) } ?? bounds.requestSeconds
+            if let remaining { retrying(SyncProgress(phase: .connecting, done: attempt, total: nil, retryInSeconds: remaining)) }
             do {
                 let response = try await client.execute(request, timeout: .milliseconds(Int64(max(deadline, 0.2) * 1_000)))
                 await reachability.answered()
@@ -366,6 +381,7 @@ public final class ServerConnection: Sendable {
                 let left = await reachability.remaining(within: bounds.offlineSeconds)
                 if let left, left < delay { throw SyncFailure.unreachable(server: url, attempts: attempt) }
                 guard attempt < maxAttempts || left != nil else { throw SyncFailure.unreachable(server: url, attempts: attempt) }
+                retrying(SyncProgress(phase: .retrying, done: attempt, total: left == nil ? maxAttempts : nil, retryInSeconds: delay))
                 try await Task.sleep(for: .milliseconds(Int(delay * 1_000)))
                 delay *= 2
                 continue
@@ -389,6 +405,7 @@ public final class ServerConnection: Sendable {
                     throw SyncFailure.retryLater(server: url, after: Instant(millisSinceEpoch: Self.now().millisSinceEpoch + Int64(retryAfter * 1_000)),
                                                  report: report)
                 }
+                retrying(SyncProgress(phase: .retrying, done: attempt, total: maxAttempts, retryInSeconds: retryAfter ?? delay))
                 try await Task.sleep(for: .milliseconds(Int((retryAfter ?? delay) * 1_000)))
                 delay *= 2
                 continue

@@ -34,6 +34,25 @@ import Testing
         #expect(result.stderr.contains("1 项更改正在等待同步"), "\(result.stderr)")
     }
 
+    @Test func onATerminalTheSyncSaysItIsConnectingThenClearsTheLineForTheAnswer() throws {
+        let worker = try CLI()
+        try worker.enrolledWorker()
+        // `script` gives the command a pseudo-terminal, as a person's shell would.
+        let command = ([CLI.binary, "sync", "--server", "http://127.0.0.1:1", "--passphrase-file", worker.passphraseFile])
+            .map { "'\($0)'" }.joined(separator: " ")
+        let result = try runProgram("/usr/bin/script", ["-qec", command, "/dev/null"],
+                                    environment: worker.environment.merging(["PROVIDENT_OFFLINE_SECONDS": "3"]) { _, new in new })
+        #expect(result.status == 10, "\(result.stdout)")
+        #expect(result.stdout.contains("Connecting to the server (attempt 1; up to 3 s more before reporting offline)"), "\(result.stdout)")
+        // The status line is erased before the error is written.
+        #expect(result.stdout.contains("\r\u{1B}[KError: Offline"), "\(result.stdout)")
+        // Not on a terminal: no status line at all.
+        let quiet = try worker.run(["sync", "--server", "http://127.0.0.1:1", "--passphrase-file", worker.passphraseFile],
+                                   environment: ["PROVIDENT_OFFLINE_SECONDS": "3"])
+        #expect(quiet.status == 10)
+        #expect(!quiet.stderr.contains("Connecting"), "\(quiet.stderr)")
+    }
+
     /// Runs a sync that finds no server: it must end with exit 10 within the bound. Prints how long it took.
     static func offlineSync(_ worker: CLI, _ arguments: [String], against what: String,
                             sourceLocation: SourceLocation = #_sourceLocation) throws -> CLI.Result {

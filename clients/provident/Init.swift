@@ -67,7 +67,9 @@ struct Init: AsyncParsableCommand {
         var enrolled: EnrolmentAnswer?
         if let server {
             let enrolment: ServerConnection.Enrolment = if let invite { .invite(invite) } else if let claim { .claim(claim) } else { .selfService }
-            enrolled = try await ServerConnection(key: key, language: language).enrol(at: server, as: enrolment)
+            let bar = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
+            defer { bar.finish() }
+            enrolled = try await ServerConnection(key: key, language: language, retrying: { bar.show($0) }).enrol(at: server, as: enrolment)
         }
         let (device, backup) = try LocalDevice.initialise(directory: directory, passphrase: secret, key: key, role: enrolled?.role ?? .selfService,
                                                           force: force, now: currentInstant(), environment: ProcessInfo.processInfo.environment)

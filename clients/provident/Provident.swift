@@ -53,7 +53,9 @@ struct Provident: AsyncParsableCommand {
             }
         } catch {
             guard let failure = Failure(ours: error, language: language) else { exit(withError: error) }
-            Terminal.warn(t("Error: ", "错误:") + failure.message)
+            // A status line may be on screen: clear it first, so the error reads alone.
+            if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            Terminal.warn(t("Error: ", "错误：") + failure.message)
             Foundation.exit(failure.status.rawValue)
         }
     }

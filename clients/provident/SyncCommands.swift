@@ -148,6 +148,26 @@ final class ProgressBar: @unchecked Sendable {
         case .pushing: t("sending  ", "发送中  ")
         case .snapshot: t("snapshot ", "快照    ")
         case .pulling: t("receiving", "接收中  ")
+        case .retrying, .connecting: ""
+        }
+        if progress.phase == .connecting {
+            let seconds = max(1, Int((progress.retryInSeconds ?? 1).rounded(.up)))
+            let line = "\r\u{1B}[K" + t("Connecting to the server (attempt \(progress.done); up to \(seconds) s more before reporting offline)…",
+                                        "正在连接服务器（第 \(progress.done) 次；最多再等 \(seconds) 秒，之后报告离线）……")
+            FileHandle.standardError.write(Data(line.utf8))
+            drawn = true
+            return
+        }
+        if progress.phase == .retrying {
+            // The server did not answer (or asked to wait): say so on the line, then try again.
+            let seconds = max(1, Int((progress.retryInSeconds ?? 1).rounded(.up)))
+            let attempt = progress.total.map { t("attempt \(progress.done) of \($0)", "第 \(progress.done) 次（共 \($0) 次）") }
+                ?? t("attempt \(progress.done)", "第 \(progress.done) 次")
+            let line = "\r\u{1B}[K" + t("No answer from the server (\(attempt)); next try in \(seconds) s…",
+                                        "服务器无应答（\(attempt)）；\(seconds) 秒后重试……")
+            FileHandle.standardError.write(Data(line.utf8))
+            drawn = true
+            return
         }
         var line = "\r" + phase + " "
         if let total = progress.total, total > 0 {
