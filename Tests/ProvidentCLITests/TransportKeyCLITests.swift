@@ -105,7 +105,16 @@ import Glibc
             watcher.waitUntilExit()
             _ = cli.collect(watcher)
         }
-        // A second watcher on the same folder says so and stops.
+        // A second watcher on the same folder says so and stops (once the first holds the folder).
+        let lock = cli.dataDirectory + "/sync-watch.lock"
+        let held = Date().addingTimeInterval(30)
+        while Date() < held {
+            let fd = open(lock, O_RDWR)
+            defer { if fd >= 0 { close(fd) } }
+            if fd >= 0, flock(fd, LOCK_EX | LOCK_NB) != 0 { break }
+            if fd >= 0 { flock(fd, LOCK_UN) }
+            usleep(50_000)
+        }
         let second = try cli.run(["sync", "--watch"])
         #expect(second.status == 9 && second.stderr.contains("already running"), "\(second.stderr)")
 
