@@ -260,15 +260,31 @@ public enum Reports {
 }
 
 extension Reports {
-    /// A field value for the office's eyes: mobile and ID numbers masked, other text as is,
-    /// anything else in canonical JSON.
-    public static func masked(_ value: CanonicalValue) -> String {
+    /// A field's value for people's eyes, the one rule every surface uses: by the field it is
+    /// in, not by its look (a credit code has 18 characters too), an ID number (`idNumber`) and
+    /// phone numbers (`phone`, an employer contact's `phone`, a person met's `phone`) masked;
+    /// other text as is, anything else in canonical JSON.
+    public static func masked(_ value: CanonicalValue, field: String) -> String {
         if let text = value.stringValue {
-            if text.count == 11, text.allSatisfy(\.isASCIIDigit), text.hasPrefix("1") { return MobileNumber.mask(text) }
-            if text.count == 18, text.dropLast().allSatisfy(\.isASCIIDigit) { return ResidentID.mask(text) }
-            return text
+            switch field {
+            case "idNumber": return ResidentID.mask(text)
+            case "phone": return (try? MobileNumber(text)) != nil ? MobileNumber.mask(text) : ContactPhone.mask(text)
+            default: return text
+            }
         }
-        return String(decoding: (try? CanonicalEncoder.encode(value)) ?? [], as: UTF8.self)
+        return String(decoding: (try? CanonicalEncoder.encode(maskingPhones(value))) ?? [], as: UTF8.self)
+    }
+
+    /// A value with every `phone` member inside it masked (an employer's contact, people met).
+    static func maskingPhones(_ value: CanonicalValue) -> CanonicalValue {
+        if let object = value.objectValue {
+            return .object(object.mapValues { $0 }.reduce(into: [:]) { result, member in
+                result[member.key] = member.key == "phone" ? member.value.stringValue.map { .string(ContactPhone.mask($0)) } ?? member.value
+                    : maskingPhones(member.value)
+            })
+        }
+        if let array = value.arrayValue { return .array(array.map(maskingPhones)) }
+        return value
     }
 
     /// Conflicts awaiting review, with both values (masked) and the devices that wrote them.
@@ -282,8 +298,9 @@ extension Reports {
         for conflict in conflicts.sorted(by: { $0.id.hex < $1.id.hex }) {
             func when(_ write: FieldWrite) -> String { write.time.instant.shanghaiDisplay }
             table.rows.append([.text(String(conflict.id.hex.prefix(16))), .text(conflict.record.description), .text(conflict.field),
-                               .text(masked(conflict.first.value)), .text(String(conflict.first.dot.device.rawValue.prefix(12))),
-                               .text(when(conflict.first)), .text(masked(conflict.second.value)),
+                               .text(masked(conflict.first.value, field: conflict.field)),
+                               .text(String(conflict.first.dot.device.rawValue.prefix(12))),
+                               .text(when(conflict.first)), .text(masked(conflict.second.value, field: conflict.field)),
                                .text(String(conflict.second.dot.device.rawValue.prefix(12))), .text(when(conflict.second)),
                                .text(conflict.winner.dot == conflict.first.dot ? "a" : "b")])
         }

@@ -328,7 +328,8 @@ struct OfficeDashboard: Sendable {
             }
             let applied = conflict.winner.dot == conflict.first.dot ? "a" : "b"
             return [HTML.escape(String(conflict.id.hex.prefix(16))), HTML.escape(conflict.record.description), HTML.escape(conflict.field),
-                    "a: " + HTML.escape(Reports.masked(conflict.first.value)) + "<br>b: " + HTML.escape(Reports.masked(conflict.second.value)),
+                    "a: " + HTML.escape(Reports.masked(conflict.first.value, field: conflict.field)) + "<br>b: "
+                        + HTML.escape(Reports.masked(conflict.second.value, field: conflict.field)),
                     HTML.escape("a: \(conflict.first.dot.device.rawValue.prefix(12)) \(when(conflict.first))") + "<br>"
                         + HTML.escape("b: \(conflict.second.dot.device.rawValue.prefix(12)) \(when(conflict.second))"),
                     applied, keep("a") + " " + keep("b")]

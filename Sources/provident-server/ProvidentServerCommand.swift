@@ -287,7 +287,7 @@ struct ConflictsCommand: AsyncParsableCommand {
             for (label, write) in [("a", found.first), ("b", found.second)] {
                 let winner = write.dot == found.winner.dot ? t("  ← applied (later)", "  ← 当前生效(较晚)") : ""
                 let written = write.time.instant.shanghaiDisplay
-                print("  \(label): \(describe(write.value))  " + t("by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)", "设备 \(write.dot.device) #\(write.dot.sequence),写入于 \(written)(北京时间)") + winner)
+                print("  \(label): \(Reports.masked(write.value, field: found.field))  " + t("by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)", "设备 \(write.dot.device) #\(write.dot.sequence),写入于 \(written)(北京时间)") + winner)
             }
             print(t("Resolve with: ", "处理:") + "provident-server conflicts resolve \(found.id.hex.prefix(16)) --keep a|b")
         }
@@ -323,8 +323,9 @@ struct ConflictsCommand: AsyncParsableCommand {
                 chosen = parsed
             }
             let signed = try await core.resolveConflict(found.id, value: chosen)
-            print(t("Resolved: \(found.record) \(found.field) = \(describe(chosen)) (change-set \(signed.id.hex.prefix(16)), syncs out to the devices holding the record).",
-                    "已处理:\(found.record) \(found.field) = \(describe(chosen))(变更集 \(signed.id.hex.prefix(16)),将同步到持有该记录的设备)。"))
+            let shown = Reports.masked(chosen, field: found.field)
+            print(t("Resolved: \(found.record) \(found.field) = \(shown) (change-set \(signed.id.hex.prefix(16)), syncs out to the devices holding the record).",
+                    "已处理：\(found.record) \(found.field) = \(shown)（变更集 \(signed.id.hex.prefix(16))，将同步到持有该记录的设备）。"))
         }
     }
 
@@ -350,15 +351,7 @@ func printTable(_ rows: [[String]]) {
     }
 }
 
-/// Field values for the office's eyes: phone numbers and ID numbers masked.
-func describe(_ value: CanonicalValue) -> String {
-    if let text = value.stringValue {
-        if text.count == 11, text.allSatisfy(\.isNumber) { return MobileNumber.mask(text) }
-        if text.count == 18 { return ResidentID.mask(text) }
-        return text
-    }
-    return String(decoding: (try? CanonicalEncoder.encode(value)) ?? [], as: UTF8.self)
-}
+
 
 /// An administration error for the person at the keyboard, with an exit status.
 struct AdminFailure: Error {

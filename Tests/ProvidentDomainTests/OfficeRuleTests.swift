@@ -259,3 +259,18 @@ private func line(memo: String, fen: Int64 = 60_000, date: String = "2026-11-05"
         }
     }
 }
+
+/// One masking rule for every surface: by field, not by the look of a value.
+@Suite struct MaskingTests {
+    @Test func idNumbersAndPhonesAreMaskedByTheirFieldAndCreditCodesAreNot() {
+        #expect(Reports.masked("360426199101010071", field: "idNumber") == "3604**********0071")
+        #expect(Reports.masked("13800138000", field: "phone") == "138****8000")
+        #expect(Reports.masked("0379-63212345", field: "phone") == "0379*****2345")
+        // A credit code has 18 characters, like an ID number: it is not personal data.
+        #expect(Reports.masked("91410300001001001J", field: "creditCode") == "91410300001001001J")
+        #expect(Reports.masked("张三", field: "name") == "张三")
+        let contact: CanonicalValue = .object(["name": "王芳", "phone": "13800138000"])
+        #expect(Reports.masked(contact, field: "contact") == #"{"name":"王芳","phone":"138****8000"}"#)
+        #expect(Reports.masked(.integer(600), field: "amountFen") == "600")
+    }
+}

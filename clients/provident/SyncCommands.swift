@@ -210,8 +210,9 @@ struct ConflictsCommand: ParsableCommand {
         let entries = try conflicts.map { conflict, resolved in
             let current = try device.replica.reading { try $0.record(conflict.record)?.values[conflict.field] }
             return Entry(id: String(conflict.id.hex.prefix(16)), record: conflict.record.description, field: conflict.field,
-                         valueA: Self.show(conflict.first.value), valueB: Self.show(conflict.second.value),
-                         now: current.map(Self.show) ?? "—",
+                         valueA: Reports.masked(conflict.first.value, field: conflict.field),
+                         valueB: Reports.masked(conflict.second.value, field: conflict.field),
+                         now: current.map { Reports.masked($0, field: conflict.field) } ?? "—",
                          writtenA: Instant(millisSinceEpoch: Int64(conflict.first.time.wallMillis)).shanghaiDisplay,
                          writtenB: Instant(millisSinceEpoch: Int64(conflict.second.time.wallMillis)).shanghaiDisplay,
                          resolved: resolved)
@@ -233,13 +234,4 @@ struct ConflictsCommand: ParsableCommand {
         Terminal.say(table.rendered)
     }
 
-    /// A value for the screen; phone and ID numbers masked.
-    static func show(_ value: CanonicalValue) -> String {
-        if let text = value.stringValue {
-            if (try? MobileNumber(text)) != nil { return MobileNumber.mask(text) }
-            if text.count == 18 { return ResidentID.mask(text) }
-            return text
-        }
-        return String(decoding: (try? CanonicalEncoder.encode(value)) ?? [], as: UTF8.self)
-    }
 }
