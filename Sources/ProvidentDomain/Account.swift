@@ -245,6 +245,41 @@ public struct Account: Hashable, Sendable {
         if let branch, !Branch.isValid(branch) { throw .branchInvalid }
     }
 
+    /// One answer of an enrolment form, as a person types it.
+    public enum FormField: Sendable {
+        case name, idNumber, phone, category, monthly
+        /// The base, in yuan.
+        case base
+        /// The rate, for the base already given (in yuan).
+        case rate(base: String)
+    }
+
+    /// Checks one answer by the rules `enroll` applies to the whole form, so a terminal can ask
+    /// again at once for an answer that breaks one.
+    public static func checkAnswer(_ field: FormField, _ text: String, today: CivilDate, policy: Policy) throws(DomainError) {
+        switch field {
+        case .name:
+            _ = try validName(text)
+        case .idNumber:
+            let resident = try ResidentID(text, today: today)
+            let age = resident.age(on: today)
+            guard (policy.minimumAge...policy.maximumAge).contains(age) else {
+                throw .ageOutsidePolicy(age: age, minimum: policy.minimumAge, maximum: policy.maximumAge)
+            }
+        case .phone:
+            _ = try MobileNumber(text)
+        case .category:
+            _ = try AccountCategory(typed: text)
+        case .base:
+            // Any rate the policy allows: only the base is being judged.
+            _ = try Agreement.typed(base: text, rate: String(policy.ratePercent.lowerBound), monthly: nil, policy: policy)
+        case let .rate(base):
+            _ = try Agreement.typed(base: base, rate: text, monthly: nil, policy: policy)
+        case .monthly:
+            _ = try Agreement.typed(base: nil, rate: nil, monthly: text, policy: policy)
+        }
+    }
+
     /// A name as on the ID card: trimmed, not empty, at most 50 characters.
     static func validName(_ text: String) throws(DomainError) -> String {
         let name = text.trimmingASCIIWhitespace.precomposedNFC

@@ -297,26 +297,36 @@ public struct Visit: Hashable, Sendable {
         }
         guard Branch.isValid(branch) else { throw .branchInvalid }
         guard date <= today else { throw .visitDateInFuture }
+        try Self.checkStaff(staff, purpose: purpose, policy: policy)
+        for person in persons where person.name.isEmpty || person.role.isEmpty { throw .personIncomplete }
+        if !documents.isEmpty, purpose != .collection, purpose != .followUp { throw .documentsOnlyOnCollection }
+        for document in documents { try Self.checkDocument(document, visitDate: date, policy: policy) }
+        if purpose == .collection, outcome == nil { throw .outcomeMissing }
+        if let followUpOn, followUpOn <= date { throw .followUpNotAfterVisit }
+        guard notes.count <= 4_000 else { throw .textTooLong(field: "notes", maxCharacters: 4_000) }
+    }
+
+    /// The staff on a visit: at least one, none twice, and on a collection visit at least the
+    /// policy's `collectionMinimumStaff`. Also for a form being filled in, answer by answer.
+    public static func checkStaff(_ staff: [String], purpose: VisitPurpose, policy: Policy) throws(DomainError) {
         guard !staff.isEmpty, staff.allSatisfy({ !$0.isEmpty }) else { throw .staffMissing }
         var seen = Set<String>()
         for name in staff where !seen.insert(name).inserted { throw .staffRepeated(name) }
         if purpose == .collection, staff.count < policy.collectionMinimumStaff {
             throw .collectionStaff(minimum: policy.collectionMinimumStaff, given: staff.count)
         }
-        for person in persons where person.name.isEmpty || person.role.isEmpty { throw .personIncomplete }
-        if !documents.isEmpty, purpose != .collection, purpose != .followUp { throw .documentsOnlyOnCollection }
-        for document in documents {
-            guard !document.number.isEmpty else { throw .documentNumberEmpty }
-            if document.kind == .orderToPay, document.deadline == nil { throw .deadlineMissing }
-            if let deadline = document.deadline {
-                let days = deadline.daysSinceEpoch - date.daysSinceEpoch
-                guard days > 0 else { throw .deadlineNotAfterVisit }
-                guard days <= policy.deadlineMaxDays else { throw .deadlineTooFar(days: days, maximum: policy.deadlineMaxDays) }
-            }
+    }
+
+    /// A document served on a visit of `visitDate`: a number, and for an order to pay a deadline
+    /// after the visit and at most the policy's `deadlineMaxDays` later.
+    public static func checkDocument(_ document: ServedDocument, visitDate: CivilDate, policy: Policy) throws(DomainError) {
+        guard !document.number.isEmpty else { throw .documentNumberEmpty }
+        if document.kind == .orderToPay, document.deadline == nil { throw .deadlineMissing }
+        if let deadline = document.deadline {
+            let days = deadline.daysSinceEpoch - visitDate.daysSinceEpoch
+            guard days > 0 else { throw .deadlineNotAfterVisit }
+            guard days <= policy.deadlineMaxDays else { throw .deadlineTooFar(days: days, maximum: policy.deadlineMaxDays) }
         }
-        if purpose == .collection, outcome == nil { throw .outcomeMissing }
-        if let followUpOn, followUpOn <= date { throw .followUpNotAfterVisit }
-        guard notes.count <= 4_000 else { throw .textTooLong(field: "notes", maxCharacters: 4_000) }
     }
 
     /// Whether a guidance letter or an order to pay was served.

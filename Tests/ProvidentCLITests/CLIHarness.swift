@@ -160,3 +160,64 @@ enum Months {
         return String(format: "%04d-%02d", ordinal / 12, ordinal % 12 + 1)
     }
 }
+
+/// `provident` on a pseudo-terminal (through util-linux `script`), typed at as a person would:
+/// wait for a prompt, type an answer. Everything the terminal shows is collected.
+final class TerminalSession {
+    let process: Process
+    private let input = Pipe()
+    private let transcript: String
+
+    init(_ cli: CLI, _ arguments: [String], environment extra: [String: String] = [:]) throws {
+        transcript = cli.home + "/terminal-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: transcript, contents: nil)
+        let command = ([CLI.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qfec", command, "/dev/null"]
+        process.environment = cli.environment.merging(extra) { _, new in new }
+        process.standardInput = input
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: transcript))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// What the terminal has shown so far.
+    var screen: String {
+        String(decoding: FileManager.default.contents(atPath: transcript) ?? Data(), as: UTF8.self)
+    }
+
+    /// Waits until the screen shows `text` `count` times (at most `timeout` seconds).
+    @discardableResult
+    func wait(for text: String, count: Int = 1, timeout: TimeInterval = 20) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if screen.components(separatedBy: text).count - 1 >= count { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// Waits for `prompt`, then types `answer` and Enter.
+    func answer(_ prompt: String, _ answer: String, count: Int = 1) {
+        #expect(wait(for: prompt, count: count), "no prompt “\(prompt)” (\(count)): \(screen)")
+        input.fileHandleForWriting.write(Data((answer + "\n").utf8))
+    }
+
+    /// Kills `provident` itself with SIGKILL, as a crash or a pulled plug would.
+    func killProgram() {
+        let children = (try? runProgram("/usr/bin/pgrep", ["-P", String(process.processIdentifier)], environment: [:]))?.stdout ?? ""
+        for pid in children.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Waits for the end; the exit status and the whole screen.
+    func finish(timeout: TimeInterval = 30) -> (status: Int32, screen: String) {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < end { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: transcript) }
+        return (process.terminationStatus, screen)
+    }
+}

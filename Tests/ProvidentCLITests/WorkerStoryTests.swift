@@ -42,7 +42,7 @@ import Testing
         says(try cli.sign(["init"]), "Device set up", "设备已设置")
         says(try cli.sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "+86 138 0013 8000",
                            "--category", "gig", "--base", "5000", "--rate", "12"]),
-             "Monthly deposit: ¥600.00", "月缴存额:    ¥600.00")
+             "Monthly deposit: ¥600.00", "月缴存额：    ¥600.00")
 
         var references: [String] = []
         for arguments in [["deposit"], ["deposit", "--period", Months.iso(1)], ["deposit", "--lump", "--amount", "1,000.50"]] {

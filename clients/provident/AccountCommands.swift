@@ -55,62 +55,117 @@ struct Enroll: ParsableCommand {
     }
 
     func run() throws {
-        let form = try completedForm()
+        var draft = Draft.start(.enroll, in: data.directory)
+        draft.stored.enroll = EnrollAnswers(name: name, idNumber: idNumber, phone: phone, category: category, base: base, rate: rate,
+                                            monthly: monthly)
+        try enroll(from: draft, resumed: false)
+    }
+
+    /// Asks at a terminal for what is missing, each answer checked by the domain's rules as it is
+    /// given and kept in the draft; then opens the account. The draft goes once it is open; a
+    /// wrong passphrase (three times), a refusal or an interruption leaves it for
+    /// `provident drafts resume`.
+    func enroll(from initial: Draft, resumed: Bool = true) throws {
+        var draft = initial
+        var answers = draft.stored.enroll ?? EnrollAnswers()
         let device = try data.open()
+        let keeps = Terminal.isInteractive || resumed
+        let form = try completedForm(&answers, policy: device.policy) { answered in
+            draft.stored.enroll = answered
+            draft.save()
+        }
         let started = ContinuousClock.now
-        let (account, claimCode) = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        let account: Account, claimCode: ClaimCode?
+        do {
+            (account, claimCode) = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+        } catch {
+            if keeps {
+                draft.stored.enroll = answers
+                draft.save()
+                draft.tellKept()
+            }
+            throw error
+        }
+        draft.discard()
         Timing.report("command", since: started)
         if format.json {
             try JSONOutput.print(Output(account: account.id, status: account.status.rawValue, firstMonth: account.firstPeriod.iso,
                                         monthlyFen: account.agreement.monthlyFen, claimCode: claimCode?.description))
             return
         }
-        Terminal.say(t("Account opened: ", "账户已开立:") + account.id)
-        Terminal.say(t("Status:          ", "状态:        ") + account.status.label(language))
-        Terminal.say(t("Monthly deposit: ", "月缴存额:    ") + money(account.agreement.monthlyFen))
-        Terminal.say(t("First month due: ", "首个缴存月:  ") + account.firstPeriod.iso)
+        Terminal.say(t("Account opened: ", "账户已开立：") + account.id)
+        Terminal.say(t("Status:          ", "状态：        ") + account.status.label(language))
+        Terminal.say(t("Monthly deposit: ", "月缴存额：    ") + money(account.agreement.monthlyFen))
+        Terminal.say(t("First month due: ", "首个缴存月：  ") + account.firstPeriod.iso)
         if let claimCode {
             Terminal.say()
-            Terminal.say(t("Claim code for the worker: ", "交给本人的认领码:") + claimCode.description)
+            Terminal.say(t("Claim code for the worker: ", "交给本人的认领码：") + claimCode.description)
             Terminal.say(t("Give it to the worker (write it on the slip): on their own laptop they run",
-                           "请交给本人(写在凭条上):本人在自己的电脑上运行"))
+                           "请交给本人（写在凭条上）：本人在自己的电脑上运行"))
             Terminal.say("  provident init --server URL --claim \(claimCode.description)")
             Terminal.say(t("It works once. Record the first deposit here with `provident deposit --account \(account.id)` if paid today.",
-                           "认领码只能使用一次。如今日缴存,可在此用 `provident deposit --account \(account.id)` 登记。"))
+                           "认领码只能使用一次。如今日缴存，可在此用 `provident deposit --account \(account.id)` 登记。"))
             return
         }
-        Terminal.say(t("Next: record this month's deposit with `provident deposit`.", "下一步:用 `provident deposit` 登记本月缴存。"))
+        Terminal.say(t("Next: record this month's deposit with `provident deposit`.", "下一步：用 `provident deposit` 登记本月缴存。"))
     }
 
-    /// The form, asking on the terminal for anything left out; without a terminal, names what is missing.
-    func completedForm() throws -> EnrollmentForm {
-        var name = self.name, idNumber = self.idNumber, phone = self.phone, category = self.category
-        var base = self.base, rate = self.rate, monthly = self.monthly
+    /// The form: what the options and the draft gave, and at a terminal what is still missing,
+    /// each answer checked as it is given (asked again until it passes) and kept.
+    func completedForm(_ answers: inout EnrollAnswers, policy: Policy, saved: (EnrollAnswers) -> Void) throws -> EnrollmentForm {
         let interactive = Terminal.isInteractive
-        func need(_ value: inout String?, _ option: String, _ prompt: String, missing: inout [String]) {
-            guard value == nil else { return }
-            if interactive, let answer = Terminal.ask(prompt), !answer.isEmpty { value = answer } else { missing.append(option) }
-        }
+        let today = currentInstant().shanghaiDate
         var missing: [String] = []
-        need(&name, "--name", t("Name (as on the ID card): ", "姓名(与身份证一致):"), missing: &missing)
-        need(&idNumber, "--id-number", t("ID number: ", "身份证号码:"), missing: &missing)
-        need(&phone, "--phone", t("Mobile number: ", "手机号码:"), missing: &missing)
-        need(&category, "--category", t("Kind of work (gig, trader, part-time, other): ", "就业类别(gig、trader、part-time、other):"), missing: &missing)
-        if base == nil, rate == nil, monthly == nil {
-            if interactive, let answer = Terminal.ask(t("Contribution base in yuan (or leave empty for a fixed monthly amount): ",
-                                                       "月缴存基数(元;如按固定月缴存额缴存请留空):")), !answer.isEmpty {
-                base = answer
-            } else if interactive {
-                need(&monthly, "--monthly", t("Fixed monthly amount in yuan: ", "固定月缴存额(元):"), missing: &missing)
+        func need(_ key: WritableKeyPath<EnrollAnswers, String?>, _ option: String, _ prompt: String,
+                  _ field: @autoclosure () -> Account.FormField) {
+            guard answers[keyPath: key] == nil else { return }
+            guard interactive else {
+                missing.append(option)
+                return
+            }
+            saved(answers)
+            while true {
+                guard let text = Terminal.ask(prompt)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+                    Terminal.warn(t("  This one is needed.", "  此项必填。"))
+                    continue
+                }
+                do {
+                    try Account.checkAnswer(field(), text, today: today, policy: policy)
+                    answers[keyPath: key] = text
+                    return
+                } catch {
+                    Terminal.warn("  " + Failure(error, language: language).message)
+                }
+            }
+        }
+        need(\.name, "--name", t("Name (as on the ID card): ", "姓名（与身份证一致）："), .name)
+        need(\.idNumber, "--id-number", t("ID number: ", "身份证号码："), .idNumber)
+        need(\.phone, "--phone", t("Mobile number: ", "手机号码："), .phone)
+        need(\.category, "--category", t("Kind of work (gig, trader, part-time, other): ", "就业类别（gig、trader、part-time、other）："), .category)
+        if answers.base == nil, answers.rate == nil, answers.monthly == nil {
+            if interactive {
+                saved(answers)
+                let modes = policy.agreementModes
+                let byBase = modes.contains(.baseAndRate) && (!modes.contains(.fixedAmount)
+                    || Terminal.ask(t("Contribute by base and rate (b) or a fixed monthly amount (f)? [b] ", "按基数和比例（b）还是按固定月缴存额（f）缴存？[b] "))?
+                        .trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("f") != true)
+                if byBase {
+                    need(\.base, "--base", t("Contribution base in yuan: ", "月缴存基数（元）："), .base)
+                } else {
+                    need(\.monthly, "--monthly", t("Fixed monthly amount in yuan: ", "固定月缴存额（元）："), .monthly)
+                }
             } else {
                 missing.append("--base/--rate or --monthly")
             }
         }
-        if base != nil { need(&rate, "--rate", t("Combined rate in percent: ", "缴存比例(%):"), missing: &missing) }
-        guard missing.isEmpty, let name, let idNumber, let phone, let category else {
-            throw ValidationError(t("Missing: \(missing.joined(separator: ", ")).", "缺少:\(missing.joined(separator: "、"))。"))
+        if let base = answers.base { need(\.rate, "--rate", t("Combined rate in percent: ", "缴存比例（%）："), .rate(base: base)) }
+        saved(answers)
+        guard missing.isEmpty, let name = answers.name, let idNumber = answers.idNumber, let phone = answers.phone,
+              let category = answers.category else {
+            throw ValidationError(t("Missing: \(missing.joined(separator: ", ")).", "缺少：\(missing.joined(separator: "、"))。"))
         }
-        return EnrollmentForm(name: name, idNumber: idNumber, phone: phone, category: category, base: base, rate: rate, monthly: monthly)
+        return EnrollmentForm(name: name, idNumber: idNumber, phone: phone, category: category, base: answers.base, rate: answers.rate,
+                              monthly: answers.monthly)
     }
 }
 

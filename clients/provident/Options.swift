@@ -41,11 +41,22 @@ struct PassphraseOptions: ParsableArguments {
     }
 
     /// Unseals the device key, and reports how long that took when PROVIDENT_TIMING is set.
+    /// At a terminal, a mistyped passphrase may be typed again, three tries in all.
     func unlock(_ device: LocalDevice) throws -> SigningKey {
-        let secret = try passphrase(prompt: t("Passphrase: ", "口令:"))
-        let start = ContinuousClock.now
-        let key = try device.unlock(passphrase: secret)
-        Timing.report("unseal", since: start)
+        var tries = 0
+        var key: SigningKey?
+        while key == nil {
+            tries += 1
+            let secret = try passphrase(prompt: t("Passphrase: ", "口令："))
+            let start = ContinuousClock.now
+            do {
+                key = try device.unlock(passphrase: secret)
+            } catch CryptoError.wrongPassphrase where passphraseFile == nil && tries < 3 {
+                Terminal.warn(t("Wrong passphrase; \(3 - tries) tries left.", "口令错误；还可再试 \(3 - tries) 次。"))
+            }
+            Timing.report("unseal", since: start)
+        }
+        guard let key else { throw CryptoError.wrongPassphrase }
         // A device set up before transport keys existed gets one now; the next sync with the
         // passphrase registers it (sync-protocol.md §5.1).
         _ = try? device.ensureTransportKey(deviceKey: key, now: currentInstant())

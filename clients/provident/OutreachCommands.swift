@@ -290,16 +290,43 @@ struct VisitCommand: ParsableCommand {
         }
 
         func run() throws {
-            var form = VisitForm(unit: unit, placeName: place, placeKind: placeKind, placeAddress: placeAddress, branch: branch,
-                                 purpose: purpose ?? "", date: date, staff: staff, persons: met, notes: notes ?? "", documents: served,
-                                 outcome: outcome, followUp: followUp)
-            if Terminal.isInteractive { ask(&form) }
-            guard !form.purpose.isEmpty else {
-                throw ValidationError(t("Missing: --purpose (promotion, survey, collection or follow-up).", "缺少:--purpose(宣传、摸底、催缴或回访)。"))
-            }
+            var draft = Draft.start(.visit, in: data.directory)
+            draft.stored.visit = VisitAnswers(VisitForm(
+                unit: unit, placeName: place, placeKind: placeKind, placeAddress: placeAddress, branch: branch, purpose: purpose ?? "",
+                date: date, staff: staff, persons: met, notes: notes ?? "", documents: served, outcome: outcome, followUp: followUp))
+            try record(from: draft, resumed: false)
+        }
+
+        /// Asks at a terminal for what is missing, keeping every answer in the draft, then
+        /// records the visit. The draft goes once the visit is recorded; a wrong passphrase (three
+        /// times), a refusal or an interruption leaves it for `provident drafts resume`.
+        func record(from initial: Draft, resumed: Bool = true) throws {
+            var draft = initial
+            var form = draft.stored.visit?.form ?? VisitForm(unit: nil, purpose: "", staff: [])
             let device = try data.open()
-            let visit = try device.recordVisit(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
-            Terminal.say(t("Visit recorded: ", "走访已登记:") + visit.id)
+            let keeps = Terminal.isInteractive || resumed
+            if Terminal.isInteractive {
+                ask(&form, policy: device.policy) { answered in
+                    draft.stored.visit = VisitAnswers(answered)
+                    draft.save()
+                }
+            }
+            guard !form.purpose.isEmpty else {
+                throw ValidationError(t("Missing: --purpose (promotion, survey, collection or follow-up).", "缺少：--purpose（宣传、摸底、催缴或回访）。"))
+            }
+            let visit: Visit
+            do {
+                visit = try device.recordVisit(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            } catch {
+                if keeps {
+                    draft.stored.visit = VisitAnswers(form)
+                    draft.save()
+                    draft.tellKept()
+                }
+                throw error
+            }
+            draft.discard()
+            Terminal.say(t("Visit recorded: ", "走访已登记：") + visit.id)
             Terminal.say("  " + VisitCommand.line(visit, voided: false, name: nil))
             for document in visit.documents {
                 Terminal.say("  " + document.kind.label(language) + " " + document.number
@@ -310,8 +337,11 @@ struct VisitCommand: ParsableCommand {
 
         /// Asks on the terminal for what the options left out; an answer that breaks a rule is
         /// explained and asked again, so nothing typed so far is lost.
-        func ask(_ form: inout VisitForm) {
+        func ask(_ form: inout VisitForm, policy: Policy, saved: (VisitForm) -> Void) {
+            defer { saved(form) }
             func answer(_ prompt: String) -> String? {
+                // Every answer given so far is kept before the next question is asked.
+                saved(form)
                 guard let text = Terminal.ask(prompt)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
                 return text
             }
@@ -354,10 +384,8 @@ struct VisitCommand: ParsableCommand {
                 }
             }
             if form.staff.isEmpty {
-                let minimum = typedPurpose == .collection ? 2 : 1
-                let names = valid(t("Staff on the visit (separate names with commas): ", "参加走访的工作人员(多人用逗号分隔):")) { text in
-                    let count = Self.names(text).count
-                    if count < minimum { throw DomainError.collectionStaff(minimum: minimum, given: count) }
+                let names = valid(t("Staff on the visit (separate names with commas): ", "参加走访的工作人员（多人用逗号分隔）：")) { text in
+                    try Visit.checkStaff(Self.names(text), purpose: typedPurpose ?? .survey, policy: policy)
                 } ?? ""
                 form.staff = Self.names(names)
             }
@@ -372,14 +400,7 @@ struct VisitCommand: ParsableCommand {
                 let visitDate = (try? form.date.map { try CivilDate.typed($0) }) ?? nil ?? currentInstant().shanghaiDate
                 while let document = valid(t("Document served as “guidance-letter|order-to-pay,number,deadline” (empty for none): ",
                                              "送达文书,格式“guidance-letter|order-to-pay,文号,期限”(无则直接回车):"), optional: true, { text in
-                    let served = try ServedDocument(typed: text)
-                    if served.kind == .orderToPay, served.deadline == nil { throw DomainError.deadlineMissing }
-                    if let deadline = served.deadline {
-                        let days = deadline.daysSinceEpoch - visitDate.daysSinceEpoch
-                        let maximum = (try? data.open().policy.deadlineMaxDays) ?? Policy.defaults.deadlineMaxDays
-                        if days <= 0 { throw DomainError.deadlineNotAfterVisit }
-                        if days > maximum { throw DomainError.deadlineTooFar(days: days, maximum: maximum) }
-                    }
+                    try Visit.checkDocument(try ServedDocument(typed: text), visitDate: visitDate, policy: policy)
                 }) {
                     form.documents.append(document)
                 }

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import ProvidentClient
+import ProvidentCrypto
+import ProvidentDomain
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Answers typed at the terminal, kept after each one in `drafts/` in the data folder (mode
+/// 0600, like the replica they end up in), so a wrong passphrase, Ctrl-C or a crash loses none
+/// of them. A draft is removed once its change is recorded; `provident drafts` lists, resumes
+/// and discards the others.
+struct Draft {
+    /// What a draft is a draft of.
+    enum Kind: String, Codable {
+        case visit = "visit.record"
+        case enroll
+
+        var label: String {
+            switch self {
+            case .visit: t("visit", "走访")
+            case .enroll: t("enrolment", "开户")
+            }
+        }
+    }
+
+    struct Stored: Codable {
+        var kind: Kind
+        var startedAt: String
+        var visit: VisitAnswers?
+        var enroll: EnrollAnswers?
+    }
+
+    let id: String
+    let path: String
+    var stored: Stored
+
+    static func folder(_ directory: DataDirectory) -> String { directory.path + "/drafts" }
+
+    /// A new draft for `kind`, not yet written.
+    static func start(_ kind: Kind, in directory: DataDirectory) -> Draft {
+        let now = currentInstant()
+        let id = "\(kind == .visit ? "vis" : "enr")-\(Hex.encode(SecureRandom.bytes(count: 3)))"
+        return Draft(id: id, path: folder(directory) + "/\(id).json", stored: Stored(kind: kind, startedAt: now.utcISO))
+    }
+
+    /// Every draft in the folder, oldest first.
+    static func all(in directory: DataDirectory) -> [Draft] {
+        let folder = folder(directory)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
+            let path = folder + "/" + name
+            guard let data = FileManager.default.contents(atPath: path), let stored = try? JSONDecoder().decode(Stored.self, from: data) else {
+                return nil
+            }
+            return Draft(id: String(name.dropLast(5)), path: path, stored: stored)
+        }.sorted { $0.stored.startedAt < $1.stored.startedAt }
+    }
+
+    static func find(_ id: String, in directory: DataDirectory) throws -> Draft {
+        guard let draft = all(in: directory).first(where: { $0.id == id }) else {
+            throw ValidationError(t("There is no draft \(id); `provident drafts list` shows them.", "没有草稿 \(id)；`provident drafts list` 会列出全部草稿。"))
+        }
+        return draft
+    }
+
+    /// Writes the draft as it stands (atomically, mode 0600).
+    func save() {
+        let folder = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard let data = try? JSONEncoder().encode(stored) else { return }
+        try? AtomicFile.write(Array(data), to: path, mode: 0o600)
+    }
+
+    func discard() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Says where the answers are kept, after a failure.
+    func tellKept() {
+        Terminal.warn(t("Your answers are kept as draft \(id): `provident drafts resume \(id)` goes on from them.",
+                        "您的回答已保存为草稿 \(id)：运行 `provident drafts resume \(id)` 可接着填写。"))
+    }
+}
+
+/// A visit's answers so far.
+struct VisitAnswers: Codable {
+    var unit, placeName, placeKind, placeAddress, branch: String?
+    var purpose: String
+    var date: String?
+    var staff, persons: [String]
+    var notes: String
+    var documents: [String]
+    var outcome, followUp: String?
+
+    init(_ form: VisitForm) {
+        unit = form.unit; placeName = form.placeName; placeKind = form.placeKind; placeAddress = form.placeAddress
+        branch = form.branch; purpose = form.purpose; date = form.date; staff = form.staff; persons = form.persons
+        notes = form.notes; documents = form.documents; outcome = form.outcome; followUp = form.followUp
+    }
+
+    var form: VisitForm {
+        VisitForm(unit: unit, placeName: placeName, placeKind: placeKind, placeAddress: placeAddress, branch: branch, purpose: purpose,
+                  date: date, staff: staff, persons: persons, notes: notes, documents: documents, outcome: outcome, followUp: followUp)
+    }
+}
+
+/// An enrolment's answers so far.
+struct EnrollAnswers: Codable {
+    var name, idNumber, phone, category, base, rate, monthly: String?
+}
+
+struct DraftsCommand: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "drafts",
+                             abstract: t("Answers kept from an interrupted visit or enrolment: list, resume, discard.",
+                                         "中断的走访或开户所保存的回答：列出、继续、丢弃。"),
+                             subcommands: [List.self, Resume.self, Discard.self], defaultSubcommand: List.self)
+    }
+
+    struct List: ParsableCommand {
+        static var configuration: CommandConfiguration { CommandConfiguration(abstract: t("List the drafts.", "列出草稿。")) }
+        @OptionGroup var data: DataOptions
+
+        func run() throws {
+            let drafts = Draft.all(in: data.directory)
+            guard !drafts.isEmpty else {
+                Terminal.say(t("No drafts.", "没有草稿。"))
+                return
+            }
+            var table = Table([t("Draft", "草稿"), t("Of", "类型"), t("Started (Beijing)", "开始时间（北京）"), t("So far", "已填写")])
+            for draft in drafts {
+                let started = Instant(utcISO: draft.stored.startedAt)?.shanghaiDisplay ?? draft.stored.startedAt
+                table.add([draft.id, draft.stored.kind.label, started, Self.summary(draft.stored)])
+            }
+            Terminal.say(table.rendered)
+        }
+
+        /// What was answered, without personal numbers.
+        static func summary(_ stored: Draft.Stored) -> String {
+            if let visit = stored.visit {
+                return [visit.purpose, visit.unit ?? visit.placeName ?? "", visit.staff.joined(separator: "、")].filter { !$0.isEmpty }
+                    .joined(separator: " · ")
+            }
+            if let enroll = stored.enroll { return enroll.name ?? "" }
+            return ""
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(abstract: t("Go on from a draft: asks what is left, then records it.", "从草稿继续：询问未填内容，然后登记。"))
+        }
+        @OptionGroup var data: DataOptions
+        @OptionGroup var passphrase: PassphraseOptions
+        @Argument(help: ArgumentHelp(t("The draft, as `provident drafts list` shows it.", "草稿编号（见 `provident drafts list`）。")))
+        var draft: String
+
+        func run() async throws {
+            let found = try Draft.find(draft, in: data.directory)
+            switch found.stored.kind {
+            case .visit:
+                var record = try VisitCommand.Record.parse([])
+                record.data = data
+                record.passphrase = passphrase
+                try record.record(from: found)
+            case .enroll:
+                var enroll = try Enroll.parse([])
+                enroll.data = data
+                enroll.passphrase = passphrase
+                try enroll.enroll(from: found)
+            }
+        }
+    }
+
+    struct Discard: ParsableCommand {
+        static var configuration: CommandConfiguration { CommandConfiguration(abstract: t("Delete a draft.", "删除草稿。")) }
+        @OptionGroup var data: DataOptions
+        @Argument(help: ArgumentHelp(t("The draft.", "草稿编号。"))) var draft: String
+
+        func run() throws {
+            try Draft.find(draft, in: data.directory).discard()
+            Terminal.say(t("Draft \(draft) discarded.", "草稿 \(draft) 已丢弃。"))
+        }
+    }
+}
