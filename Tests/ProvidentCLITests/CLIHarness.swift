@@ -79,7 +79,9 @@ final class CLI: @unchecked Sendable {
     var dataDirectory: String { home + "/data" }
 
     var environment: [String: String] {
-        ["PATH": "/usr/bin:/bin", "HOME": home, "PROVIDENT_HOME": dataDirectory, "LANG": language, "COLUMNS": "100"]
+        // No background sync after an edit: the tests sync when they choose (one test turns it on).
+        ["PATH": "/usr/bin:/bin", "HOME": home, "PROVIDENT_HOME": dataDirectory, "LANG": language, "COLUMNS": "100",
+         "PROVIDENT_BACKGROUND_SYNC": "0"]
     }
 
     /// Runs `provident` with `arguments`, waiting for it to end.

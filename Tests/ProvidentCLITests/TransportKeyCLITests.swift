@@ -132,4 +132,29 @@ import Glibc
         #expect(try cli.digest() == (try server.digest()))
         #expect(watcher.isRunning)
     }
+
+    @Test func aChangeMadeSoonAfterASyncIsSentInTheBackground() throws {
+        let server = try ServerProcess(policy: TransportKeyCLITests.policy)
+        let cli = try TransportKeyCLITests.worker(server)
+        #expect(try cli.run(["sync"]).status == 0)
+        let on = ["PROVIDENT_BACKGROUND_SYNC": "1"]
+        let deposit = try cli.run(["deposit", "--lump", "--amount", "300", "--passphrase-file", cli.passphraseFile], environment: on)
+        #expect(deposit.status == 0, "\(deposit.stderr)")
+        let deadline = Date().addingTimeInterval(30)
+        var waiting = true
+        while waiting, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.5)
+            waiting = !(try cli.run(["outbox"]).stdout.contains("Nothing is waiting"))
+        }
+        #expect(!waiting, "the background sync did not send the deposit")
+        #expect(try cli.digest() == (try server.digest()))
+
+        // With the server gone, the edit still ends at once and the change waits.
+        server.crash()
+        let offline = try cli.run(["deposit", "--lump", "--amount", "400", "--passphrase-file", cli.passphraseFile], environment: on)
+        #expect(offline.status == 0 && offline.stderr.isEmpty, "\(offline.stderr)")
+        #expect(try cli.run(["outbox"]).stdout.contains("1 change(s) waiting"))
+        Thread.sleep(forTimeInterval: 7)   // the background sync gives up after 5 s; nothing is lost
+        #expect(try cli.run(["outbox"]).stdout.contains("1 change(s) waiting"))
+    }
 }

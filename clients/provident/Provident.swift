@@ -51,6 +51,7 @@ struct Provident: AsyncParsableCommand {
                 var runnable = command
                 try runnable.run()
             }
+            if let edit = command as? LocalEdit { BackgroundSync.startIfUseful(edit.data.directory) }
         } catch {
             guard let failure = Failure(ours: error, language: language) else { exit(withError: error) }
             // A status line may be on screen: clear it first, so the error reads alone.

@@ -91,6 +91,7 @@ struct SyncCommand: AsyncParsableCommand {
             report = try await SyncSession(device: device, key: key, language: language) { bar.show($0) }.sync(serverURL: server)
         }
         bar.finish()
+        BackgroundSync.markReached(device.directory)
         Timing.report("sync", since: started)
         if format.json {
             try JSONOutput.print(Output(sent: report.sent, accepted: report.accepted, received: report.received,

@@ -40,6 +40,7 @@ struct SyncWatch {
                     session = SyncSession(device: device, transport: transport, language: language)
                 }
                 let report = try await session.sync(serverURL: server)
+                BackgroundSync.markReached(device.directory)
                 retry = 15
                 if report.sent > 0 || report.received > 0 || report.snapshotRecords > 0 || !report.refusals.isEmpty {
                     line(stamp() + t("sent \(report.sent) (\(report.accepted) accepted), received \(report.received + report.snapshotRecords)",
