@@ -84,15 +84,15 @@ public enum ClientError: ProvidentError, Hashable {
             return l.pick("No Provident device is set up in \(directory); run `provident init` first (or point --data-dir / PROVIDENT_HOME at the right folder).",
                           "\(directory) 中没有设置 Provident 设备;请先运行 `provident init`(或用 --data-dir / PROVIDENT_HOME 指定正确的文件夹)。")
         case let .directoryUnusable(path, reason):
-            return l.pick("The data directory \(path) cannot be used: \(reason).", "数据目录 \(path) 无法使用:\(reason)。")
+            return l.pick("The data directory \(path) cannot be used: \(reason).", "数据目录 \(path) 无法使用：\(reason)。")
         case let .keyLostWithUnsyncedWork(directory, pending):
             return l.pick("The device key in \(directory) is missing, but \(pending) change(s) on this device are not yet synced; restore device.key from a backup. Nothing was changed.",
-                          "\(directory) 中的设备密钥丢失,但本设备还有 \(pending) 项更改尚未同步;请从备份恢复 device.key。未做任何更改。")
+                          "\(directory) 中的设备密钥丢失，但本设备还有 \(pending) 项更改尚未同步；请从备份恢复 device.key。未做任何更改。")
         case let .keyDoesNotMatchReplica(directory):
             return l.pick("The key file and the replica in \(directory) belong to different devices; restore the matching device.key.",
-                          "\(directory) 中的密钥文件与数据文件不属于同一设备;请恢复相匹配的 device.key。")
+                          "\(directory) 中的密钥文件与数据文件不属于同一设备；请恢复相匹配的 device.key。")
         case .passphrasesDiffer:
-            return l.pick("The two passphrases differ; nothing was created.", "两次输入的口令不一致;未创建任何内容。")
+            return l.pick("The two passphrases differ; nothing was created.", "两次输入的口令不一致；未创建任何内容。")
         case let .passphraseTooShort(minimum):
             return l.pick("The passphrase must be at least \(minimum) characters.", "口令至少需要 \(minimum) 个字符。")
         case .passphraseUnavailable:
@@ -103,7 +103,7 @@ public enum ClientError: ProvidentError, Hashable {
         case let .policyFileUnreadable(path):
             return l.pick("The policy file \(path) cannot be read.", "无法读取政策文件 \(path)。")
         case .notConfirmed:
-            return l.pick("Not confirmed; nothing was changed.", "未确认;未做任何更改。")
+            return l.pick("Not confirmed; nothing was changed.", "未确认；未做任何更改。")
         case let .unknownAccount(id):
             return l.pick("This device holds no account \(id).", "本设备上没有账户 \(id)。")
         case let .watchRunning(directory):

@@ -56,7 +56,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .refused(_, report):
             report.message
         case let .badAnswer(detail):
-            l.pick("The server's answer could not be read (\(detail)); nothing was applied from it.", "无法读取服务器的答复(\(detail));未应用其中任何内容。")
+            l.pick("The server's answer could not be read (\(detail)); nothing was applied from it.", "无法读取服务器的答复（\(detail)）；未应用其中任何内容。")
         case let .retryLater(server, after, report):
             l.pick("The server \(server) asks to wait (\(report.message)); nothing was lost: try again after \(after.shanghaiDisplay).",
                    "服务器 \(server) 要求稍候（\(report.message)）；没有数据丢失：请在 \(after.shanghaiDisplay) 之后再试。")
@@ -65,7 +65,7 @@ public enum SyncFailure: ProvidentError, Hashable {
                    "本设备尚未在服务器注册；首次同步需要口令。")
         case .serverKeyChanged:
             l.pick("The server's key is not the one this device enrolled with; it may not be your server. Nothing was sent or applied; ask the office.",
-                   "服务器密钥与本设备注册时的不一致,可能不是您的服务器。未发送或应用任何内容;请联系中心。")
+                   "服务器密钥与本设备注册时的不一致，可能不是您的服务器。未发送或应用任何内容；请联系中心。")
         }
     }
 }

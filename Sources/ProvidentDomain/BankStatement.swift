@@ -86,7 +86,7 @@ public enum BankStatement {
         for record in table.records {
             guard record.fields.count == table.header.count else {
                 problems.append(.init(line: record.line, message: l.pick("the row has \(record.fields.count) fields but the header has \(table.header.count)",
-                                                                         "该行有 \(record.fields.count) 列,表头有 \(table.header.count) 列")))
+                                                                         "该行有 \(record.fields.count) 列，表头有 \(table.header.count) 列")))
                 continue
             }
             func value(_ key: String) -> String { index[key].map { record.fields[$0].trimmingASCIIWhitespace } ?? "" }
@@ -97,11 +97,11 @@ public enum BankStatement {
             let amountText = value("amount").replacingOccurrences(of: "元", with: "").replacingOccurrences(of: "+", with: "")
                 .replacingOccurrences(of: " ", with: "")
             guard let amount = try? Money.parseYuan(amountText).fen else {
-                problems.append(.init(line: record.line, message: l.pick("“\(value("amount"))” is not an amount in yuan", "“\(value("amount"))”不是有效金额(元)")))
+                problems.append(.init(line: record.line, message: l.pick("“\(value("amount"))” is not an amount in yuan", "“\(value("amount"))”不是有效金额（元）")))
                 continue
             }
             guard amount > 0 else {
-                problems.append(.init(line: record.line, message: l.pick("the amount is not a credit (it must be more than zero)", "金额不是入账金额(须大于零)")))
+                problems.append(.init(line: record.line, message: l.pick("the amount is not a credit (it must be more than zero)", "金额不是入账金额（须大于零）")))
                 continue
             }
             let name = value("payer_name"), account = value("payer_account").filter { $0 != " " }, memo = value("memo")

@@ -450,7 +450,7 @@ public enum EmployerList {
             guard record.fields.count == table.header.count else {
                 problems.append(RowProblem(line: record.line, message: language.pick(
                     "the row has \(record.fields.count) fields but the header has \(table.header.count)",
-                    "该行有 \(record.fields.count) 列,表头有 \(table.header.count) 列")))
+                    "该行有 \(record.fields.count) 列，表头有 \(table.header.count) 列")))
                 continue
             }
             func value(_ key: String) -> String? { index[key].map { record.fields[$0] } }

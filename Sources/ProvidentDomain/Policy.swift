@@ -182,7 +182,7 @@ public enum PolicyError: ProvidentError, Hashable {
             case let .text(maximum): why = l.pick("must be 1–\(maximum) characters on one line", "须为一行 1–\(maximum) 个字符")
             case .accountNumber: why = l.pick("must be 8–32 digits (spaces allowed between them)", "须为 8–32 位数字（数字之间可有空格）")
             }
-            return l.pick("In the policy file, “\(path)”: \(why).", "政策文件中“\(path)”:\(why)。")
+            return l.pick("In the policy file, “\(path)”: \(why).", "政策文件中“\(path)”：\(why)。")
         }
     }
 

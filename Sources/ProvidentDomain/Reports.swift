@@ -206,15 +206,15 @@ public enum Reports {
             ("paused", l.pick("Paused", "暂停")), ("closed", l.pick("Closed", "已封存")),
         ])
         var months = ReportTable(name: "months", title: l.pick("Deposits by month recorded", "按登记月份统计缴存"), columns: [
-            ("month", l.pick("Month", "月份")), ("deposits", l.pick("Deposits", "笔数")), ("amountFen", l.pick("Amount (yuan)", "金额(元)")),
-            ("confirmed", l.pick("Confirmed", "已确认笔数")), ("confirmedFen", l.pick("Confirmed (yuan)", "已确认金额(元)")),
+            ("month", l.pick("Month", "月份")), ("deposits", l.pick("Deposits", "笔数")), ("amountFen", l.pick("Amount (yuan)", "金额（元）")),
+            ("confirmed", l.pick("Confirmed", "已确认笔数")), ("confirmedFen", l.pick("Confirmed (yuan)", "已确认金额（元）")),
             ("pending", l.pick("Pending", "待确认笔数")), ("rejected", l.pick("Rejected", "已退回笔数")),
             ("reconciled", l.pick("Reconciled share", "对账完成率")),
         ])
         var totals = ReportTable(name: "totals", title: l.pick("Totals", "合计"), columns: [
             ("accounts", l.pick("Accounts", "账户数")), ("outreach", l.pick("Opened by outreach", "外勤代开")),
-            ("deposits", l.pick("Deposits", "缴存笔数")), ("amountFen", l.pick("Amount (yuan)", "缴存金额(元)")),
-            ("confirmedFen", l.pick("Confirmed (yuan)", "已确认金额(元)")), ("reconciled", l.pick("Reconciled share", "对账完成率")),
+            ("deposits", l.pick("Deposits", "缴存笔数")), ("amountFen", l.pick("Amount (yuan)", "缴存金额（元）")),
+            ("confirmedFen", l.pick("Confirmed (yuan)", "已确认金额（元）")), ("reconciled", l.pick("Reconciled share", "对账完成率")),
         ])
         let categories = AccountCategory.allCases
         for category in categories {

@@ -30,7 +30,7 @@ public enum ImportError: ProvidentError, Hashable {
 
         func describe(_ l: Language) -> String {
             switch self {
-            case .quoteInField: l.pick("a quote inside an unquoted field (quote the whole field and double the quote)", "未加引号的字段中出现引号(请给整个字段加引号,并把其中的引号写两次)")
+            case .quoteInField: l.pick("a quote inside an unquoted field (quote the whole field and double the quote)", "未加引号的字段中出现引号（请给整个字段加引号，并把其中的引号写两次）")
             case .textAfterQuote: l.pick("text after a closing quote", "右引号后还有文字")
             case .unclosedQuote: l.pick("a quoted field is not closed", "引号字段没有结束")
             }
@@ -57,7 +57,7 @@ public enum ImportError: ProvidentError, Hashable {
     public func message(_ l: Language) -> String {
         switch self {
         case .unknownEncoding:
-            l.pick("The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8) and try again.", "文件既不是 UTF-8 也不是 GBK 文本;请另存为 CSV(UTF-8)后重试。")
+            l.pick("The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8) and try again.", "文件既不是 UTF-8 也不是 GBK 文本；请另存为 CSV(UTF-8)后重试。")
         case .empty:
             l.pick("The file has no rows.", "文件中没有数据行。")
         case let .malformed(line, reason):

@@ -205,7 +205,7 @@ public struct ServedDocument: Hashable, Sendable {
         self.proof = proof
     }
 
-    /// Reads "kind,number[,deadline[,proof]]", like "order-to-pay,洛公积金催〔2026〕17号,2026-05-10,签收".
+    /// Reads "kind,number[,deadline[,proof]]", like "order-to-pay，洛公积金催〔2026〕17号，2026-05-10，签收".
     public init(typed text: String) throws(DomainError) {
         let parts = text.replacingOccurrences(of: ",", with: ",").split(separator: ",", omittingEmptySubsequences: false)
             .map { String($0).trimmingASCIIWhitespace }

@@ -338,7 +338,7 @@ struct OfficeDashboard: Sendable {
             <h2>\(HTML.escape(l.pick("Conflicts awaiting review", "待处理的冲突"))) (\(open.count))</h2>
             \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
             <p>\(HTML.escape(l.pick("Two devices changed the same field without seeing each other's change; the later one applies until you choose. Your choice syncs to every device holding the record.",
-                                    "两台设备在互不知情的情况下修改了同一字段;在您选择之前,以较晚的修改为准。您的选择会同步到所有持有该记录的设备。")))</p>
+                                    "两台设备在互不知情的情况下修改了同一字段；在您选择之前，以较晚的修改为准。您的选择会同步到所有持有该记录的设备。")))</p>
             <div class="panel">\(HTML.table(headers: [l.pick("Conflict", "冲突"), l.pick("Record", "记录"), l.pick("Field", "字段"), l.pick("Values", "两个值"),
                                                    l.pick("Written by", "写入设备与时间"), l.pick("Applied", "当前生效"), l.pick("Resolve", "处理")], rows: rows))</div>
             """
@@ -418,7 +418,7 @@ struct OfficeDashboard: Sendable {
             let basisPoints = if case let .share(value?) = share { value } else { 0 }
             return (table.value(row, "branch")?.plain ?? "", basisPoints, share?.plain ?? "-")
         }
-        return Charts.bars(title: l.pick("Coverage by branch (HPF contributors ÷ pension-insured)", "各管理部覆盖率(缴存人数 ÷ 养老参保人数)"),
+        return Charts.bars(title: l.pick("Coverage by branch (HPF contributors ÷ pension-insured)", "各管理部覆盖率（缴存人数 ÷ 养老参保人数）"),
                            rows: rows, maximum: 10_000)
     }
 
@@ -438,7 +438,7 @@ struct OfficeDashboard: Sendable {
             let fen = if case let .money(value)? = table.value(row, "amountFen") { value } else { Int64(0) }
             return (table.value(row, "month")?.plain ?? "", Int(fen / 100), String(fen / 100))
         }
-        return Charts.columns(title: l.pick("Voluntary deposits per month (yuan)", "每月自愿缴存金额(元)"), points: points)
+        return Charts.columns(title: l.pick("Voluntary deposits per month (yuan)", "每月自愿缴存金额（元）"), points: points)
     }
 
     func campaignChart(_ report: Report, _ l: Language) -> String {
@@ -450,7 +450,7 @@ struct OfficeDashboard: Sendable {
             func count(_ key: String) -> String { table.value(row, key)?.plain ?? "0" }
             return (label, basisPoints, "\(count("surveyed"))/\(count("targets")) · " + l.pick("complied \(count("complied"))", "已整改 \(count("complied"))"))
         }
-        return Charts.bars(title: l.pick("Campaign: targets surveyed, by branch", "专项行动:各管理部摸底进度"), rows: rows, maximum: 10_000,
+        return Charts.bars(title: l.pick("Campaign: targets surveyed, by branch", "专项行动：各管理部摸底进度"), rows: rows, maximum: 10_000,
                            color: Charts.palette[2])
     }
 
@@ -481,7 +481,7 @@ struct OfficeDashboard: Sendable {
     func forbidden(_ l: Language) -> Response {
         page(l, title: l.pick("Refused", "请求被拒绝"), body: """
             <div class="login"><div class="error">\(HTML.escape(l.pick("This form has expired or did not come from this dashboard, so nothing was done. Reload the page and try again.",
-                                                                       "该表单已过期或并非来自本系统,未做任何操作。请刷新页面后重试。")))</div>
+                                                                       "该表单已过期或并非来自本系统，未做任何操作。请刷新页面后重试。")))</div>
             <a href="/office">\(HTML.escape(l.pick("Back to the dashboard", "返回首页")))</a></div>
             """, status: .forbidden)
     }
@@ -494,11 +494,11 @@ struct OfficeDashboard: Sendable {
     func notice(_ request: Request, _ l: Language) -> String {
         guard let done = request.uri.queryParameters["done"] else { return "" }
         let text = switch done {
-        case "confirmed": l.pick("Deposit confirmed; the worker sees it at the next sync.", "缴存已确认;本人下次同步即可看到。")
-        case "rejected": l.pick("Deposit rejected; the worker sees the reason at the next sync.", "缴存已退回;本人下次同步即可看到原因。")
+        case "confirmed": l.pick("Deposit confirmed; the worker sees it at the next sync.", "缴存已确认；本人下次同步即可看到。")
+        case "rejected": l.pick("Deposit rejected; the worker sees the reason at the next sync.", "缴存已退回；本人下次同步即可看到原因。")
         case "dismissed": l.pick("Bank line set aside.", "银行流水已搁置处理。")
-        case "resolved": l.pick("Conflict resolved; the choice syncs to every device holding the record.", "冲突已处理;您的选择将同步到所有相关设备。")
-        case "revoked": l.pick("Device revoked; it can no longer sync.", "设备已停用,不能再同步。")
+        case "resolved": l.pick("Conflict resolved; the choice syncs to every device holding the record.", "冲突已处理；您的选择将同步到所有相关设备。")
+        case "revoked": l.pick("Device revoked; it can no longer sync.", "设备已停用，不能再同步。")
         default: ""
         }
         return text.isEmpty ? "" : "<div class=\"notice\">\(HTML.escape(text))</div>"

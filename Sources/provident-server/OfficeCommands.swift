@@ -52,7 +52,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             let (lines, problems, used) = try Self.read(Array(data), encoding: chosen)
             guard problems.isEmpty else {
                 for problem in problems {
-                    FileHandle.standardError.write(Data(t("line \(problem.line): \(problem.message)\n", "第 \(problem.line) 行:\(problem.message)\n").utf8))
+                    FileHandle.standardError.write(Data(t("line \(problem.line): \(problem.message)\n", "第 \(problem.line) 行：\(problem.message)\n").utf8))
                 }
                 throw AdminFailure(status: 3, message: t("\(problems.count) rows of \(file) are malformed (listed above); nothing was imported. Correct them and import the file again.",
                                                          "\(file) 中有 \(problems.count) 行格式有误(见上);未导入任何数据。请更正后重新导入。"))
@@ -65,13 +65,13 @@ struct ReconcileCommand: AsyncParsableCommand {
             guard (0...90).contains(window) else { throw AdminFailure(status: 3, message: t("--window-days must be 0 to 90.", "--window-days 须为 0 到 90。")) }
             let report = try await core.importStatement(lines, fileName: (file as NSString).lastPathComponent, windowDays: window)
             print(t("\(file) (\(used.rawValue)): \(report.lines) lines.", "\(file)(\(used.rawValue)):共 \(report.lines) 行。"))
-            print(t("  already imported:  \(report.alreadyImported)", "  此前已导入:\(report.alreadyImported)"))
-            print(t("  matched, confirmed: \(report.confirmed)", "  已匹配确认:\(report.confirmed)"))
-            print(t("  amount mismatch:   \(report.amountMismatch)", "  金额不符:  \(report.amountMismatch)"))
-            print(t("  no deposit:        \(report.noDeposit)", "  无对应缴存:\(report.noDeposit)"))
-            print(t("  duplicate payment: \(report.duplicate)", "  重复缴款:  \(report.duplicate)"))
+            print(t("  already imported:  \(report.alreadyImported)", "  此前已导入：\(report.alreadyImported)"))
+            print(t("  matched, confirmed: \(report.confirmed)", "  已匹配确认：\(report.confirmed)"))
+            print(t("  amount mismatch:   \(report.amountMismatch)", "  金额不符：  \(report.amountMismatch)"))
+            print(t("  no deposit:        \(report.noDeposit)", "  无对应缴存：\(report.noDeposit)"))
+            print(t("  duplicate payment: \(report.duplicate)", "  重复缴款：  \(report.duplicate)"))
             let missing = try await core.missingPayments(windowDays: window).count
-            print(t("Deposits still without a bank line after \(window) days: \(missing).", "登记超过 \(window) 天仍无银行流水的缴存:\(missing) 笔。"))
+            print(t("Deposits still without a bank line after \(window) days: \(missing).", "登记超过 \(window) 天仍无银行流水的缴存：\(missing) 笔。"))
             if report.amountMismatch + report.noDeposit + report.duplicate + missing > 0 {
                 print(t("Review them with `provident-server reconcile list`.", "请用 `provident-server reconcile list` 查看并处理。"))
             }
@@ -144,18 +144,18 @@ struct ReconcileCommand: AsyncParsableCommand {
                 throw AdminFailure(status: 4, message: ReconciliationError.lineUnknown(line).message(language))
             }
             let bank = found.bankLine
-            print(t("Bank line \(found.id) (statement \(found.statementID), file line \(bank.line))", "银行流水 \(found.id)(对账单 \(found.statementID),文件第 \(bank.line) 行)"))
-            print(t("Date:     ", "日期:    ") + bank.date.iso)
-            print(t("Amount:   ", "金额:    ") + Money(fen: bank.amountFen).formatted)
-            print(t("Payer:    ", "付款人:  ") + "\(bank.payerName)  \(bank.maskedAccount)")
-            print(t("Memo:     ", "摘要:    ") + bank.memo)
-            if let serial = bank.serial { print(t("Serial:   ", "流水号:  ") + serial) }
-            print(t("Status:   ", "状态:    ") + found.status.label(language) + (found.method.map { " (\($0.label(language)))" } ?? ""))
-            if let reference = found.reference { print(t("Deposit:  ", "缴存:    ") + reference) }
-            if let note = found.note { print(t("Note:     ", "备注:    ") + note) }
+            print(t("Bank line \(found.id) (statement \(found.statementID), file line \(bank.line))", "银行流水 \(found.id)（对账单 \(found.statementID)，文件第 \(bank.line) 行）"))
+            print(t("Date:     ", "日期：    ") + bank.date.iso)
+            print(t("Amount:   ", "金额：    ") + Money(fen: bank.amountFen).formatted)
+            print(t("Payer:    ", "付款人：  ") + "\(bank.payerName)  \(bank.maskedAccount)")
+            print(t("Memo:     ", "摘要：    ") + bank.memo)
+            if let serial = bank.serial { print(t("Serial:   ", "流水号：  ") + serial) }
+            print(t("Status:   ", "状态：    ") + found.status.label(language) + (found.method.map { " (\($0.label(language)))" } ?? ""))
+            if let reference = found.reference { print(t("Deposit:  ", "缴存：    ") + reference) }
+            if let note = found.note { print(t("Note:     ", "备注：    ") + note) }
             if !found.candidates.isEmpty {
                 let references = try await core.references(ofDeposits: found.candidates)
-                print(t("Deposits that fit: ", "可能对应的缴存:") + references.joined(separator: ", "))
+                print(t("Deposits that fit: ", "可能对应的缴存：") + references.joined(separator: ", "))
                 print(t("Confirm one with: provident-server reconcile confirm \(found.id) --deposit CODE",
                         "确认其中一笔:provident-server reconcile confirm \(found.id) --deposit 识别码"))
             }
@@ -170,7 +170,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (_, confirmed) = try await options.withCore { try await $0.confirmLine(line, reference: deposit) }
-            print(t("Deposit \(confirmed.reference) confirmed; the worker sees it at the next sync.", "缴存 \(confirmed.reference) 已确认;本人下次同步即可看到。"))
+            print(t("Deposit \(confirmed.reference) confirmed; the worker sees it at the next sync.", "缴存 \(confirmed.reference) 已确认；本人下次同步即可看到。"))
         }
     }
 
@@ -182,7 +182,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
         func run() async throws {
             let rejected = try await options.withCore { try await $0.rejectDeposit(reference: reference, reason: reason) }
-            print(t("Deposit \(rejected.reference) rejected; the worker sees the reason at the next sync.", "缴存 \(rejected.reference) 已退回;本人下次同步即可看到原因。"))
+            print(t("Deposit \(rejected.reference) rejected; the worker sees the reason at the next sync.", "缴存 \(rejected.reference) 已退回；本人下次同步即可看到原因。"))
         }
     }
 
@@ -233,9 +233,9 @@ struct InterestCommand: AsyncParsableCommand {
             let report = try await options.withCore { try await $0.settleInterest(year: year) }
             print(t("Interest year \(report.from.iso) to \(report.to.iso):", "结息年度 \(report.from.iso) 至 \(report.to.iso):"))
             print(t("  accounts credited:  \(report.credited), total \(Money(fen: report.totalFen).formatted)",
-                    "  本次结息账户:\(report.credited) 户,合计 \(Money(fen: report.totalFen).formatted)"))
-            print(t("  already settled:    \(report.alreadySettled)", "  此前已结息:  \(report.alreadySettled) 户"))
-            print(t("  nothing to credit:  \(report.nothingToCredit)", "  无利息:      \(report.nothingToCredit) 户"))
+                    "  本次结息账户：\(report.credited) 户，合计 \(Money(fen: report.totalFen).formatted)"))
+            print(t("  already settled:    \(report.alreadySettled)", "  此前已结息：  \(report.alreadySettled) 户"))
+            print(t("  nothing to credit:  \(report.nothingToCredit)", "  无利息：      \(report.nothingToCredit) 户"))
         }
     }
 }
@@ -292,7 +292,7 @@ struct ReportCommand: AsyncParsableCommand {
             print("\(report.title)  " + t("as of ", "截至 ") + report.asOf.iso)
             for table in report.tables {
                 print("\n\(table.title)")
-                if table.rows.isEmpty { print(t("  (none)", "  (无)")) } else { printTable([table.labels] + table.rows.map { $0.map(\.display) }) }
+                if table.rows.isEmpty { print(t("  (none)", "  （无）")) } else { printTable([table.labels] + table.rows.map { $0.map(\.display) }) }
             }
         }
     }
@@ -335,15 +335,15 @@ struct OfficeCommand: AsyncParsableCommand {
                 }
                 password = SecretBytes(utf8: String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""))
             } else {
-                guard let first = getpass(t("Password: ", "密码:")).map({ String(cString: $0) }),
-                      let second = getpass(t("Again: ", "再次输入:")).map({ String(cString: $0) }) else {
+                guard let first = getpass(t("Password: ", "密码：")).map({ String(cString: $0) }),
+                      let second = getpass(t("Again: ", "再次输入：")).map({ String(cString: $0) }) else {
                     throw AdminFailure(status: 3, message: t("No terminal to ask the password on; use --password-file.", "没有终端可以输入密码;请使用 --password-file。"))
                 }
                 guard first == second else { throw AdminFailure(status: 3, message: t("The two passwords differ.", "两次输入的密码不一致。")) }
                 password = SecretBytes(utf8: first)
             }
             try await options.withCore { try await $0.addOfficeUser(name, password: password) }
-            print(t("User \(name) added; sign in at /office.", "已添加用户 \(name);可在 /office 登录。"))
+            print(t("User \(name) added; sign in at /office.", "已添加用户 \(name)；可在 /office 登录。"))
         }
     }
 

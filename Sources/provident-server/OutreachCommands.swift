@@ -21,7 +21,7 @@ func importFile(_ file: String, encoding: String?) throws -> (data: Data, encodi
         return value
     }
     guard let data = FileManager.default.contents(atPath: file) else {
-        throw AdminFailure(status: 3, message: t("Cannot read \(file); check the path.", "无法读取 \(file);请检查路径。"))
+        throw AdminFailure(status: 3, message: t("Cannot read \(file); check the path.", "无法读取 \(file)；请检查路径。"))
     }
     return (data, chosen)
 }
@@ -77,17 +77,17 @@ struct UnitsCommand: AsyncParsableCommand {
             report.errors.sort { $0.line < $1.line }
             print(t("\(file) (\(encodingUsed.rawValue)): \(rows.count + problems.count) rows\(dryRun ? ", checked only: nothing was imported" : "").",
                     "\(file)(\(encodingUsed.rawValue)):共 \(rows.count + problems.count) 行\(dryRun ? ",仅检查,未导入任何数据" : "")。"))
-            print(t("  registered:    \(report.created)", "  新登记单位:\(report.created)"))
+            print(t("  registered:    \(report.created)", "  新登记单位：\(report.created)"))
             print(t("  updated:       \(report.updated)\(report.moved > 0 ? " (\(report.moved) moved to another branch)" : "")",
                     "  更新单位:  \(report.updated)\(report.moved > 0 ? "(其中 \(report.moved) 个转到其他管理部)" : "")"))
-            print(t("  unchanged:     \(report.unchanged)", "  无变化:    \(report.unchanged)"))
+            print(t("  unchanged:     \(report.unchanged)", "  无变化：    \(report.unchanged)"))
             if !report.errors.isEmpty {
-                print(t("  not imported:  \(report.errors.count)", "  未导入:    \(report.errors.count)"))
+                print(t("  not imported:  \(report.errors.count)", "  未导入：    \(report.errors.count)"))
                 for error in report.errors {
-                    print(t("    line \(error.line): \(error.message) [\(error.code)]", "    第 \(error.line) 行:\(error.message) [\(error.code)]"))
+                    print(t("    line \(error.line): \(error.message) [\(error.code)]", "    第 \(error.line) 行：\(error.message) [\(error.code)]"))
                 }
                 print(t("Correct those rows and import the file again: rows already imported are not imported twice.",
-                        "请更正这些行后重新导入该文件:已导入的行不会重复导入。"))
+                        "请更正这些行后重新导入该文件：已导入的行不会重复导入。"))
                 throw ExitCode(3)
             }
         }
@@ -159,9 +159,9 @@ struct CampaignCommand: AsyncParsableCommand {
             let (cutoffDate, phases) = try Self.parse(cutoff: cutoff, phases: phase)
             let (campaign, targets) = try await options.withCore { try await $0.createCampaign(name: name, cutoff: cutoffDate, phases: phases) }
             print(t("Campaign \(campaign.id) “\(campaign.name)”, cut-off \(campaign.cutoff.iso), \(campaign.phases.count) phases.",
-                    "专项行动 \(campaign.id)“\(campaign.name)”,截止日期 \(campaign.cutoff.iso),共 \(campaign.phases.count) 个阶段。"))
+                    "专项行动 \(campaign.id)“\(campaign.name)”，截止日期 \(campaign.cutoff.iso)，共 \(campaign.phases.count) 个阶段。"))
             let total = targets.values.reduce(0) { $0 + $1.count }
-            print(t("Targets (in arrears or stopped on \(campaign.cutoff.iso)): \(total)", "目标单位(截至 \(campaign.cutoff.iso) 欠缴或停缴):\(total)"))
+            print(t("Targets (in arrears or stopped on \(campaign.cutoff.iso)): \(total)", "目标单位（截至 \(campaign.cutoff.iso) 欠缴或停缴）:\(total)"))
             for branch in targets.keys.sorted() { print("  \(branch): \(targets[branch]?.count ?? 0)") }
         }
     }
@@ -210,7 +210,7 @@ func printCampaign(_ campaign: Campaign, _ progress: [CampaignProgress]) {
     for p in progress {
         rows.append([p.branch, "\(p.targets)", "\(p.surveyed)", "\(p.letterServed)", "\(p.interviewed)", "\(p.complied)", "\(p.applied)", "\(p.refused)"])
     }
-    if progress.isEmpty { print(t("  No targets: no employer was in arrears or stopped on the cut-off date.", "  无目标单位:截止日期时没有欠缴或停缴的单位。")) }
+    if progress.isEmpty { print(t("  No targets: no employer was in arrears or stopped on the cut-off date.", "  无目标单位：截止日期时没有欠缴或停缴的单位。")) }
     else { printTable(rows) }
 }
 

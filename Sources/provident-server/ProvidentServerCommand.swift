@@ -179,7 +179,7 @@ struct DeviceCommand: AsyncParsableCommand {
                                             validFor: Int64(days) * 86_400)
             }
             print(t("Invite \(id) for a\(role == "office" ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:",
-                    "邀请 \(id):\(role == "office" ? "中心电脑" : "\(branch ?? "")外勤电脑"),\(days) 天内有效:"))
+                    "邀请 \(id):\(role == "office" ? "中心电脑" : "\(branch ?? "")外勤电脑"),\(days) 天内有效："))
             print("  \(code)")
             print(t("On the laptop: provident init --server URL --invite \(code)", "在该电脑上运行:provident init --server URL --invite \(code)"))
         }
@@ -283,13 +283,13 @@ struct ConflictsCommand: AsyncParsableCommand {
         func run() async throws {
             let (found, resolved) = try await options.withCore { try await find(conflict, in: $0) }
             print(t("Conflict ", "冲突 ") + found.id.hex)
-            print(t("Record:  \(found.record)   field: \(found.field)   ", "记录:\(found.record)   字段:\(found.field)   ") + (resolved ? t("resolved", "已处理") : t("open", "待处理")))
+            print(t("Record:  \(found.record)   field: \(found.field)   ", "记录：\(found.record)   字段：\(found.field)   ") + (resolved ? t("resolved", "已处理") : t("open", "待处理")))
             for (label, write) in [("a", found.first), ("b", found.second)] {
-                let winner = write.dot == found.winner.dot ? t("  ← applied (later)", "  ← 当前生效(较晚)") : ""
+                let winner = write.dot == found.winner.dot ? t("  ← applied (later)", "  ← 当前生效（较晚）") : ""
                 let written = write.time.instant.shanghaiDisplay
-                print("  \(label): \(Reports.masked(write.value, field: found.field))  " + t("by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)", "设备 \(write.dot.device) #\(write.dot.sequence),写入于 \(written)(北京时间)") + winner)
+                print("  \(label): \(Reports.masked(write.value, field: found.field))  " + t("by \(write.dot.device) #\(write.dot.sequence), written \(written) (Beijing)", "设备 \(write.dot.device) #\(write.dot.sequence)，写入于 \(written)（北京时间）") + winner)
             }
-            print(t("Resolve with: ", "处理:") + "provident-server conflicts resolve \(found.id.hex.prefix(16)) --keep a|b")
+            print(t("Resolve with: ", "处理：") + "provident-server conflicts resolve \(found.id.hex.prefix(16)) --keep a|b")
         }
     }
 

@@ -58,10 +58,10 @@ import Testing
         }
 
         let statement = try cli.run(["statement"])
-        says(statement, "Total:      ¥2,200.50", "合计:      ¥2,200.50")
+        says(statement, "Total:      ¥2,200.50", "合计：      ¥2,200.50")
         for reference in references { #expect(statement.stdout.contains(reference)) }
         #expect(statement.stdout.contains(chinese ? "待确认" : "pending"))
-        #expect(statement.stdout.contains(chinese ? "连续缴存月数:1" : "Continuous months paid: 1"))
+        #expect(statement.stdout.contains(chinese ? "连续缴存月数：1" : "Continuous months paid: 1"))
 
         let json = try cli.json(["statement"])
         let lines = try #require(json["lines"] as? [[String: Any]])
@@ -79,7 +79,7 @@ import Testing
         #expect(rows[0].hasPrefix(chinese ? "日期," : "Date,"))
         #expect(rows[3].contains("1000.50"))
 
-        says(try cli.run(["balance"]), "Pending:    ¥2,200.50", "待确认:    ¥2,200.50")
+        says(try cli.run(["balance"]), "Pending:    ¥2,200.50", "待确认：    ¥2,200.50")
         let balance = try cli.json(["balance"])
         #expect(balance["confirmedFen"] as? Int == 0)
         #expect(balance["projectedInterestFen"] as? Int == 0)
@@ -96,7 +96,7 @@ import Testing
         #expect(!account.stdout.contains("360426199101010071"))
         #expect(account.stdout.contains("138****8000"))
 
-        says(try cli.run(["check"]), "The replica is consistent: 4 change(s)", "数据一致:本设备 4 项更改")
+        says(try cli.run(["check"]), "The replica is consistent: 4 change(s)", "数据一致：本设备 4 项更改")
     }
 
     @Test func pausingResumingUpdatingAndReversingAreRecordedToo() throws {

@@ -24,20 +24,20 @@ struct Enroll: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var passphrase: PassphraseOptions
 
-    @Option(help: ArgumentHelp(t("Name, as on the ID card.", "姓名(与身份证一致)。")))
+    @Option(help: ArgumentHelp(t("Name, as on the ID card.", "姓名（与身份证一致）。")))
     var name: String?
-    @Option(name: .customLong("id-number"), help: ArgumentHelp(t("Resident ID number (18 characters).", "居民身份证号码(18 位)。")))
+    @Option(name: .customLong("id-number"), help: ArgumentHelp(t("Resident ID number (18 characters).", "居民身份证号码（18 位）。")))
     var idNumber: String?
     @Option(help: ArgumentHelp(t("Mobile number.", "手机号码。")))
     var phone: String?
-    @Option(help: ArgumentHelp(t("Kind of work: gig, trader, part-time or other.", "就业类别:gig(新就业形态)、trader(个体工商户)、part-time(非全日制)或 other(其他)。"),
+    @Option(help: ArgumentHelp(t("Kind of work: gig, trader, part-time or other.", "就业类别：gig（新就业形态）、trader（个体工商户）、part-time（非全日制）或 other（其他）。"),
                                valueName: "kind"))
     var category: String?
-    @Option(help: ArgumentHelp(t("Monthly contribution base, in yuan.", "月缴存基数(元)。"), valueName: "yuan"))
+    @Option(help: ArgumentHelp(t("Monthly contribution base, in yuan.", "月缴存基数（元）。"), valueName: "yuan"))
     var base: String?
-    @Option(help: ArgumentHelp(t("Combined rate, in whole percent.", "缴存比例(整数百分比)。"), valueName: "percent"))
+    @Option(help: ArgumentHelp(t("Combined rate, in whole percent.", "缴存比例（整数百分比）。"), valueName: "percent"))
     var rate: String?
-    @Option(help: ArgumentHelp(t("A fixed monthly amount instead of base and rate, in yuan.", "固定月缴存额(元),代替基数和比例。"),
+    @Option(help: ArgumentHelp(t("A fixed monthly amount instead of base and rate, in yuan.", "固定月缴存额（元），代替基数和比例。"),
                                valueName: "yuan"))
     var monthly: String?
     @OptionGroup var format: FormatOptions
@@ -177,13 +177,13 @@ struct AccountCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Show the account: holder, agreement and status.", "查看账户:持有人、缴存协议和状态。"))
+            CommandConfiguration(abstract: t("Show the account: holder, agreement and status.", "查看账户：持有人、缴存协议和状态。"))
         }
 
         @OptionGroup var data: DataOptions
         @OptionGroup var format: FormatOptions
         @OptionGroup var which: AccountOption
-        @Flag(help: ArgumentHelp(t("Show the full ID and phone numbers instead of masked ones.", "显示完整的身份证号码和手机号码(默认部分隐藏)。")))
+        @Flag(help: ArgumentHelp(t("Show the full ID and phone numbers instead of masked ones.", "显示完整的身份证号码和手机号码（默认部分隐藏）。")))
         var reveal = false
 
         struct Output: Encodable {
@@ -209,16 +209,16 @@ struct AccountCommand: ParsableCommand {
                                             closeReason: account.closeReason))
                 return
             }
-            Terminal.say(t("Account:     ", "账户:      ") + account.id)
-            Terminal.say(t("Holder:      ", "持有人:    ") + account.name)
-            Terminal.say(t("ID number:   ", "身份证号:  ") + idNumber)
-            Terminal.say(t("Mobile:      ", "手机:      ") + phone)
-            Terminal.say(t("Work:        ", "就业类别:  ") + account.category.label(language))
-            Terminal.say(t("Agreement:   ", "缴存协议:  ") + Self.describe(account.agreement))
-            Terminal.say(t("Status:      ", "状态:      ") + account.status.label(language))
-            Terminal.say(t("Opened:      ", "开户日期:  ") + account.enrolledOn.iso)
+            Terminal.say(t("Account:     ", "账户：      ") + account.id)
+            Terminal.say(t("Holder:      ", "持有人：    ") + account.name)
+            Terminal.say(t("ID number:   ", "身份证号：  ") + idNumber)
+            Terminal.say(t("Mobile:      ", "手机：      ") + phone)
+            Terminal.say(t("Work:        ", "就业类别：  ") + account.category.label(language))
+            Terminal.say(t("Agreement:   ", "缴存协议：  ") + Self.describe(account.agreement))
+            Terminal.say(t("Status:      ", "状态：      ") + account.status.label(language))
+            Terminal.say(t("Opened:      ", "开户日期：  ") + account.enrolledOn.iso)
             if let closed = account.closedOn {
-                Terminal.say(t("Closed:      ", "封存日期:  ") + closed.iso + (account.closeReason.map { " (\($0))" } ?? ""))
+                Terminal.say(t("Closed:      ", "封存日期：  ") + closed.iso + (account.closeReason.map { " (\($0))" } ?? ""))
             }
         }
 
@@ -247,7 +247,7 @@ struct AccountCommand: ParsableCommand {
         var base: String?
         @Option(help: ArgumentHelp(t("New combined rate, in whole percent (with --base).", "新缴存比例(整数百分比,与 --base 一起使用)。"), valueName: "percent"))
         var rate: String?
-        @Option(help: ArgumentHelp(t("New fixed monthly amount, in yuan.", "新的固定月缴存额(元)。"), valueName: "yuan"))
+        @Option(help: ArgumentHelp(t("New fixed monthly amount, in yuan.", "新的固定月缴存额（元）。"), valueName: "yuan"))
         var monthly: String?
 
         func validate() throws {
@@ -261,8 +261,8 @@ struct AccountCommand: ParsableCommand {
             let account = try device.updateAccount(accountID: which.account, phone: phone, base: base, rate: rate, monthly: monthly,
                                                    unlock: { try passphrase.unlock(device) }, now: currentInstant())
             Terminal.say(t("Account updated.", "账户已更新。"))
-            Terminal.say(t("Mobile:      ", "手机:      ") + MobileNumber.mask(account.phone))
-            Terminal.say(t("Agreement:   ", "缴存协议:  ") + Show.describe(account.agreement))
+            Terminal.say(t("Mobile:      ", "手机：      ") + MobileNumber.mask(account.phone))
+            Terminal.say(t("Agreement:   ", "缴存协议：  ") + Show.describe(account.agreement))
         }
     }
 }
@@ -280,7 +280,7 @@ struct Pause: ParsableCommand {
         let device = try data.open()
         let account = try device.pause(accountID: which.account, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Terminal.say(t("Deposits paused. Resume with `provident resume`.", "已暂停缴存。可用 `provident resume` 恢复。"))
-        Terminal.say(t("Status: ", "状态:") + account.status.label(language))
+        Terminal.say(t("Status: ", "状态：") + account.status.label(language))
     }
 }
 
@@ -297,14 +297,14 @@ struct Resume: ParsableCommand {
         let device = try data.open()
         let account = try device.resume(accountID: which.account, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         Terminal.say(t("Deposits resumed.", "已恢复缴存。"))
-        Terminal.say(t("Status: ", "状态:") + account.status.label(language))
+        Terminal.say(t("Status: ", "状态：") + account.status.label(language))
     }
 }
 
 struct Close: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(abstract: t("Close (seal) the account. This cannot be undone from this device.",
-                                         "封存(销户)账户。本设备无法撤销此操作。"))
+                                         "封存（销户）账户。本设备无法撤销此操作。"))
     }
 
     @OptionGroup var data: DataOptions
@@ -321,7 +321,7 @@ struct Close: ParsableCommand {
 
 /// Which account a command is about: on a worker's device, their own; on a staff laptop, the one named.
 struct AccountOption: ParsableArguments {
-    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"),
+    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID（默认：本人账户）。"),
                                valueName: "id"))
     var account: String?
 }
@@ -330,7 +330,7 @@ extension AccountCommand {
     struct Verify: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(abstract: t("Record that you have verified the account holder in person (office and outreach staff).",
-                                             "记录已当面核验账户持有人身份(中心和外勤人员)。"))
+                                             "记录已当面核验账户持有人身份（中心和外勤人员）。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -340,13 +340,13 @@ extension AccountCommand {
         func run() throws {
             let device = try data.open()
             let verified = try device.verify(accountID: account, unlock: { try passphrase.unlock(device) }, now: currentInstant())
-            Terminal.say(t("Account \(verified.id) verified: ", "账户 \(verified.id) 已核验:") + verified.status.label(language))
+            Terminal.say(t("Account \(verified.id) verified: ", "账户 \(verified.id) 已核验：") + verified.status.label(language))
         }
     }
 
     struct Transfer: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Move an account into another branch's care (the office).", "将账户移交另一管理部负责(中心)。"))
+            CommandConfiguration(abstract: t("Move an account into another branch's care (the office).", "将账户移交另一管理部负责（中心）。"))
         }
 
         @OptionGroup var data: DataOptions

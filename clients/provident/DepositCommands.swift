@@ -5,14 +5,14 @@ import ProvidentDomain
 
 struct DepositCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "deposit", abstract: t("Record a deposit, or reverse a mistaken one.", "登记缴存,或冲正错误的缴存。"),
+        CommandConfiguration(commandName: "deposit", abstract: t("Record a deposit, or reverse a mistaken one.", "登记缴存，或冲正错误的缴存。"),
                              subcommands: [Record.self, Reverse.self], defaultSubcommand: Record.self)
     }
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
-                abstract: t("Record a deposit and get the reference code for the bank-transfer memo.", "登记一笔缴存,并获得银行转账附言中要填写的识别码。"),
+                abstract: t("Record a deposit and get the reference code for the bank-transfer memo.", "登记一笔缴存，并获得银行转账附言中要填写的识别码。"),
                 discussion: t("""
                     Without options, records this month's deposit at the agreed amount. --period pays a \
                     given month, --catch-up pays missed past months, --lump pays a free amount where the \
@@ -27,17 +27,17 @@ struct DepositCommand: ParsableCommand {
 
         @OptionGroup var data: DataOptions
         @OptionGroup var passphrase: PassphraseOptions
-        @Option(help: ArgumentHelp(t("The month paid for (default: this month).", "缴存月份(默认:本月)。"), valueName: "YYYY-MM"))
+        @Option(help: ArgumentHelp(t("The month paid for (default: this month).", "缴存月份（默认：本月）。"), valueName: "YYYY-MM"))
         var period: String?
         @Option(name: .customLong("catch-up"),
-                help: ArgumentHelp(t("Past months to catch up, separated by commas.", "要补缴的以往月份,用逗号分隔。"), valueName: "YYYY-MM,…"))
+                help: ArgumentHelp(t("Past months to catch up, separated by commas.", "要补缴的以往月份，用逗号分隔。"), valueName: "YYYY-MM,…"))
         var catchUp: String?
         @Flag(help: ArgumentHelp(t("A lump-sum deposit of --amount, where the policy allows it.", "按 --amount 金额灵活缴存(政策允许时)。")))
         var lump = false
         @Option(help: ArgumentHelp(t("The amount in yuan (for monthly and catch-up it must match the agreement).",
-                                     "金额(元;按月缴存和补缴时须与协议一致)。"), valueName: "yuan"))
+                                     "金额（元；按月缴存和补缴时须与协议一致）。"), valueName: "yuan"))
         var amount: String?
-        @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"),
+        @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID（默认：本人账户）。"),
                                    valueName: "id"))
         var account: String?
         @Option(help: ArgumentHelp(t("How you pay: bank-transfer, bank-counter or mobile-banking.", "缴款方式:bank-transfer(银行转账)、bank-counter(银行柜台)或 mobile-banking(手机银行)。"),
@@ -113,7 +113,7 @@ struct DepositCommand: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(abstract: t("Reverse a mistaken deposit, by its reference code.", "按识别码冲正错误的缴存。"),
                                  discussion: t("Deposits are never edited or deleted: a reversal is recorded beside it, with the reason.",
-                                               "缴存不会被修改或删除:冲正会连同原因另行记录。"))
+                                               "缴存不会被修改或删除：冲正会连同原因另行记录。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -138,9 +138,9 @@ struct StatementCommand: ParsableCommand {
     }
 
     @OptionGroup var data: DataOptions
-    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"), valueName: "id"))
+    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID（默认：本人账户）。"), valueName: "id"))
     var account: String?
-    @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出(供脚本使用)。"))) var json = false
+    @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
     @Flag(help: ArgumentHelp(t("Print CSV for spreadsheets (UTF-8 with BOM).", "以 CSV 格式输出,供电子表格使用(带 BOM 的 UTF-8)。"))) var csv = false
 
     func validate() throws {
@@ -188,8 +188,8 @@ struct StatementCommand: ParsableCommand {
                 continuousMonths: statement.continuousMonths, continuousConfirmedMonths: statement.continuousConfirmedMonths))
         } else if csv {
             var sheet = CSV()
-            sheet.add([t("Date", "日期"), t("Months", "缴存月份"), t("Kind", "类型"), t("Amount (yuan)", "金额(元)"),
-                       t("Status", "状态"), t("Running total (yuan)", "累计(元)"), t("Reference", "识别码"), t("Note", "备注")])
+            sheet.add([t("Date", "日期"), t("Months", "缴存月份"), t("Kind", "类型"), t("Amount (yuan)", "金额（元）"),
+                       t("Status", "状态"), t("Running total (yuan)", "累计（元）"), t("Reference", "识别码"), t("Note", "备注")])
             for line in statement.lines {
                 sheet.add([line.deposit.recordedAt.shanghaiDate.iso, line.deposit.periods.map(\.iso).joined(separator: " "),
                            line.deposit.kind.label(language), Money(fen: line.deposit.amountFen).plain, line.status.label(language),
@@ -202,7 +202,7 @@ struct StatementCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(sheet.text.utf8))
         } else {
             Terminal.say(t("Statement of account \(account.id) (\(account.name)) on \(today.iso)",
-                           "账户 \(account.id)(\(account.name))缴存明细,截至 \(today.iso)"))
+                           "账户 \(account.id)(\(account.name))缴存明细，截至 \(today.iso)"))
             Terminal.say()
             if statement.lines.isEmpty {
                 Terminal.say(t("No deposits yet. Record one with `provident deposit`.", "尚无缴存。可用 `provident deposit` 登记。"))
@@ -219,15 +219,15 @@ struct StatementCommand: ParsableCommand {
                 Terminal.say(table.rendered)
             }
             Terminal.say()
-            Terminal.say(t("Total:      ", "合计:      ") + money(statement.totalFen)
+            Terminal.say(t("Total:      ", "合计：      ") + money(statement.totalFen)
                 + t("  (confirmed \(money(statement.confirmedFen)), pending \(money(statement.pendingFen)))",
-                    "(已确认 \(money(statement.confirmedFen)),待确认 \(money(statement.pendingFen)))"))
+                    "（已确认 \(money(statement.confirmedFen))，待确认 \(money(statement.pendingFen))）"))
             for credit in credits {
-                Terminal.say(t("Interest \(credit.year): ", "\(credit.year) 年度结息:") + money(credit.amountFen)
+                Terminal.say(t("Interest \(credit.year): ", "\(credit.year) 年度结息：") + money(credit.amountFen)
                              + t("  (\(credit.from.iso) to \(credit.to.iso), credited on \(credit.to.iso))", "(\(credit.from.iso) 至 \(credit.to.iso),\(credit.to.iso) 入账)"))
             }
             Terminal.say(t("Continuous months paid: \(statement.continuousMonths) (confirmed: \(statement.continuousConfirmedMonths))",
-                           "连续缴存月数:\(statement.continuousMonths)(已确认:\(statement.continuousConfirmedMonths))"))
+                           "连续缴存月数：\(statement.continuousMonths)（已确认：\(statement.continuousConfirmedMonths)）"))
         }
         Timing.report("command", since: started)
     }
@@ -244,12 +244,12 @@ struct BalanceCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "balance",
                              abstract: t("Show confirmed and pending money, and interest projected to the next settlement.",
-                                         "显示已确认和待确认金额,以及到下一结息日的预计利息。"))
+                                         "显示已确认和待确认金额，以及到下一结息日的预计利息。"))
     }
 
     @OptionGroup var data: DataOptions
     @OptionGroup var format: FormatOptions
-    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID(默认:本人账户)。"), valueName: "id"))
+    @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID（默认：本人账户）。"), valueName: "id"))
     var account: String?
 
     struct Output: Encodable {
@@ -271,14 +271,14 @@ struct BalanceCommand: ParsableCommand {
                                         interestYearStart: balance.interestYearStart.iso, annualRateBasisPoints: rate))
         } else {
             let percent = "\(rate / 100).\(CivilDateText.pad(rate % 100))%"
-            Terminal.say(t("Confirmed:  ", "已确认:    ") + money(balance.confirmedFen))
-            Terminal.say(t("Pending:    ", "待确认:    ") + money(balance.pendingFen))
+            Terminal.say(t("Confirmed:  ", "已确认：    ") + money(balance.confirmedFen))
+            Terminal.say(t("Pending:    ", "待确认：    ") + money(balance.pendingFen))
             if balance.interestCreditedFen > 0 {
-                Terminal.say(t("Interest credited: ", "已结利息:  ") + money(balance.interestCreditedFen))
+                Terminal.say(t("Interest credited: ", "已结利息：  ") + money(balance.interestCreditedFen))
             }
-            Terminal.say(t("Interest to \(balance.settlementDate.iso): ", "至 \(balance.settlementDate.iso) 预计利息:") + money(balance.projectedInterestFen)
+            Terminal.say(t("Interest to \(balance.settlementDate.iso): ", "至 \(balance.settlementDate.iso) 预计利息：") + money(balance.projectedInterestFen)
                 + t("  (\(percent) a year on the confirmed balance, daily balances since \(balance.interestYearStart.iso))",
-                    "(按年利率 \(percent)、自 \(balance.interestYearStart.iso) 起已确认余额的日积数计算)"))
+                    "（按年利率 \(percent)、自 \(balance.interestYearStart.iso) 起已确认余额的日积数计算）"))
         }
         Timing.report("command", since: started)
     }

@@ -40,7 +40,7 @@ struct OutboxCommand: ParsableCommand {
             let state = switch entry.state {
             case .pending: t("waiting", "待同步")
             case .accepted: t("accepted", "已接受")
-            case .rejected: t("rejected: ", "被拒绝:") + (entry.rejection?.message ?? "")
+            case .rejected: t("rejected: ", "被拒绝：") + (entry.rejection?.message ?? "")
             }
             table.add([String(entry.sequence), entry.recordedAt.shanghaiDisplay, Self.describe(entry.action), "\(entry.byteCount) B", state])
         }
@@ -115,7 +115,7 @@ struct PolicyCommand: ParsableCommand {
                     settlementDate: "\(CivilDateText.pad(policy.settlementMonth))-\(CivilDateText.pad(policy.settlementDay))"))
                 return
             }
-            Terminal.say("# " + t("Policy in force, from: ", "现行政策,来源:") + from)
+            Terminal.say("# " + t("Policy in force, from: ", "现行政策，来源：") + from)
             Terminal.say(policy.yaml, terminator: "")
         }
     }
@@ -125,7 +125,7 @@ struct Check: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             abstract: t("Check the replica: database integrity, the signed chain of changes, and that every change has its record.",
-                        "检查数据:数据库完整性、已签名更改链,以及每项更改与记录是否一一对应。"))
+                        "检查数据：数据库完整性、已签名更改链，以及每项更改与记录是否一一对应。"))
     }
 
     @OptionGroup var data: DataOptions
@@ -153,13 +153,13 @@ struct Check: ParsableCommand {
         }
         if report.isConsistent {
             Terminal.say(t("The replica is consistent: \(report.changeSets) change(s) of this device, \(report.records) record(s).",
-                           "数据一致:本设备 \(report.changeSets) 项更改,\(report.records) 条记录。"))
-            Terminal.say(t("State digest: ", "状态摘要:") + digest)
+                           "数据一致：本设备 \(report.changeSets) 项更改，\(report.records) 条记录。"))
+            Terminal.say(t("State digest: ", "状态摘要：") + digest)
             return
         }
         for finding in report.findings { Terminal.warn("- \(finding)") }
         throw Failure(status: .damaged, message: t("The replica has \(report.findings.count) problem(s), listed above; restore it from a backup.",
-                                                   "数据存在 \(report.findings.count) 个问题(见上);请从备份恢复。"))
+                                                   "数据存在 \(report.findings.count) 个问题（见上）；请从备份恢复。"))
     }
 }
 

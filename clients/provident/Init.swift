@@ -8,7 +8,7 @@ import ProvidentSync
 struct Init: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
-            abstract: t("Set up this device: create its key, sealed with a passphrase.", "设置本设备:创建设备密钥,并用口令加密保存。"),
+            abstract: t("Set up this device: create its key, sealed with a passphrase.", "设置本设备：创建设备密钥，并用口令加密保存。"),
             discussion: t("""
                 The key signs every change made here. It is kept in device.key, encrypted with your \
                 passphrase (Argon2id); the passphrase cannot be recovered, so keep it safe. A device \
@@ -30,15 +30,15 @@ struct Init: AsyncParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
 
     @Flag(help: ArgumentHelp(t("Replace an existing device (asks for confirmation; the old data is backed up).",
-                               "替换已有设备(需要确认;旧数据会备份)。")))
+                               "替换已有设备（需要确认；旧数据会备份）。")))
     var force = false
 
     @Option(help: ArgumentHelp(t("The sync service to enrol with, e.g. http://10.0.0.5:8080.", "要注册的同步服务地址,例如 http://10.0.0.5:8080。"),
                                valueName: "url"))
     var server: String?
-    @Option(help: ArgumentHelp(t("The office's invite code, for a staff laptop.", "中心发放的邀请码(工作人员设备)。"), valueName: "code"))
+    @Option(help: ArgumentHelp(t("The office's invite code, for a staff laptop.", "中心发放的邀请码（工作人员设备）。"), valueName: "code"))
     var invite: String?
-    @Option(help: ArgumentHelp(t("The claim code from the outreach visit, to take over your account.", "外勤走访时获得的认领码,用于认领您的账户。"),
+    @Option(help: ArgumentHelp(t("The claim code from the outreach visit, to take over your account.", "外勤走访时获得的认领码，用于认领您的账户。"),
                                valueName: "code"))
     var claim: String?
 
@@ -90,7 +90,7 @@ struct Init: AsyncParsableCommand {
         if let backup { Terminal.say(t("The old key and data were moved to \(backup).", "旧密钥和数据已移至 \(backup)。")) }
         Terminal.say(t("Device set up in \(directory.path).", "设备已设置在 \(directory.path)。"))
         Terminal.say(t("Device id:        ", "设备 ID:    ") + state.id.rawValue)
-        Terminal.say(t("Key fingerprint:  ", "密钥指纹:   ") + WhoAmI.fingerprint(state.publicKey))
+        Terminal.say(t("Key fingerprint:  ", "密钥指纹：   ") + WhoAmI.fingerprint(state.publicKey))
         Terminal.say(t("Keep your passphrase safe: it cannot be recovered.", "请妥善保管口令：口令无法找回。"))
         if transportRegistered {
             Terminal.say(t("Syncing needs no passphrase: the transport key in \(directory.transportKeyPath) signs sync requests only.",
@@ -125,9 +125,9 @@ struct Init: AsyncParsableCommand {
         Terminal.warn(t("This replaces device \(id) with a new key.", "这将用新密钥替换设备 \(id)。"))
         if pending > 0 {
             Terminal.warn(t("\(pending) change(s) made here are not yet synced; they stay in the backup folder but will not be sent by the new device.",
-                            "本设备有 \(pending) 项更改尚未同步;它们会保留在备份文件夹中,但新设备不会发送它们。"))
+                            "本设备有 \(pending) 项更改尚未同步；它们会保留在备份文件夹中，但新设备不会发送它们。"))
         }
-        let answer = Terminal.ask(t("Type the first 8 characters of the device id to go on: ", "请输入设备 ID 的前 8 个字符以继续:"))
+        let answer = Terminal.ask(t("Type the first 8 characters of the device id to go on: ", "请输入设备 ID 的前 8 个字符以继续："))
         guard let answer, answer.trimmingCharacters(in: .whitespaces) == String(id.prefix(8)) else { throw ClientError.notConfirmed }
     }
 
@@ -137,9 +137,9 @@ struct Init: AsyncParsableCommand {
             try Self.checkStrength(secret)
             return secret
         }
-        let first = try passphrase.passphrase(prompt: t("New passphrase (at least 8 characters): ", "新口令(至少 8 个字符):"))
+        let first = try passphrase.passphrase(prompt: t("New passphrase (at least 8 characters): ", "新口令（至少 8 个字符）:"))
         try Self.checkStrength(first)
-        let second = try passphrase.passphrase(prompt: t("Repeat the passphrase: ", "再次输入口令:"))
+        let second = try passphrase.passphrase(prompt: t("Repeat the passphrase: ", "再次输入口令："))
         guard first.constantTimeEquals(second) else { throw ClientError.passphrasesDiffer }
         return first
     }
@@ -153,7 +153,7 @@ struct Init: AsyncParsableCommand {
 struct WhoAmI: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "whoami",
-                             abstract: t("Show this device: its id, key fingerprint and role.", "显示本设备:设备 ID、密钥指纹和角色。"))
+                             abstract: t("Show this device: its id, key fingerprint and role.", "显示本设备：设备 ID、密钥指纹和角色。"))
     }
 
     @OptionGroup var data: DataOptions
@@ -192,15 +192,15 @@ struct WhoAmI: ParsableCommand {
         let role = Self.describe(state.role) + (state.branch.map { t(" of \($0)", "(\($0))") } ?? "")
         let sync = try device.replica.syncState()
         Terminal.say(t("Device id:        ", "设备 ID:     ") + state.id.rawValue)
-        Terminal.say(t("Key fingerprint:  ", "密钥指纹:    ") + Self.fingerprint(state.publicKey))
-        Terminal.say(t("Role:             ", "角色:        ") + role)
-        Terminal.say(t("Account:          ", "账户:        ") + (state.accountID ?? t("none yet", "尚未开户")))
-        Terminal.say(t("Set up:           ", "设置时间:    ") + state.createdAt.shanghaiDisplay)
-        Terminal.say(t("Data folder:      ", "数据文件夹:  ") + device.directory.path)
-        Terminal.say(t("Waiting to sync:  ", "待同步:      ") + t("\(waiting) change(s)", "\(waiting) 项更改"))
-        Terminal.say(t("Server:           ", "服务器:      ") + (sync.serverURL.map { $0 + (sync.registered ? "" : t(" (not enrolled yet)", "(尚未注册)")) }
-            ?? t("none yet (works offline)", "尚未设置(离线工作)")))
-        Terminal.say(t("Policy:           ", "政策:        ") + policy)
+        Terminal.say(t("Key fingerprint:  ", "密钥指纹：    ") + Self.fingerprint(state.publicKey))
+        Terminal.say(t("Role:             ", "角色：        ") + role)
+        Terminal.say(t("Account:          ", "账户：        ") + (state.accountID ?? t("none yet", "尚未开户")))
+        Terminal.say(t("Set up:           ", "设置时间：    ") + state.createdAt.shanghaiDisplay)
+        Terminal.say(t("Data folder:      ", "数据文件夹：  ") + device.directory.path)
+        Terminal.say(t("Waiting to sync:  ", "待同步：      ") + t("\(waiting) change(s)", "\(waiting) 项更改"))
+        Terminal.say(t("Server:           ", "服务器：      ") + (sync.serverURL.map { $0 + (sync.registered ? "" : t(" (not enrolled yet)", "（尚未注册）")) }
+            ?? t("none yet (works offline)", "尚未设置（离线工作）")))
+        Terminal.say(t("Policy:           ", "政策：        ") + policy)
     }
 
     static func describe(_ role: DeviceRole) -> String {

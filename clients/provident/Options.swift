@@ -8,7 +8,7 @@ import ProvidentDomain
 struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"),
             help: ArgumentHelp(t("The device's data folder (default: PROVIDENT_HOME, else ~/.provident).",
-                                 "设备数据文件夹(默认:PROVIDENT_HOME,否则 ~/.provident)。"), valueName: "dir"))
+                                 "设备数据文件夹（默认：PROVIDENT_HOME，否则 ~/.provident）。"), valueName: "dir"))
     var dataDirectory: String?
 
     var directory: DataDirectory {
@@ -25,7 +25,7 @@ struct DataOptions: ParsableArguments {
 struct PassphraseOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"),
             help: ArgumentHelp(t("Read the passphrase from the first line of this file instead of asking (for scripts).",
-                                 "从此文件第一行读取口令,而不是在终端询问(供脚本使用)。"), valueName: "file"))
+                                 "从此文件第一行读取口令，而不是在终端询问（供脚本使用）。"), valueName: "file"))
     var passphraseFile: String?
 
     /// The passphrase: from the file, or asked on the terminal without echo.
@@ -66,7 +66,7 @@ struct PassphraseOptions: ParsableArguments {
 
 /// Output for scripts instead of people.
 struct FormatOptions: ParsableArguments {
-    @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出(供脚本使用)。")))
+    @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。")))
     var json = false
 }
 

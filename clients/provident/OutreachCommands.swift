@@ -7,7 +7,7 @@ import ProvidentDomain
 
 struct UnitCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "unit", abstract: t("List, search and show employers (staff laptops).", "列出、搜索和查看单位(工作人员电脑)。"),
+        CommandConfiguration(commandName: "unit", abstract: t("List, search and show employers (staff laptops).", "列出、搜索和查看单位（工作人员电脑）。"),
                              discussion: t("A field laptop holds its own branch's employers only.", "外勤电脑只保存本管理部的单位。"),
                              subcommands: [List.self, Search.self, Show.self, Register.self], defaultSubcommand: List.self)
     }
@@ -90,7 +90,7 @@ struct UnitCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Show an employer: its figures, status, visits and applications.", "查看单位:基本情况、状态、走访和申请。"))
+            CommandConfiguration(abstract: t("Show an employer: its figures, status, visits and applications.", "查看单位：基本情况、状态、走访和申请。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -115,27 +115,27 @@ struct UnitCommand: ParsableCommand {
                                                    visits: file.visits.map(\.id), applications: file.applications.map(\.id)))
             }
             Terminal.say(employer.name + "  " + employer.creditCode)
-            Terminal.say(t("Branch:        ", "管理部:      ") + employer.branch)
-            Terminal.say(t("Kind:          ", "单位类型:    ") + employer.kind.label(language))
-            if let address = employer.address { Terminal.say(t("Address:       ", "地址:        ") + address) }
+            Terminal.say(t("Branch:        ", "管理部：      ") + employer.branch)
+            Terminal.say(t("Kind:          ", "单位类型：    ") + employer.kind.label(language))
+            if let address = employer.address { Terminal.say(t("Address:       ", "地址：        ") + address) }
             if let contact = employer.contact {
-                Terminal.say(t("Contact:       ", "联系人:      ") + [contact.name, phone].compactMap { $0 }.joined(separator: "  "))
+                Terminal.say(t("Contact:       ", "联系人：      ") + [contact.name, phone].compactMap { $0 }.joined(separator: "  "))
             }
-            Terminal.say(t("Status today:  ", "当前状态:    ") + file.status.label(language))
-            Terminal.say(t("Scheme:        ", "建制情况:    ") + (employer.established ? t("established", "已建制") : t("not established", "未建制")))
-            Terminal.say(t("Employees:     ", "职工人数:    ") + "\(employer.employees)")
+            Terminal.say(t("Status today:  ", "当前状态：    ") + file.status.label(language))
+            Terminal.say(t("Scheme:        ", "建制情况：    ") + (employer.established ? t("established", "已建制") : t("not established", "未建制")))
+            Terminal.say(t("Employees:     ", "职工人数：    ") + "\(employer.employees)")
             let coverage = employer.coverageBasisPoints.map { String(format: "%.1f%%", Double($0) / 100) } ?? "-"
-            Terminal.say(t("Paying HPF:    ", "缴存人数:    ") + "\(employer.contributors) / \(employer.pensionInsured) "
-                         + t("pension-insured (coverage \(coverage))", "养老参保(覆盖率 \(coverage))"))
-            Terminal.say(t("Last paid:     ", "最后缴存:    ") + (employer.lastPaid?.iso ?? t("never", "从未缴存"))
-                         + (employer.monthsInArrears > 0 ? t(", \(employer.monthsInArrears) months owed", ",欠缴 \(employer.monthsInArrears) 个月") : ""))
+            Terminal.say(t("Paying HPF:    ", "缴存人数：    ") + "\(employer.contributors) / \(employer.pensionInsured) "
+                         + t("pension-insured (coverage \(coverage))", "养老参保（覆盖率 \(coverage)）"))
+            Terminal.say(t("Last paid:     ", "最后缴存：    ") + (employer.lastPaid?.iso ?? t("never", "从未缴存"))
+                         + (employer.monthsInArrears > 0 ? t(", \(employer.monthsInArrears) months owed", "，欠缴 \(employer.monthsInArrears) 个月") : ""))
             Terminal.say()
-            Terminal.say(t("Visits:", "走访记录:"))
+            Terminal.say(t("Visits:", "走访记录："))
             if file.visits.isEmpty { Terminal.say(t("  none yet", "  暂无")) }
             for visit in file.visits {
                 Terminal.say("  " + VisitCommand.line(visit, voided: file.voided.contains(visit.id), name: nil))
             }
-            Terminal.say(t("Applications:", "申请:"))
+            Terminal.say(t("Applications:", "申请："))
             if file.applications.isEmpty { Terminal.say(t("  none", "  暂无")) }
             for application in file.applications {
                 Terminal.say("  " + ApplicationCommand.line(application, decision: file.decisions[application.id], name: nil))
@@ -145,7 +145,7 @@ struct UnitCommand: ParsableCommand {
 
     struct Register: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Register an employer found in the field, in this laptop's branch.", "登记外勤中发现的单位(归本机所属管理部)。"))
+            CommandConfiguration(abstract: t("Register an employer found in the field, in this laptop's branch.", "登记外勤中发现的单位（归本机所属管理部）。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -153,12 +153,12 @@ struct UnitCommand: ParsableCommand {
         @Option(name: .customLong("credit-code"), help: ArgumentHelp(t("The unified social credit code.", "统一社会信用代码。"))) var creditCode: String
         @Option(help: ArgumentHelp(t("The employer's name.", "单位名称。"))) var name: String
         @Option(help: ArgumentHelp(t("Kind: state-organ, public-institution, state-owned, collective, private, foreign, social-organisation, individual, other.",
-                                     "单位类型:机关、事业单位、国有企业、集体企业、民营企业、外资企业、社会组织、个体工商户、其他。"))) var kind: String?
+                                     "单位类型：机关、事业单位、国有企业、集体企业、民营企业、外资企业、社会组织、个体工商户、其他。"))) var kind: String?
         @Option(help: ArgumentHelp(t("Address.", "地址。"))) var address: String?
         @Option(name: .customLong("contact-name"), help: ArgumentHelp(t("Contact person.", "联系人。"))) var contactName: String?
         @Option(name: .customLong("contact-phone"), help: ArgumentHelp(t("Contact phone.", "联系电话。"))) var contactPhone: String?
         @Option(help: ArgumentHelp(t("Number of employees.", "职工人数。"))) var employees: String?
-        @Option(help: ArgumentHelp(t("The branch (office laptops only).", "管理部(仅中心电脑)。"))) var branch: String?
+        @Option(help: ArgumentHelp(t("The branch (office laptops only).", "管理部（仅中心电脑）。"))) var branch: String?
 
         func run() throws {
             let device = try data.open()
@@ -167,7 +167,7 @@ struct UnitCommand: ParsableCommand {
                              contactPhone: contactPhone, employees: employees),
                 unlock: { try passphrase.unlock(device) }, now: currentInstant())
             Terminal.say(t("Employer registered: \(employer.name) (\(employer.creditCode)), branch \(employer.branch).",
-                           "单位已登记:\(employer.name)(\(employer.creditCode)),管理部 \(employer.branch)。"))
+                           "单位已登记：\(employer.name)(\(employer.creditCode))，管理部 \(employer.branch)。"))
         }
     }
 }
@@ -185,7 +185,7 @@ func parseStatus(_ text: String) throws -> ComplianceStatus {
 
 struct VisitCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "visit", abstract: t("Record, list, show and void visits (outreach staff).", "登记、列出、查看和作废走访记录(外勤人员)。"),
+        CommandConfiguration(commandName: "visit", abstract: t("Record, list, show and void visits (outreach staff).", "登记、列出、查看和作废走访记录（外勤人员）。"),
                              subcommands: [Record.self, List.self, Show.self, VoidVisit.self], defaultSubcommand: List.self)
     }
 
@@ -233,7 +233,7 @@ struct VisitCommand: ParsableCommand {
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
-                abstract: t("Record a visit, offline: promotion, survey, collection or follow-up.", "登记一次走访(可离线):宣传、摸底、催缴或回访。"),
+                abstract: t("Record a visit, offline: promotion, survey, collection or follow-up.", "登记一次走访（可离线）:宣传、摸底、催缴或回访。"),
                 discussion: t("""
                     Run in a terminal, it asks for whatever you leave out; otherwise give everything as options. \
                     A collection visit needs at least two staff (--staff once per person) and its outcome; an \
@@ -242,8 +242,8 @@ struct VisitCommand: ParsableCommand {
 
                     Example:
                       provident visit record --unit 91410300001001001J --purpose collection \\
-                        --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
-                        --notes "单位称资金紧张,同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
+                        --staff 张伟 --staff 李娜 --met "王芳，财务负责人，13800138000" \\
+                        --notes "单位称资金紧张，同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
                     """, """
                     在终端中运行时,未提供的内容会逐项询问;否则请以选项提供全部内容。催缴走访须至少两名工作人员\
@@ -252,8 +252,8 @@ struct VisitCommand: ParsableCommand {
 
                     示例:
                       provident visit record --unit 91410300001001001J --purpose collection \\
-                        --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
-                        --notes "单位称资金紧张,同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
+                        --staff 张伟 --staff 李娜 --met "王芳，财务负责人，13800138000" \\
+                        --notes "单位称资金紧张，同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
                     """))
         }
@@ -262,18 +262,18 @@ struct VisitCommand: ParsableCommand {
         @OptionGroup var passphrase: PassphraseOptions
         @Option(help: ArgumentHelp(t("The employer visited, by unified social credit code.", "走访单位的统一社会信用代码。"), valueName: "code"))
         var unit: String?
-        @Option(help: ArgumentHelp(t("Or a place visited for promotion (a market, a delivery depot…).", "或宣传走访的场所(市场、配送站点等)。"), valueName: "name"))
+        @Option(help: ArgumentHelp(t("Or a place visited for promotion (a market, a delivery depot…).", "或宣传走访的场所（市场、配送站点等）。"), valueName: "name"))
         var place: String?
         @Option(name: .customLong("place-kind"), help: ArgumentHelp(t("market, depot, site, park or other.", "市场、站点、工地、园区或其他。")))
         var placeKind: String?
         @Option(name: .customLong("place-address"), help: ArgumentHelp(t("The place's address.", "场所地址。"))) var placeAddress: String?
-        @Option(help: ArgumentHelp(t("The branch, for a place visit recorded by the office.", "管理部(仅中心登记场所走访时使用)。"))) var branch: String?
+        @Option(help: ArgumentHelp(t("The branch, for a place visit recorded by the office.", "管理部（仅中心登记场所走访时使用）。"))) var branch: String?
         @Option(help: ArgumentHelp(t("promotion, survey, collection or follow-up.", "宣传、摸底、催缴或回访(promotion、survey、collection、follow-up)。")))
         var purpose: String?
-        @Option(help: ArgumentHelp(t("The day of the visit (default today).", "走访日期(默认今天)。"), valueName: "YYYY-MM-DD")) var date: String?
-        @Option(help: ArgumentHelp(t("A member of staff on the visit; repeat for each.", "参加走访的工作人员;每人一次。"), valueName: "name"))
+        @Option(help: ArgumentHelp(t("The day of the visit (default today).", "走访日期（默认今天）。"), valueName: "YYYY-MM-DD")) var date: String?
+        @Option(help: ArgumentHelp(t("A member of staff on the visit; repeat for each.", "参加走访的工作人员；每人一次。"), valueName: "name"))
         var staff: [String] = []
-        @Option(help: ArgumentHelp(t("Someone met: \"name,role[,phone]\"; repeat for each.", "接谈人员:\"姓名,职务[,电话]\";每人一次。"), valueName: "person"))
+        @Option(help: ArgumentHelp(t("Someone met: \"name,role[,phone]\"; repeat for each.", "接谈人员：\"姓名，职务[，电话]\"；每人一次。"), valueName: "person"))
         var met: [String] = []
         @Option(help: ArgumentHelp(t("Interview notes.", "走访或约谈笔录。"))) var notes: String?
         @Option(help: ArgumentHelp(t("A document served: \"guidance-letter|order-to-pay,NUMBER[,DEADLINE[,PROOF]]\".",
@@ -330,7 +330,7 @@ struct VisitCommand: ParsableCommand {
             Terminal.say("  " + VisitCommand.line(visit, voided: false, name: nil))
             for document in visit.documents {
                 Terminal.say("  " + document.kind.label(language) + " " + document.number
-                             + (document.deadline.map { t(", deadline ", ",期限 ") + $0.iso } ?? ""))
+                             + (document.deadline.map { t(", deadline ", "，期限 ") + $0.iso } ?? ""))
             }
             Terminal.say(t("It is kept on this laptop and sent with the next `provident sync`.", "已保存在本机,下次 `provident sync` 时上传。"))
         }
@@ -362,25 +362,25 @@ struct VisitCommand: ParsableCommand {
                 }
             }
             if form.purpose.isEmpty {
-                form.purpose = valid(t("Purpose (promotion, survey, collection, follow-up): ", "走访类型(宣传、摸底、催缴、回访):")) {
+                form.purpose = valid(t("Purpose (promotion, survey, collection, follow-up): ", "走访类型（宣传、摸底、催缴、回访）:")) {
                     _ = try VisitPurpose(typed: $0)
                 } ?? ""
             }
             let typedPurpose = try? VisitPurpose(typed: form.purpose)
             if form.unit == nil, form.placeName == nil {
                 if typedPurpose == .promotion {
-                    form.unit = valid(t("Employer's credit code (or leave empty for a place): ", "单位统一社会信用代码(场所请留空):"), optional: true) {
+                    form.unit = valid(t("Employer's credit code (or leave empty for a place): ", "单位统一社会信用代码（场所请留空）:"), optional: true) {
                         _ = try CreditCode($0)
                     }
                     if form.unit == nil {
-                        form.placeName = valid(t("Place name: ", "场所名称:")) { _ in }
-                        form.placeKind = valid(t("Kind of place (market, depot, site, park, other): ", "场所类型(市场、站点、工地、园区、其他):")) {
+                        form.placeName = valid(t("Place name: ", "场所名称：")) { _ in }
+                        form.placeKind = valid(t("Kind of place (market, depot, site, park, other): ", "场所类型（市场、站点、工地、园区、其他）:")) {
                             _ = try PlaceKind(typed: $0)
                         }
-                        form.placeAddress = answer(t("Address (optional): ", "地址(可不填):"))
+                        form.placeAddress = answer(t("Address (optional): ", "地址（可不填）:"))
                     }
                 } else {
-                    form.unit = valid(t("Employer's credit code: ", "单位统一社会信用代码:")) { _ = try CreditCode($0) }
+                    form.unit = valid(t("Employer's credit code: ", "单位统一社会信用代码：")) { _ = try CreditCode($0) }
                 }
             }
             if form.staff.isEmpty {
@@ -395,7 +395,7 @@ struct VisitCommand: ParsableCommand {
                     form.persons.append(person)
                 }
             }
-            if form.notes.isEmpty { form.notes = answer(t("Notes: ", "笔录:")) ?? "" }
+            if form.notes.isEmpty { form.notes = answer(t("Notes: ", "笔录：")) ?? "" }
             if form.documents.isEmpty, typedPurpose == .collection || typedPurpose == .followUp {
                 let visitDate = (try? form.date.map { try CivilDate.typed($0) }) ?? nil ?? currentInstant().shanghaiDate
                 while let document = valid(t("Document served as “guidance-letter|order-to-pay,number,deadline” (empty for none): ",
@@ -407,7 +407,7 @@ struct VisitCommand: ParsableCommand {
             }
             if form.outcome == nil {
                 form.outcome = valid(t("Outcome (informed, agreed-to-pay, paid, applying, refused, unit-closed, not-found): ",
-                                       "结果(已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到):"), optional: typedPurpose != .collection) {
+                                       "结果（已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到）:"), optional: typedPurpose != .collection) {
                     _ = try VisitOutcome(typed: $0)
                 }
             }
@@ -427,12 +427,12 @@ struct VisitCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("List visits on this laptop, newest first.", "列出本机上的走访记录(最新在前)。"))
+            CommandConfiguration(abstract: t("List visits on this laptop, newest first.", "列出本机上的走访记录（最新在前）。"))
         }
 
         @OptionGroup var data: DataOptions
         @OptionGroup var format: FormatOptions
-        @Option(help: ArgumentHelp(t("Only visits to this employer (credit code).", "只列出对此单位(统一社会信用代码)的走访。"), valueName: "code"))
+        @Option(help: ArgumentHelp(t("Only visits to this employer (credit code).", "只列出对此单位（统一社会信用代码）的走访。"), valueName: "code"))
         var unit: String?
         @Option(help: ArgumentHelp(t("Only visits on or after this day.", "只列出此日期及以后的走访。"), valueName: "YYYY-MM-DD")) var since: String?
 
@@ -466,35 +466,35 @@ struct VisitCommand: ParsableCommand {
             if format.json {
                 return try JSONOutput.print(Output(visit, voided: voiding != nil, voidReason: voiding?.reason, name: employer?.name, reveal: reveal))
             }
-            Terminal.say(t("Visit ", "走访 ") + visit.id + (voiding.map { t("  [voided: \($0.reason)]", "  [已作废:\($0.reason)]") } ?? ""))
+            Terminal.say(t("Visit ", "走访 ") + visit.id + (voiding.map { t("  [voided: \($0.reason)]", "  [已作废：\($0.reason)]") } ?? ""))
             if let employer {
-                Terminal.say(t("Employer:   ", "单位:     ") + "\(employer.name) (\(employer.creditCode))")
+                Terminal.say(t("Employer:   ", "单位：     ") + "\(employer.name) (\(employer.creditCode))")
             } else if let place = visit.place {
-                Terminal.say(t("Place:      ", "场所:     ") + "\(place.name) (\(place.kind.label(language)))" + (place.address.map { ", \($0)" } ?? ""))
+                Terminal.say(t("Place:      ", "场所：     ") + "\(place.name) (\(place.kind.label(language)))" + (place.address.map { ", \($0)" } ?? ""))
             }
-            Terminal.say(t("Branch:     ", "管理部:   ") + visit.branch)
-            Terminal.say(t("Purpose:    ", "类型:     ") + visit.purpose.label(language))
-            Terminal.say(t("Date:       ", "日期:     ") + visit.date.iso)
-            Terminal.say(t("Staff:      ", "工作人员: ") + visit.staff.joined(separator: "、"))
+            Terminal.say(t("Branch:     ", "管理部：   ") + visit.branch)
+            Terminal.say(t("Purpose:    ", "类型：     ") + visit.purpose.label(language))
+            Terminal.say(t("Date:       ", "日期：     ") + visit.date.iso)
+            Terminal.say(t("Staff:      ", "工作人员： ") + visit.staff.joined(separator: "、"))
             for person in visit.persons {
-                Terminal.say(t("Met:        ", "接谈人员: ") + "\(person.name), \(person.role)"
+                Terminal.say(t("Met:        ", "接谈人员： ") + "\(person.name), \(person.role)"
                              + (person.phone.map { ", " + (reveal ? $0 : ContactPhone.mask($0)) } ?? ""))
             }
-            if !visit.notes.isEmpty { Terminal.say(t("Notes:      ", "笔录:     ") + visit.notes) }
+            if !visit.notes.isEmpty { Terminal.say(t("Notes:      ", "笔录：     ") + visit.notes) }
             for document in visit.documents {
-                Terminal.say(t("Served:     ", "送达文书: ") + "\(document.kind.label(language)) \(document.number)"
-                             + (document.deadline.map { t(", deadline ", ",期限 ") + $0.iso } ?? "") + (document.proof.map { " (\($0))" } ?? ""))
+                Terminal.say(t("Served:     ", "送达文书： ") + "\(document.kind.label(language)) \(document.number)"
+                             + (document.deadline.map { t(", deadline ", "，期限 ") + $0.iso } ?? "") + (document.proof.map { " (\($0))" } ?? ""))
             }
-            if let outcome = visit.outcome { Terminal.say(t("Outcome:    ", "结果:     ") + outcome.label(language)) }
-            if let followUp = visit.followUpOn { Terminal.say(t("Follow up:  ", "回访日期: ") + followUp.iso) }
-            Terminal.say(t("Recorded:   ", "登记时间: ") + visit.recordedAt.shanghaiDisplay)
+            if let outcome = visit.outcome { Terminal.say(t("Outcome:    ", "结果：     ") + outcome.label(language)) }
+            if let followUp = visit.followUpOn { Terminal.say(t("Follow up:  ", "回访日期： ") + followUp.iso) }
+            Terminal.say(t("Recorded:   ", "登记时间： ") + visit.recordedAt.shanghaiDisplay)
         }
     }
 
     struct VoidVisit: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(commandName: "void", abstract: t("Void a mistaken visit, with the reason; it is kept, marked void.",
-                                                                  "作废有误的走访记录(须说明原因);记录保留并标记为作废。"))
+                                                                  "作废有误的走访记录（须说明原因）；记录保留并标记为作废。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -535,7 +535,7 @@ struct ApplicationCommand: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
                 abstract: t("Record an application to defer or lower the rate, with its resolution and public notice.",
-                            "登记缓缴或降低缴存比例申请,以及职代会或工会决议和公示情况。"),
+                            "登记缓缴或降低缴存比例申请，以及职代会或工会决议和公示情况。"),
                 discussion: t("""
                     Neither side's rate may go below 5%; a relief runs at most 12 months; the resolution \
                     needs a majority of the votes cast; the public notice comes after the resolution and \
@@ -550,12 +550,12 @@ struct ApplicationCommand: ParsableCommand {
         @OptionGroup var passphrase: PassphraseOptions
         @Option(help: ArgumentHelp(t("The employer's credit code.", "单位统一社会信用代码。"), valueName: "code")) var unit: String?
         @Option(help: ArgumentHelp(t("defer or reduce-rate.", "缓缴(defer)或降低缴存比例(reduce-rate)。"))) var kind: String?
-        @Option(name: .customLong("employer-rate"), help: ArgumentHelp(t("Requested employer's rate, whole percent.", "申请的单位缴存比例(整数百分比)。")))
+        @Option(name: .customLong("employer-rate"), help: ArgumentHelp(t("Requested employer's rate, whole percent.", "申请的单位缴存比例（整数百分比）。")))
         var employerRate: String?
-        @Option(name: .customLong("employee-rate"), help: ArgumentHelp(t("Requested employee's rate, whole percent.", "申请的职工缴存比例(整数百分比)。")))
+        @Option(name: .customLong("employee-rate"), help: ArgumentHelp(t("Requested employee's rate, whole percent.", "申请的职工缴存比例（整数百分比）。")))
         var employeeRate: String?
         @Option(help: ArgumentHelp(t("First month covered.", "起始月份。"), valueName: "YYYY-MM")) var from: String?
-        @Option(help: ArgumentHelp(t("Number of months (at most 12).", "月数(最多 12)。"))) var months: String?
+        @Option(help: ArgumentHelp(t("Number of months (at most 12).", "月数（最多 12）。"))) var months: String?
         @Option(help: ArgumentHelp(t("Who resolved: staff-congress or union.", "决议机构:职工代表大会(staff-congress)或工会(union)。")))
         var resolution: String?
         @Option(name: .customLong("resolution-date"), help: ArgumentHelp(t("Day of the resolution.", "决议日期。"), valueName: "YYYY-MM-DD"))
@@ -566,8 +566,8 @@ struct ApplicationCommand: ParsableCommand {
         var noticeFrom: String?
         @Option(name: .customLong("notice-to"), help: ArgumentHelp(t("Last day of the public notice.", "公示结束日期。"), valueName: "YYYY-MM-DD"))
         var noticeTo: String?
-        @Option(help: ArgumentHelp(t("An attached document's reference; repeat for each.", "附件材料编号;每份一次。"))) var document: [String] = []
-        @Option(help: ArgumentHelp(t("Day the employer submitted it (default today).", "提交日期(默认今天)。"), valueName: "YYYY-MM-DD"))
+        @Option(help: ArgumentHelp(t("An attached document's reference; repeat for each.", "附件材料编号；每份一次。"))) var document: [String] = []
+        @Option(help: ArgumentHelp(t("Day the employer submitted it (default today).", "提交日期（默认今天）。"), valueName: "YYYY-MM-DD"))
         var submitted: String?
 
         func run() throws {
@@ -576,14 +576,14 @@ struct ApplicationCommand: ParsableCommand {
                 "votes-for": votesFor, "votes-cast": votesCast, "notice-from": noticeFrom, "notice-to": noticeTo,
             ]
             let prompts: [(String, String)] = [
-                ("unit", t("Employer's credit code: ", "单位统一社会信用代码:")),
+                ("unit", t("Employer's credit code: ", "单位统一社会信用代码：")),
                 ("kind", t("Kind (defer, reduce-rate): ", "申请类型(缓缴 defer、降低比例 reduce-rate):")),
                 ("from", t("First month (YYYY-MM): ", "起始月份(YYYY-MM):")),
-                ("months", t("Months (at most 12): ", "月数(最多 12):")),
+                ("months", t("Months (at most 12): ", "月数（最多 12）:")),
                 ("resolution", t("Resolved by (staff-congress, union): ", "决议机构(职代会 staff-congress、工会 union):")),
                 ("resolution-date", t("Resolution date (YYYY-MM-DD): ", "决议日期(YYYY-MM-DD):")),
-                ("votes-for", t("Votes for: ", "赞成票数:")),
-                ("votes-cast", t("Votes cast: ", "投票总数:")),
+                ("votes-for", t("Votes for: ", "赞成票数：")),
+                ("votes-cast", t("Votes cast: ", "投票总数：")),
                 ("notice-from", t("Public notice from (YYYY-MM-DD): ", "公示开始日期(YYYY-MM-DD):")),
                 ("notice-to", t("Public notice to (YYYY-MM-DD): ", "公示结束日期(YYYY-MM-DD):")),
             ]
@@ -593,8 +593,8 @@ struct ApplicationCommand: ParsableCommand {
                 if Terminal.isInteractive, let answer = Terminal.ask(prompt), !answer.isEmpty { values[key] = answer } else { missing.append("--" + key) }
             }
             if Terminal.isInteractive, let kind = values["kind"] ?? nil, (try? ReliefKind(typed: kind)) == .reduceRate {
-                if employerRate == nil { employerRate = Terminal.ask(t("Requested employer's rate (%): ", "申请的单位缴存比例(%):")) }
-                if employeeRate == nil { employeeRate = Terminal.ask(t("Requested employee's rate (%): ", "申请的职工缴存比例(%):")) }
+                if employerRate == nil { employerRate = Terminal.ask(t("Requested employer's rate (%): ", "申请的单位缴存比例（%）:")) }
+                if employeeRate == nil { employeeRate = Terminal.ask(t("Requested employee's rate (%): ", "申请的职工缴存比例（%）:")) }
             }
             guard missing.isEmpty else {
                 throw ValidationError(t("Missing: \(missing.joined(separator: ", ")).", "缺少:\(missing.joined(separator: "、"))。"))
@@ -607,7 +607,7 @@ struct ApplicationCommand: ParsableCommand {
                                 resolutionDate: value("resolution-date"), votesFor: value("votes-for"), votesCast: value("votes-cast"),
                                 noticeFrom: value("notice-from"), noticeTo: value("notice-to"), documents: document, submittedOn: submitted),
                 unlock: { try passphrase.unlock(device) }, now: currentInstant())
-            Terminal.say(t("Application recorded: ", "申请已登记:") + application.id)
+            Terminal.say(t("Application recorded: ", "申请已登记：") + application.id)
             Terminal.say("  " + ApplicationCommand.line(application, decision: nil, name: nil))
             Terminal.say(t("The office reviews it after your next `provident sync`.", "下次 `provident sync` 后由中心审核。"))
         }
@@ -659,12 +659,12 @@ struct CampaignCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(abstract: t("Show campaigns with their phases, targets and progress, and this branch's open targets.",
-                                             "查看专项行动的阶段、目标和进度,以及本管理部尚未完成的目标单位。"))
+                                             "查看专项行动的阶段、目标和进度，以及本管理部尚未完成的目标单位。"))
         }
 
         @OptionGroup var data: DataOptions
         @OptionGroup var format: FormatOptions
-        @Argument(help: ArgumentHelp(t("A campaign id (default: all).", "专项行动 ID(默认全部)。"))) var campaign: String?
+        @Argument(help: ArgumentHelp(t("A campaign id (default: all).", "专项行动 ID（默认全部）。"))) var campaign: String?
 
         struct Output: Encodable {
             struct Phase: Encodable { let name, from, to: String }
@@ -721,10 +721,10 @@ struct CampaignCommand: ParsableCommand {
                         [p.branch, "\(p.targets)", "\(p.surveyed)", "\(p.letterServed)", "\(p.interviewed)", "\(p.complied)", "\(p.applied)", "\(p.refused)"]
                     })
                 for p in view.progress where p.phases.contains(where: { $0.visited > 0 || $0.applied > 0 }) {
-                    Terminal.say(t("  By phase (\(p.branch)):", "  分阶段(\(p.branch)):"))
+                    Terminal.say(t("  By phase (\(p.branch)):", "  分阶段（\(p.branch)）:"))
                     for figures in p.phases {
                         Terminal.say(t("    \(figures.phase): visited \(figures.visited), letters \(figures.letterServed), interviews \(figures.interviewed), applications \(figures.applied)",
-                                       "    \(figures.phase):走访 \(figures.visited),送达 \(figures.letterServed),约谈 \(figures.interviewed),申请 \(figures.applied)"))
+                                       "    \(figures.phase):走访 \(figures.visited)，送达 \(figures.letterServed)，约谈 \(figures.interviewed)，申请 \(figures.applied)"))
                     }
                 }
             }

@@ -13,7 +13,7 @@ struct SyncCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "sync",
-            abstract: t("Send this device's changes to the server and receive what is new.", "把本设备的更改发送到服务器,并接收新数据。"),
+            abstract: t("Send this device's changes to the server and receive what is new.", "把本设备的更改发送到服务器，并接收新数据。"),
             discussion: t("""
                 Sends the outbox first, then receives: on the first sync a snapshot of everything this \\
                 device may see, afterwards only what changed. Safe to interrupt and run again: nothing \\
@@ -101,7 +101,7 @@ struct SyncCommand: AsyncParsableCommand {
             return
         }
         if report.sent > 0 {
-            Terminal.say(t("Sent \(report.sent) change(s): \(report.accepted) accepted.", "已发送 \(report.sent) 项更改:\(report.accepted) 项已接受。"))
+            Terminal.say(t("Sent \(report.sent) change(s): \(report.accepted) accepted.", "已发送 \(report.sent) 项更改：\(report.accepted) 项已接受。"))
         }
         for refusal in report.refusals {
             Terminal.say(t("1 change refused — ", "1 项更改被拒绝 — ") + OutboxCommand.describe(refusal.action) + ": " + refusal.message)
@@ -121,7 +121,7 @@ struct SyncCommand: AsyncParsableCommand {
         if abs(report.clockSkewMillis) > 300_000 {
             let hours = Double(abs(report.clockSkewMillis)) / 3_600_000
             Terminal.warn(t("This device's clock is \(String(format: "%.1f", hours)) h \(report.clockSkewMillis > 0 ? "ahead of" : "behind") the server's: set the right date and time.",
-                            "本设备时钟比服务器\(report.clockSkewMillis > 0 ? "快" : "慢") \(String(format: "%.1f", hours)) 小时:请设置正确的日期和时间。"))
+                            "本设备时钟比服务器\(report.clockSkewMillis > 0 ? "快" : "慢") \(String(format: "%.1f", hours)) 小时：请设置正确的日期和时间。"))
         }
         let conflicts = try device.replica.conflicts().filter { !$0.resolved }.count
         if conflicts > 0 {
@@ -191,7 +191,7 @@ struct ConflictsCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "conflicts",
                              abstract: t("List concurrent edits of records on this device, which the office reviews.",
-                                         "列出本设备上记录的并发编辑冲突(由中心处理)。"))
+                                         "列出本设备上记录的并发编辑冲突（由中心处理）。"))
     }
 
     @OptionGroup var data: DataOptions
@@ -226,8 +226,8 @@ struct ConflictsCommand: ParsableCommand {
             Terminal.say(all ? t("No conflicts.", "没有冲突。") : t("No conflicts await review.", "没有待处理的冲突。"))
             return
         }
-        var table = Table([t("Conflict", "冲突"), t("Record", "记录"), t("Field", "字段"), t("One value (written)", "一方的值(写入时间)"),
-                           t("Other value (written)", "另一方的值(写入时间)"), t("Now", "当前值"), t("State", "状态")])
+        var table = Table([t("Conflict", "冲突"), t("Record", "记录"), t("Field", "字段"), t("One value (written)", "一方的值（写入时间）"),
+                           t("Other value (written)", "另一方的值（写入时间）"), t("Now", "当前值"), t("State", "状态")])
         for entry in entries {
             table.add([entry.id, entry.record, entry.field, "\(entry.valueA) (\(entry.writtenA))", "\(entry.valueB) (\(entry.writtenB))",
                        entry.now, entry.resolved ? t("resolved", "已解决") : t("awaiting the office", "待中心处理")])
