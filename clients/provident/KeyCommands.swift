@@ -19,12 +19,12 @@ struct KeyCommand: AsyncParsableCommand {
                 abstract: t("Replace the transport key (if its file may have been copied) and register the new one.",
                             "更换传输密钥（如怀疑其文件被复制），并登记新密钥。"),
                 discussion: t("""
-                    The transport key lets `provident sync` run without the passphrase; it can send \\
-                    changes already signed and receive this device's data, nothing more. A new key \\
-                    is made, certified with the device key (so the passphrase is needed), and \\
+                    The transport key lets `provident sync` run without the passphrase; it can send \
+                    changes already signed and receive this device's data, nothing more. A new key \
+                    is made, certified with the device key (so the passphrase is needed), and \
                     registered with the server, which from then on refuses the old one.
                     """, """
-                    传输密钥让 `provident sync` 无需口令即可运行；它只能发送已签名的更改并接收本设备的数据。\\
+                    传输密钥让 `provident sync` 无需口令即可运行；它只能发送已签名的更改并接收本设备的数据。\
                     新密钥由设备密钥认证（因此需要口令），并在服务器登记，此后服务器拒绝旧密钥。
                     """))
         }

@@ -242,7 +242,7 @@ struct VisitCommand: ParsableCommand {
 
                     Example:
                       provident visit record --unit 91410300001001001J --purpose collection \\
-                        --staff 张伟 --staff 李娜 --met "王芳，财务负责人，13800138000" \\
+                        --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
                         --notes "单位称资金紧张，同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
                     """, """
@@ -252,7 +252,7 @@ struct VisitCommand: ParsableCommand {
 
                     示例:
                       provident visit record --unit 91410300001001001J --purpose collection \\
-                        --staff 张伟 --staff 李娜 --met "王芳，财务负责人，13800138000" \\
+                        --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
                         --notes "单位称资金紧张，同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
                     """))

@@ -49,13 +49,13 @@ struct ServiceCommand: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(abstract: t("Install and start the background sync for this data folder.", "为本数据文件夹安装并启动后台同步。"),
                                  discussion: t("""
-                                     Writes a systemd user unit running `provident sync --watch`, then enables and \\
-                                     starts it. The sync signs with the transport key, so it needs no passphrase; \\
-                                     sync once with the passphrase first if this device has not. Without a running \\
+                                     Writes a systemd user unit running `provident sync --watch`, then enables and \
+                                     starts it. The sync signs with the transport key, so it needs no passphrase; \
+                                     sync once with the passphrase first if this device has not. Without a running \
                                      systemd user manager, prints the unit and what to do instead.
                                      """, """
-                                     写入运行 `provident sync --watch` 的 systemd 用户单元，然后启用并启动。\\
-                                     后台同步用传输密钥签名，无需口令；如本设备尚未输入口令同步过，请先同步一次。\\
+                                     写入运行 `provident sync --watch` 的 systemd 用户单元，然后启用并启动。\
+                                     后台同步用传输密钥签名，无需口令；如本设备尚未输入口令同步过，请先同步一次。\
                                      如没有运行中的 systemd 用户管理器，则打印该单元及替代做法。
                                      """))
         }

@@ -15,14 +15,14 @@ struct SyncCommand: AsyncParsableCommand {
             commandName: "sync",
             abstract: t("Send this device's changes to the server and receive what is new.", "把本设备的更改发送到服务器，并接收新数据。"),
             discussion: t("""
-                Sends the outbox first, then receives: on the first sync a snapshot of everything this \\
-                device may see, afterwards only what changed. Safe to interrupt and run again: nothing \\
-                is lost or applied twice. Changes the server refuses are taken back here and listed. \\
-                Requests are signed: with the passphrase (the device key), which also registers the \\
+                Sends the outbox first, then receives: on the first sync a snapshot of everything this \
+                device may see, afterwards only what changed. Safe to interrupt and run again: nothing \
+                is lost or applied twice. Changes the server refuses are taken back here and listed. \
+                Requests are signed: with the passphrase (the device key), which also registers the \
                 transport key, or without it by the transport key once registered.
                 """, """
-                先发送待同步队列，再接收数据：首次同步接收本设备可见数据的快照，之后只接收变化部分。\\
-                可随时中断后重新运行：不会丢失或重复。服务器拒绝的更改会在本设备撤销并列出。\\
+                先发送待同步队列，再接收数据：首次同步接收本设备可见数据的快照，之后只接收变化部分。\
+                可随时中断后重新运行：不会丢失或重复。服务器拒绝的更改会在本设备撤销并列出。\
                 每个请求都需签名：输入口令时用设备密钥签名，并登记传输密钥；登记之后无需口令，由传输密钥签名。
                 """))
     }
