@@ -120,6 +120,31 @@ public struct ReliefApplication: Hashable, Sendable {
     /// at most the policy's months (12); the resolution passed by a majority of the votes cast;
     /// the public notice after the resolution and finished by the submission; not submitted in
     /// the future.
+    /// One answer of an application form, as typed: the field's own rule (format, the policy's
+    /// bounds), so a terminal can ask again at once. Rules across fields wait for `check`.
+    public static func checkAnswer(_ field: String, _ text: String, policy: Policy) throws(DomainError) {
+        switch field {
+        case "unit": _ = try CreditCode(text)
+        case "kind": _ = try ReliefKind(typed: text)
+        case "from": guard Period(text.trimmingASCIIWhitespace) != nil else { throw .periodFormat(text) }
+        case "months":
+            guard let months = Int(text.trimmingASCIIWhitespace) else { throw .countInvalid(field: "months") }
+            guard (1...policy.reliefMaxMonths).contains(months) else { throw .reliefMonths(given: months, maximum: policy.reliefMaxMonths) }
+        case "resolution": _ = try ResolutionBody(typed: text)
+        case "resolution-date", "notice-from", "notice-to": _ = try CivilDate.typed(text)
+        case "votes-for", "votes-cast":
+            guard let votes = Int(text.trimmingASCIIWhitespace), votes >= 0 else { throw .countInvalid(field: field) }
+        case "employer-rate", "employee-rate":
+            let percent = try Agreement.parseRatePercent(text)
+            let bounds = policy.employerRatePercent
+            guard bounds.contains(percent) else {
+                throw .reliefRateOutsidePolicy(side: field == "employer-rate" ? "employer" : "employee", percent: percent,
+                                               minimum: bounds.lowerBound, maximum: bounds.upperBound)
+            }
+        default: break
+        }
+    }
+
     public func check(policy: Policy, today: CivilDate) throws(DomainError) {
         switch kind {
         case .reduceRate:

@@ -77,4 +77,36 @@ import Glibc
         #expect(visits.stdout.contains("洛阳恒达商贸有限公司") && visits.stdout.contains("agreed to pay"), "\(visits.stdout)")
         #expect(try west.run(["drafts", "list"]).stdout.contains("No drafts"))
     }
+
+    @Test func anApplicationReasksBadAnswersAndIsResumedAfterThreeWrongPassphrases() throws {
+        let branches = try OutreachTests.Branches()
+        let west = branches.west
+        try west.sync()
+        let session = try TerminalSession(west, ["application", "record"])
+        session.answer("credit code", "91410300001000000X")                           // a wrong check character
+        session.answer("credit code", OutreachTests.a, count: 2)
+        session.answer("Kind", "reduce-rate")
+        session.answer("First month", Months.iso(1))
+        session.answer("Months (at most 12)", "13")                                   // past the policy's 12
+        session.answer("Months (at most 12)", "6", count: 2)
+        session.answer("Resolved by", "union")
+        session.answer("Resolution date", Days.iso(-20))
+        session.answer("Votes for", "31")
+        session.answer("Votes cast", "40")
+        session.answer("Public notice from", Days.iso(-15))
+        session.answer("Public notice to", Days.iso(-6))
+        session.answer("employer's rate", "3")                                        // under the policy's 5 %
+        session.answer("employer's rate", "5", count: 2)
+        session.answer("employee's rate", "5")
+        for attempt in 1...3 { session.answer("Passphrase:", "not the passphrase", count: attempt) }
+        let (status, screen) = session.finish()
+        #expect(status == 5, "\(screen)")
+        #expect(screen.contains("GB 32100 check"), "\(screen)")
+        #expect(screen.contains("at most 12 months") || screen.contains("12 months"), "\(screen)")
+        let draft = String(try #require(screen.firstMatch(of: /app-[0-9a-f]{6}/), "\(screen)").output)
+        let resumed = try west.sign(["drafts", "resume", draft])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("Application recorded"), "\(resumed.stdout)")
+        #expect(try west.run(["drafts", "list"]).stdout.contains("No drafts"))
+    }
 }

@@ -17,11 +17,21 @@ struct Draft {
     enum Kind: String, Codable {
         case visit = "visit.record"
         case enroll
+        case application = "application.record"
 
         var label: String {
             switch self {
             case .visit: t("visit", "走访")
             case .enroll: t("enrolment", "开户")
+            case .application: t("application", "申请")
+            }
+        }
+
+        var prefix: String {
+            switch self {
+            case .visit: "vis"
+            case .enroll: "enr"
+            case .application: "app"
             }
         }
     }
@@ -31,6 +41,7 @@ struct Draft {
         var startedAt: String
         var visit: VisitAnswers?
         var enroll: EnrollAnswers?
+        var application: ApplicationAnswers?
     }
 
     let id: String
@@ -42,7 +53,7 @@ struct Draft {
     /// A new draft for `kind`, not yet written.
     static func start(_ kind: Kind, in directory: DataDirectory) -> Draft {
         let now = currentInstant()
-        let id = "\(kind == .visit ? "vis" : "enr")-\(Hex.encode(SecureRandom.bytes(count: 3)))"
+        let id = "\(kind.prefix)-\(Hex.encode(SecureRandom.bytes(count: 3)))"
         return Draft(id: id, path: folder(directory) + "/\(id).json", stored: Stored(kind: kind, startedAt: now.utcISO))
     }
 
@@ -107,6 +118,12 @@ struct VisitAnswers: Codable {
     }
 }
 
+/// An application's answers so far, by option name.
+struct ApplicationAnswers: Codable {
+    var values: [String: String]
+    var documents: [String]
+}
+
 /// An enrolment's answers so far.
 struct EnrollAnswers: Codable {
     var name, idNumber, phone, category, base, rate, monthly: String?
@@ -115,8 +132,8 @@ struct EnrollAnswers: Codable {
 struct DraftsCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "drafts",
-                             abstract: t("Answers kept from an interrupted visit or enrolment: list, resume, discard.",
-                                         "中断的走访或开户所保存的回答：列出、继续、丢弃。"),
+                             abstract: t("Answers kept from an interrupted visit, application or enrolment: list, resume, discard.",
+                                         "中断的走访、申请或开户所保存的回答：列出、继续、丢弃。"),
                              subcommands: [List.self, Resume.self, Discard.self], defaultSubcommand: List.self)
     }
 
@@ -145,6 +162,9 @@ struct DraftsCommand: AsyncParsableCommand {
                     .joined(separator: " · ")
             }
             if let enroll = stored.enroll { return enroll.name ?? "" }
+            if let application = stored.application {
+                return [application.values["kind"], application.values["unit"]].compactMap { $0 }.joined(separator: " · ")
+            }
             return ""
         }
     }
@@ -163,6 +183,11 @@ struct DraftsCommand: AsyncParsableCommand {
             switch found.stored.kind {
             case .visit:
                 var record = try VisitCommand.Record.parse([])
+                record.data = data
+                record.passphrase = passphrase
+                try record.record(from: found)
+            case .application:
+                var record = try ApplicationCommand.Record.parse([])
                 record.data = data
                 record.passphrase = passphrase
                 try record.record(from: found)

@@ -571,42 +571,88 @@ struct ApplicationCommand: ParsableCommand {
         var submitted: String?
 
         func run() throws {
-            var values: [String: String?] = [
-                "unit": unit, "kind": kind, "from": from, "months": months, "resolution": resolution, "resolution-date": resolutionDate,
-                "votes-for": votesFor, "votes-cast": votesCast, "notice-from": noticeFrom, "notice-to": noticeTo,
-            ]
+            var draft = Draft.start(.application, in: data.directory)
+            var values: [String: String] = [:]
+            for (key, value) in [("unit", unit), ("kind", kind), ("from", from), ("months", months), ("resolution", resolution),
+                                 ("resolution-date", resolutionDate), ("votes-for", votesFor), ("votes-cast", votesCast),
+                                 ("notice-from", noticeFrom), ("notice-to", noticeTo), ("employer-rate", employerRate),
+                                 ("employee-rate", employeeRate), ("submitted", submitted)] {
+                if let value { values[key] = value }
+            }
+            draft.stored.application = ApplicationAnswers(values: values, documents: document)
+            try record(from: draft, resumed: false)
+        }
+
+        /// Asks at a terminal for what is missing, each answer checked by the domain as it is
+        /// given and kept in the draft; then records the application (the draft goes then).
+        func record(from initial: Draft, resumed: Bool = true) throws {
+            var draft = initial
+            var answers = draft.stored.application ?? ApplicationAnswers(values: [:], documents: [])
+            let device = try data.open()
+            let policy = device.policy
             let prompts: [(String, String)] = [
                 ("unit", t("Employer's credit code: ", "单位统一社会信用代码：")),
-                ("kind", t("Kind (defer, reduce-rate): ", "申请类型(缓缴 defer、降低比例 reduce-rate):")),
-                ("from", t("First month (YYYY-MM): ", "起始月份(YYYY-MM):")),
-                ("months", t("Months (at most 12): ", "月数（最多 12）:")),
-                ("resolution", t("Resolved by (staff-congress, union): ", "决议机构(职代会 staff-congress、工会 union):")),
-                ("resolution-date", t("Resolution date (YYYY-MM-DD): ", "决议日期(YYYY-MM-DD):")),
+                ("kind", t("Kind (defer, reduce-rate): ", "申请类型（缓缴 defer、降低比例 reduce-rate）：")),
+                ("from", t("First month (YYYY-MM): ", "起始月份（YYYY-MM）：")),
+                ("months", t("Months (at most \(policy.reliefMaxMonths)): ", "月数（最多 \(policy.reliefMaxMonths)）：")),
+                ("resolution", t("Resolved by (staff-congress, union): ", "决议机构（职代会 staff-congress、工会 union）：")),
+                ("resolution-date", t("Resolution date (YYYY-MM-DD): ", "决议日期（YYYY-MM-DD）：")),
                 ("votes-for", t("Votes for: ", "赞成票数：")),
                 ("votes-cast", t("Votes cast: ", "投票总数：")),
-                ("notice-from", t("Public notice from (YYYY-MM-DD): ", "公示开始日期(YYYY-MM-DD):")),
-                ("notice-to", t("Public notice to (YYYY-MM-DD): ", "公示结束日期(YYYY-MM-DD):")),
+                ("notice-from", t("Public notice from (YYYY-MM-DD): ", "公示开始日期（YYYY-MM-DD）：")),
+                ("notice-to", t("Public notice to (YYYY-MM-DD): ", "公示结束日期（YYYY-MM-DD）：")),
             ]
-            var employerRate = self.employerRate, employeeRate = self.employeeRate
             var missing: [String] = []
-            for (key, prompt) in prompts where (values[key] ?? nil) == nil {
-                if Terminal.isInteractive, let answer = Terminal.ask(prompt), !answer.isEmpty { values[key] = answer } else { missing.append("--" + key) }
+            func ask(_ key: String, _ prompt: String) {
+                guard answers.values[key] == nil else { return }
+                guard Terminal.isInteractive else {
+                    missing.append("--" + key)
+                    return
+                }
+                draft.stored.application = answers
+                draft.save()
+                while true {
+                    guard let text = Terminal.ask(prompt)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+                        Terminal.warn(t("  This one is needed.", "  此项必填。"))
+                        continue
+                    }
+                    do {
+                        try ReliefApplication.checkAnswer(key, text, policy: policy)
+                        answers.values[key] = text
+                        return
+                    } catch {
+                        Terminal.warn("  " + Failure(error, language: language).message)
+                    }
+                }
             }
-            if Terminal.isInteractive, let kind = values["kind"] ?? nil, (try? ReliefKind(typed: kind)) == .reduceRate {
-                if employerRate == nil { employerRate = Terminal.ask(t("Requested employer's rate (%): ", "申请的单位缴存比例（%）:")) }
-                if employeeRate == nil { employeeRate = Terminal.ask(t("Requested employee's rate (%): ", "申请的职工缴存比例（%）:")) }
+            for (key, prompt) in prompts { ask(key, prompt) }
+            if let kind = answers.values["kind"], (try? ReliefKind(typed: kind)) == .reduceRate {
+                ask("employer-rate", t("Requested employer's rate (%): ", "申请的单位缴存比例（%）："))
+                ask("employee-rate", t("Requested employee's rate (%): ", "申请的职工缴存比例（%）："))
             }
+            draft.stored.application = answers
+            if Terminal.isInteractive { draft.save() }
             guard missing.isEmpty else {
-                throw ValidationError(t("Missing: \(missing.joined(separator: ", ")).", "缺少:\(missing.joined(separator: "、"))。"))
+                throw ValidationError(t("Missing: \(missing.joined(separator: ", ")).", "缺少：\(missing.joined(separator: "、"))。"))
             }
-            func value(_ key: String) -> String { (values[key] ?? nil) ?? "" }
-            let device = try data.open()
-            let application = try device.recordApplication(
-                ApplicationForm(unit: value("unit"), kind: value("kind"), employerRate: employerRate, employeeRate: employeeRate,
-                                from: value("from"), months: value("months"), resolutionBody: value("resolution"),
-                                resolutionDate: value("resolution-date"), votesFor: value("votes-for"), votesCast: value("votes-cast"),
-                                noticeFrom: value("notice-from"), noticeTo: value("notice-to"), documents: document, submittedOn: submitted),
-                unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            func value(_ key: String) -> String { answers.values[key] ?? "" }
+            let application: ReliefApplication
+            do {
+                application = try device.recordApplication(
+                    ApplicationForm(unit: value("unit"), kind: value("kind"), employerRate: answers.values["employer-rate"],
+                                    employeeRate: answers.values["employee-rate"], from: value("from"), months: value("months"),
+                                    resolutionBody: value("resolution"), resolutionDate: value("resolution-date"),
+                                    votesFor: value("votes-for"), votesCast: value("votes-cast"), noticeFrom: value("notice-from"),
+                                    noticeTo: value("notice-to"), documents: answers.documents, submittedOn: answers.values["submitted"]),
+                    unlock: { try passphrase.unlock(device) }, now: currentInstant())
+            } catch {
+                if Terminal.isInteractive || resumed {
+                    draft.save()
+                    draft.tellKept()
+                }
+                throw error
+            }
+            draft.discard()
             Terminal.say(t("Application recorded: ", "申请已登记：") + application.id)
             Terminal.say("  " + ApplicationCommand.line(application, decision: nil, name: nil))
             Terminal.say(t("The office reviews it after your next `provident sync`.", "下次 `provident sync` 后由中心审核。"))
