@@ -8,18 +8,23 @@ import ProvidentServerStore
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Copy a whole deployment to another database, e.g. from SQLite to PostgreSQL.",
-        discussion: """
-            Copies devices, every change-set and the feed with its positions, records, conflicts, the office's \\
-            statements and users into a new, empty database (PostgreSQL: an empty database the user owns), in one \\
-            transaction, then prints both state digests, which must be equal. Stop the service first. The server key \\
+        abstract: t("Copy a whole deployment to another database, e.g. from SQLite to PostgreSQL.", "把整个部署复制到另一个数据库，例如从 SQLite 到 PostgreSQL。"),
+        discussion: t("""
+            Copies devices, every change-set and the feed with its positions, records, conflicts, the office's \
+            statements and users into a new, empty database (PostgreSQL: an empty database the user owns), in one \
+            transaction, then prints both state digests, which must be equal. Stop the service first. The server key \
             stays where it is: give it to the new deployment with server.keyPath.
               provident-server migrate --from ./var/provident.sqlite --to postgres://provident@127.0.0.1:5432/provident
-            """)
+            """, """
+            在一个事务中把设备、全部变更集、带位置的数据流、记录、冲突、中心的对账单和用户复制到新的空数据库\
+            （PostgreSQL：该用户拥有的空数据库），然后打印两边的状态摘要，两者必须相等。请先停止服务。\
+            服务器密钥留在原处：用 server.keyPath 交给新部署。
+              provident-server migrate --from ./var/provident.sqlite --to postgres://provident@127.0.0.1:5432/provident
+            """))
 
     @OptionGroup var options: ConfigurationOptions
-    @Option(help: ArgumentHelp("The database to copy from.", valueName: "url")) var from: String
-    @Option(help: ArgumentHelp("The new, empty database to copy to.", valueName: "url")) var to: String
+    @Option(help: ArgumentHelp(t("The database to copy from.", "复制来源数据库。"), valueName: "url")) var from: String
+    @Option(help: ArgumentHelp(t("The new, empty database to copy to.", "复制目标（新的空数据库）。"), valueName: "url")) var to: String
 
     func run() async throws {
         var configuration = try await options.load()

@@ -12,12 +12,12 @@ import Glibc
 
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reconcile", abstract: "Match deposits against the bank statement, and confirm or reject them.",
+        commandName: "reconcile", abstract: t("Match deposits against the bank statement, and confirm or reject them.", "将缴存与银行对账单核对，并确认或驳回。"),
         subcommands: [Import.self, List.self, Show.self, Confirm.self, Reject.self, Dismiss.self], defaultSubcommand: List.self)
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a bank statement (CSV, UTF-8 or GBK) and match its lines to deposits.",
+            abstract: t("Import a bank statement (CSV, UTF-8 or GBK) and match its lines to deposits.", "导入银行对账单（CSV，UTF-8 或 GBK），并将流水与缴存匹配。"),
             discussion: """
                 The header row names the columns, in English or Chinese, in any order: date 交易日期, \
                 amount 金额, payer_name 付款人名称, payer_account 付款人账号, memo 摘要, and optionally serial \
@@ -32,9 +32,9 @@ struct ReconcileCommand: AsyncParsableCommand {
                 statement) are recognised and counted once.
                 """)
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The statement file.") var file: String
-        @Option(help: "utf-8 or gbk (default: UTF-8 if valid, else GBK).") var encoding: String?
-        @Option(help: "Days a bank date may be from the day a deposit was recorded (default: reconciliation.windowDays, 10).")
+        @Argument(help: ArgumentHelp(t("The statement file.", "对账单文件。"))) var file: String
+        @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if valid, else GBK).", "utf-8 或 gbk（默认：有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: String?
+        @Option(help: ArgumentHelp(t("Days a bank date may be from the day a deposit was recorded (default: reconciliation.windowDays, 10).", "银行日期与缴存登记日可相差的天数（默认：reconciliation.windowDays，10）。")))
         var windowDays: Int?
 
         static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([BankLine], [EmployerList.RowProblem], TextEncoding) {
@@ -80,12 +80,12 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List what awaits the office: lines to review and deposits still without a bank line (everything with --all).")
+            abstract: t("List what awaits the office: lines to review and deposits still without a bank line (everything with --all).", "列出待中心处理的事项：待核对的流水和尚无银行流水的缴存（加 --all 列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: "confirmed, amount-mismatch, no-deposit, duplicate, rejected, dismissed, or missing (deposits without a bank line).")
+        @Option(help: ArgumentHelp(t("confirmed, amount-mismatch, no-deposit, duplicate, rejected, dismissed, or missing (deposits without a bank line).", "confirmed（已确认）、amount-mismatch（金额不符）、no-deposit（无对应缴存）、duplicate（重复）、rejected（已驳回）、dismissed（已搁置）或 missing（无银行流水的缴存）。")))
         var status: String?
-        @Flag(help: "Every line, settled ones too.") var all = false
-        @Flag(help: "Print JSON for scripts.") var json = false
+        @Flag(help: ArgumentHelp(t("Every line, settled ones too.", "全部流水，包括已处理的。"))) var all = false
+        @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
 
         func run() async throws {
             try await options.withCore { core in try await list(core) }
@@ -131,9 +131,9 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a bank line: what it says, what it matched and what fits it.")
+        static let configuration = CommandConfiguration(abstract: t("Show a bank line: what it says, what it matched and what fits it.", "查看一条银行流水：其内容、已匹配的缴存及可能对应的缴存。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The line number from `reconcile list`.") var line: Int64
+        @Argument(help: ArgumentHelp(t("The line number from `reconcile list`.", "`reconcile list` 中的流水行号。"))) var line: Int64
 
         func run() async throws {
             try await options.withCore { core in try await show(core) }
@@ -163,10 +163,10 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Confirm: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Confirm by hand the deposit a bank line pays (amounts must be equal).")
+        static let configuration = CommandConfiguration(abstract: t("Confirm by hand the deposit a bank line pays (amounts must be equal).", "手工确认银行流水对应的缴存（金额须相等）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The line number from `reconcile list`.") var line: Int64
-        @Option(help: "The deposit's payment reference code, when the memo does not name it.") var deposit: String?
+        @Argument(help: ArgumentHelp(t("The line number from `reconcile list`.", "`reconcile list` 中的流水行号。"))) var line: Int64
+        @Option(help: ArgumentHelp(t("The deposit's payment reference code, when the memo does not name it.", "缴存识别码（转账附言未写明时填写）。"))) var deposit: String?
 
         func run() async throws {
             let (_, confirmed) = try await options.withCore { try await $0.confirmLine(line, reference: deposit) }
@@ -175,10 +175,10 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Reject: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a deposit with the reason (no payment came, or the wrong amount).")
+        static let configuration = CommandConfiguration(abstract: t("Reject a deposit with the reason (no payment came, or the wrong amount).", "驳回一笔缴存并写明理由（未到账或金额不符）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The deposit's payment reference code.") var reference: String
-        @Option(help: "Why; the worker reads it.") var reason: String
+        @Argument(help: ArgumentHelp(t("The deposit's payment reference code.", "缴存识别码。"))) var reference: String
+        @Option(help: ArgumentHelp(t("Why; the worker reads it.", "理由；缴存人会看到。"))) var reason: String
 
         func run() async throws {
             let rejected = try await options.withCore { try await $0.rejectDeposit(reference: reference, reason: reason) }
@@ -187,10 +187,10 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Dismiss: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a bank line aside with the reason (refunded, not an HPF payment…).")
+        static let configuration = CommandConfiguration(abstract: t("Set a bank line aside with the reason (refunded, not an HPF payment…).", "搁置一条银行流水并写明理由（已退回、非公积金款项等）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The line number.") var line: Int64
-        @Option(help: "Why.") var reason: String
+        @Argument(help: ArgumentHelp(t("The line number.", "流水行号。"))) var line: Int64
+        @Option(help: ArgumentHelp(t("Why.", "理由。"))) var reason: String
 
         func run() async throws {
             _ = try await options.withCore { try await $0.dismissLine(line, reason: reason) }
@@ -212,12 +212,12 @@ func lineJSON(_ line: ReconciliationLine) -> [String: Any] {
 
 struct InterestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "interest", abstract: "Settle the annual interest (结息).",
+        commandName: "interest", abstract: t("Settle the annual interest (结息).", "办理年度结息。"),
         subcommands: [Settle.self])
 
     struct Settle: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Credit every account's interest for the year ending on this year's settlement day.",
+            abstract: t("Credit every account's interest for the year ending on this year's settlement day.", "为每个账户记入截至本年结息日的年度利息。"),
             discussion: """
                 Daily-balance accumulation (积数计息): each confirmed deposit counts from the bank's date \
                 (or the start of the interest year) to the settlement day, earlier interest from the day \
@@ -227,7 +227,7 @@ struct InterestCommand: AsyncParsableCommand {
                 deposits confirmed later are not counted in a year already settled.
                 """)
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: "The settlement year (the interest year ends on its settlement day, 30 June by default).") var year: Int
+        @Option(help: ArgumentHelp(t("The settlement year (the interest year ends on its settlement day, 30 June by default).", "结息年度（计息年度截至该年结息日，默认 6 月 30 日）。"))) var year: Int
 
         func run() async throws {
             let report = try await options.withCore { try await $0.settleInterest(year: year) }
@@ -242,7 +242,7 @@ struct InterestCommand: AsyncParsableCommand {
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "The reports the policy documents ask for, for people, spreadsheets (CSV) or scripts (JSON).",
+        commandName: "report", abstract: t("The reports the policy documents ask for, for people, spreadsheets (CSV) or scripts (JSON).", "政策文件要求的报表：供人阅读、供表格软件（CSV）或脚本（JSON）使用。"),
         discussion: """
             coverage   HPF contributors against pension-insured employees, per branch and per employer
             arrears    employers in arrears or stopped on --as-of: the summary (汇总表) and detail (明细表) tables
@@ -252,12 +252,12 @@ struct ReportCommand: AsyncParsableCommand {
             CSV files are UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese text.
             """)
     @OptionGroup var options: ConfigurationOptions
-    @Argument(help: "coverage, arrears, campaign, enrolment or conflicts.") var name: String
-    @Option(name: .customLong("as-of"), help: "The day the report is as of (default today).") var asOf: String?
-    @Flag(help: "Print JSON.") var json = false
-    @Flag(help: "Print one table as CSV (see --table).") var csv = false
-    @Option(help: "With --csv, which table (default the first).") var table: String?
-    @Option(help: "Write every table as a CSV file into this folder.") var out: String?
+    @Argument(help: ArgumentHelp(t("coverage, arrears, campaign, enrolment or conflicts.", "coverage（覆盖率）、arrears（欠缴停缴）、campaign（专项行动）、enrolment（灵活就业缴存）或 conflicts（冲突）。"))) var name: String
+    @Option(name: .customLong("as-of"), help: ArgumentHelp(t("The day the report is as of (default today).", "报表截至日期（默认今天）。"))) var asOf: String?
+    @Flag(help: ArgumentHelp(t("Print JSON.", "以 JSON 格式输出。"))) var json = false
+    @Flag(help: ArgumentHelp(t("Print one table as CSV (see --table).", "以 CSV 输出一张表（见 --table）。"))) var csv = false
+    @Option(help: ArgumentHelp(t("With --csv, which table (default the first).", "与 --csv 一起使用：哪张表（默认第一张）。"))) var table: String?
+    @Option(help: ArgumentHelp(t("Write every table as a CSV file into this folder.", "把每张表写成 CSV 文件放入此文件夹。"))) var out: String?
 
     func validate() throws {
         guard ReportName(rawValue: name) != nil else {
@@ -317,15 +317,15 @@ func reportJSON(_ report: Report) -> [String: Any] {
 
 struct OfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "office", abstract: "The people who sign in to the dashboard at /office.",
+        commandName: "office", abstract: t("The people who sign in to the dashboard at /office.", "登录 /office 看板的人员。"),
         subcommands: [AddUser.self, RemoveUser.self, Users.self])
 
     struct AddUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "add-user", abstract: "Add a dashboard user; the password is asked without echo (or read from --password-file).")
+            commandName: "add-user", abstract: t("Add a dashboard user; the password is asked without echo (or read from --password-file).", "添加看板用户；密码在终端无回显输入（或从 --password-file 读取）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The user name.") var name: String
-        @Option(help: "Read the password from the first line of this file (for scripts).") var passwordFile: String?
+        @Argument(help: ArgumentHelp(t("The user name.", "用户名。"))) var name: String
+        @Option(help: ArgumentHelp(t("Read the password from the first line of this file (for scripts).", "从此文件第一行读取密码（供脚本使用）。"))) var passwordFile: String?
 
         func run() async throws {
             let password: SecretBytes
@@ -348,9 +348,9 @@ struct OfficeCommand: AsyncParsableCommand {
     }
 
     struct RemoveUser: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove-user", abstract: "Remove a dashboard user and end their sessions.")
+        static let configuration = CommandConfiguration(commandName: "remove-user", abstract: t("Remove a dashboard user and end their sessions.", "删除看板用户并结束其会话。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The user name.") var name: String
+        @Argument(help: ArgumentHelp(t("The user name.", "用户名。"))) var name: String
 
         func run() async throws {
             try await options.withCore { try await $0.removeOfficeUser(name) }
@@ -359,7 +359,7 @@ struct OfficeCommand: AsyncParsableCommand {
     }
 
     struct Users: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "users", abstract: "List dashboard users.")
+        static let configuration = CommandConfiguration(commandName: "users", abstract: t("List dashboard users.", "列出看板用户。"))
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {

@@ -34,12 +34,12 @@ func printJSON(_ value: Any) throws {
 
 struct UnitsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "units", abstract: "Import and list employers (单位).",
+        commandName: "units", abstract: t("Import and list employers (单位).", "导入和列出单位。"),
         subcommands: [Import.self, List.self], defaultSubcommand: List.self)
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import an employer list (CSV, UTF-8 or GBK) from market regulation or pension-insurance data.",
+            abstract: t("Import an employer list (CSV, UTF-8 or GBK) from market regulation or pension-insurance data.", "导入来自市场监管或养老保险数据的单位名单（CSV，UTF-8 或 GBK）。"),
             discussion: """
                 The header row names the columns, in English or Chinese, in any order:
                   credit_code 统一社会信用代码 (required), name 单位名称, branch 管理部, kind 单位类型,
@@ -53,9 +53,9 @@ struct UnitsCommand: AsyncParsableCommand {
                 some were reported.
                 """)
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The CSV file.") var file: String
-        @Option(help: "utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).") var encoding: String?
-        @Flag(help: "Check every row and report, but import nothing.") var dryRun = false
+        @Argument(help: ArgumentHelp(t("The CSV file.", "CSV 文件。"))) var file: String
+        @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).", "utf-8 或 gbk（默认：文件是有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: String?
+        @Flag(help: ArgumentHelp(t("Check every row and report, but import nothing.", "检查每一行并报告，但不导入。"))) var dryRun = false
 
         /// Decodes and parses the file (synchronously: typed throws in async code trips the compiler).
         static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([EmployerRow], [EmployerList.RowProblem], TextEncoding) {
@@ -94,11 +94,11 @@ struct UnitsCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List employers with their status (as of today).")
+        static let configuration = CommandConfiguration(abstract: t("List employers with their status (as of today).", "列出单位及其（今日）状态。"))
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: "Only this branch.") var branch: String?
-        @Option(help: "Only this status: normal, in-arrears, stopped, deferred, reduced-rate, not-established.") var status: String?
-        @Flag(help: "Print JSON for scripts.") var json = false
+        @Option(help: ArgumentHelp(t("Only this branch.", "只列本管理部。"))) var branch: String?
+        @Option(help: ArgumentHelp(t("Only this status: normal, in-arrears, stopped, deferred, reduced-rate, not-established.", "只列此状态：normal、in-arrears、stopped、deferred、reduced-rate、not-established。"))) var status: String?
+        @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
 
         func run() async throws {
             let wanted = try status.map { text -> ComplianceStatus in
@@ -131,12 +131,12 @@ struct UnitsCommand: AsyncParsableCommand {
 
 struct CampaignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "campaign", abstract: "Create campaigns to regularise payments and follow their progress.",
+        commandName: "campaign", abstract: t("Create campaigns to regularise payments and follow their progress.", "创建缴存专项行动并跟踪进度。"),
         subcommands: [Create.self, Show.self], defaultSubcommand: Show.self)
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a campaign: its targets are the employers in arrears or stopped on the cut-off date, per branch.",
+            abstract: t("Create a campaign: its targets are the employers in arrears or stopped on the cut-off date, per branch.", "创建专项行动：目标为截止日欠缴或停缴的单位，按管理部划分。"),
             discussion: """
                 Example (the Yangquan plan):
                   provident-server campaign create --name 2026年缴存专项行动 --cutoff 2026-02-28 \\
@@ -147,9 +147,9 @@ struct CampaignCommand: AsyncParsableCommand {
                 each branch's laptops receive the campaign and their own branch's targets at their next sync.
                 """)
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: "The campaign's name.") var name: String
-        @Option(help: "The cut-off date (YYYY-MM-DD).") var cutoff: String
-        @Option(help: "A phase, NAME:YYYY-MM-DD..YYYY-MM-DD; repeat in order.") var phase: [String] = []
+        @Option(help: ArgumentHelp(t("The campaign's name.", "专项行动名称。"))) var name: String
+        @Option(help: ArgumentHelp(t("The cut-off date (YYYY-MM-DD).", "截止日期（YYYY-MM-DD）。"))) var cutoff: String
+        @Option(help: ArgumentHelp(t("A phase, NAME:YYYY-MM-DD..YYYY-MM-DD; repeat in order.", "一个阶段，格式 名称:YYYY-MM-DD..YYYY-MM-DD；按顺序每个阶段一次。"))) var phase: [String] = []
 
         static func parse(cutoff: String, phases: [String]) throws -> (CivilDate, [CampaignPhase]) {
             (try CivilDate.typed(cutoff), try phases.map { text throws(DomainError) in try CampaignPhase(typed: text) })
@@ -167,10 +167,10 @@ struct CampaignCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each campaign's progress per branch and phase (all campaigns without an id).")
+        static let configuration = CommandConfiguration(abstract: t("Show each campaign's progress per branch and phase (all campaigns without an id).", "按管理部和阶段查看专项行动进度（不带编号时列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The campaign id.") var campaign: String?
-        @Flag(help: "Print JSON for scripts.") var json = false
+        @Argument(help: ArgumentHelp(t("The campaign id.", "专项行动编号。"))) var campaign: String?
+        @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
 
         func run() async throws {
             var all = try await options.withCore { try await $0.campaignProgress(today: $0.today) }
@@ -216,14 +216,14 @@ func printCampaign(_ campaign: Campaign, _ progress: [CampaignProgress]) {
 
 struct ApplicationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "application", abstract: "Review employers' applications to defer or lower their rate.",
+        commandName: "application", abstract: t("Review employers' applications to defer or lower their rate.", "审核单位的缓缴或降低缴存比例申请。"),
         subcommands: [List.self, Decide.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List applications (only those awaiting a decision with --pending).")
+        static let configuration = CommandConfiguration(abstract: t("List applications (only those awaiting a decision with --pending).", "列出申请（加 --pending 只列待审核的）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Flag(help: "Only applications awaiting a decision.") var pending = false
-        @Flag(help: "Print JSON for scripts.") var json = false
+        @Flag(help: ArgumentHelp(t("Only applications awaiting a decision.", "只列待审核的申请。"))) var pending = false
+        @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
 
         func run() async throws {
             let listed = try await options.withCore { try await $0.applications() }.filter { !pending || $0.1 == nil }
@@ -242,12 +242,12 @@ struct ApplicationCommand: AsyncParsableCommand {
 
     struct Decide: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Approve or reject an application, with the reason; the decision syncs to the branch's laptops.")
+            abstract: t("Approve or reject an application, with the reason; the decision syncs to the branch's laptops.", "批准或驳回申请并写明理由；审核结果同步到该管理部的电脑。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The application id.") var application: String
-        @Flag(help: "Approve it.") var approve = false
-        @Flag(help: "Reject it.") var reject = false
-        @Option(help: "Why (required either way).") var reason: String
+        @Argument(help: ArgumentHelp(t("The application id.", "申请编号。"))) var application: String
+        @Flag(help: ArgumentHelp(t("Approve it.", "批准。"))) var approve = false
+        @Flag(help: ArgumentHelp(t("Reject it.", "驳回。"))) var reject = false
+        @Option(help: ArgumentHelp(t("Why (required either way).", "理由（两种情况都须填写）。"))) var reason: String
 
         func validate() throws {
             guard approve != reject else { throw ValidationError("Give --approve or --reject.") }

@@ -13,8 +13,8 @@ import SystemPackage
 struct ProvidentServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provident-server",
-        abstract: "Run the Provident sync service and administer its devices, employers, campaigns, applications and conflicts.",
-        discussion: """
+        abstract: t("Run the Provident sync service and administer its devices, employers, campaigns, applications and conflicts.", "运行 Provident 同步服务，并管理其设备、单位、专项行动、申请和冲突。"),
+        discussion: t("""
             Every command reads the same configuration: defaults, then the YAML file given by --config, \
             then PROVIDENT_-prefixed environment variables (PROVIDENT_SERVER_PORT, PROVIDENT_DATABASE_URL, …), \
             then the flags. The database is a SQLite file (the default, ./var/provident.sqlite) or \
@@ -24,7 +24,16 @@ struct ProvidentServerCommand: AsyncParsableCommand {
             Exit status: 0 done; 1 unexpected failure; 3 invalid value; 4 refused (unknown device, conflict or invite); \
             5 the database cannot be reached now, or its disk is full (nothing was changed); 6 no database yet; \
             7 damaged database or key, or a database of another deployment or version; 64 usage.
-            """,
+            """, """
+            每个命令读取同一套配置：先是默认值，然后是 --config 指定的 YAML 文件，再是以 PROVIDENT_ 开头的环境变量\
+            （PROVIDENT_SERVER_PORT、PROVIDENT_DATABASE_URL 等），最后是命令行选项。数据库为 SQLite 文件\
+            （默认 ./var/provident.sqlite）或 postgres://USER@HOST:PORT/DB，密码放在 PGPASSWORD 或 database.passwordFile 中。\
+            服务运行时也可执行管理命令。
+
+            退出码：0 完成；1 意外错误；3 取值无效；4 被拒绝（未知的设备、冲突或邀请）；\
+            5 暂时无法连接数据库，或其磁盘已满（未做任何更改）；6 尚无数据库；\
+            7 数据库或密钥已损坏，或属于另一部署或版本；64 用法错误。
+            """),
         version: ServerVersion.current,
         subcommands: [Serve.self, DeviceCommand.self, UnitsCommand.self, CampaignCommand.self, ApplicationCommand.self,
                       ReconcileCommand.self, InterestCommand.self, ReportCommand.self, OfficeCommand.self,
@@ -48,9 +57,10 @@ struct ProvidentServerCommand: AsyncParsableCommand {
 
 /// Where the database is and how the service is set up, from file, environment and flags.
 struct ConfigurationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A YAML configuration file.", valueName: "file")) var config: String?
+    @Option(help: ArgumentHelp(t("A YAML configuration file.", "YAML 配置文件。"), valueName: "file")) var config: String?
     @Option(name: [.customLong("database"), .customLong("db")],
-            help: ArgumentHelp("The database: a SQLite file (default ./var/provident.sqlite), sqlite:PATH or postgres://USER@HOST:PORT/DB.",
+            help: ArgumentHelp(t("The database: a SQLite file (default ./var/provident.sqlite), sqlite:PATH or postgres://USER@HOST:PORT/DB.",
+                                 "数据库：SQLite 文件（默认 ./var/provident.sqlite）、sqlite:路径 或 postgres://用户@主机:端口/库名。"),
                                valueName: "url"))
     var database: String?
 
@@ -103,7 +113,7 @@ let quietLogger: Logger = {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the sync endpoints and the office dashboard.",
+        abstract: t("Serve the sync endpoints and the office dashboard.", "提供同步接口和中心看板。"),
         discussion: """
             Creates the database (a SQLite file and its folder, or the tables in an empty PostgreSQL database) and \
             the server key on first start, and brings an older schema up to date. Several servers may serve one \
@@ -111,9 +121,9 @@ struct Serve: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: ConfigurationOptions
-    @Option(help: ArgumentHelp("The address to listen on (default 127.0.0.1).", valueName: "address")) var host: String?
-    @Option(help: ArgumentHelp("The port (default 8080; 0 picks a free one).", valueName: "port")) var port: Int?
-    @Option(help: ArgumentHelp("The city's policy file (default: built-in defaults).", valueName: "file")) var policy: String?
+    @Option(help: ArgumentHelp(t("The address to listen on (default 127.0.0.1).", "监听地址（默认 127.0.0.1）。"), valueName: "address")) var host: String?
+    @Option(help: ArgumentHelp(t("The port (default 8080; 0 picks a free one).", "端口（默认 8080；0 表示任选一个空闲端口）。"), valueName: "port")) var port: Int?
+    @Option(help: ArgumentHelp(t("The city's policy file (default: built-in defaults).", "本市政策文件（默认：内置默认值）。"), valueName: "file")) var policy: String?
 
     func run() async throws {
         var flags: [String: ConfigValue] = [:]
@@ -156,15 +166,15 @@ struct Serve: AsyncParsableCommand {
 
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "device", abstract: "Invite, list and revoke devices.",
+        commandName: "device", abstract: t("Invite, list and revoke devices.", "邀请、列出和停用设备。"),
         subcommands: [Invite.self, List.self, Revoke.self])
 
     struct Invite: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Issue a one-time, expiring invite code for a staff laptop.")
+        static let configuration = CommandConfiguration(abstract: t("Issue a one-time, expiring invite code for a staff laptop.", "为工作人员电脑签发一次性、有期限的邀请码。"))
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: "field (an outreach laptop of a branch) or office.") var role: String
-        @Option(help: "The branch (管理部) of a field laptop.") var branch: String?
-        @Option(help: "Days before the code expires (default 7).") var days: Int = 7
+        @Option(help: ArgumentHelp(t("field (an outreach laptop of a branch) or office.", "field（管理部的外勤电脑）或 office（中心）。"))) var role: String
+        @Option(help: ArgumentHelp(t("The branch (管理部) of a field laptop.", "外勤电脑所属的管理部。"))) var branch: String?
+        @Option(help: ArgumentHelp(t("Days before the code expires (default 7).", "邀请码有效天数（默认 7）。"))) var days: Int = 7
 
         func validate() throws {
             guard role == "field" || role == "office" else { throw ValidationError("--role must be field or office.") }
@@ -186,9 +196,9 @@ struct DeviceCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the devices the server knows.")
+        static let configuration = CommandConfiguration(abstract: t("List the devices the server knows.", "列出服务器已知的设备。"))
         @OptionGroup var options: ConfigurationOptions
-        @Flag(help: "Print JSON for scripts.") var json = false
+        @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
 
         func run() async throws {
             let devices = try await options.withCore { try await $0.devices() }
@@ -215,10 +225,10 @@ struct DeviceCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a device: it can no longer sync.")
+        static let configuration = CommandConfiguration(abstract: t("Revoke a device: it can no longer sync.", "停用设备：此后不能再同步。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The device id.") var device: String
-        @Option(help: "Why.") var reason: String
+        @Argument(help: ArgumentHelp(t("The device id.", "设备 ID。"))) var device: String
+        @Option(help: ArgumentHelp(t("Why.", "理由。"))) var reason: String
 
         func run() async throws {
             guard let id = DeviceID(device) else { throw AdminFailure(status: 3, message: t("“\(device)” is not a device id (32 hex digits).", "“\(device)”不是设备 ID(32 位十六进制)。")) }
@@ -230,7 +240,7 @@ struct DeviceCommand: AsyncParsableCommand {
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Check the database's integrity and print the state digest of everything it holds.")
+        commandName: "check", abstract: t("Check the database's integrity and print the state digest of everything it holds.", "检查数据库完整性，并打印其全部数据的状态摘要。"))
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
@@ -244,7 +254,7 @@ struct CheckCommand: AsyncParsableCommand {
 }
 
 struct AlertsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List what the office should look at: forked devices, devices whose clock runs ahead.")
+    static let configuration = CommandConfiguration(commandName: "alerts", abstract: t("List what the office should look at: forked devices, devices whose clock runs ahead.", "列出中心应关注的事项：历史分叉的设备、时钟偏快的设备。"))
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
@@ -258,13 +268,13 @@ struct AlertsCommand: AsyncParsableCommand {
 
 struct ConflictsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "conflicts", abstract: "Review and resolve concurrent edits.",
+        commandName: "conflicts", abstract: t("Review and resolve concurrent edits.", "查看和处理并发编辑冲突。"),
         subcommands: [List.self, Show.self, Resolve.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List conflicts awaiting review (all with --all).")
+        static let configuration = CommandConfiguration(abstract: t("List conflicts awaiting review (all with --all).", "列出待处理的冲突（加 --all 列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
-        @Flag(help: "Include resolved conflicts.") var all = false
+        @Flag(help: ArgumentHelp(t("Include resolved conflicts.", "包括已处理的冲突。"))) var all = false
 
         func run() async throws {
             let conflicts = try await options.withCore { try await $0.conflicts() }.filter { all || !$0.resolved }
@@ -276,9 +286,9 @@ struct ConflictsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show both values of a conflict and the devices that wrote them.")
+        static let configuration = CommandConfiguration(abstract: t("Show both values of a conflict and the devices that wrote them.", "查看冲突双方的值及写入它们的设备。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The conflict id (or its first 8+ hex digits).") var conflict: String
+        @Argument(help: ArgumentHelp(t("The conflict id (or its first 8+ hex digits).", "冲突编号（或其前 8 位以上十六进制数字）。"))) var conflict: String
 
         func run() async throws {
             let (found, resolved) = try await options.withCore { try await find(conflict, in: $0) }
@@ -295,11 +305,12 @@ struct ConflictsCommand: AsyncParsableCommand {
 
     struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Resolve a conflict: the office writes the chosen value, which syncs out to every device holding the record.")
+            abstract: t("Resolve a conflict: the office writes the chosen value, which syncs out to every device holding the record.", "处理冲突：中心写入选定的值，同步到持有该记录的每台设备。"))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: "The conflict id (or its first 8+ hex digits).") var conflict: String
-        @Option(help: "Keep side a or b.") var keep: String?
-        @Option(help: "Write this value instead (canonical JSON, e.g. \"13800138000\").") var value: String?
+        @Argument(help: ArgumentHelp(t("The conflict id (or its first 8+ hex digits).", "冲突编号（或其前 8 位以上十六进制数字）。"))) var conflict: String
+        @Option(help: ArgumentHelp(t("Keep side a or b.", "保留 a 方或 b 方。"))) var keep: String?
+        @Option(help: ArgumentHelp(t("Write this value instead (canonical JSON, e.g. \"13800138000\").", "改为写入此值（规范 JSON，例如 \"13800138000\"）。")))
+        var value: String?
 
         func validate() throws {
             guard (keep == nil) != (value == nil) else { throw ValidationError("Give --keep a|b or --value.") }
