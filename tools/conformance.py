@@ -265,7 +265,8 @@ class Suite:
                 chinese = bool(CJK.search(str(message)))
                 if chinese != answer[3].startswith("zh"):
                     self.failures.append(f"{what}: asked in {answer[3]}, the message of {got_code} is not: {message}")
-        self.seen.setdefault(code, what)
+        if code:
+            self.seen.setdefault(code, what)
 
 
 def spec_codes():
