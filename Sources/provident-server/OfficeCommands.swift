@@ -18,7 +18,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: t("Import a bank statement (CSV, UTF-8 or GBK) and match its lines to deposits.", "导入银行对账单（CSV，UTF-8 或 GBK），并将流水与缴存匹配。"),
-            discussion: """
+            discussion: t("""
                 The header row names the columns, in English or Chinese, in any order: date 交易日期, \
                 amount 金额, payer_name 付款人名称, payer_account 付款人账号, memo 摘要, and optionally serial \
                 流水号. Amounts may carry ¥ and thousands separators; dates may be 2026-11-03, 2026/11/03 or \
@@ -30,7 +30,16 @@ struct ReconcileCommand: AsyncParsableCommand {
                 Each match confirms its deposit with an outcome signed by the office key: the worker's next \
                 sync shows it confirmed. Lines already imported (the same file again, or an overlapping \
                 statement) are recognised and counted once.
-                """)
+                """, """
+                表头行以英文或中文列名标明各列，顺序不限：date 交易日期、amount 金额、payer_name 付款人名称、\
+                payer_account 付款人账号、memo 摘要，可选 serial 流水号。金额可带 ¥ 和千位分隔符；日期可写作 \
+                2026-11-03、2026/11/03 或 20261103。对账单整体导入或不导入：只要有一行格式有误，就按行号报告\
+                每个错误行，什么也不导入。
+                匹配顺序：先按摘要中的缴存识别码（核验校验位）；再按同金额、在银行日期窗口内登记、持有人姓名\
+                与付款人相同的唯一一笔待确认缴存；最后手工匹配（`reconcile confirm 行号 --deposit 识别码`）。\
+                每次匹配都以中心密钥签名的结果确认该笔缴存：缴存人下次同步即显示已确认。已导入过的流水\
+                （同一文件再次导入，或重叠的对账单）会被识别，只计一次。
+                """))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The statement file.", "对账单文件。"))) var file: String
         @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if valid, else GBK).", "utf-8 或 gbk（默认：有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: String?
@@ -218,14 +227,18 @@ struct InterestCommand: AsyncParsableCommand {
     struct Settle: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: t("Credit every account's interest for the year ending on this year's settlement day.", "为每个账户记入截至本年结息日的年度利息。"),
-            discussion: """
+            discussion: t("""
                 Daily-balance accumulation (积数计息): each confirmed deposit counts from the bank's date \
                 (or the start of the interest year) to the settlement day, earlier interest from the day \
                 after it was credited; interest = Σ amount × days × annual rate ÷ 360, rounded half-up to \
                 the fen. One insert-only interest fact per account, signed by the office key; running it \
                 again for the same year changes nothing. Settle after the year's bank statements are reconciled: \
                 deposits confirmed later are not counted in a year already settled.
-                """)
+                """, """
+                积数计息：每笔已确认的缴存从银行日期（或计息年度起始日）计至结息日，以前的利息从记入次日起计；\
+                利息 = Σ 金额 × 天数 × 年利率 ÷ 360，四舍五入到分。每个账户一条只增的利息记录，由中心密钥签名；\
+                同一年度再次运行不做任何更改。请在本年度银行对账单核对完毕后结息：之后才确认的缴存不计入已结息的年度。
+                """))
         @OptionGroup var options: ConfigurationOptions
         @Option(help: ArgumentHelp(t("The settlement year (the interest year ends on its settlement day, 30 June by default).", "结息年度（计息年度截至该年结息日，默认 6 月 30 日）。"))) var year: Int
 
@@ -243,14 +256,21 @@ struct InterestCommand: AsyncParsableCommand {
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: t("The reports the policy documents ask for, for people, spreadsheets (CSV) or scripts (JSON).", "政策文件要求的报表：供人阅读、供表格软件（CSV）或脚本（JSON）使用。"),
-        discussion: """
+        discussion: t("""
             coverage   HPF contributors against pension-insured employees, per branch and per employer
             arrears    employers in arrears or stopped on --as-of: the summary (汇总表) and detail (明细表) tables
             campaign   campaign progress per branch and per phase
             enrolment  flexible-employment accounts by category and channel, deposits per month, share reconciled
             conflicts  conflicts awaiting review
             CSV files are UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese text.
-            """)
+            """, """
+            coverage   按管理部和单位统计公积金缴存人数与养老保险参保人数之比
+            arrears    截至 --as-of 欠缴或停缴的单位：汇总表和明细表
+            campaign   按管理部和阶段统计专项行动进度
+            enrolment  按类别和渠道统计灵活就业人员账户、每月缴存及已核对比例
+            conflicts  待处理的冲突
+            CSV 文件为带 BOM 的 UTF-8，表格软件可正确显示中文。
+            """))
     @OptionGroup var options: ConfigurationOptions
     @Argument(help: ArgumentHelp(t("coverage, arrears, campaign, enrolment or conflicts.", "coverage（覆盖率）、arrears（欠缴停缴）、campaign（专项行动）、enrolment（灵活就业缴存）或 conflicts（冲突）。"))) var name: String
     @Option(name: .customLong("as-of"), help: ArgumentHelp(t("The day the report is as of (default today).", "报表截至日期（默认今天）。"))) var asOf: String?

@@ -40,7 +40,7 @@ struct UnitsCommand: AsyncParsableCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: t("Import an employer list (CSV, UTF-8 or GBK) from market regulation or pension-insurance data.", "导入来自市场监管或养老保险数据的单位名单（CSV，UTF-8 或 GBK）。"),
-            discussion: """
+            discussion: t("""
                 The header row names the columns, in English or Chinese, in any order:
                   credit_code 统一社会信用代码 (required), name 单位名称, branch 管理部, kind 单位类型,
                   address 地址, contact_name 联系人, contact_phone 联系电话, established 是否建制,
@@ -51,7 +51,16 @@ struct UnitsCommand: AsyncParsableCommand {
                 rows are imported in one transaction; bad rows are reported by line and change nothing. \
                 Importing the same file twice changes nothing. Exit status 0 when every row was good, 3 when \
                 some were reported.
-                """)
+                """, """
+                表头行以英文或中文列名标明各列，顺序不限：
+                  credit_code 统一社会信用代码（必填）、name 单位名称、branch 管理部、kind 单位类型、
+                  address 地址、contact_name 联系人、contact_phone 联系电话、established 是否建制、
+                  employees 职工人数、contributors 缴存人数、pension_insured 养老保险参保人数、
+                  last_paid 最后缴存月份（YYYY-MM）、months_in_arrears 欠缴月数。
+                新单位须有名称和管理部。已有的单位，空单元格保留原值；管理部不同则把该单位及其记录移到新管理部。\
+                正确的行在一个事务中导入；错误的行按行号报告，不做任何更改。同一文件导入两次不做任何更改。\
+                全部行正确时退出码为 0，有报告的错误行时为 3。
+                """))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The CSV file.", "CSV 文件。"))) var file: String
         @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).", "utf-8 或 gbk（默认：文件是有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: String?
@@ -137,7 +146,7 @@ struct CampaignCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: t("Create a campaign: its targets are the employers in arrears or stopped on the cut-off date, per branch.", "创建专项行动：目标为截止日欠缴或停缴的单位，按管理部划分。"),
-            discussion: """
+            discussion: t("""
                 Example (the Yangquan plan):
                   provident-server campaign create --name 2026年缴存专项行动 --cutoff 2026-02-28 \\
                     --phase 启动部署:2026-03-01..2026-03-15 --phase 摸底调查:2026-03-16..2026-03-31 \\
@@ -145,7 +154,14 @@ struct CampaignCommand: AsyncParsableCommand {
                     --phase 总结:2026-06-16..2026-06-30
                 Targets are judged from the employers held when the campaign is created and frozen then; \
                 each branch's laptops receive the campaign and their own branch's targets at their next sync.
-                """)
+                """, """
+                示例（阳泉方案）：
+                  provident-server campaign create --name 2026年缴存专项行动 --cutoff 2026-02-28 \\
+                    --phase 启动部署:2026-03-01..2026-03-15 --phase 摸底调查:2026-03-16..2026-03-31 \\
+                    --phase 集中催缴:2026-04-01..2026-04-30 --phase 整改落实:2026-05-01..2026-06-15 \\
+                    --phase 总结:2026-06-16..2026-06-30
+                目标按创建专项行动时持有的单位判定并就此固定；各管理部的电脑在下次同步时收到专项行动及本管理部的目标。
+                """))
         @OptionGroup var options: ConfigurationOptions
         @Option(help: ArgumentHelp(t("The campaign's name.", "专项行动名称。"))) var name: String
         @Option(help: ArgumentHelp(t("The cut-off date (YYYY-MM-DD).", "截止日期（YYYY-MM-DD）。"))) var cutoff: String

@@ -114,11 +114,15 @@ let quietLogger: Logger = {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: t("Serve the sync endpoints and the office dashboard.", "提供同步接口和中心看板。"),
-        discussion: """
+        discussion: t("""
             Creates the database (a SQLite file and its folder, or the tables in an empty PostgreSQL database) and \
             the server key on first start, and brings an older schema up to date. Several servers may serve one \
             PostgreSQL database, behind a load balancer, with the same server key. Stops cleanly on SIGTERM or Ctrl-C.
-            """)
+            """, """
+            首次启动时创建数据库（SQLite 文件及其文件夹，或空 PostgreSQL 数据库中的表）和服务器密钥，\
+            并把旧版表结构升级到最新。多台服务器可用同一服务器密钥、经负载均衡共用一个 PostgreSQL 数据库。\
+            收到 SIGTERM 或 Ctrl-C 时正常停止。
+            """))
 
     @OptionGroup var options: ConfigurationOptions
     @Option(help: ArgumentHelp(t("The address to listen on (default 127.0.0.1).", "监听地址（默认 127.0.0.1）。"), valueName: "address")) var host: String?
