@@ -44,6 +44,37 @@ import Testing
         #expect(Set(kept) == Set(paths.map { Self.fileName(language, $0) }))
     }
 
+    /// The same for `provident-server`, whose screens are kept as `server-<language>-<path>.txt`.
+    @Test(arguments: ["en", "zh"])
+    func everyServerHelpScreenIsAsWritten(language: String) throws {
+        let environment = ["PATH": "/usr/bin:/bin", "LANG": language == "zh" ? "zh_CN.UTF-8" : "en_US.UTF-8", "COLUMNS": "100"]
+        func help(_ path: [String]) throws -> CLI.Result {
+            try runProgram(ServerProcess.binary, path + ["--help"], environment: environment)
+        }
+        func commands(_ path: [String] = []) throws -> [[String]] {
+            let text = try help(path).stdout
+            var found = [path]
+            guard let section = text.range(of: "SUBCOMMANDS:\n") else { return found }
+            for line in text[section.upperBound...].split(separator: "\n") {
+                guard let match = line.firstMatch(of: /^  ([a-z][a-z-]*)(?: \(default\))?(?: |$)/) else { continue }
+                found += try commands(path + [String(match.1)])
+            }
+            return found
+        }
+        let paths = try commands()
+        #expect(paths.count > 25, "only \(paths.count) commands found")
+        for path in paths {
+            let result = try help(path)
+            #expect(result.status == 0, "\(path)")
+            let file = Self.folder.appendingPathComponent("server-" + Self.fileName(language, path))
+            if Self.recording { try result.stdout.write(to: file, atomically: true, encoding: .utf8) }
+            let expected = try? String(contentsOf: file, encoding: .utf8)
+            #expect(result.stdout == expected, "`provident-server \(path.joined(separator: " ")) --help` (\(language)) differs from \(file.lastPathComponent)")
+        }
+        let kept = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).filter { $0.hasPrefix("server-\(language)-") }
+        #expect(Set(kept) == Set(paths.map { "server-" + Self.fileName(language, $0) }))
+    }
+
     @Test func everyExitStatusIsListedInTheRootHelp() throws {
         let english = try String(contentsOf: Self.folder.appendingPathComponent("en-root.txt"), encoding: .utf8)
         for status in [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 64] {
