@@ -272,6 +272,15 @@ public final class ServerConnection: Sendable {
             if let value = seconds("PROVIDENT_REQUEST_SECONDS") { bounds.requestSeconds = value }
             return bounds
         }
+
+        /// The bound variables that are set but not whole seconds from 1 to 86,400, with their
+        /// values, so a command can say that the default is used instead.
+        public static func invalidSettings(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [(name: String, value: String)] {
+            ["PROVIDENT_OFFLINE_SECONDS", "PROVIDENT_REQUEST_SECONDS"].compactMap { name in
+                guard let value = environment[name], !value.isEmpty else { return nil }
+                return Int(value).map { (1...86_400).contains($0) } == true ? nil : (name, value)
+            }
+        }
     }
 
     public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5, bounds: Bounds = .fromEnvironment(),

@@ -46,6 +46,9 @@ import Testing
         #expect(result.stdout.contains("Connecting to the server (attempt 1; up to 3 s more before reporting offline)"), "\(result.stdout)")
         // The status line is erased before the error is written.
         #expect(result.stdout.contains("\r\u{1B}[KError: Offline"), "\(result.stdout)")
+        // A bound that is not whole seconds is reported, and the default used.
+        let odd = try worker.run(["outbox"], environment: ["PROVIDENT_OFFLINE_SECONDS": "nan"])
+        #expect(odd.status == 0 && odd.stderr.contains("PROVIDENT_OFFLINE_SECONDS is “nan”, not whole seconds"), "\(odd.stderr)")
         // Not on a terminal: no status line at all.
         let quiet = try worker.run(["sync", "--server", "http://127.0.0.1:1", "--passphrase-file", worker.passphraseFile],
                                    environment: ["PROVIDENT_OFFLINE_SECONDS": "3"])

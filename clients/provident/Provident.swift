@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentClient
 import ProvidentDomain
 import ProvidentSync
 
@@ -43,6 +44,10 @@ struct Provident: AsyncParsableCommand {
             command = try parseAsRoot()
         } catch {
             exit(withError: error)
+        }
+        for (name, value) in ServerConnection.Bounds.invalidSettings() {
+            Terminal.warn(t("\(name) is “\(value)”, not whole seconds from 1 to 86400; the default is used.",
+                            "\(name) 的值“\(value)”不是 1 至 86400 之间的整数秒；改用默认值。"))
         }
         do {
             if var asynchronous = command as? AsyncParsableCommand {
