@@ -283,29 +283,30 @@ public final class ServerConnection: Sendable {
         }
     }
 
-    public init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5, bounds: Bounds = .fromEnvironment(),
-                retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
-        self.key = key
-        device = DeviceID(publicKey: key.publicKey)
-        signer = .device
-        self.retrying = retrying
-        self.client = client
-        self.language = language
-        self.maxAttempts = maxAttempts
-        self.bounds = bounds
+    /// Requests signed by the device key.
+    public convenience init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+                            bounds: Bounds = .fromEnvironment(), retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
+        self.init(key: key, device: DeviceID(publicKey: key.publicKey), signer: .device, client: client, language: language,
+                  maxAttempts: maxAttempts, bounds: bounds, retrying: retrying)
     }
 
     /// Requests signed by the transport key, for the device that certified it.
-    public init(transport: TransportCredentials, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
-                bounds: Bounds = .fromEnvironment(), retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
-        key = transport.key
-        device = transport.delegation.device
-        signer = .transport
-        self.retrying = retrying
+    public convenience init(transport: TransportCredentials, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+                            bounds: Bounds = .fromEnvironment(), retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
+        self.init(key: transport.key, device: transport.delegation.device, signer: .transport, client: client, language: language,
+                  maxAttempts: maxAttempts, bounds: bounds, retrying: retrying)
+    }
+
+    private init(key: SigningKey, device: DeviceID, signer: RequestSignature.Signer, client: HTTPClient, language: Language,
+                 maxAttempts: Int, bounds: Bounds, retrying: @escaping @Sendable (SyncProgress) -> Void) {
+        self.key = key
+        self.device = device
+        self.signer = signer
         self.client = client
         self.language = language
         self.maxAttempts = maxAttempts
         self.bounds = bounds
+        self.retrying = retrying
     }
 
     /// How a device enrols.

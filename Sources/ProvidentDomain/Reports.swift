@@ -278,7 +278,7 @@ extension Reports {
     /// A value with every `phone` member inside it masked (an employer's contact, people met).
     static func maskingPhones(_ value: CanonicalValue) -> CanonicalValue {
         if let object = value.objectValue {
-            return .object(object.mapValues { $0 }.reduce(into: [:]) { result, member in
+            return .object(object.reduce(into: [:]) { result, member in
                 result[member.key] = member.key == "phone" ? member.value.stringValue.map { .string(ContactPhone.mask($0)) } ?? member.value
                     : maskingPhones(member.value)
             })

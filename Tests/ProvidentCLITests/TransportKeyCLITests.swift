@@ -95,6 +95,16 @@ import Glibc
 
 /// `provident sync --watch`: background sync with the transport key, one watcher per folder.
 @Suite(.serialized) struct SyncWatchTests {
+    /// Whether the device's outbox empties (something else sends it) within `seconds`.
+    static func outboxEmpties(_ cli: CLI, within seconds: TimeInterval) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try cli.run(["outbox"]).stdout.contains("Nothing is waiting") { return true }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return false
+    }
+
     @Test func aChangeMadeWhileTheServerWasDownIsSentOnceItIsBack() throws {
         let server = try ServerProcess(policy: TransportKeyCLITests.policy)
         let cli = try TransportKeyCLITests.worker(server)
@@ -122,13 +132,7 @@ import Glibc
         #expect(try cli.sign(["deposit", "--lump", "--amount", "300"]).status == 0)
         Thread.sleep(forTimeInterval: 2)
         try server.start()
-        let deadline = Date().addingTimeInterval(90)
-        var waiting = true
-        while waiting, Date() < deadline {
-            Thread.sleep(forTimeInterval: 1)
-            waiting = !(try cli.run(["outbox"]).stdout.contains("Nothing is waiting"))
-        }
-        #expect(!waiting, "the watcher did not send the change within 90 s")
+        #expect(try Self.outboxEmpties(cli, within: 90), "the watcher did not send the change within 90 s")
         #expect(try cli.digest() == (try server.digest()))
         #expect(watcher.isRunning)
     }
@@ -140,13 +144,7 @@ import Glibc
         let on = ["PROVIDENT_BACKGROUND_SYNC": "1"]
         let deposit = try cli.run(["deposit", "--lump", "--amount", "300", "--passphrase-file", cli.passphraseFile], environment: on)
         #expect(deposit.status == 0, "\(deposit.stderr)")
-        let deadline = Date().addingTimeInterval(30)
-        var waiting = true
-        while waiting, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.5)
-            waiting = !(try cli.run(["outbox"]).stdout.contains("Nothing is waiting"))
-        }
-        #expect(!waiting, "the background sync did not send the deposit")
+        #expect(try Self.outboxEmpties(cli, within: 30), "the background sync did not send the deposit")
         #expect(try cli.digest() == (try server.digest()))
 
         // With the server gone, the edit still ends at once and the change waits.

@@ -60,17 +60,22 @@ final class Ingest {
         var simulated = start
         var inPush: [UInt64: ChangeSetID] = [:]
         var fresh: [Bool] = []
+        // The clock bound's refusal of each new change-set, judged once for the chain and the answer.
+        var drifts: [SyncError?] = []
         for (index, signed) in batch.enumerated() {
             let changeSet = signed.changeSet
             let verdict = Chain.classify(changeSet, id: signed.id, head: simulated) { inPush[$0] ?? stored[$0]?.id }
             switch verdict {
             case .next:
+                let drift = drift(of: changeSet)
                 simulated = ChainHead(sequence: changeSet.sequence, id: signed.id,
-                                      time: drift(of: changeSet) == nil ? changeSet.time : simulated?.time ?? .zero)
+                                      time: drift == nil ? changeSet.time : simulated?.time ?? .zero)
                 inPush[changeSet.sequence] = signed.id
                 fresh.append(true)
+                drifts.append(drift)
             case .duplicate:
                 fresh.append(false)
+                drifts.append(nil)
             case let .gap(expected):
                 throw ServerError.chainGap(expected: expected, index: index)
             case let .fork(sequence):
@@ -92,7 +97,7 @@ final class Ingest {
                 continue
             }
             var rejection: ErrorReport?
-            let drift = drift(of: changeSet)
+            let drift = drifts[index]
             if let drift {
                 rejection = drift.report(language)
                 try await alertClockAhead(device.id, drift)
