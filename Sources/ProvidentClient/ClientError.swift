@@ -34,6 +34,8 @@ public enum ClientError: ProvidentError, Hashable {
 
     /// What is wrong with a transport key file.
     public enum TransportKeyProblem: String, Sendable {
+        /// There is none: the device was set up before transport keys, or the file was removed.
+        case missing
         /// Others than its owner may read it (its mode allows group or others).
         case readableByOthers
         /// It is damaged, altered, or does not match its delegation.
@@ -111,6 +113,7 @@ public enum ClientError: ProvidentError, Hashable {
                           "\(directory) 已有 `provident sync --watch` 在运行；本次退出。未做任何更改。")
         case let .transportKeyUnusable(path, problem):
             let why = switch problem {
+            case .missing: l.pick("there is none", "该文件不存在")
             case .readableByOthers: l.pick("other users may read it", "其他用户可以读取它")
             case .damaged: l.pick("it is damaged or was altered", "它已损坏或被改动")
             }

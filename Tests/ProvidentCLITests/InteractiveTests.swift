@@ -42,6 +42,11 @@ import Glibc
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains(zh ? "月缴存额：    ¥600.00" : "Monthly deposit: ¥600.00"), "\(resumed.stdout)")
         #expect(try cli.run(["drafts", "list"]).stdout.contains(zh ? "没有草稿" : "No drafts"))
+
+        // A damaged draft file is named, not passed over in silence.
+        try "{\"kind\":".write(toFile: cli.dataDirectory + "/drafts/enr-000000.json", atomically: true, encoding: .utf8)
+        let listed = try cli.run(["drafts", "list"])
+        #expect(listed.stderr.contains("enr-000000.json") && listed.stderr.contains(zh ? "可能已损坏" : "damaged"), "\(listed.stderr)")
     }
 
     @Test func aVisitDraftSurvivesTheKillOfThePromptAndIsResumed() throws {

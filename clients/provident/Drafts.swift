@@ -57,18 +57,23 @@ struct Draft {
         return Draft(id: id, path: folder(directory) + "/\(id).json", stored: Stored(kind: kind, startedAt: now.utcISO))
     }
 
-    /// Every draft in the folder, oldest first.
-    static func all(in directory: DataDirectory) -> [Draft] {
+    /// Every draft in the folder, oldest first, and the paths of files there that cannot be read.
+    static func scan(_ directory: DataDirectory) -> (drafts: [Draft], unreadable: [String]) {
         let folder = folder(directory)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
+        var drafts: [Draft] = [], unreadable: [String] = []
+        for name in names.filter({ $0.hasSuffix(".json") }).sorted() {
             let path = folder + "/" + name
-            guard let data = FileManager.default.contents(atPath: path), let stored = try? JSONDecoder().decode(Stored.self, from: data) else {
-                return nil
+            if let data = FileManager.default.contents(atPath: path), let stored = try? JSONDecoder().decode(Stored.self, from: data) {
+                drafts.append(Draft(id: String(name.dropLast(5)), path: path, stored: stored))
+            } else {
+                unreadable.append(path)
             }
-            return Draft(id: String(name.dropLast(5)), path: path, stored: stored)
-        }.sorted { $0.stored.startedAt < $1.stored.startedAt }
+        }
+        return (drafts.sorted { $0.stored.startedAt < $1.stored.startedAt }, unreadable)
     }
+
+    static func all(in directory: DataDirectory) -> [Draft] { scan(directory).drafts }
 
     static func find(_ id: String, in directory: DataDirectory) throws -> Draft {
         guard let draft = all(in: directory).first(where: { $0.id == id }) else {
@@ -142,7 +147,11 @@ struct DraftsCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() throws {
-            let drafts = Draft.all(in: data.directory)
+            let (drafts, unreadable) = Draft.scan(data.directory)
+            for path in unreadable {
+                Terminal.warn(t("\(path) is not a draft this program can read (damaged?); delete it if you do not need it.",
+                                "\(path) 不是本程序可读取的草稿（可能已损坏）；如不需要请删除。"))
+            }
             guard !drafts.isEmpty else {
                 Terminal.say(t("No drafts.", "没有草稿。"))
                 return

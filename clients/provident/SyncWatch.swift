@@ -36,7 +36,9 @@ struct SyncWatch {
                     session = SyncSession(device: device, key: key, language: language)
                 } else {
                     // Read each time: `provident key rotate-transport` may have replaced it.
-                    guard let transport = try device.transportCredentials() else { throw SyncFailure.notEnrolled }
+                    guard let transport = try device.transportCredentials() else {
+                        throw ClientError.transportKeyUnusable(path: device.directory.transportKeyPath, problem: .missing)
+                    }
                     session = SyncSession(device: device, transport: transport, language: language)
                 }
                 let report = try await session.sync(serverURL: server)
@@ -64,8 +66,6 @@ struct SyncWatch {
                     // device: waiting does not help.
                     throw failure
                 }
-            } catch let problem as ClientError {
-                throw problem
             }
             try await Task.sleep(for: .seconds(wait))
         }
