@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "ProvidentCLITests", dependencies: [
             "ProvidentTestSupport", "ProvidentSync", "ProvidentCrypto", "ProvidentDomain", "ProvidentStore", "ProvidentClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["HelpScreens"]),
         .testTarget(name: "ProvidentServerTests", dependencies: [
             "ProvidentServerCore", "ProvidentServerStore", "ProvidentServerSQLite", "ProvidentServerPostgres", "ProvidentServer",

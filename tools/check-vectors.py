@@ -97,6 +97,13 @@ def compute():
         out[f"{name}.id"] = hashlib.blake2b(raw, digest_size=32).hexdigest()
         out[f"{name}.signature"] = signature.hex()
         out[f"{name}.envelope"] = envelope.decode("utf-8")
+
+    # §11.6: the feed's marks when the create is at position 1 and the update at position 2.
+    mark = bytes(32)
+    for position, name in ((1, "create"), (2, "update")):
+        entry = bytes.fromhex(out[f"{name}.id"])
+        mark = hashlib.blake2b(b"provident-feed-mark-v1" + mark + position.to_bytes(8, "big") + entry, digest_size=32).digest()
+        out[f"feed.mark-{position}"] = mark.hex()
     return out
 
 

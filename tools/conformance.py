@@ -451,8 +451,23 @@ def run(server, suite):
     if answer[0] == 200 and answer[1]["results"][0]["status"] != "accepted":
         suite.failures.append(f"a push signed by the transport key: the change-set was not accepted: {answer[1]}")
     mover.advance(moving, ident)
-    suite.expect("a pull signed by the transport key",
-                 mover.request("GET", "/v1/pull", query="?cursor=0&limit=10", transport=transport), 200)
+    pulled = mover.request("GET", "/v1/pull", query="?cursor=0&limit=10", transport=transport)
+    suite.expect("a pull signed by the transport key", pulled, 200)
+    # §11.6 marks: the answer's mark, sent back, is the feed's; any other is a rewound feed.
+    if pulled[0] == 200:
+        cursor, mark = pulled[1]["cursor"], pulled[1].get("mark")
+        if not (isinstance(mark, str) and re.fullmatch("[0-9a-f]{64}", mark)):
+            suite.failures.append(f"a pull answer's mark is not 64 hex digits: {mark!r}")
+        elif pulled[1].get("chainHead") != 1:
+            suite.failures.append(f"a pull answer's chainHead is not the device's one change-set: {pulled[1].get('chainHead')!r}")
+        else:
+            suite.expect("a pull with the mark the server gave",
+                         mover.request("GET", "/v1/pull", query=f"?cursor={cursor}&limit=10&mark={mark}", transport=transport), 200)
+            other = "0" * 63 + ("1" if mark[-1] == "0" else "0")
+            suite.expect("a pull whose mark is not the feed's", mover.request("GET", "/v1/pull", query=f"?cursor={cursor}&limit=10&mark={other}",
+                                                                             transport=transport), 409, "feed.rewound")
+            suite.expect("a mark that is not 64 hex digits", mover.request("GET", "/v1/pull", query=f"?cursor={cursor}&mark=xyz",
+                                                                          transport=transport), 400, "request.query")
     forged, _ = mover.seal(mover.deposit(moving["ops"][0]["id"]), signer=transport)
     suite.expect("a change-set signed by the transport key", mover.request("POST", "/v1/push", body={"changeSets": [forged]},
                                                                              transport=transport), 401, "signature.invalid")

@@ -19,13 +19,21 @@ public enum SyncFailure: ProvidentError, Hashable {
     case retryLater(server: String, after: Instant, report: ErrorReport)
     /// A sync without the passphrase, by a device not yet enrolled: enrolling needs the device key.
     case notEnrolled
+    /// The server does not know this enrolled device: it was restored from a copy older than the
+    /// enrolment. A worker's own device enrols again with its key (`needsPassphrase` when the
+    /// sync was signed by the transport key); a staff device needs the office.
+    case forgottenByServer(staff: Bool, needsPassphrase: Bool)
+    /// The server, restored from an older copy, lacks change-sets of this device that it no
+    /// longer holds: the policy let it remove them `keptDays` after the server acknowledged them.
+    case cannotRefill(sequences: ClosedRange<UInt64>, keptDays: Int?)
 
     /// How surfaces report it.
     public var kind: ErrorKind {
         switch self {
         case .noServer: .invalidInput
         case .unreachable, .offline, .retryLater: .unavailable
-        case .refused, .badAnswer, .serverKeyChanged: .remoteRefusal
+        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill: .remoteRefusal
+        case .forgottenByServer(let staff, _): staff ? .remoteRefusal : .credentials
         case .notEnrolled: .credentials
         }
     }
@@ -39,6 +47,8 @@ public enum SyncFailure: ProvidentError, Hashable {
         case .badAnswer: "sync.bad_answer"
         case .serverKeyChanged: "sync.server_key_changed"
         case .notEnrolled: "sync.not_enrolled"
+        case .forgottenByServer: "sync.forgotten_by_server"
+        case .cannotRefill: "sync.cannot_refill"
         case let .retryLater(_, _, report): report.code
         }
     }
@@ -46,7 +56,7 @@ public enum SyncFailure: ProvidentError, Hashable {
     public func message(_ l: Language) -> String {
         switch self {
         case .noServer:
-            l.pick("This device has no server yet; give one: provident sync --server URL.", "本设备尚未设置服务器;请指定:provident sync --server 地址。")
+            l.pick("This device has no server yet; give one: provident sync --server URL.", "本设备尚未设置服务器；请指定：provident sync --server 地址。")
         case let .unreachable(server, attempts):
             l.pick("The server \(server) could not be reached (\(attempts) attempts). Nothing was lost: your changes stay in the outbox; try again when online.",
                    "无法连接服务器 \(server)（已尝试 \(attempts) 次）。没有数据丢失：您的更改仍在待同步队列中，联网后请再试。")
@@ -63,6 +73,19 @@ public enum SyncFailure: ProvidentError, Hashable {
         case .notEnrolled:
             l.pick("This device is not enrolled with its server yet; the first sync needs the passphrase.",
                    "本设备尚未在服务器注册；首次同步需要口令。")
+        case let .forgottenByServer(staff, needsPassphrase):
+            if staff {
+                l.pick("The server does not know this device: it was restored from a copy older than this device's enrolment. Nothing here was lost. Ask the office for an invite code, then run: provident sync --invite CODE.",
+                       "服务器不认识本设备：它已从早于本设备注册的备份恢复。本机数据没有丢失。请向中心索取邀请码，然后运行：provident sync --invite 邀请码。")
+            } else if needsPassphrase {
+                l.pick("The server does not know this device: it was restored from a copy older than this device's enrolment. Nothing here was lost; run provident sync once with the passphrase to enrol again and send everything back.",
+                       "服务器不认识本设备：它已从早于本设备注册的备份恢复。本机数据没有丢失；请用口令运行一次 provident sync，重新注册并补发全部内容。")
+            } else {
+                l.pick("The server does not know this device and did not take it back.", "服务器不认识本设备，也未能重新注册。")
+            }
+        case let .cannotRefill(sequences, keptDays):
+            l.pick("The server was restored from an older copy and lacks this device's change-sets \(sequences.lowerBound)–\(sequences.upperBound), which this device no longer holds\(keptDays.map { " (the policy keeps sent change-sets \($0) days)" } ?? ""). Everything else here is intact; ask the office to restore a newer copy of the server.",
+                   "服务器已从较早的备份恢复，缺少本设备的变更集 \(sequences.lowerBound)–\(sequences.upperBound)，而本设备已不再保存它们\(keptDays.map { "（政策规定已发送的变更集保存 \($0) 天）" } ?? "")。本机其余数据完好；请联系中心恢复较新的服务器备份。")
         case .serverKeyChanged:
             l.pick("The server's key is not the one this device enrolled with; it may not be your server. Nothing was sent or applied; ask the office.",
                    "服务器密钥与本设备注册时的不一致，可能不是您的服务器。未发送或应用任何内容；请联系中心。")

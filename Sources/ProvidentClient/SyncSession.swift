@@ -37,6 +37,15 @@ public struct SyncReport: Sendable {
     public var removed = 0
     /// How far this device's clock is from the server's, in milliseconds (positive: ahead).
     public var clockSkewMillis: Int64 = 0
+    /// The server's feed was not the one this device had read (restored from an older copy):
+    /// the device took a new snapshot.
+    public var serverRestored = false
+    /// Change-sets the server had acknowledged and lost, sent again.
+    public var refilled = 0
+    /// The server had forgotten this device; it enrolled again with its key.
+    public var reenrolled = false
+    /// Acknowledged change-sets removed after the policy's retention.
+    public var pruned = 0
 }
 
 /// One sync of this device with its server: enrol if needed, push the outbox, then pull —
@@ -80,8 +89,9 @@ public final class SyncSession: Sendable {
 
     // MARK: Sync
 
-    /// Pushes the outbox, then pulls; `serverURL` is needed only the first time.
-    public func sync(serverURL: String? = nil) async throws -> SyncReport {
+    /// Pushes the outbox, then pulls; `serverURL` is needed only the first time. A staff device
+    /// the server no longer knows (restored from an older copy) enrols again with `invite`.
+    public func sync(serverURL: String? = nil, invite: String? = nil) async throws -> SyncReport {
         var state = try device.replica.syncState()
         guard let url = serverURL ?? state.serverURL else { throw SyncFailure.noServer }
         do {
@@ -92,18 +102,76 @@ public final class SyncSession: Sendable {
             }
             guard let serverKey = state.serverKey else { throw SyncFailure.badAnswer("no server key") }
             var report = SyncReport()
-            if connection.signer == .device {
-                let credentials = try device.ensureTransportKey(deviceKey: connection.key, now: now()).credentials
-                try await connection.registerTransport(credentials.delegation, url: url)
+            do {
+                if let invite { try await reenrol(url: url, as: .invite(invite), report: &report) }
+                try await exchange(url: url, serverKey: serverKey, report: &report)
+            } catch let SyncFailure.refused(401, refusal) where refusal.code == "device.unknown" && !report.reenrolled {
+                // The server forgot this device: restored from a copy older than its enrolment.
+                let staff = try device.replica.deviceState().role != .selfService
+                guard !staff else { throw SyncFailure.forgottenByServer(staff: true, needsPassphrase: false) }
+                guard connection.signer == .device else { throw SyncFailure.forgottenByServer(staff: false, needsPassphrase: true) }
+                try await reenrol(url: url, as: .selfService, report: &report)
+                try await exchange(url: url, serverKey: serverKey, report: &report)
             }
-            try await push(url: url, report: &report)
-            try await pull(url: url, serverKey: serverKey, report: &report)
+            if let days = device.policy.keepSentDays {
+                let cutoff = Instant(millisSinceEpoch: now().millisSinceEpoch - Int64(days) * 86_400_000)
+                report.pruned = try device.replica.pruneAcknowledged(recordedBefore: cutoff)
+            }
             report.clockSkewMillis = -(await connection.clockOffset.lastSkew)
             return report
         } catch SyncFailure.unreachable(let server, _) {
             // Offline is the normal case in the field: say so, and what is waiting.
             throw SyncFailure.offline(server: server, waiting: (try? device.replica.outbox().count) ?? 0)
         }
+    }
+
+    /// One exchange: the transport key registered, the outbox pushed, the feed pulled; then
+    /// whatever a restored server lacks of this device's chain sent again (sync-protocol.md §11.6).
+    private func exchange(url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
+        if connection.signer == .device {
+            let credentials = try device.ensureTransportKey(deviceKey: connection.key, now: now()).credentials
+            try await connection.registerTransport(credentials.delegation, url: url)
+        }
+        try await push(url: url, report: &report)
+        let chainHead: UInt64
+        do {
+            chainHead = try await pull(url: url, serverKey: serverKey, report: &report)
+        } catch let SyncFailure.refused(409, refusal) where refusal.code == "feed.rewound" || refusal.code == "feed.cursor_ahead" {
+            // The feed is not the one this device read: the server was restored from an older
+            // copy. Make sure it is still our server, then read it again from a snapshot.
+            try await confirmServerKey(url: url, pinned: serverKey)
+            try device.replica.restartFeed()
+            report.serverRestored = true
+            chainHead = try await pull(url: url, serverKey: serverKey, report: &report)
+        }
+        if chainHead < (try device.replica.lastAnsweredSequence()) {
+            // The server lost change-sets it had acknowledged: send them again.
+            try await confirmServerKey(url: url, pinned: serverKey)
+            let resent = try device.replica.resendOutbox(from: chainHead + 1)
+            if let missing = resent.missing { throw SyncFailure.cannotRefill(sequences: missing, keptDays: device.policy.keepSentDays) }
+            report.refilled += resent.count
+            report.serverRestored = true
+            try await push(url: url, report: &report)
+        }
+    }
+
+    /// Enrols this device again with its existing key, on a server that forgot it, and marks
+    /// its whole chain to be sent again.
+    private func reenrol(url: String, as enrolment: ServerConnection.Enrolment, report: inout SyncReport) async throws {
+        let answer = try await connection.enrol(at: url, as: enrolment)
+        guard answer.serverKey == (try device.replica.syncState().serverKey) else { throw SyncFailure.serverKeyChanged }
+        try device.adopt(answer)
+        try device.replica.restartFeed()
+        report.reenrolled = true
+    }
+
+    /// Checks that the server still signs with the key this device pinned: a server restored
+    /// with another key is not this device's server, and nothing is sent to it or taken from it.
+    private func confirmServerKey(url: String, pinned: PublicKey) async throws {
+        let answer = try await connection.send(.GET, url: url, path: "/v1/device", query: "", body: nil)
+        guard let text = answer.objectValue?["serverKey"]?.stringValue, let bytes = Base64.decode(text),
+              let key = try? PublicKey(bytes: bytes) else { throw SyncFailure.badAnswer("device") }
+        guard key == pinned else { throw SyncFailure.serverKeyChanged }
     }
 
     private func now() -> Instant {
@@ -121,10 +189,13 @@ public final class SyncSession: Sendable {
             do {
                 answer = try await connection.send(.POST, url: url, path: "/v1/push", query: "",
                                         body: .object(["changeSets": .array(batch.map(\.envelopeValue))]))
-            } catch let SyncFailure.refused(409, report) where report.code == "chain.gap" && !resent {
+            } catch let SyncFailure.refused(409, refusal) where refusal.code == "chain.gap" && !resent {
                 // The server lost change-sets it had accepted (restored from a backup): send them again.
-                guard let expected = report.details["expected"]?.integerValue else { throw SyncFailure.refused(status: 409, report: report) }
-                try device.replica.resendOutbox(from: UInt64(expected))
+                guard let expected = refusal.details["expected"]?.integerValue, expected > 0 else { throw SyncFailure.refused(status: 409, report: refusal) }
+                let again = try device.replica.resendOutbox(from: UInt64(expected))
+                if let missing = again.missing { throw SyncFailure.cannotRefill(sequences: missing, keptDays: device.policy.keepSentDays) }
+                report.refilled += again.count
+                report.serverRestored = true
                 resent = true
                 continue
             } catch let SyncFailure.refused(403, report) where report.code == "scope.forbidden" && report.details["results"] != nil {
@@ -135,14 +206,7 @@ public final class SyncSession: Sendable {
             guard let results = answer.objectValue?["results"]?.arrayValue, results.count == batch.count else {
                 throw SyncFailure.badAnswer("push results")
             }
-            var parsed: [PushResult] = []
-            for (signed, result) in zip(batch, results) {
-                guard let object = result.objectValue, let status = object["status"]?.stringValue,
-                      object["seq"]?.integerValue == Int64(signed.changeSet.sequence) else { throw SyncFailure.badAnswer("push result") }
-                let accepted = status == "accepted" || (status == "duplicate" && object["accepted"]?.boolValue != false)
-                parsed.append(PushResult(sequence: signed.changeSet.sequence, status: accepted ? .accepted : .rejected,
-                                         code: object["code"]?.stringValue, message: object["message"]?.stringValue))
-            }
+            let parsed = try zip(batch, results).map { signed, result in try PushResult(answer: result, for: signed.changeSet.sequence) }
             let refusals = try device.replica.recordPushResults(parsed)
             report.refusals += refusals
             let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
@@ -152,7 +216,9 @@ public final class SyncSession: Sendable {
         }
     }
 
-    private func pull(url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
+    /// Takes a snapshot if the device has none, then reads the feed to its end. Returns the
+    /// sequence of this device's last change-set the server holds.
+    private func pull(url: String, serverKey: PublicKey, report: inout SyncReport) async throws -> UInt64 {
         var state = try device.replica.syncState()
         while state.cursor == nil {
             var query = "?limit=1000"
@@ -170,50 +236,37 @@ public final class SyncSession: Sendable {
                 let parts = text.split(separator: "/", maxSplits: 1)
                 return parts.count == 2 ? RecordKey(type: String(parts[0]), id: String(parts[1])) : nil
             }
-            try device.replica.applySnapshotPage(document, next: next, now: now())
+            let mark = object["mark"]?.stringValue.flatMap { Digest256(hex: $0) }
+            try device.replica.applySnapshotPage(document, next: next, mark: mark, now: now())
             if case let .records(states) = document.content { report.snapshotRecords += states.count }
             progress(SyncProgress(phase: .snapshot, done: report.snapshotRecords, total: object["total"]?.integerValue.map { Int($0) }))
             state = try device.replica.syncState()
         }
         var cursor = state.cursor ?? 0
+        var mark = state.cursorMark
+        var chainHead: UInt64?
         while true {
-            let answer = try await connection.send(.GET, url: url, path: "/v1/pull", query: "?cursor=\(cursor)&limit=500", body: nil)
+            // The mark of the cursor lets the server say when its feed is not the one read here.
+            let answer = try await connection.send(.GET, url: url, path: "/v1/pull",
+                                                   query: "?cursor=\(cursor)&limit=500" + (mark.map { "&mark=\($0.hex)" } ?? ""), body: nil)
             guard let object = answer.objectValue, let items = object["entries"]?.arrayValue,
-                  let next = object["cursor"]?.integerValue, let head = object["head"]?.integerValue else {
+                  let next = object["cursor"]?.integerValue, let head = object["head"]?.integerValue, next >= 0 else {
                 throw SyncFailure.badAnswer("pull")
             }
+            // A server older than revision 1.3 gives no chain head: nothing to compare.
+            if chainHead == nil { chainHead = object["chainHead"]?.integerValue.map { UInt64(max($0, 0)) } ?? UInt64.max }
+            mark = object["mark"]?.stringValue.flatMap { Digest256(hex: $0) }
             var entries: [PulledEntry] = []
             for item in items {
-                guard let entry = item.objectValue else { throw SyncFailure.badAnswer("feed entry") }
-                if let envelope = entry["changeSet"] {
-                    guard let authorText = entry["author"]?.stringValue, let authorBytes = Base64.decode(authorText),
-                          let author = try? PublicKey(bytes: authorBytes) else { throw SyncFailure.badAnswer("feed author") }
-                    do {
-                        let signed = try SignedChangeSet(envelopeValue: envelope)
-                        // End to end: the author's key hashes to the device id in the change-set,
-                        // and the signature is that device's.
-                        try signed.verify(with: author)
-                        entries.append(.changeSet(signed))
-                    } catch {
-                        throw SyncFailure.badAnswer("a change-set in the feed does not verify: \(error.code)")
-                    }
-                } else if let envelope = entry["document"] {
-                    do {
-                        let document = try SignedDocument(envelope: envelope, serverKey: serverKey)
-                        if case let .scopeExit(keys) = document.content { report.removed += keys.count }
-                        entries.append(.document(document))
-                    } catch {
-                        throw SyncFailure.badAnswer("a document in the feed is not signed by the server: \(error.code)")
-                    }
-                } else {
-                    throw SyncFailure.badAnswer("feed entry")
-                }
+                let entry = try PulledEntry(item: item, serverKey: serverKey)
+                if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
+                entries.append(entry)
             }
-            try device.replica.applyFeedPage(entries, cursor: UInt64(next), now: now())
+            try device.replica.applyFeedPage(entries, cursor: UInt64(next), mark: mark, now: now())
             report.received += entries.count
             cursor = UInt64(next)
             progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, head - Int64(cursor))) + report.received))
-            if object["more"]?.boolValue != true { return }
+            if object["more"]?.boolValue != true { return chainHead ?? UInt64.max }
         }
     }
 
@@ -461,5 +514,44 @@ actor ClockOffset {
 
     func observe(serverTime: Int64, localTime: Int64) {
         lastSkew = serverTime - localTime
+    }
+}
+
+extension PulledEntry {
+    /// Reads one feed entry as the feed carries it (sync-protocol.md §11.6), checking it end to
+    /// end: a change-set's signature by the author whose key hashes to its device, a document's
+    /// by the server.
+    init(item: CanonicalValue, serverKey: PublicKey) throws {
+        guard let entry = item.objectValue else { throw SyncFailure.badAnswer("feed entry") }
+        if let envelope = entry["changeSet"] {
+            guard let authorText = entry["author"]?.stringValue, let authorBytes = Base64.decode(authorText),
+                  let author = try? PublicKey(bytes: authorBytes) else { throw SyncFailure.badAnswer("feed author") }
+            do {
+                let signed = try SignedChangeSet(envelopeValue: envelope)
+                try signed.verify(with: author)
+                self = .changeSet(signed)
+            } catch {
+                throw SyncFailure.badAnswer("a change-set in the feed does not verify: \(error.code)")
+            }
+        } else if let envelope = entry["document"] {
+            do {
+                self = .document(try SignedDocument(envelope: envelope, serverKey: serverKey))
+            } catch {
+                throw SyncFailure.badAnswer("a document in the feed is not signed by the server: \(error.code)")
+            }
+        } else {
+            throw SyncFailure.badAnswer("feed entry")
+        }
+    }
+}
+
+extension PushResult {
+    /// Reads a push's result for `signed` (sync-protocol.md §11.5).
+    init(answer result: CanonicalValue, for sequence: UInt64) throws {
+        guard let object = result.objectValue, let status = object["status"]?.stringValue,
+              object["seq"]?.integerValue == Int64(sequence) else { throw SyncFailure.badAnswer("push result") }
+        let accepted = status == "accepted" || (status == "duplicate" && object["accepted"]?.boolValue != false)
+        self.init(sequence: sequence, status: accepted ? .accepted : .rejected, code: object["code"]?.stringValue,
+                  message: object["message"]?.stringValue)
     }
 }

@@ -85,6 +85,10 @@ extension Policy {
             policy.deadlineMaxDays = try node.int("deadlineMaxDays") ?? policy.deadlineMaxDays
             try node.finish()
         }
+        if let node = try top.mapping("devices") {
+            policy.keepSentDays = try node.int("keepSentDays") ?? policy.keepSentDays
+            try node.finish()
+        }
         if let node = try top.mapping("payee") {
             guard let bank = try node.string("bank"), let accountName = try node.string("accountName"),
                   let accountNumber = try node.string("accountNumber") else {
@@ -96,6 +100,22 @@ extension Policy {
         try top.finish()
         try policy.validate()
         self = policy
+    }
+
+    /// The `devices` section, or a comment showing how to write one.
+    private var devicesYAML: String {
+        guard let keepSentDays else {
+            return """
+                # devices:
+                #   keepSentDays: 365      # days a device keeps what it sent, to refill a restored server (default: always)
+
+                """
+        }
+        return """
+            devices:
+              keepSentDays: \(keepSentDays)       # days a device keeps what it sent, to refill a restored server
+
+            """
     }
 
     /// The `payee` section, or a comment showing how to write one.
@@ -150,7 +170,7 @@ extension Policy {
         visits:
           collectionMinimumStaff: \(collectionMinimumStaff)  # staff on a collection visit (催缴)
           deadlineMaxDays: \(deadlineMaxDays)        # longest deadline of an order to pay
-        \(payeeYAML)
+        \(devicesYAML)\(payeeYAML)
         """
     }
 

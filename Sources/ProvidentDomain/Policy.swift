@@ -54,6 +54,10 @@ public struct Policy: Hashable, Sendable {
     /// Where deposits are paid: the fund centre's bank account. Nil in the defaults: a city
     /// sets it in its policy file.
     public var payee: Payee? = nil
+    /// How many days a device keeps its change-sets after the server acknowledged them, so it
+    /// can send them again to a server restored from an older copy. Nil in the defaults: kept
+    /// for as long as the device's data.
+    public var keepSentDays: Int? = nil
 
     /// The defaults of the domain reference: ages 16–60; base ¥2,000–¥28,000; rate 10%–24% in
     /// whole percent; fixed amount ¥210–¥6,888; no lump deposits; interest 1.5% settled on 30 June;
@@ -108,6 +112,7 @@ public struct Policy: Hashable, Sendable {
         try require((1...24).contains(stoppedAfterMonths), "employers.stoppedAfterMonths", .outOfRange(1, 24))
         try require((1...10).contains(collectionMinimumStaff), "visits.collectionMinimumStaff", .outOfRange(1, 10))
         try require((1...365).contains(deadlineMaxDays), "visits.deadlineMaxDays", .outOfRange(1, 365))
+        if let keepSentDays { try require((30...3_650).contains(keepSentDays), "devices.keepSentDays", .outOfRange(30, 3_650)) }
         if let payee {
             try require(Payee.isValidText(payee.bank, maximum: 100), "payee.bank", .text(maximum: 100))
             try require(Payee.isValidText(payee.accountName, maximum: 100), "payee.accountName", .text(maximum: 100))

@@ -54,20 +54,30 @@ public struct FeedPage: Sendable {
     public let cursor: UInt64
     public let head: UInt64
     public let more: Bool
+    /// The feed's mark at `cursor`, which the device sends with its next pull (nil where the
+    /// entry has none).
+    public let mark: Digest256?
+    /// The sequence of the pulling device's last change-set the server holds (0 for none): a
+    /// device that has more sends them again (the server was restored).
+    public let chainHead: UInt64
 
     /// The answer's members, `serverTime` aside.
-    public var canonicalMembers: [String: CanonicalValue] {
-        let items: [CanonicalValue] = entries.map { entry in
-            switch entry.content {
-            case let .changeSet(bytes, signature, author):
-                .object(["position": .integer(Int64(entry.position)), "author": .string(Base64.encode(author.bytes)),
-                         "changeSet": .object(["changeSet": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature))])])
-            case let .document(bytes, signature):
-                .object(["position": .integer(Int64(entry.position)),
-                         "document": .object(["document": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature))])])
-            }
+    /// One entry as the feed carries it.
+    public static func item(_ entry: FeedEntry) -> CanonicalValue {
+        switch entry.content {
+        case let .changeSet(bytes, signature, author):
+            .object(["position": .integer(Int64(entry.position)), "author": .string(Base64.encode(author.bytes)),
+                     "changeSet": .object(["changeSet": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature))])])
+        case let .document(bytes, signature):
+            .object(["position": .integer(Int64(entry.position)),
+                     "document": .object(["document": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature))])])
         }
-        return ["entries": .array(items), "cursor": .integer(Int64(cursor)), "head": .integer(Int64(head)), "more": .bool(more)]
+    }
+
+    public var canonicalMembers: [String: CanonicalValue] {
+        let items = entries.map(Self.item)
+        return ["entries": .array(items), "cursor": .integer(Int64(cursor)), "head": .integer(Int64(head)), "more": .bool(more),
+                "mark": mark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead))]
     }
 }
 
@@ -76,10 +86,13 @@ public struct SnapshotPage: Sendable {
     public let document: SignedDocument
     public let next: RecordKey?
     public let total: Int
+    /// The feed's mark at the document's `asOf`.
+    public let mark: Digest256?
 
     /// The answer's members, `serverTime` aside.
     public var canonicalMembers: [String: CanonicalValue] {
-        ["document": document.envelopeValue, "next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": .integer(Int64(total))]
+        ["document": document.envelopeValue, "next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": .integer(Int64(total)),
+         "mark": mark.map { .string($0.hex) } ?? .null]
     }
 }
 
@@ -249,16 +262,31 @@ extension ServerCore {
             throw ServerError.badQuery(request.language.pick("give cursor, the last feed position you applied (0 after a snapshot of an empty scope).",
                                                              "请给出 cursor：已应用的最后一个数据流位置（空范围的快照之后为 0）。"))
         }
+        var given: Digest256?
+        if let text = request.parameter("mark") {
+            guard let mark = Digest256(hex: text) else {
+                throw ServerError.badQuery(request.language.pick("mark must be 64 hex digits, as given in the previous answer's mark.",
+                                                                 "mark 须为 64 位十六进制数，与上次答复中的 mark 一致。"))
+            }
+            given = mark
+        }
         let limit = try Self.limit(request, default: SyncLimits.defaultFeedPage, maximum: SyncLimits.maxFeedPage)
         let scopes = device.grant.readScopes
-        let (entries, head) = try await store.read { tx in
+        let id = device.id
+        let checked = given != nil
+        let (entries, head, markAtCursor, markAtEnd, chainHead) = try await store.read { tx in
             let head = try await tx.feedHead()
-            guard scopes?.isEmpty != true else { return ([FeedEntry](), head) }
-            return (try await tx.feed(after: cursor, scopes: scopes, limit: limit), head)
+            let chainHead = try await tx.chainHead(of: id)?.sequence ?? 0
+            let atCursor = checked && cursor <= head ? try await tx.feedMark(at: cursor) : nil
+            let entries = scopes?.isEmpty == true || cursor > head ? [] : try await tx.feed(after: cursor, scopes: scopes, limit: limit)
+            let end = entries.last?.position ?? max(cursor, head)
+            return (entries, head, atCursor, end <= head ? try await tx.feedMark(at: end) : nil, chainHead)
         }
         guard cursor <= head else { throw ServerError.cursorAhead(cursor: cursor, head: head) }
+        // The device read a different history up to its cursor (sync-protocol.md §11.6).
+        if let given, let markAtCursor, given != markAtCursor { throw ServerError.feedRewound(cursor: cursor) }
         let last = entries.last?.position ?? max(cursor, head)
-        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit)
+        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit, mark: markAtEnd, chainHead: chainHead)
     }
 
     /// A page of the snapshot of everything a device may see (§11.7): whole records in key
@@ -275,16 +303,17 @@ extension ServerCore {
         let limit = try Self.limit(request, default: SyncLimits.defaultSnapshotPage, maximum: SyncLimits.maxSnapshotPage)
         let scopes = device.grant.readScopes
         let start = after
-        let (head, states, keys, total) = try await store.read { tx in
+        let (head, mark, states, keys, total) = try await store.read { tx in
             let head = try await tx.feedHead()
-            guard scopes?.isEmpty != true else { return (head, [RecordState](), [RecordKey](), 0) }
+            let mark = try await tx.feedMark(at: head)
+            guard scopes?.isEmpty != true else { return (head, mark, [RecordState](), [RecordKey](), 0) }
             let keys = try await tx.scopedKeys(after: start, scopes: scopes, limit: limit)
             let found = try await tx.records(keys)
             let total = try await tx.scopedRecordCount(scopes: scopes)
-            return (head, keys.compactMap { found[$0] }, keys, total)
+            return (head, mark, keys.compactMap { found[$0] }, keys, total)
         }
         let document = try SignedDocument(asOf: head, content: .records(states), signingWith: key)
-        return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total)
+        return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total, mark: mark)
     }
 
     static func limit(_ request: SignedRequest, default value: Int, maximum: Int) throws -> Int {

@@ -45,6 +45,9 @@ public enum ServerError: ProvidentError, Hashable {
     case chainTime(index: Int)
     /// A pull cursor beyond the feed's end.
     case cursorAhead(cursor: UInt64, head: UInt64)
+    /// A pull whose mark is not the feed's mark at its cursor: the feed before the cursor is not
+    /// the one the device read (the server was restored and its positions filled again).
+    case feedRewound(cursor: UInt64)
     /// Some change-sets of a push wrote outside the device's scope; the push was still
     /// committed and `results` holds every answer.
     case pushPartlyForbidden(forbidden: Int, results: [PushAnswer])
@@ -80,6 +83,7 @@ public enum ServerError: ProvidentError, Hashable {
         case .chainFork: "chain.fork"
         case .chainTime: "chain.time"
         case .cursorAhead: "feed.cursor_ahead"
+        case .feedRewound: "feed.rewound"
         case .pushPartlyForbidden: DomainError.outOfScope.code
         case .rateLimited: "rate_limited"
         case .conflictUnknown: "conflict.unknown"
@@ -94,7 +98,7 @@ public enum ServerError: ProvidentError, Hashable {
         case .transportNotAllowed, .deviceRevoked, .deviceQuarantined, .inviteUnknown, .inviteExpired, .inviteUsed, .claimUnknown, .claimUsed,
              .foreignChangeSet, .pushPartlyForbidden: .forbidden
         case let .changeSetRefused(error, _): error.kind
-        case .chainGap, .chainFork, .chainTime, .cursorAhead: .refused
+        case .chainGap, .chainFork, .chainTime, .cursorAhead, .feedRewound: .refused
         case .rateLimited: .rateLimited
         case .conflictUnknown: .notFound
         case .keyMismatch: .damaged
@@ -112,6 +116,7 @@ public enum ServerError: ProvidentError, Hashable {
         case let .chainGap(expected, index): ["expected": .integer(Int64(clamping: expected)), "index": .integer(Int64(index))]
         case let .chainFork(sequence, index): ["sequence": .integer(Int64(clamping: sequence)), "index": .integer(Int64(index))]
         case let .cursorAhead(_, head): ["head": .integer(Int64(clamping: head))]
+        case let .feedRewound(cursor): ["cursor": .integer(Int64(clamping: cursor))]
         case let .pushPartlyForbidden(_, results): ["results": .array(results.map(\.canonicalValue))]
         case let .rateLimited(seconds): ["retryAfterSeconds": .integer(Int64(seconds))]
         default: [:]
@@ -175,6 +180,9 @@ public enum ServerError: ProvidentError, Hashable {
         case let .cursorAhead(cursor, head):
             l.pick("The cursor \(cursor) is beyond the feed's end \(head): the server was restored from an older copy. Take a new snapshot.",
                    "游标 \(cursor) 超出数据流末尾 \(head)：服务器已从较早的备份恢复。请重新获取快照。")
+        case let .feedRewound(cursor):
+            l.pick("The feed up to position \(cursor) is not the one this device read: the server was restored from an older copy and its positions were filled again. Send what the server lacks and take a new snapshot.",
+                   "截至位置 \(cursor) 的数据流与本设备读取的不同：服务器已从较早的备份恢复，其位置已被重新填充。请补发服务器缺少的内容并重新获取快照。")
         case let .pushPartlyForbidden(forbidden, results):
             l.pick("\(forbidden) of the \(results.count) change-sets write records outside this device's scope; they are refused and kept with that reason, the others are answered in details.results.",
                    "\(results.count) 个变更集中有 \(forbidden) 个写入了本设备范围以外的记录，已被拒绝并记录原因；其余的结果见 details.results。")

@@ -303,6 +303,12 @@ enum PostgresSchema {
                 registered_at TEXT NOT NULL
             );
             """),
+        ("v3 feed marks", """
+            -- The hash chain over the feed (sync-protocol.md §11.6): each entry's mark, and the
+            -- last one's on the feed's end. Entries written before this version have none.
+            ALTER TABLE feed ADD COLUMN mark BYTEA;
+            ALTER TABLE feed_head ADD COLUMN mark BYTEA;
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.

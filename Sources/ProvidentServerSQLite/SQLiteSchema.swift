@@ -186,6 +186,14 @@ package enum SQLiteSchema {
                 );
                 """)
         }
+        register("server v5 feed marks") { db in
+            try db.execute(sql: """
+                -- The hash chain over the feed (sync-protocol.md §11.6): each entry's mark, and the
+                -- last one's on the feed's end. Entries written before this version have none.
+                ALTER TABLE feed ADD COLUMN mark BLOB;
+                ALTER TABLE feed_head ADD COLUMN mark BLOB;
+                """)
+        }
         return migrator
     }
 }

@@ -37,25 +37,37 @@ extension SQLServerTransaction {
         }
     }
 
-    func reserveFeedPositions(_ count: Int) async throws -> UInt64 {
+    func feedMark(at position: UInt64) async throws -> Digest256? {
+        guard position > 0, let row = try await session.query("SELECT mark FROM feed WHERE seq = ?", [.integer(Int64(position))]).first,
+              let bytes = try row.optionalBlob("mark") else { return nil }
+        guard let mark = Digest256(bytes: bytes) else { throw StoreFailure.damaged("feed entry \(position) has a mark of \(bytes.count) bytes") }
+        return mark
+    }
+
+    func reserveFeedPositions(_ count: Int) async throws -> FeedReservation {
         // The row stays locked until the transaction ends: positions are taken, and become
-        // visible, one transaction after another.
-        guard let head = try await session.query("UPDATE feed_head SET position = position + ? WHERE singleton = 1 RETURNING position",
+        // visible, one transaction after another; the mark is the last committed writer's.
+        guard let head = try await session.query("UPDATE feed_head SET position = position + ? WHERE singleton = 1 RETURNING position, mark",
                                                  [.integer(Int64(count))]).first else { throw StoreFailure.damaged("the feed has no head") }
-        return UInt64(try head.integer("position")) - UInt64(count) + 1
+        let first = UInt64(try head.integer("position")) - UInt64(count) + 1
+        let mark = try head.optionalBlob("mark")
+        return FeedReservation(first: first, previousMark: first > 1 ? mark.flatMap { Digest256(bytes: $0) } : nil)
     }
 
     func addFeedEntries(_ entries: [NewFeedEntry]) async throws {
-        try await chunked(entries, columns: 5, { count in
-            "INSERT INTO feed (seq, device, device_seq, document, signature) \(SQL.values(rows: count, columns: 5))"
+        try await chunked(entries, columns: 6, { count in
+            "INSERT INTO feed (seq, device, device_seq, document, signature, mark) \(SQL.values(rows: count, columns: 6))"
         }, bind: { entry in
             switch entry.content {
             case let .changeSet(dot):
-                [.integer(Int64(entry.position)), .text(dot.device.rawValue), .integer(Int64(dot.sequence)), .null, .null]
+                [.integer(Int64(entry.position)), .text(dot.device.rawValue), .integer(Int64(dot.sequence)), .null, .null, .blob(entry.mark.bytes)]
             case let .document(document):
-                [.integer(Int64(entry.position)), .null, .null, .blob(document.bytes), .blob(document.signature.bytes)]
+                [.integer(Int64(entry.position)), .null, .null, .blob(document.bytes), .blob(document.signature.bytes), .blob(entry.mark.bytes)]
             }
         })
+        if let last = entries.max(by: { $0.position < $1.position }) {
+            try await session.execute("UPDATE feed_head SET mark = ? WHERE singleton = 1", [.blob(last.mark.bytes)])
+        }
         let scopes = entries.flatMap { entry in entry.scopes.sorted().map { ($0, entry.position) } }
         try await chunked(scopes, columns: 2, { count in
             "INSERT INTO feed_scopes (scope, feed_seq) \(SQL.values(rows: count, columns: 2)) ON CONFLICT DO NOTHING"

@@ -17,6 +17,8 @@ public struct SyncState: Hashable, Sendable {
     /// The snapshot in progress: the feed position of its first page and where to continue.
     public let snapshotAsOf: UInt64?
     public let snapshotNext: RecordKey?
+    /// The feed's mark at `cursor`, as the server gave it (nil when it gave none).
+    public let cursorMark: Digest256?
 }
 
 /// One entry of the server's feed, checked by the caller.
@@ -60,15 +62,16 @@ extension ReplicaDatabase {
     public func syncState() throws -> SyncState {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT server_url, server_key, registered, cursor, snapshot_as_of, snapshot_next FROM device WHERE singleton = 1
+                SELECT server_url, server_key, registered, cursor, snapshot_as_of, snapshot_next, cursor_mark FROM device WHERE singleton = 1
                 """) else { throw StoreError.noIdentity }
             let key: Data? = row["server_key"]
             let cursor: Int64? = row["cursor"]
             let asOf: Int64? = row["snapshot_as_of"]
             let next: String? = row["snapshot_next"]
+            let mark: Data? = row["cursor_mark"]
             return SyncState(serverURL: row["server_url"], serverKey: key.flatMap { try? PublicKey(bytes: Array($0)) },
                              registered: row["registered"], cursor: cursor.map { UInt64($0) }, snapshotAsOf: asOf.map { UInt64($0) },
-                             snapshotNext: next.flatMap(Self.recordKey))
+                             snapshotNext: next.flatMap(Self.recordKey), cursorMark: mark.flatMap { Digest256(bytes: Array($0)) })
         }
     }
 
@@ -86,25 +89,30 @@ extension ReplicaDatabase {
     /// Merges one page of a snapshot (whole records, signed by the server) and remembers where
     /// to continue; with `next` nil the snapshot is complete and the feed is read from the
     /// first page's position. One transaction: a killed sync resumes at the same page.
-    public func applySnapshotPage(_ document: SignedDocument, next: RecordKey?, now: Instant) throws {
+    /// `mark` is the feed's mark at the page's `asOf`; the first page's becomes the cursor's.
+    public func applySnapshotPage(_ document: SignedDocument, next: RecordKey?, mark: Digest256?, now: Instant) throws {
         guard case let .records(states) = document.content else { return }
         try write { db in
             for state in states { try Self.join(state, into: db) }
-            let started: Int64? = try Int64.fetchOne(db, sql: "SELECT snapshot_as_of FROM device WHERE singleton = 1")
-            let asOf = started ?? Int64(document.asOf)
+            let started = try Row.fetchOne(db, sql: "SELECT snapshot_as_of, snapshot_mark FROM device WHERE singleton = 1 AND snapshot_as_of IS NOT NULL")
+            let asOf: Int64 = started?["snapshot_as_of"] ?? Int64(document.asOf)
+            let asOfMark: Data? = started == nil ? mark.map { Data($0.bytes) } : started?["snapshot_mark"]
             if let next {
-                try db.execute(sql: "UPDATE device SET snapshot_as_of = ?, snapshot_next = ? WHERE singleton = 1",
-                               arguments: [asOf, "\(next.type)/\(next.id)"])
+                try db.execute(sql: "UPDATE device SET snapshot_as_of = ?, snapshot_mark = ?, snapshot_next = ? WHERE singleton = 1",
+                               arguments: [asOf, asOfMark, "\(next.type)/\(next.id)"])
             } else {
-                try db.execute(sql: "UPDATE device SET snapshot_as_of = NULL, snapshot_next = NULL, cursor = ? WHERE singleton = 1",
-                               arguments: [asOf])
+                try db.execute(sql: """
+                    UPDATE device SET snapshot_as_of = NULL, snapshot_mark = NULL, snapshot_next = NULL, cursor = ?, cursor_mark = ?
+                    WHERE singleton = 1
+                    """, arguments: [asOf, asOfMark])
             }
             try Self.advanceClock(db, past: states.flatMap { $0.fields.values.map(\.winner.time) }, now: now)
         }
     }
 
     /// Applies one page of the feed and moves the cursor to `cursor`, in one transaction.
-    public func applyFeedPage(_ entries: [PulledEntry], cursor: UInt64, now: Instant) throws {
+    /// `mark` is the feed's mark at `cursor`, sent with the next pull.
+    public func applyFeedPage(_ entries: [PulledEntry], cursor: UInt64, mark: Digest256?, now: Instant) throws {
         try write { db in
             var times: [HLCTimestamp] = []
             for entry in entries {
@@ -121,7 +129,8 @@ extension ReplicaDatabase {
                     }
                 }
             }
-            try db.execute(sql: "UPDATE device SET cursor = ? WHERE singleton = 1", arguments: [Int64(cursor)])
+            try db.execute(sql: "UPDATE device SET cursor = ?, cursor_mark = ? WHERE singleton = 1",
+                           arguments: [Int64(cursor), mark.map { Data($0.bytes) }])
             try Self.advanceClock(db, past: times, now: now)
         }
     }
@@ -184,11 +193,54 @@ extension ReplicaDatabase {
     }
 
     /// Marks already answered outbox entries as waiting again, from `sequence` on: the server
-    /// lost them (restored from a backup) and asks for them again.
-    public func resendOutbox(from sequence: UInt64) throws {
+    /// lost them (restored from a backup) and asks for them again. Refused ones are sent too:
+    /// they hold their place in the server's chain. Returns how many will be sent again, and
+    /// the sequences from `sequence` on that this device no longer holds (pruned by the policy).
+    @discardableResult
+    public func resendOutbox(from sequence: UInt64) throws -> (count: Int, missing: ClosedRange<UInt64>?) {
         try write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'pending' WHERE sequence >= ? AND state = 'accepted'",
+            let lowest = try Int64.fetchOne(db, sql: "SELECT MIN(sequence) FROM outbox WHERE sequence >= ?", arguments: [Int64(sequence)])
+            let last = try Self.deviceState(db).sequence
+            var missing: ClosedRange<UInt64>?
+            if sequence <= last {
+                let held = lowest.map { UInt64($0) } ?? last + 1
+                if held > sequence { missing = sequence...(held - 1) }
+            }
+            try db.execute(sql: "UPDATE outbox SET state = 'pending' WHERE sequence >= ? AND state != 'pending'",
                            arguments: [Int64(sequence)])
+            return (db.changesCount, missing)
+        }
+    }
+
+    /// The sequence of the last change-set of this device the server answered (0 for none).
+    public func lastAnsweredSequence() throws -> UInt64 {
+        try read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM outbox WHERE state != 'pending'") ?? 0)
+        }
+    }
+
+    /// Forgets where this device stands in the feed, so the next sync takes a new snapshot: the
+    /// server's feed is not the one it read. Records are kept: joining the snapshot is
+    /// idempotent, and what the server lost comes back as the devices that made it sync.
+    public func restartFeed() throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE device SET cursor = NULL, cursor_mark = NULL, snapshot_as_of = NULL, snapshot_mark = NULL, snapshot_next = NULL
+                WHERE singleton = 1
+                """)
+        }
+    }
+
+    /// Removes change-sets the server acknowledged before `before` (the policy's retention),
+    /// always keeping the last answered one. Returns how many were removed.
+    @discardableResult
+    public func pruneAcknowledged(recordedBefore before: Instant) throws -> Int {
+        try write { db in
+            try db.execute(sql: """
+                DELETE FROM outbox WHERE state != 'pending' AND recorded_at < ?
+                    AND sequence < (SELECT MAX(sequence) FROM outbox WHERE state != 'pending')
+                """, arguments: [before.utcISO])
+            return db.changesCount
         }
     }
 

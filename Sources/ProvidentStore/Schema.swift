@@ -20,6 +20,7 @@ package enum Schema {
         ("v3 outreach projections", v3Outreach),
         ("v4 interest credits and amount index", v4Interest),
         ("v5 deposits by day recorded", v5DepositsByDay),
+        ("v6 feed marks", v6FeedMarks),
     ]
 
     /// How many of `released` the server's database shares.
@@ -238,6 +239,15 @@ package enum Schema {
         try db.execute(sql: """
             DROP INDEX IF EXISTS deposits_amount;
             CREATE INDEX deposits_recorded ON deposits (recorded_at);
+            """)
+    }
+
+    static func v6FeedMarks(_ db: Database) throws {
+        // The feed's mark at the cursor (sync-protocol.md §11.6), sent with every pull so that a
+        // server restored from an older copy is noticed; and the mark of a snapshot in progress.
+        try db.execute(sql: """
+            ALTER TABLE device ADD COLUMN cursor_mark BLOB;
+            ALTER TABLE device ADD COLUMN snapshot_mark BLOB;
             """)
     }
 }

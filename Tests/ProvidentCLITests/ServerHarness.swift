@@ -40,6 +40,8 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var port = 0
     private var instances: [(process: Process?, port: Int)] = []
     private var proxy: Process?
+    /// PostgreSQL databases `backup` made, dropped with the test's.
+    private var backups: [String] = []
 
     /// The address clients use.
     var url: String { "http://127.0.0.1:\(port)" }
@@ -71,7 +73,10 @@ final class ServerProcess: @unchecked Sendable {
     deinit {
         for instance in instances { instance.process.map { kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() } }
         proxy.map { kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() }
-        if let cluster { cluster.dropDatabase(database) }
+        if let cluster {
+            cluster.dropDatabase(database)
+            for copy in backups { cluster.dropDatabase("/" + copy) }
+        }
         try? FileManager.default.removeItem(atPath: folder)
     }
 
@@ -185,6 +190,53 @@ final class ServerProcess: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         instances[index].process = nil
+    }
+
+    /// A copy of the database as it is now, as a backup would take it: the servers are stopped
+    /// for the copy and started again. Returns what `restore` takes.
+    func backup() throws -> String {
+        crash()
+        defer { try? start() }
+        let name = "backup-\(UUID().uuidString.prefix(8))"
+        if let cluster {
+            try Self.closeSessions(cluster, database)
+            let copy = "b_" + name.dropFirst(7)
+            try cluster.psql("CREATE DATABASE \(copy) TEMPLATE \(Self.name(of: database))")
+            backups.append(copy)
+            return copy
+        }
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: database + suffix) {
+            try FileManager.default.copyItem(atPath: database + suffix, toPath: folder + "/" + name + suffix)
+        }
+        return name
+    }
+
+    /// Puts a copy taken by `backup` back in place of the database and starts the servers on it,
+    /// with the same key and address, as an operator restoring a backup would.
+    func restore(_ copy: String) throws {
+        crash()
+        if let cluster {
+            try Self.closeSessions(cluster, database)
+            try cluster.psql("DROP DATABASE \(Self.name(of: database)) WITH (FORCE)")
+            try cluster.psql("CREATE DATABASE \(Self.name(of: database)) TEMPLATE \(copy)")
+        } else {
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(atPath: database + suffix)
+                if FileManager.default.fileExists(atPath: folder + "/" + copy + suffix) {
+                    try FileManager.default.copyItem(atPath: folder + "/" + copy + suffix, toPath: database + suffix)
+                }
+            }
+        }
+        try start()
+    }
+
+    private static func name(of url: String) -> String {
+        String(url.split(separator: "/").last ?? "")
+    }
+
+    /// Ends what sessions a killed server left on its database, so it can be copied.
+    private static func closeSessions(_ cluster: PostgresCluster, _ url: String) throws {
+        try cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name(of: url))' AND pid <> pg_backend_pid()")
     }
 
     /// Runs an administration command against the database.

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ProvidentClient
 import ProvidentCrypto
 import ProvidentDomain
@@ -29,5 +30,17 @@ enum ProvidentStoreAccess {
         let device = try LocalDevice.open(directory: DataDirectory(path: cli.dataDirectory))
         _ = try device.recordDeposit(DepositRequest(target: .lump, amount: yuan, method: .bankTransfer), accountID: account,
                                      unlock: { try cli.signingKey() }, now: now)
+    }
+
+    /// Moves the recording time of the device's change-sets back by `days`, as if they had been
+    /// made that long ago (for the policy's retention).
+    static func age(_ cli: CLI, sequences: ClosedRange<Int>, days: Int) throws {
+        let queue = try DatabaseQueue(path: cli.dataDirectory + "/replica.sqlite")
+        try queue.write { db in
+            try db.execute(sql: "UPDATE outbox SET recorded_at = ? WHERE sequence BETWEEN ? AND ?",
+                           arguments: [Instant(millisSinceEpoch: Int64(Date().timeIntervalSince1970 * 1_000) - Int64(days) * 86_400_000).utcISO,
+                                       sequences.lowerBound, sequences.upperBound])
+        }
+        try queue.close()
     }
 }

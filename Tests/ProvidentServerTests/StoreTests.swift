@@ -44,7 +44,10 @@ import Testing
                                               logger: TestServer.quiet)
         #expect(try await core.feedHead() == 3)
         #expect(try await store.read { try await $0.serverKey() } == key.publicKey)
-        #expect(try await store.write { try await $0.reserveFeedPositions(2) } == 4)
+        // Entries from before the feed had marks have none; the first new one starts the chain.
+        let reserved = try await store.write { try await $0.reserveFeedPositions(2) }
+        #expect(reserved.first == 4 && reserved.previousMark == nil)
+        #expect(try await store.read { try await $0.feedMark(at: 3) } == nil)
         await store.close()
     }
 

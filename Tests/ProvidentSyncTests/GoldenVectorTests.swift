@@ -118,6 +118,17 @@ import Testing
         #expect(Base64.decode(signature.value).map(Hex.encode) == (try vector("transport-request.signature")))
     }
 
+    @Test func reproducesTheFeedMarks() throws {
+        let create = try #require(Digest256(hex: try vector("create.id")))
+        let update = try #require(Digest256(hex: try vector("update.id")))
+        let first = FeedMark.after(nil, position: 1, entry: create)
+        #expect(first.hex == (try vector("feed.mark-1")))
+        #expect(FeedMark.after(first, position: 2, entry: update).hex == (try vector("feed.mark-2")))
+        // The same entries at other positions, or in another order, make other marks.
+        #expect(FeedMark.after(nil, position: 2, entry: create) != first)
+        #expect(FeedMark.after(FeedMark.after(nil, position: 1, entry: update), position: 2, entry: create).hex != (try vector("feed.mark-2")))
+    }
+
     @Test func theVectorsChainAndMerge() throws {
         let key = try key
         let (create, update) = try described()

@@ -31,7 +31,7 @@ struct Provident: AsyncParsableCommand {
             subcommands: [
                 Init.self, WhoAmI.self, Enroll.self, AccountCommand.self, Pause.self, Resume.self, Close.self,
                 DepositCommand.self, StatementCommand.self, BalanceCommand.self, UnitCommand.self, VisitCommand.self,
-                ApplicationCommand.self, CampaignCommand.self, SyncCommand.self, OutboxCommand.self,
+                ApplicationCommand.self, CampaignCommand.self, SyncCommand.self, BundleCommand.self, OutboxCommand.self,
                 ConflictsCommand.self, PolicyCommand.self, Check.self, KeyCommand.self, ServiceCommand.self, DraftsCommand.self,
             ])
     }

@@ -33,6 +33,10 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(t("The sync service, the first time (e.g. http://10.0.0.5:8080).", "同步服务地址(首次同步时提供,例如 http://10.0.0.5:8080)。"),
                                valueName: "url"))
     var server: String?
+    @Option(help: ArgumentHelp(t("A staff device the server no longer knows (restored from an older copy): the office's invite code, to enrol again with this device's key.",
+                                 "服务器已不认识的工作人员设备（服务器从较早的备份恢复）：中心的邀请码，用本设备的密钥重新注册。"),
+                               valueName: "code"))
+    var invite: String?
     @Flag(help: ArgumentHelp(t("Keep syncing in the background, quietly: every --interval seconds, and as soon as the server can be reached again after a failure.",
                                "在后台持续静默同步：每隔 --interval 秒一次；连接失败后，服务器一恢复即同步。")))
     var watch = false
@@ -44,6 +48,7 @@ struct SyncCommand: AsyncParsableCommand {
         guard (30...86_400).contains(interval) else {
             throw ValidationError(t("--interval must be 30 to 86400 seconds.", "--interval 须为 30 至 86400 秒。"))
         }
+        if watch, invite != nil { throw ValidationError(t("--invite is for one sync; leave out --watch.", "--invite 仅用于单次同步；请去掉 --watch。")) }
         if watch, format.json { throw ValidationError(t("--watch prints no JSON; leave out --json.", "--watch 不输出 JSON；请去掉 --json。")) }
     }
 
@@ -51,6 +56,19 @@ struct SyncCommand: AsyncParsableCommand {
         let sent, accepted, received, snapshotRecords, removed: Int
         let refused: [Refused]
         let clockSkewMillis: Int64
+        let serverRestored, reenrolled: Bool
+        let refilled, pruned: Int
+    }
+
+    /// Tells the user which changes the server refused, and that they were taken back.
+    static func tell(_ refusals: [Refusal]) {
+        for refusal in refusals {
+            Terminal.say(t("1 change refused — ", "1 项更改被拒绝 — ") + OutboxCommand.describe(refusal.action) + t(": ", "：") + refusal.message)
+        }
+        if !refusals.isEmpty {
+            Terminal.say(t("Refused changes were taken back on this device; see `provident outbox --all`.",
+                           "被拒绝的更改已在本设备上撤销；详见 `provident outbox --all`。"))
+        }
     }
 
     struct Refused: Encodable {
@@ -68,7 +86,7 @@ struct SyncCommand: AsyncParsableCommand {
         let bar = ProgressBar(enabled: !format.json && isatty(STDERR_FILENO) == 1)
         // Without a passphrase given, the transport key signs, when this device has a usable one.
         var transport: TransportCredentials?
-        if passphrase.passphraseFile == nil {
+        if passphrase.passphraseFile == nil, invite == nil {
             do {
                 transport = try device.transportCredentials()
             } catch let problem as ClientError {
@@ -79,8 +97,10 @@ struct SyncCommand: AsyncParsableCommand {
         if let transport {
             do {
                 report = try await SyncSession(device: device, transport: transport, language: language) { bar.show($0) }.sync(serverURL: server)
-            } catch let failure as SyncFailure where failure.code == "auth.transport_unknown" || failure == .notEnrolled {
-                // The server does not know this transport key yet: the passphrase registers it.
+            } catch let failure as SyncFailure where failure.code == "auth.transport_unknown" || failure == .notEnrolled
+                        || failure == .forgottenByServer(staff: false, needsPassphrase: true) {
+                // The server does not know this transport key yet (or, restored, this device):
+                // the passphrase registers it.
                 guard Terminal.isInteractive else { throw failure }
                 Terminal.warn(failure.message(language))
                 let key = try passphrase.unlock(device)
@@ -88,7 +108,7 @@ struct SyncCommand: AsyncParsableCommand {
             }
         } else {
             let key = try passphrase.unlock(device)
-            report = try await SyncSession(device: device, key: key, language: language) { bar.show($0) }.sync(serverURL: server)
+            report = try await SyncSession(device: device, key: key, language: language) { bar.show($0) }.sync(serverURL: server, invite: invite)
         }
         bar.finish()
         BackgroundSync.markReached(device.directory)
@@ -97,19 +117,22 @@ struct SyncCommand: AsyncParsableCommand {
             try JSONOutput.print(Output(sent: report.sent, accepted: report.accepted, received: report.received,
                                         snapshotRecords: report.snapshotRecords, removed: report.removed,
                                         refused: report.refusals.map { Refused(sequence: $0.sequence, action: $0.action, code: $0.code, message: $0.message) },
-                                        clockSkewMillis: report.clockSkewMillis))
+                                        clockSkewMillis: report.clockSkewMillis, serverRestored: report.serverRestored,
+                                        reenrolled: report.reenrolled, refilled: report.refilled, pruned: report.pruned))
             return
+        }
+        if report.reenrolled {
+            Terminal.say(t("The server had forgotten this device (restored from an older copy): enrolled it again with its key.",
+                           "服务器已不认识本设备（从较早的备份恢复）：已用本设备的密钥重新注册。"))
+        }
+        if report.serverRestored {
+            Terminal.say(t("The server was restored from an older copy: sent back \(report.refilled) change(s) it had lost, and read its data again.",
+                           "服务器已从较早的备份恢复：已补发其丢失的 \(report.refilled) 项更改，并重新读取了数据。"))
         }
         if report.sent > 0 {
             Terminal.say(t("Sent \(report.sent) change(s): \(report.accepted) accepted.", "已发送 \(report.sent) 项更改：\(report.accepted) 项已接受。"))
         }
-        for refusal in report.refusals {
-            Terminal.say(t("1 change refused — ", "1 项更改被拒绝 — ") + OutboxCommand.describe(refusal.action) + ": " + refusal.message)
-        }
-        if !report.refusals.isEmpty {
-            Terminal.say(t("Refused changes were taken back on this device; see `provident outbox --all`.",
-                           "被拒绝的更改已在本设备上撤销;详见 `provident outbox --all`。"))
-        }
+        Self.tell(report.refusals)
         if report.snapshotRecords > 0 {
             Terminal.say(t("Received a snapshot of \(report.snapshotRecords) record(s).", "已接收 \(report.snapshotRecords) 条记录的快照。"))
         }
@@ -125,7 +148,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         let conflicts = try device.replica.conflicts().filter { !$0.resolved }.count
         if conflicts > 0 {
-            Terminal.say(t("\(conflicts) conflict(s) await the office's review: `provident conflicts`.", "\(conflicts) 处冲突待中心处理:`provident conflicts`。"))
+            Terminal.say(t("\(conflicts) conflict(s) await the office's review: `provident conflicts`.", "\(conflicts) 处冲突待中心处理：`provident conflicts`。"))
         }
         Terminal.say(t("Up to date.", "已同步到最新。"))
     }

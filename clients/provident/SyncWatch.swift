@@ -44,6 +44,10 @@ struct SyncWatch {
                 let report = try await session.sync(serverURL: server)
                 BackgroundSync.markReached(device.directory)
                 retry = 15
+                if report.serverRestored {
+                    line(stamp() + t("the server was restored from an older copy: sent back \(report.refilled) change(s), read its data again",
+                                     "服务器已从较早的备份恢复：已补发 \(report.refilled) 项更改，并重新读取数据"))
+                }
                 if report.sent > 0 || report.received > 0 || report.snapshotRecords > 0 || !report.refusals.isEmpty {
                     line(stamp() + t("sent \(report.sent) (\(report.accepted) accepted), received \(report.received + report.snapshotRecords)",
                                              "已发送 \(report.sent) 项（接受 \(report.accepted) 项），已接收 \(report.received + report.snapshotRecords) 项"))

@@ -34,7 +34,7 @@ final class Ingest {
     /// A feed entry waiting for its position: a change-set, or a document about the change-set
     /// at `cause` (its `asOf` is that change-set's position).
     private enum PendingFeedEntry {
-        case changeSet(Dot, Set<Scope>)
+        case changeSet(Dot, ChangeSetID, Set<Scope>)
         case document(SignedDocument.Content, Set<Scope>, cause: Int)
     }
 
@@ -199,13 +199,13 @@ final class Ingest {
             grant.accountID = account
             bindings.append((device.id, account))
         }
-        try await publish(changeSet, rescoped: rescoped, scopesBefore: scopesBefore)
+        try await publish(changeSet, id: signed.id, rescoped: rescoped, scopesBefore: scopesBefore)
     }
 
     /// Puts an accepted change-set in the feed for the scopes of the records it touched, and,
     /// when an account or an employer moved between scopes, the documents that take its records
     /// out of the old scopes and bring them whole into the new ones (§11.8).
-    private func publish(_ changeSet: ChangeSet, rescoped: RecordKey?, scopesBefore: Set<Scope>?) async throws {
+    private func publish(_ changeSet: ChangeSet, id: ChangeSetID, rescoped: RecordKey?, scopesBefore: Set<Scope>?) async throws {
         var feedScopes = scopesBefore ?? []
         for operation in changeSet.operations {
             let scopes = try RecordLinks.scopes(of: operation.record, in: working)
@@ -213,7 +213,7 @@ final class Ingest {
             feedScopes.formUnion(scopes)
         }
         let cause = feed.count
-        feed.append(.changeSet(changeSet.dot, feedScopes))
+        feed.append(.changeSet(changeSet.dot, id, feedScopes))
         guard let rescoped, let before = scopesBefore else { return }
         let after = try RecordLinks.scopes(of: rescoped, in: working)
         // The store must hold this transaction's records before it is asked what hangs off one.
@@ -341,16 +341,24 @@ final class Ingest {
         }
         movedHeads = []
         guard !feed.isEmpty else { return }
-        let first = try await tx.reserveFeedPositions(feed.count)
+        let reserved = try await tx.reserveFeedPositions(feed.count)
+        let first = reserved.first
+        // Each entry's mark chains the feed up to it (sync-protocol.md §11.6).
+        var mark = reserved.previousMark
         var entries: [NewFeedEntry] = []
         entries.reserveCapacity(feed.count)
         for (index, entry) in feed.enumerated() {
+            let position = first + UInt64(index)
             switch entry {
-            case let .changeSet(dot, scopes):
-                entries.append(NewFeedEntry(position: first + UInt64(index), content: .changeSet(dot), scopes: scopes))
+            case let .changeSet(dot, id, scopes):
+                let next = FeedMark.after(mark, position: position, entry: id)
+                mark = next
+                entries.append(NewFeedEntry(position: position, content: .changeSet(dot), scopes: scopes, mark: next))
             case let .document(content, scopes, cause):
                 let document = try SignedDocument(asOf: first + UInt64(cause), content: content, signingWith: core.key)
-                entries.append(NewFeedEntry(position: first + UInt64(index), content: .document(document), scopes: scopes))
+                let next = FeedMark.after(mark, position: position, entry: FeedMark.entryID(document: document.bytes))
+                mark = next
+                entries.append(NewFeedEntry(position: position, content: .document(document), scopes: scopes, mark: next))
             }
         }
         try await tx.addFeedEntries(entries)

@@ -86,6 +86,9 @@ public protocol ServerReading: Sendable {
 
     /// The feed's last position (0 when empty).
     func feedHead() async throws -> UInt64
+    /// The feed's mark after the entry at `position`; nil for position 0, a position not in the
+    /// feed, or an entry written before the feed had marks.
+    func feedMark(at position: UInt64) async throws -> Digest256?
     /// Feed entries after `cursor` that these scopes hold (nil: every entry), oldest first.
     func feed(after cursor: UInt64, scopes: Set<Scope>?, limit: Int) async throws -> [FeedEntry]
     /// Record keys these scopes hold (nil: every record), in key order after `after`.
@@ -207,11 +210,12 @@ public protocol ServerWriting: ServerReading {
 
     // MARK: Feed
 
-    /// Reserves the next `count` feed positions and returns the first. The feed's end is
-    /// locked until the transaction ends, so positions become visible in the order they were
-    /// reserved and a reader never passes a position that a slower writer fills later.
-    func reserveFeedPositions(_ count: Int) async throws -> UInt64
-    /// Adds entries at positions reserved in this transaction.
+    /// Reserves the next `count` feed positions and returns the first, with the mark before it.
+    /// The feed's end is locked until the transaction ends, so positions become visible in the
+    /// order they were reserved and a reader never passes a position that a slower writer fills later.
+    func reserveFeedPositions(_ count: Int) async throws -> FeedReservation
+    /// Adds entries at positions reserved in this transaction; the last one's mark becomes the
+    /// feed end's.
     func addFeedEntries(_ entries: [NewFeedEntry]) async throws
 
     // MARK: Reconciliation

@@ -132,11 +132,26 @@ public struct NewFeedEntry: Sendable {
     public let position: UInt64
     public let content: Content
     public let scopes: Set<Scope>
+    /// The feed's mark after this entry (sync-protocol.md §11.6).
+    public let mark: Digest256
 
-    public init(position: UInt64, content: Content, scopes: Set<Scope>) {
+    public init(position: UInt64, content: Content, scopes: Set<Scope>, mark: Digest256) {
         self.position = position
         self.content = content
         self.scopes = scopes
+        self.mark = mark
+    }
+}
+
+/// Feed positions reserved by a writer: the first, and the mark of the entry before it (nil
+/// when there is none, or it was written before the feed had marks).
+public struct FeedReservation: Sendable {
+    public let first: UInt64
+    public let previousMark: Digest256?
+
+    public init(first: UInt64, previousMark: Digest256?) {
+        self.first = first
+        self.previousMark = previousMark
     }
 }
 

@@ -1,0 +1,160 @@
+import ProvidentCrypto
+import ProvidentDomain
+import ProvidentStore
+import ProvidentSync
+
+/// What writing a request bundle put in it.
+public struct BundleExport: Sendable {
+    /// The file's bytes.
+    public let bytes: [UInt8]
+    /// Change-sets carried (every one the server has not answered).
+    public let changeSets: Int
+    /// Where the device stands in the feed (nil: it asks for a snapshot).
+    public let cursor: UInt64?
+}
+
+/// What importing an answer bundle did.
+public struct BundleReport: Sendable {
+    public var accepted = 0
+    public var refusals: [Refusal] = []
+    public var received = 0
+    public var snapshotRecords = 0
+    public var removed = 0
+    /// The answer started this device's feed again from a snapshot.
+    public var restarted = false
+    /// The feed part was already applied (by this answer before, or a later sync).
+    public var alreadyApplied = false
+    /// Change-sets the server lacks, marked to go in the next bundle or sync.
+    public var toResend = 0
+}
+
+/// An answer bundle that cannot be applied where this device stands.
+public enum BundleAnswerProblem: ProvidentError, Hashable {
+    /// The answer continues the feed from a position this device has not reached.
+    case startsAhead(answerAfter: UInt64, cursor: UInt64?)
+
+    public var kind: ErrorKind { .refused }
+    public var code: String { "bundle.out_of_order" }
+
+    public func message(_ l: Language) -> String {
+        switch self {
+        case let .startsAhead(after, cursor):
+            l.pick("This answer continues the server's feed from position \(after), but this device stands at \(cursor.map(String.init) ?? "none"). The change-sets' results were recorded; export a new bundle for the rest.",
+                   "该答复包从数据流位置 \(after) 继续，而本设备位于 \(cursor.map(String.init) ?? "无")。变更集的结果已记录；其余部分请重新导出同步包。")
+        }
+    }
+}
+
+extension LocalDevice {
+    /// Writes a request bundle (sync-protocol.md §11.13): every change-set the server has not
+    /// answered, as signed, and where this device stands in the feed; signed by the transport
+    /// key (with its delegation) or, given, the device key.
+    public func exportBundle(deviceKey: SigningKey? = nil, now: Instant) throws -> BundleExport {
+        let state = try replica.syncState()
+        guard state.registered, let serverKey = state.serverKey else { throw SyncFailure.notEnrolled }
+        let device = try replica.deviceState()
+        let changeSets = try replica.pendingChangeSets(limit: Int.max)
+        let body: CanonicalValue = .object([
+            "v": .integer(ChangeSet.protocolVersion), "kind": .string(Bundle.Kind.request.rawValue), "device": .string(device.id.rawValue),
+            "server": .string(Base64.encode(serverKey.bytes)), "createdAt": .integer(now.millisSinceEpoch),
+            "changeSets": .array(changeSets.map(\.envelopeValue)), "cursor": state.cursor.map { .integer(Int64($0)) } ?? .null,
+            "mark": state.cursor == nil ? .null : state.cursorMark.map { .string($0.hex) } ?? .null,
+        ])
+        let bytes: [UInt8]
+        if let deviceKey {
+            bytes = try Bundle.seal(body, signingWith: deviceKey)
+        } else {
+            guard let transport = try transportCredentials() else {
+                throw ClientError.transportKeyUnusable(path: directory.transportKeyPath, problem: .missing)
+            }
+            bytes = try Bundle.seal(body, signingWith: transport.key, delegation: transport.delegation.envelopeValue)
+        }
+        return BundleExport(bytes: bytes, changeSets: changeSets.count, cursor: state.cursor)
+    }
+
+    /// Applies an answer bundle from this device's server: checks the server's signature and
+    /// that the answer is this device's before anything is applied, then records the results,
+    /// then the feed entries (or the snapshot). Applying an answer again changes nothing.
+    public func importBundle(_ file: [UInt8], now: Instant) throws -> BundleReport {
+        let state = try replica.syncState()
+        guard state.registered, let serverKey = state.serverKey else { throw SyncFailure.notEnrolled }
+        let opened = try Bundle.open(file, kind: .answer)
+        guard let body = opened.body.objectValue else { throw Bundle.Problem.unreadable(detail: "body") }
+        try opened.verify(serverKey)
+        let device = try replica.deviceState()
+        guard body["device"]?.stringValue == device.id.rawValue else { throw Bundle.Problem.otherDevice }
+        guard let results = body["results"]?.arrayValue, let entryItems = body["entries"]?.arrayValue,
+              let snapshotItems = body["snapshot"]?.arrayValue, let restart = body["restart"]?.boolValue,
+              let cursorValue = body["cursor"]?.integerValue, cursorValue >= 0,
+              let chainHeadValue = body["chainHead"]?.integerValue, chainHeadValue >= 0 else {
+            throw Bundle.Problem.unreadable(detail: "answer members")
+        }
+        let cursor = UInt64(cursorValue)
+        let mark = body["mark"]?.stringValue.flatMap { Digest256(hex: $0) }
+        let after = body["after"]?.integerValue.map { UInt64(max($0, 0)) }
+
+        // Everything is read and checked before anything is applied.
+        var parsed: [PushResult] = []
+        for result in results {
+            guard let sequence = result.objectValue?["seq"]?.integerValue, sequence > 0 else { throw Bundle.Problem.unreadable(detail: "result") }
+            parsed.append(try PushResult(answer: result, for: UInt64(sequence)))
+        }
+        var documents: [SignedDocument] = []
+        for item in snapshotItems {
+            do {
+                documents.append(try SignedDocument(envelope: item, serverKey: serverKey))
+            } catch {
+                throw SyncFailure.badAnswer("a snapshot page is not signed by the server: \(error.code)")
+            }
+        }
+        guard !restart || !documents.isEmpty else { throw Bundle.Problem.unreadable(detail: "a snapshot of no pages") }
+        let entries = try entryItems.map { try PulledEntry(item: $0, serverKey: serverKey) }
+        let positions = entryItems.map { $0.objectValue?["position"]?.integerValue.map { UInt64(max($0, 0)) } ?? 0 }
+
+        var report = BundleReport()
+        // Only answers to change-sets still waiting count: an answer imported again tells nothing new.
+        let waiting = Set(try replica.outbox().filter { $0.state == .pending }.map(\.sequence))
+        report.refusals = try replica.recordPushResults(parsed)
+        report.accepted = parsed.filter { $0.status == .accepted && waiting.contains($0.sequence) }.count
+        let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
+        if report.refusals.contains(where: { $0.code == drift }) { try replica.rewindClockAfterDrift(code: drift) }
+
+        if restart {
+            if state.cursor == cursor, state.cursorMark == mark {
+                report.alreadyApplied = true
+            } else {
+                // A snapshot: this device had none, or the server's feed is not the one it read.
+                try replica.restartFeed()
+                for (index, document) in documents.enumerated() {
+                    var next: RecordKey?
+                    if index < documents.count - 1, case let .records(states) = document.content {
+                        next = states.last?.key ?? RecordKey(type: "account", id: "")
+                    }
+                    try replica.applySnapshotPage(document, next: next, mark: mark, now: now)
+                    if case let .records(states) = document.content { report.snapshotRecords += states.count }
+                }
+                report.restarted = state.cursor != nil
+            }
+        } else if let have = state.cursor, have >= cursor {
+            report.alreadyApplied = true
+        } else {
+            guard let after, let have = state.cursor, have >= after else { throw BundleAnswerProblem.startsAhead(answerAfter: after ?? 0, cursor: state.cursor) }
+            // Entries this device has already read (a sync since the export) are passed over.
+            let fresh = zip(positions, entries).filter { $0.0 > have }.map(\.1)
+            for entry in fresh {
+                if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
+            }
+            try replica.applyFeedPage(fresh, cursor: cursor, mark: mark, now: now)
+            report.received = fresh.count
+        }
+
+        // What the server lacks of this device's chain goes in the next bundle.
+        let chainHead = UInt64(chainHeadValue)
+        if chainHead < (try replica.lastAnsweredSequence()) {
+            let resent = try replica.resendOutbox(from: chainHead + 1)
+            if let missing = resent.missing { throw SyncFailure.cannotRefill(sequences: missing, keptDays: policy.keepSentDays) }
+            report.toResend = resent.count
+        }
+        return report
+    }
+}
