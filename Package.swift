@@ -49,17 +49,19 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // What both command-line programs share: language, tables, JSON, the parser's errors.
+        .target(name: "ProvidentCLIKit", dependencies: ["ProvidentSync", "ProvidentDomain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                                                         .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .executableTarget(
             name: "provident",
-            dependencies: ["ProvidentClient", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            dependencies: ["ProvidentClient", "ProvidentCLIKit", "ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "clients/provident"
         ),
         .executableTarget(
             name: "provident-server",
-            dependencies: ["ProvidentServer", "ProvidentServerCore", "ProvidentServerStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            dependencies: ["ProvidentServer", "ProvidentCLIKit", "ProvidentServerCore", "ProvidentServerStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Configuration", package: "swift-configuration"),
                            .product(name: "Logging", package: "swift-log")]

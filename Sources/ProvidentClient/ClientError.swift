@@ -81,10 +81,10 @@ public enum ClientError: ProvidentError, Hashable {
         switch self {
         case let .alreadyInitialised(directory):
             return l.pick("This device is already set up in \(directory). To start over with a new key, run `provident init --force` (the old data is kept in a backup folder).",
-                          "本设备已在 \(directory) 中完成设置。如需用新密钥重新开始,请运行 `provident init --force`(旧数据会保存在备份文件夹中)。")
+                          "本设备已在 \(directory) 中完成设置。如需用新密钥重新开始，请运行 `provident init --force`（旧数据会保存在备份文件夹中）。")
         case let .notInitialised(directory):
             return l.pick("No Provident device is set up in \(directory); run `provident init` first (or point --data-dir / PROVIDENT_HOME at the right folder).",
-                          "\(directory) 中没有设置 Provident 设备;请先运行 `provident init`(或用 --data-dir / PROVIDENT_HOME 指定正确的文件夹)。")
+                          "\(directory) 中没有设置 Provident 设备；请先运行 `provident init`（或用 --data-dir / PROVIDENT_HOME 指定正确的文件夹）。")
         case let .directoryUnusable(path, reason):
             return l.pick("The data directory \(path) cannot be used: \(reason).", "数据目录 \(path) 无法使用：\(reason)。")
         case let .keyLostWithUnsyncedWork(directory, pending):
@@ -99,7 +99,7 @@ public enum ClientError: ProvidentError, Hashable {
             return l.pick("The passphrase must be at least \(minimum) characters.", "口令至少需要 \(minimum) 个字符。")
         case .passphraseUnavailable:
             return l.pick("A passphrase is needed but there is no terminal to ask on; use --passphrase-file FILE.",
-                          "需要口令,但没有可用于输入的终端;请使用 --passphrase-file 文件。")
+                          "需要口令，但没有可用于输入的终端；请使用 --passphrase-file 文件。")
         case let .passphraseFileUnreadable(path):
             return l.pick("The passphrase file \(path) cannot be read.", "无法读取口令文件 \(path)。")
         case let .policyFileUnreadable(path):

@@ -91,7 +91,7 @@ public enum BankStatement {
             }
             func value(_ key: String) -> String { index[key].map { record.fields[$0].trimmingASCIIWhitespace } ?? "" }
             guard let date = parseDate(value("date")) else {
-                problems.append(.init(line: record.line, message: l.pick("“\(value("date"))” is not a date (YYYY-MM-DD)", "“\(value("date"))”不是有效日期(YYYY-MM-DD)")))
+                problems.append(.init(line: record.line, message: l.pick("“\(value("date"))” is not a date (YYYY-MM-DD)", "“\(value("date"))”不是有效日期（YYYY-MM-DD）")))
                 continue
             }
             let amountText = value("amount").replacingOccurrences(of: "元", with: "").replacingOccurrences(of: "+", with: "")

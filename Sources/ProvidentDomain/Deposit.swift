@@ -35,6 +35,15 @@ public enum PaymentMethod: String, Hashable, Sendable, CaseIterable {
         }
     }
 
+    /// The name typed on a command line.
+    public var typed: String {
+        switch self {
+        case .bankTransfer: "bank-transfer"
+        case .bankCounter: "bank-counter"
+        case .mobileBanking: "mobile-banking"
+        }
+    }
+
     /// A label for people.
     public func label(_ language: Language) -> String {
         switch self {

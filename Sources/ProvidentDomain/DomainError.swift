@@ -310,17 +310,17 @@ public enum DomainError: ProvidentError, Hashable {
                           "“\(text)”的小数超过两位；金额以元为单位，最多精确到分（两位小数）。")
         case .amountNegative:
             return l.pick("The amount is negative; to correct a deposit, reverse it with `provident deposit reverse`.",
-                          "金额为负数;如需更正缴存,请用 `provident deposit reverse` 冲正。")
+                          "金额为负数；如需更正缴存，请用 `provident deposit reverse` 冲正。")
         case .amountZero:
             return l.pick("The amount is zero.", "金额为零。")
         case .amountMissing:
-            return l.pick("Give the amount in yuan with --amount.", "请用 --amount 填写金额(元)。")
+            return l.pick("Give the amount in yuan with --amount.", "请用 --amount 填写金额（元）。")
         case let .amountAboveCap(cap):
             return l.pick("The amount is above the policy's cap of \(Money(fen: cap).formatted) per deposit.",
                           "金额超过政策规定的单笔上限 \(Money(fen: cap).formatted)。")
         case let .amountNotAgreed(expected, actual):
             return l.pick("The agreement sets \(Money(fen: expected).formatted) for this deposit, not \(Money(fen: actual).formatted); leave out --amount or change the agreement with `provident account update`.",
-                          "按缴存协议,本次应缴 \(Money(fen: expected).formatted),而不是 \(Money(fen: actual).formatted);请省略 --amount,或用 `provident account update` 修改协议。")
+                          "按缴存协议，本次应缴 \(Money(fen: expected).formatted)，而不是 \(Money(fen: actual).formatted)；请省略 --amount，或用 `provident account update` 修改协议。")
         case .enrolledOnNotToday:
             return l.pick("An enrolment is dated the day it is made (enrolledOn within a day of the change-set's time); it cannot be back-dated or dated ahead.",
                           "开户日期须为办理当天（enrolledOn 与变更集时间相差不超过一天）；不能倒签，也不能预签。")
@@ -328,13 +328,13 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("The agreement's monthly amount is \(Money(fen: actual).formatted), but the policy's rule gives \(Money(fen: expected).formatted) for its base and rate; send the amount the rule gives.",
                           "缴存协议的月缴存额为 \(Money(fen: actual).formatted)，但按政策规则，该基数和比例应为 \(Money(fen: expected).formatted)；请按规则给出的金额提交。")
         case .agreementIncomplete:
-            return l.pick("Give either --base and --rate, or --monthly.", "请提供 --base 和 --rate,或者 --monthly。")
+            return l.pick("Give either --base and --rate, or --monthly.", "请提供 --base 和 --rate，或者 --monthly。")
         case let .agreementModeNotAllowed(mode):
             return mode == .fixedAmount
                 ? l.pick("This city's policy does not allow a fixed monthly amount; give --base and --rate.",
-                         "本市政策不允许按固定月缴存额缴存;请提供 --base 和 --rate。")
+                         "本市政策不允许按固定月缴存额缴存；请提供 --base 和 --rate。")
                 : l.pick("This city's policy sets a fixed monthly amount; give --monthly.",
-                         "本市政策按固定月缴存额缴存;请提供 --monthly。")
+                         "本市政策按固定月缴存额缴存；请提供 --monthly。")
         case let .baseOutsidePolicy(base, minimum, maximum):
             return l.pick("The contribution base \(Money(fen: base).formatted) is outside the policy's \(Money(fen: minimum).formatted)–\(Money(fen: maximum).formatted).",
                           "缴存基数 \(Money(fen: base).formatted) 超出政策范围 \(Money(fen: minimum).formatted)–\(Money(fen: maximum).formatted)。")
@@ -348,13 +348,13 @@ public enum DomainError: ProvidentError, Hashable {
                           "月缴存额 \(Money(fen: amount).formatted) 超出政策范围 \(Money(fen: minimum).formatted)–\(Money(fen: maximum).formatted)。")
         case let .periodFormat(text):
             return l.pick("“\(text)” is not a month; write it as YYYY-MM, like 2026-11.",
-                          "“\(text)”不是有效月份;请写成 YYYY-MM,例如 2026-11。")
+                          "“\(text)”不是有效月份；请写成 YYYY-MM，例如 2026-11。")
         case let .periodInFuture(period, latest):
             return l.pick("\(period) has not begun; a monthly deposit can be for \(latest) at the latest.",
                           "\(period) 尚未开始；按月缴存最晚只能缴到 \(latest)。")
         case let .monthlyForPastPeriod(period):
             return l.pick("\(period) is a past month; record it as a catch-up deposit: provident deposit --catch-up \(period)",
-                          "\(period) 是以往月份,请按补缴办理:provident deposit --catch-up \(period)")
+                          "\(period) 是以往月份，请按补缴办理：provident deposit --catch-up \(period)")
         case let .periodBeforeAccount(period, first):
             return l.pick("\(period) is before the account began (\(first)).", "\(period) 早于账户开立月份（\(first)）。")
         case let .catchUpNotPast(period):
@@ -362,7 +362,7 @@ public enum DomainError: ProvidentError, Hashable {
                           "补缴只适用于以往月份；\(period) 不是以往月份，请按月缴存。")
         case .catchUpEmpty:
             return l.pick("Name the months to catch up, like --catch-up 2026-08,2026-09.",
-                          "请列出要补缴的月份,例如 --catch-up 2026-08,2026-09。")
+                          "请列出要补缴的月份，例如 --catch-up 2026-08,2026-09。")
         case let .tooManyCatchUpMonths(count, maximum):
             return l.pick("One catch-up deposit can cover at most \(maximum) months; \(count) were given. Split it.",
                           "单笔补缴最多 \(maximum) 个月，本次为 \(count) 个月；请分笔缴存。")
@@ -373,7 +373,7 @@ public enum DomainError: ProvidentError, Hashable {
                           "本市政策不允许一次性（灵活）缴存；请按月缴存。")
         case let .methodUnknown(text):
             return l.pick("“\(text)” is not a payment method; use bank-transfer, bank-counter or mobile-banking.",
-                          "“\(text)”不是有效的缴款方式;请使用 bank-transfer(银行转账)、bank-counter(银行柜台)或 mobile-banking(手机银行)。")
+                          "“\(text)”不是有效的缴款方式；请使用 bank-transfer（银行转账）、bank-counter（银行柜台）或 mobile-banking（手机银行）。")
         case .referenceFormat:
             return l.pick("A payment reference code is PV followed by 13 letters and digits, like PV4K7Q9MXTR2HC3.",
                           "缴存识别码为 PV 加 13 位字母和数字，例如 PV4K7Q9MXTR2HC3。")
@@ -383,13 +383,13 @@ public enum DomainError: ProvidentError, Hashable {
         case .reasonEmpty:
             return l.pick("Give a reason.", "请填写原因。")
         case .nothingToUpdate:
-            return l.pick("Nothing to change: give --phone, or a new agreement.", "没有要修改的内容:请提供 --phone 或新的缴存协议。")
+            return l.pick("Nothing to change: give --phone, or a new agreement.", "没有要修改的内容：请提供 --phone 或新的缴存协议。")
         case .noAccount:
             return l.pick("This device has no account yet; open one with `provident enroll`.",
-                          "本设备尚未开立账户;请先用 `provident enroll` 开户。")
+                          "本设备尚未开立账户；请先用 `provident enroll` 开户。")
         case .accountAlreadyEnrolled:
             return l.pick("This device already has an account; see it with `provident account show`.",
-                          "本设备已开立账户;可用 `provident account show` 查看。")
+                          "本设备已开立账户；可用 `provident account show` 查看。")
         case .idNumberAlreadyEnrolled:
             return l.pick("This person already has an open voluntary account; one person may hold only one.",
                           "此人已有正常状态的个人自愿缴存账户；每人只能开立一个。")
@@ -398,7 +398,7 @@ public enum DomainError: ProvidentError, Hashable {
                           "账户已封存（销户），不能再办理业务。")
         case .accountPaused:
             return l.pick("The account is paused; resume it with `provident resume` before depositing.",
-                          "账户已暂停缴存;请先用 `provident resume` 恢复缴存。")
+                          "账户已暂停缴存；请先用 `provident resume` 恢复缴存。")
         case .accountAlreadyPaused:
             return l.pick("The account is already paused.", "账户已处于暂停缴存状态。")
         case .accountNotPaused:
@@ -408,7 +408,7 @@ public enum DomainError: ProvidentError, Hashable {
                           "\(period) 已由此前的一笔缴存缴清；如该笔有误，请将其冲正（识别码见 `provident statement`）。")
         case let .depositNotFound(reference):
             return l.pick("No deposit with reference \(reference) on this device; see `provident statement`.",
-                          "本设备上没有识别码为 \(reference) 的缴存;请查看 `provident statement`。")
+                          "本设备上没有识别码为 \(reference) 的缴存；请查看 `provident statement`。")
         case let .depositAlreadyReversed(reference):
             return l.pick("The deposit \(reference) is already reversed.", "识别码为 \(reference) 的缴存已冲正。")
         case let .depositAlreadyDecided(reference):
@@ -438,10 +438,10 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("A branch name is 1–64 characters without “/” or “:”.", "管理部名称应为 1–64 个字符，且不含“/”或“：”。")
         case .claimCodeInvalid:
             return l.pick("The claim code is not right; check it against the slip from the outreach visit (like 4QKM-X7TN-2RHC3).",
-                          "认领码有误;请对照外勤人员给您的凭条核对(格式如 4QKM-X7TN-2RHC3)。")
+                          "认领码有误；请对照外勤人员给您的凭条核对（格式如 4QKM-X7TN-2RHC3）。")
         case let .dateFormat(text):
             return l.pick("“\(text)” is not a date; write it as YYYY-MM-DD, like 2026-04-15.",
-                          "“\(text)”不是有效日期;请写成 YYYY-MM-DD,例如 2026-04-15。")
+                          "“\(text)”不是有效日期；请写成 YYYY-MM-DD，例如 2026-04-15。")
         case let .unitKindUnknown(text):
             return l.pick("“\(text)” is not a kind of employer; use state-organ, public-institution, state-owned, collective, private, foreign, social-organisation, individual or other.",
                           "“\(text)”不是有效的单位类型；请使用 机关、事业单位、国有企业、集体企业、民营企业、外资企业、社会组织、个体工商户 或 其他。")
@@ -467,27 +467,27 @@ public enum DomainError: ProvidentError, Hashable {
                           "该单位尚未建立住房公积金制度（未建制），须先建制，才能申请缓缴或降低缴存比例。")
         case let .visitPurposeUnknown(text):
             return l.pick("“\(text)” is not a visit purpose; use promotion, survey, collection or follow-up.",
-                          "“\(text)”不是有效的走访类型;请使用 宣传、摸底、催缴 或 回访(promotion、survey、collection、follow-up)。")
+                          "“\(text)”不是有效的走访类型；请使用 宣传、摸底、催缴 或 回访（promotion、survey、collection、follow-up）。")
         case let .visitOutcomeUnknown(text):
             return l.pick("“\(text)” is not an outcome; use informed, agreed-to-pay, paid, applying, refused, unit-closed or not-found.",
-                          "“\(text)”不是有效的走访结果;请使用 已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭 或 未找到(informed、agreed-to-pay、paid、applying、refused、unit-closed、not-found)。")
+                          "“\(text)”不是有效的走访结果；请使用 已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭 或 未找到（informed、agreed-to-pay、paid、applying、refused、unit-closed、not-found）。")
         case let .placeKindUnknown(text):
             return l.pick("“\(text)” is not a kind of place; use market, depot, site, park or other.",
                           "“\(text)”不是有效的场所类型；请使用 市场、站点、工地、园区 或 其他（market、depot、site、park、other）。")
         case .visitNeedsUnit:
             return l.pick("Survey, collection and follow-up visits are to an employer: give --unit with its credit code. Only promotion visits may be to a place (--place).",
-                          "摸底、催缴和回访须针对单位:请用 --unit 填写统一社会信用代码。只有宣传走访可以针对场所(--place)。")
+                          "摸底、催缴和回访须针对单位：请用 --unit 填写统一社会信用代码。只有宣传走访可以针对场所（--place）。")
         case .visitTargetAmbiguous:
-            return l.pick("Give either an employer (--unit) or a place (--place), not both.", "请填写单位(--unit)或场所(--place)之一,不要同时填写。")
+            return l.pick("Give either an employer (--unit) or a place (--place), not both.", "请填写单位（--unit）或场所（--place）之一，不要同时填写。")
         case .visitDateInFuture:
             return l.pick("The visit date is in the future; record a visit after it happens.", "走访日期晚于今天；请在走访后再登记。")
         case .staffMissing:
-            return l.pick("Name the staff who made the visit (--staff, once per person).", "请填写参加走访的工作人员(--staff,每人一次)。")
+            return l.pick("Name the staff who made the visit (--staff, once per person).", "请填写参加走访的工作人员（--staff，每人一次）。")
         case let .staffRepeated(name):
             return l.pick("\(name) is listed twice among the staff.", "工作人员中\(name)重复列出。")
         case let .collectionStaff(minimum, given):
             return l.pick("A collection visit needs at least \(minimum) staff; \(given) given. Add the others with --staff.",
-                          "催缴走访须至少 \(minimum) 名工作人员参加;目前只有 \(given) 名。请用 --staff 补充。")
+                          "催缴走访须至少 \(minimum) 名工作人员参加；目前只有 \(given) 名。请用 --staff 补充。")
         case .personIncomplete:
             return l.pick("Each person met needs a name and a role, like --met \"王芳,财务负责人,13800138000\".",
                           "每位接谈人员须填写姓名和职务,例如 --met \"王芳,财务负责人,13800138000\"。")
@@ -499,7 +499,7 @@ public enum DomainError: ProvidentError, Hashable {
         case .documentsOnlyOnCollection:
             return l.pick("Documents are served on collection or follow-up visits only.", "文书只能在催缴或回访时送达。")
         case .deadlineMissing:
-            return l.pick("An order to pay needs its deadline (YYYY-MM-DD).", "责令限期缴存通知书须填写缴存期限(YYYY-MM-DD)。")
+            return l.pick("An order to pay needs its deadline (YYYY-MM-DD).", "责令限期缴存通知书须填写缴存期限（YYYY-MM-DD）。")
         case .deadlineNotAfterVisit:
             return l.pick("The deadline must be after the day the document is served.", "期限须晚于文书送达之日。")
         case let .deadlineTooFar(days, maximum):
@@ -508,9 +508,9 @@ public enum DomainError: ProvidentError, Hashable {
         case .followUpNotAfterVisit:
             return l.pick("The follow-up date must be after the visit.", "回访日期须晚于本次走访。")
         case .outcomeMissing:
-            return l.pick("A collection visit needs its outcome (--outcome).", "催缴走访须填写结果(--outcome)。")
+            return l.pick("A collection visit needs its outcome (--outcome).", "催缴走访须填写结果（--outcome）。")
         case let .visitNotFound(id):
-            return l.pick("No visit \(id) on this device; see `provident visit list`.", "本设备上没有走访记录 \(id);请查看 `provident visit list`。")
+            return l.pick("No visit \(id) on this device; see `provident visit list`.", "本设备上没有走访记录 \(id)；请查看 `provident visit list`。")
         case .visitAlreadyVoided:
             return l.pick("The visit is already voided.", "该走访记录已作废。")
         case let .reliefKindUnknown(text):
@@ -518,10 +518,10 @@ public enum DomainError: ProvidentError, Hashable {
                           "“\(text)”不是有效的申请类型；请使用 缓缴（defer）或 降低缴存比例（reduce-rate）。")
         case .reliefRatesMissing:
             return l.pick("An application to lower the rate gives both requested rates: --employer-rate and --employee-rate.",
-                          "降低缴存比例的申请须填写单位和职工两方的申请比例:--employer-rate 和 --employee-rate。")
+                          "降低缴存比例的申请须填写单位和职工两方的申请比例：--employer-rate 和 --employee-rate。")
         case .reliefRatesNotForDeferral:
             return l.pick("A deferral does not change the rates; leave out --employer-rate and --employee-rate.",
-                          "缓缴不改变缴存比例;请不要填写 --employer-rate 和 --employee-rate。")
+                          "缓缴不改变缴存比例；请不要填写 --employer-rate 和 --employee-rate。")
         case let .reliefRateOutsidePolicy(side, percent, minimum, maximum):
             let who = side == "employee" ? l.pick("employee's", "职工") : l.pick("employer's", "单位")
             return l.pick("The \(who) rate \(percent)% is outside \(minimum)%–\(maximum)%: neither side may go below \(minimum)%.",
@@ -551,7 +551,7 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("The campaign needs a name.", "专项行动须有名称。")
         case let .campaignPhases(reason):
             return l.pick("The phases are not right: \(reason). Write each as NAME:YYYY-MM-DD..YYYY-MM-DD, in order, without overlaps.",
-                          "阶段设置有误:\(reason)。每个阶段写成 名称:YYYY-MM-DD..YYYY-MM-DD,按时间顺序,不得重叠。")
+                          "阶段设置有误：\(reason)。每个阶段写成 名称:YYYY-MM-DD..YYYY-MM-DD，按时间顺序，不得重叠。")
         case let .campaignNotFound(id):
             return l.pick("No campaign \(id) on this device.", "本设备上没有专项行动 \(id)。")
         }

@@ -68,6 +68,13 @@ public enum ComplianceStatus: String, Hashable, Sendable, CaseIterable {
     case reducedRate
     case notEstablished
 
+    /// The name typed on a command line: `in-arrears`, `reduced-rate`…
+    public var typed: String {
+        rawValue.reduce(into: "") { text, character in
+            text += character.isUppercase ? "-" + character.lowercased() : String(character)
+        }
+    }
+
     public func label(_ l: Language) -> String {
         switch self {
         case .normal: l.pick("normal", "正常")

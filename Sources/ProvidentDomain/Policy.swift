@@ -169,7 +169,7 @@ public enum PolicyError: ProvidentError, Hashable {
                           "政策文件第 \(line) 行不是有效的 YAML:\(problem)。")
         case let .unknownKey(path, line):
             return l.pick("The policy file has an unknown key “\(path)” at line \(line); check its spelling (`provident policy show` prints every key).",
-                          "政策文件第 \(line) 行有未知的键“\(path)”;请检查拼写(`provident policy show` 会列出所有键)。")
+                          "政策文件第 \(line) 行有未知的键“\(path)”；请检查拼写（`provident policy show` 会列出所有键）。")
         case let .wrongType(path, line, expected):
             return l.pick("In the policy file, “\(path)” at line \(line) must be \(expected).",
                           "政策文件第 \(line) 行的“\(path)”应为\(Self.chinese(expected))。")
@@ -182,7 +182,7 @@ public enum PolicyError: ProvidentError, Hashable {
             case .percentRange: why = l.pick("percentages must be 1–100", "百分比须在 1–100 之间")
             case let .outOfRange(low, high): why = l.pick("must be \(low)–\(high)", "须在 \(low)–\(high) 之间")
             case .dayCountBasis: why = l.pick("must be 360 or 365", "须为 360 或 365")
-            case .settlementDate: why = l.pick("must be a real day, written MM-DD", "须为有效日期,格式 MM-DD")
+            case .settlementDate: why = l.pick("must be a real day, written MM-DD", "须为有效日期，格式 MM-DD")
             case .minimumAboveMaximum: why = l.pick("minimum is above maximum", "最小值大于最大值")
             case let .text(maximum): why = l.pick("must be 1–\(maximum) characters on one line", "须为一行 1–\(maximum) 个字符")
             case .accountNumber: why = l.pick("must be 8–32 digits (spaces allowed between them)", "须为 8–32 位数字（数字之间可有空格）")

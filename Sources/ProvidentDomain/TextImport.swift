@@ -57,13 +57,13 @@ public enum ImportError: ProvidentError, Hashable {
     public func message(_ l: Language) -> String {
         switch self {
         case .unknownEncoding:
-            l.pick("The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8) and try again.", "文件既不是 UTF-8 也不是 GBK 文本；请另存为 CSV(UTF-8)后重试。")
+            l.pick("The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8) and try again.", "文件既不是 UTF-8 也不是 GBK 文本；请另存为 CSV（UTF-8）后重试。")
         case .empty:
             l.pick("The file has no rows.", "文件中没有数据行。")
         case let .malformed(line, reason):
             l.pick("The file is not valid CSV at line \(line): \(reason.describe(l)).", "文件第 \(line) 行不是有效的 CSV:\(reason.describe(l))。")
         case let .missingColumns(names):
-            l.pick("The header lacks the columns \(names.joined(separator: ", ")).", "表头缺少以下列:\(names.joined(separator: "、"))。")
+            l.pick("The header lacks the columns \(names.joined(separator: ", ")).", "表头缺少以下列：\(names.joined(separator: "、"))。")
         }
     }
 }

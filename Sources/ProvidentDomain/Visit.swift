@@ -95,6 +95,8 @@ public enum PlaceKind: String, Hashable, Sendable, CaseIterable {
         }
     }
 
+    public var typed: String { rawValue }
+
     public func label(_ l: Language) -> String {
         switch self {
         case .market: l.pick("market", "市场")
@@ -145,7 +147,7 @@ public struct PersonMet: Hashable, Sendable {
 
     /// Reads "name,role[,phone]" (a Chinese comma works too).
     public init(typed text: String) throws(DomainError) {
-        let parts = text.replacingOccurrences(of: ",", with: ",").split(separator: ",", omittingEmptySubsequences: false)
+        let parts = text.replacingOccurrences(of: "，", with: ",").split(separator: ",", omittingEmptySubsequences: false)
             .map { String($0).trimmingASCIIWhitespace }
         guard (2...3).contains(parts.count), !parts[0].isEmpty, !parts[1].isEmpty else { throw .personIncomplete }
         let phone = parts.count == 3 && !parts[2].isEmpty ? try ContactPhone(parts[2]).value : nil
@@ -207,7 +209,7 @@ public struct ServedDocument: Hashable, Sendable {
 
     /// Reads "kind,number[,deadline[,proof]]", like "order-to-pay，洛公积金催〔2026〕17号，2026-05-10，签收".
     public init(typed text: String) throws(DomainError) {
-        let parts = text.replacingOccurrences(of: ",", with: ",").split(separator: ",", omittingEmptySubsequences: false)
+        let parts = text.replacingOccurrences(of: "，", with: ",").split(separator: ",", omittingEmptySubsequences: false)
             .map { String($0).trimmingASCIIWhitespace }
         guard (2...4).contains(parts.count) else { throw .documentNumberEmpty }
         let kind = try DocumentKind(typed: parts[0])

@@ -43,7 +43,7 @@ public enum StoreError: ProvidentError, Hashable {
         switch self {
         case let .missing(path):
             return l.pick("There is no Provident replica at \(path); run `provident init` first.",
-                          "\(path) 没有 Provident 数据;请先运行 `provident init`。")
+                          "\(path) 没有 Provident 数据；请先运行 `provident init`。")
         case let .damaged(path, detail):
             return l.pick("The replica \(path) is damaged (\(detail)); restore it from a backup. Nothing was changed.",
                           "数据文件 \(path) 已损坏（\(detail)）；请从备份恢复。未做任何更改。")
@@ -52,7 +52,7 @@ public enum StoreError: ProvidentError, Hashable {
                           "数据文件 \(path) 由更新版本的 Provident 写入；请升级本程序。")
         case .noIdentity:
             return l.pick("The replica has no device identity; initialisation did not finish. Run `provident init` again.",
-                          "数据文件中没有设备身份,初始化未完成;请重新运行 `provident init`。")
+                          "数据文件中没有设备身份，初始化未完成；请重新运行 `provident init`。")
         case let .unreadableRecord(key):
             return l.pick("The stored record \(key) cannot be read by this version; update Provident.",
                           "本版本无法读取已存记录 \(key)；请升级 Provident。")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServer
@@ -42,7 +43,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                 """))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The statement file.", "对账单文件。"))) var file: String
-        @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if valid, else GBK).", "utf-8 或 gbk（默认：有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: String?
+        @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if valid, else GBK).", "utf-8 或 gbk（默认：有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: TextEncoding?
         @Option(help: ArgumentHelp(t("Days a bank date may be from the day a deposit was recorded (default: reconciliation.windowDays, 10).", "银行日期与缴存登记日可相差的天数（默认：reconciliation.windowDays，10）。")))
         var windowDays: Int?
 
@@ -64,7 +65,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data(t("line \(problem.line): \(problem.message)\n", "第 \(problem.line) 行：\(problem.message)\n").utf8))
                 }
                 throw AdminFailure(status: 3, message: t("\(problems.count) rows of \(file) are malformed (listed above); nothing was imported. Correct them and import the file again.",
-                                                         "\(file) 中有 \(problems.count) 行格式有误(见上);未导入任何数据。请更正后重新导入。"))
+                                                         "\(file) 中有 \(problems.count) 行格式有误（见上）；未导入任何数据。请更正后重新导入。"))
             }
             try await options.withCore { core in try await importLines(lines, encoding: used, into: core) }
         }
@@ -132,7 +133,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             }
             if !missing.isEmpty {
                 print(t("Deposits without a bank line after \(window) days (reject with `reconcile reject CODE --reason …`):",
-                        "登记超过 \(window) 天仍无银行流水的缴存(可用 `reconcile reject 识别码 --reason …` 退回):"))
+                        "登记超过 \(window) 天仍无银行流水的缴存（可用 `reconcile reject 识别码 --reason …` 退回）："))
                 printTable([[t("reference", "识别码"), t("holder", "持有人"), t("amount", "金额"), t("recorded (Beijing)", "登记时间")]]
                     + missing.map { [$0.deposit.reference, $0.holder, Money(fen: $0.deposit.amountFen).formatted, $0.deposit.recordedAt.shanghaiDisplay] })
             }
@@ -272,7 +273,7 @@ struct ReportCommand: AsyncParsableCommand {
             CSV 文件为带 BOM 的 UTF-8，表格软件可正确显示中文。
             """))
     @OptionGroup var options: ConfigurationOptions
-    @Argument(help: ArgumentHelp(t("coverage, arrears, campaign, enrolment or conflicts.", "coverage（覆盖率）、arrears（欠缴停缴）、campaign（专项行动）、enrolment（灵活就业缴存）或 conflicts（冲突）。"))) var name: String
+    @Argument(help: ArgumentHelp(t("coverage, arrears, campaign, enrolment or conflicts.", "coverage（覆盖率）、arrears（欠缴停缴）、campaign（专项行动）、enrolment（灵活就业缴存）或 conflicts（冲突）。"))) var name: ReportName
     @Option(name: .customLong("as-of"), help: ArgumentHelp(t("The day the report is as of (default today).", "报表截至日期（默认今天）。"))) var asOf: String?
     @Flag(help: ArgumentHelp(t("Print JSON.", "以 JSON 格式输出。"))) var json = false
     @Flag(help: ArgumentHelp(t("Print one table as CSV (see --table).", "以 CSV 输出一张表（见 --table）。"))) var csv = false
@@ -280,10 +281,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(t("Write every table as a CSV file into this folder.", "把每张表写成 CSV 文件放入此文件夹。"))) var out: String?
 
     func validate() throws {
-        guard ReportName(rawValue: name) != nil else {
-            throw ValidationError("The report is one of: \(ReportName.allCases.map(\.rawValue).joined(separator: ", ")).")
+        if [json, csv, out != nil].filter({ $0 }).count > 1 {
+            throw ValidationError(t("Give at most one of --json, --csv and --out.", "--json、--csv 和 --out 最多只能给一个。"))
         }
-        if [json, csv, out != nil].filter({ $0 }).count > 1 { throw ValidationError("Give at most one of --json, --csv and --out.") }
     }
 
     static func day(_ text: String?) throws -> CivilDate {
@@ -292,13 +292,13 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let day = try Self.day(asOf)
-        let report = try await options.withCore { try await $0.report(ReportName(rawValue: name) ?? .coverage, asOf: day, language: language) }
+        let report = try await options.withCore { try await $0.report(name, asOf: day, language: language) }
         if json {
             try printJSON(reportJSON(report))
         } else if csv {
             guard let chosen = table.map({ name in report.tables.first { $0.name == name } }) ?? report.tables.first else {
                 throw AdminFailure(status: 3, message: t("The \(report.name) report has the tables \(report.tables.map(\.name).joined(separator: ", ")).",
-                                                         "\(report.name) 报表包含以下表格:\(report.tables.map(\.name).joined(separator: "、"))。"))
+                                                         "\(report.name) 报表包含以下表格：\(report.tables.map(\.name).joined(separator: "、"))。"))
             }
             FileHandle.standardOutput.write(Data(chosen.csv.utf8))
         } else if let out {
@@ -357,7 +357,7 @@ struct OfficeCommand: AsyncParsableCommand {
             } else {
                 guard let first = getpass(t("Password: ", "密码：")).map({ String(cString: $0) }),
                       let second = getpass(t("Again: ", "再次输入：")).map({ String(cString: $0) }) else {
-                    throw AdminFailure(status: 3, message: t("No terminal to ask the password on; use --password-file.", "没有终端可以输入密码;请使用 --password-file。"))
+                    throw AdminFailure(status: 3, message: t("No terminal to ask the password on; use --password-file.", "没有终端可以输入密码；请使用 --password-file。"))
                 }
                 guard first == second else { throw AdminFailure(status: 3, message: t("The two passwords differ.", "两次输入的密码不一致。")) }
                 password = SecretBytes(utf8: first)
@@ -384,8 +384,10 @@ struct OfficeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let users = try await options.withCore { try await $0.officeUsers() }
-            if users.isEmpty { print(t("No users yet; add one with `provident-server office add-user NAME`.", "尚无用户;可用 `provident-server office add-user 用户名` 添加。")) }
+            if users.isEmpty { print(t("No users yet; add one with `provident-server office add-user NAME`.", "尚无用户；可用 `provident-server office add-user 用户名` 添加。")) }
             for user in users { print("\(user.name)  \(user.createdAt.shanghaiDisplay)") }
         }
     }
 }
+
+extension ReportName: ExpressibleByArgument {}

@@ -1,35 +1,22 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentDomain
 import ProvidentServer
 import ProvidentServerCore
 import ProvidentSync
 
-/// The language of this run: Chinese when LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh.
-let language = Language.from(environment: ProcessInfo.processInfo.environment)
-
-func t(_ english: String, _ chinese: String) -> String {
-    language.pick(english, chinese)
-}
-
 /// Reads a file to import and the encoding asked for (nil: detect), or says what is wrong.
-func importFile(_ file: String, encoding: String?) throws -> (data: Data, encoding: TextEncoding?) {
-    let chosen = try encoding.map { name -> TextEncoding in
-        guard let value = TextEncoding(typed: name) else {
-            throw AdminFailure(status: 3, message: t("--encoding must be utf-8 or gbk, not “\(name)”.", "--encoding 只能是 utf-8 或 gbk,不能是“\(name)”。"))
-        }
-        return value
-    }
+func importFile(_ file: String, encoding chosen: TextEncoding?) throws -> (data: Data, encoding: TextEncoding?) {
     guard let data = FileManager.default.contents(atPath: file) else {
         throw AdminFailure(status: 3, message: t("Cannot read \(file); check the path.", "无法读取 \(file)；请检查路径。"))
     }
     return (data, chosen)
 }
 
-/// Prints JSON for scripts, keys sorted.
+/// Prints JSON for scripts, in the style both programs share.
 func printJSON(_ value: Any) throws {
-    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    print(String(decoding: data, as: UTF8.self))
+    print(try JSONOutput.text(object: value))
 }
 
 struct UnitsCommand: AsyncParsableCommand {
@@ -63,7 +50,7 @@ struct UnitsCommand: AsyncParsableCommand {
                 """))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The CSV file.", "CSV 文件。"))) var file: String
-        @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).", "utf-8 或 gbk（默认：文件是有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: String?
+        @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).", "utf-8 或 gbk（默认：文件是有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: TextEncoding?
         @Flag(help: ArgumentHelp(t("Check every row and report, but import nothing.", "检查每一行并报告，但不导入。"))) var dryRun = false
 
         /// Decodes and parses the file (synchronously: typed throws in async code trips the compiler).
@@ -88,7 +75,7 @@ struct UnitsCommand: AsyncParsableCommand {
                     "\(file)(\(encodingUsed.rawValue)):共 \(rows.count + problems.count) 行\(dryRun ? ",仅检查,未导入任何数据" : "")。"))
             print(t("  registered:    \(report.created)", "  新登记单位：\(report.created)"))
             print(t("  updated:       \(report.updated)\(report.moved > 0 ? " (\(report.moved) moved to another branch)" : "")",
-                    "  更新单位:  \(report.updated)\(report.moved > 0 ? "(其中 \(report.moved) 个转到其他管理部)" : "")"))
+                    "  更新单位：  \(report.updated)\(report.moved > 0 ? "(其中 \(report.moved) 个转到其他管理部)" : "")"))
             print(t("  unchanged:     \(report.unchanged)", "  无变化：    \(report.unchanged)"))
             if !report.errors.isEmpty {
                 print(t("  not imported:  \(report.errors.count)", "  未导入：    \(report.errors.count)"))
@@ -177,7 +164,7 @@ struct CampaignCommand: AsyncParsableCommand {
             print(t("Campaign \(campaign.id) “\(campaign.name)”, cut-off \(campaign.cutoff.iso), \(campaign.phases.count) phases.",
                     "专项行动 \(campaign.id)“\(campaign.name)”，截止日期 \(campaign.cutoff.iso)，共 \(campaign.phases.count) 个阶段。"))
             let total = targets.values.reduce(0) { $0 + $1.count }
-            print(t("Targets (in arrears or stopped on \(campaign.cutoff.iso)): \(total)", "目标单位（截至 \(campaign.cutoff.iso) 欠缴或停缴）:\(total)"))
+            print(t("Targets (in arrears or stopped on \(campaign.cutoff.iso)): \(total)", "目标单位（截至 \(campaign.cutoff.iso) 欠缴或停缴）：\(total)"))
             for branch in targets.keys.sorted() { print("  \(branch): \(targets[branch]?.count ?? 0)") }
         }
     }
@@ -198,7 +185,7 @@ struct CampaignCommand: AsyncParsableCommand {
                 try printJSON(all.map { campaign, progress in campaignJSON(campaign, progress) })
                 return
             }
-            if all.isEmpty { print(t("No campaigns yet; create one with `provident-server campaign create`.", "尚无专项行动;可用 `provident-server campaign create` 创建。")) }
+            if all.isEmpty { print(t("No campaigns yet; create one with `provident-server campaign create`.", "尚无专项行动；可用 `provident-server campaign create` 创建。")) }
             for (campaign, progress) in all { printCampaign(campaign, progress) }
         }
     }
@@ -266,7 +253,7 @@ struct ApplicationCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(t("Why (required either way).", "理由（两种情况都须填写）。"))) var reason: String
 
         func validate() throws {
-            guard approve != reject else { throw ValidationError("Give --approve or --reject.") }
+            guard approve != reject else { throw ValidationError(t("Give --approve or --reject.", "请给出 --approve 或 --reject。")) }
         }
 
         func run() async throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Logging
+import ProvidentCLIKit
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServer
@@ -48,7 +49,7 @@ struct ProvidentServerCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            guard let failure = AdminFailure(error) else { exit(withError: error) }
+            guard let failure = AdminFailure(error) else { ParserMessages.exit(Self.self, withError: error) }
             FileHandle.standardError.write(Data((t("Error: ", "错误：") + failure.message + "\n").utf8))
             Foundation.exit(failure.status)
         }
@@ -168,6 +169,11 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// The staff roles an invite code is for.
+enum InviteRole: String, ExpressibleByArgument, CaseIterable {
+    case field, office
+}
+
 struct DeviceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "device", abstract: t("Invite, list and revoke devices.", "邀请、列出和停用设备。"),
@@ -176,26 +182,27 @@ struct DeviceCommand: AsyncParsableCommand {
     struct Invite: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: t("Issue a one-time, expiring invite code for a staff laptop.", "为工作人员电脑签发一次性、有期限的邀请码。"))
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: ArgumentHelp(t("field (an outreach laptop of a branch) or office.", "field（管理部的外勤电脑）或 office（中心）。"))) var role: String
+        @Option(help: ArgumentHelp(t("field (an outreach laptop of a branch) or office.", "field（管理部的外勤电脑）或 office（中心）。"))) var role: InviteRole
         @Option(help: ArgumentHelp(t("The branch (管理部) of a field laptop.", "外勤电脑所属的管理部。"))) var branch: String?
         @Option(help: ArgumentHelp(t("Days before the code expires (default 7).", "邀请码有效天数（默认 7）。"))) var days: Int = 7
 
         func validate() throws {
-            guard role == "field" || role == "office" else { throw ValidationError("--role must be field or office.") }
-            if role == "field", branch == nil { throw ValidationError("A field laptop needs --branch.") }
-            if let branch, !Branch.isValid(branch) { throw ValidationError("A branch name is 1–64 characters without “/” or “:”.") }
-            guard (1...90).contains(days) else { throw ValidationError("--days must be 1 to 90.") }
+            if role == .field, branch == nil { throw ValidationError(t("A field laptop needs --branch.", "外勤电脑须给出 --branch。")) }
+            if let branch, !Branch.isValid(branch) {
+                throw ValidationError(t("A branch name is 1–64 characters without “/” or “:”.", "管理部名称为 1–64 个字符，不含“/”或“:”。"))
+            }
+            guard (1...90).contains(days) else { throw ValidationError(t("--days must be 1 to 90.", "--days 须为 1 至 90。")) }
         }
 
         func run() async throws {
             let (id, code) = try await options.withCore { core in
-                try await core.createInvite(role: role == "office" ? .office : .field, branch: role == "field" ? branch : nil,
+                try await core.createInvite(role: role == .office ? .office : .field, branch: role == .field ? branch : nil,
                                             validFor: Int64(days) * 86_400)
             }
-            print(t("Invite \(id) for a\(role == "office" ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:",
-                    "邀请 \(id):\(role == "office" ? "中心电脑" : "\(branch ?? "")外勤电脑"),\(days) 天内有效："))
+            print(t("Invite \(id) for a\(role == .office ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:",
+                    "邀请 \(id)：\(role == .office ? "中心电脑" : "\(branch ?? "")外勤电脑")，\(days) 天内有效："))
             print("  \(code)")
-            print(t("On the laptop: provident init --server URL --invite \(code)", "在该电脑上运行:provident init --server URL --invite \(code)"))
+            print(t("On the laptop: provident init --server URL --invite \(code)", "在该电脑上运行：provident init --server URL --invite \(code)"))
         }
     }
 
@@ -216,8 +223,7 @@ struct DeviceCommand: AsyncParsableCommand {
                     row["statusReason"] = device.statusReason
                     return row
                 }
-                let data = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                try printJSON(rows)
                 return
             }
             let rows = [["device", "role", "branch", "account", "status", "last seen (Beijing)"]] + devices.map { device in
@@ -235,7 +241,7 @@ struct DeviceCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(t("Why.", "理由。"))) var reason: String
 
         func run() async throws {
-            guard let id = DeviceID(device) else { throw AdminFailure(status: 3, message: t("“\(device)” is not a device id (32 hex digits).", "“\(device)”不是设备 ID(32 位十六进制)。")) }
+            guard let id = DeviceID(device) else { throw AdminFailure(status: 3, message: t("“\(device)” is not a device id (32 hex digits).", "“\(device)”不是设备 ID（32 位十六进制）。")) }
             try await options.withCore { try await $0.revoke(id, reason: reason) }
             print(t("Device \(id) revoked.", "设备 \(id) 已停用。"))
         }
@@ -307,18 +313,22 @@ struct ConflictsCommand: AsyncParsableCommand {
         }
     }
 
+    /// Which side of a conflict the office keeps.
+    enum Side: String, ExpressibleByArgument, CaseIterable {
+        case a, b
+    }
+
     struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: t("Resolve a conflict: the office writes the chosen value, which syncs out to every device holding the record.", "处理冲突：中心写入选定的值，同步到持有该记录的每台设备。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The conflict id (or its first 8+ hex digits).", "冲突编号（或其前 8 位以上十六进制数字）。"))) var conflict: String
-        @Option(help: ArgumentHelp(t("Keep side a or b.", "保留 a 方或 b 方。"))) var keep: String?
+        @Option(help: ArgumentHelp(t("Keep side a or b.", "保留 a 方或 b 方。"))) var keep: Side?
         @Option(help: ArgumentHelp(t("Write this value instead (canonical JSON, e.g. \"13800138000\").", "改为写入此值（规范 JSON，例如 \"13800138000\"）。")))
         var value: String?
 
         func validate() throws {
-            guard (keep == nil) != (value == nil) else { throw ValidationError("Give --keep a|b or --value.") }
-            if let keep, keep != "a", keep != "b" { throw ValidationError("--keep must be a or b.") }
+            guard (keep == nil) != (value == nil) else { throw ValidationError(t("Give --keep a|b or --value.", "请给出 --keep a|b 或 --value。")) }
         }
 
         func run() async throws {
@@ -329,11 +339,11 @@ struct ConflictsCommand: AsyncParsableCommand {
             let (found, _) = try await find(conflict, in: core)
             let chosen: CanonicalValue
             if let keep {
-                chosen = keep == "a" ? found.first.value : found.second.value
+                chosen = keep == .a ? found.first.value : found.second.value
             } else {
                 guard let value, let parsed = try? CanonicalDecoder.decode(Array(value.utf8), limit: 65_536) else {
                     throw AdminFailure(status: 3, message: t("--value must be canonical JSON, like \"13800138000\" (with the quotes) or 600.",
-                                                             "--value 须为规范 JSON,例如 \"13800138000\"(含引号)或 600。"))
+                                                             "--value 须为规范 JSON，例如 \"13800138000\"（含引号）或 600。"))
                 }
                 chosen = parsed
             }
@@ -356,17 +366,8 @@ struct ConflictsCommand: AsyncParsableCommand {
 
 /// Prints rows as columns aligned by display width (Chinese characters take two columns).
 func printTable(_ rows: [[String]]) {
-    func width(_ text: String) -> Int {
-        text.unicodeScalars.reduce(0) { $0 + (($1.value >= 0x2E80 && $1.value <= 0x9FFF) || ($1.value >= 0xFF00 && $1.value <= 0xFF60) ? 2 : 1) }
-    }
-    let widths = (0..<(rows.first?.count ?? 0)).map { column in rows.map { width($0[column]) }.max() ?? 0 }
-    for row in rows {
-        print(row.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - width($1)) }.joined(separator: "  ")
-            .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
-    }
+    print(TextTable(rows: rows).rendered)
 }
-
-
 
 /// An administration error for the person at the keyboard, with an exit status.
 struct AdminFailure: Error {

@@ -45,7 +45,8 @@ import Testing
              english: "base ¥30,000.00 is outside", chinese: "缴存基数 ¥30,000.00 超出政策范围"),
         Case(arguments: ["deposit", "reverse", "PV0000000000001", "--reason", "x"], status: 3,
              english: "reference code's last character does not match", chinese: "缴存识别码校验位不符"),
-        Case(arguments: ["deposit", "--method", "cheque"], status: 3, english: "is not a payment method", chinese: "不是有效的缴款方式"),
+        Case(arguments: ["deposit", "--method", "cheque"], status: 64, english: "The value 'cheque' is invalid for '--method",
+             chinese: "“cheque”不是 --method <method> 的有效取值；可选：'bank-transfer'、'bank-counter'、'mobile-banking'"),
     ]
 
     /// One device, enrolled and with this month paid, takes every refused command in turn.
@@ -72,7 +73,7 @@ import Testing
         try cli.enrolledWorker()
         let result = try cli.sign(["deposit", "--amount", "500"])
         #expect(result.status == 3)
-        #expect(result.stderr.contains("按缴存协议,本次应缴 ¥600.00,而不是 ¥500.00"))
+        #expect(result.stderr.contains("按缴存协议，本次应缴 ¥600.00，而不是 ¥500.00"))
         #expect(try cli.sign(["deposit", "--amount", "600.00"]).status == 0)
     }
 

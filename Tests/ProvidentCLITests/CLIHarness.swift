@@ -171,6 +171,8 @@ final class TerminalSession {
     private let transcript: String
 
     init(_ cli: CLI, _ arguments: [String], environment extra: [String: String] = [:]) throws {
+        // An answer typed after the program has ended must fail that test, not kill the runner.
+        signal(SIGPIPE, SIG_IGN)
         transcript = cli.home + "/terminal-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: transcript, contents: nil)
         let command = ([CLI.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")

@@ -114,4 +114,35 @@ import Glibc
         #expect(resumed.stdout.contains("Application recorded"), "\(resumed.stdout)")
         #expect(try west.run(["drafts", "list"]).stdout.contains("No drafts"))
     }
+
+    @Test func aDraftRefusedForOneAnswerAsksOnlyThatOneAgainWhenResumed() throws {
+        let branches = try OutreachTests.Branches()
+        let west = branches.west
+        try west.sync()
+        // A well-formed credit code of an employer this laptop does not hold (洛龙区's): the
+        // answer passes at the prompt, the whole visit is refused when it is recorded.
+        let session = try TerminalSession(west, ["visit", "record"])
+        session.answer("Purpose", "survey")
+        session.answer("credit code", OutreachTests.d)
+        session.answer("Staff on the visit", "张伟")
+        session.answer("Person met", "王芳，财务负责人，13800138000")                      // Chinese commas, as typed
+        session.answer("Person met", "", count: 2)
+        session.answer("Notes", "摸底")
+        session.answer("Outcome", "informed")
+        // Refused before the passphrase is asked: the rules are checked first.
+        let (status, screen) = session.finish()
+        #expect(status == 4, "\(screen)")
+        #expect(screen.contains("asks again for what was refused: --unit"), "\(screen)")
+        let draft = String(try #require(screen.firstMatch(of: /vis-[0-9a-f]{6}/), "\(screen)").output)
+
+        // Resumed: only the employer is asked again; everything else was kept.
+        let resumed = try TerminalSession(west, ["drafts", "resume", draft])
+        resumed.answer("credit code", OutreachTests.a)
+        resumed.answer("Passphrase:", "correct horse 电池 staple")
+        let (again, shown) = resumed.finish()
+        #expect(again == 0, "\(shown)")
+        #expect(shown.contains("Visit recorded") && !shown.contains("Staff on the visit"), "\(shown)")
+        let visits = try west.run(["visit", "list", "--json"])
+        #expect(visits.stdout.contains("财务负责人") && visits.stdout.contains(OutreachTests.a), "\(visits.stdout)")
+    }
 }

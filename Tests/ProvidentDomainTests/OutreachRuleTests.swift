@@ -172,6 +172,9 @@ private func employer(established: Bool = true, lastPaid: String? = "2026-10", o
         #expect(throws: DomainError.followUpNotAfterVisit) { try visit(followUp: "2026-11-20").check(policy: .defaults, today: date("2026-11-23")) }
         #expect(throws: DomainError.personIncomplete) { try PersonMet(typed: "王芳") }
         #expect(try PersonMet(typed: "王芳,财务负责人,13800138000").phone == "13800138000")
+        // Typed with Chinese commas, as an input method gives them.
+        #expect(try PersonMet(typed: "王芳，财务负责人，13800138000") == PersonMet(name: "王芳", role: "财务负责人", phone: "13800138000"))
+        #expect(try ServedDocument(typed: "order-to-pay，洛公积金催〔2026〕17号，2026-05-10").number == "洛公积金催〔2026〕17号")
         #expect(try VisitPurpose(typed: "催缴") == .collection && VisitOutcome(typed: "拒绝") == .refused)
     }
 

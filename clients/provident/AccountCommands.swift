@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentDomain
 
@@ -14,9 +15,9 @@ struct Enroll: ParsableCommand {
                 Run in a terminal, it asks for whatever you leave out. The account stays pending until \
                 the office or an outreach visit verifies you.
                 """, """
-                请按身份证填写姓名和身份证号码,并提供手机号码、就业类别和缴存协议:缴存基数和缴存比例\
-                (--base 5000 --rate 12),或固定月缴存额(--monthly 600),须在本市政策范围内\
-                (`provident policy show`)。在终端中运行时,未提供的内容会逐项询问。账户在中心或外勤人员\
+                请按身份证填写姓名和身份证号码，并提供手机号码、就业类别和缴存协议：缴存基数和缴存比例\
+                （--base 5000 --rate 12），或固定月缴存额（--monthly 600），须在本市政策范围内\
+                （`provident policy show`）。在终端中运行时，未提供的内容会逐项询问。账户在中心或外勤人员\
                 核验身份前处于待核验状态。
                 """))
     }
@@ -32,7 +33,7 @@ struct Enroll: ParsableCommand {
     var phone: String?
     @Option(help: ArgumentHelp(t("Kind of work: gig, trader, part-time or other.", "就业类别：gig（新就业形态）、trader（个体工商户）、part-time（非全日制）或 other（其他）。"),
                                valueName: "kind"))
-    var category: String?
+    var category: AccountCategory?
     @Option(help: ArgumentHelp(t("Monthly contribution base, in yuan.", "月缴存基数（元）。"), valueName: "yuan"))
     var base: String?
     @Option(help: ArgumentHelp(t("Combined rate, in whole percent.", "缴存比例（整数百分比）。"), valueName: "percent"))
@@ -50,13 +51,13 @@ struct Enroll: ParsableCommand {
 
     func validate() throws {
         if monthly != nil, base != nil || rate != nil {
-            throw ValidationError(t("Give either --base and --rate, or --monthly, not both.", "请提供 --base 和 --rate,或者 --monthly,不要同时提供。"))
+            throw ValidationError(t("Give either --base and --rate, or --monthly, not both.", "请提供 --base 和 --rate，或者 --monthly，不要同时提供。"))
         }
     }
 
     func run() throws {
         var draft = Draft.start(.enroll, in: data.directory)
-        draft.stored.enroll = EnrollAnswers(name: name, idNumber: idNumber, phone: phone, category: category, base: base, rate: rate,
+        draft.stored.enroll = EnrollAnswers(name: name, idNumber: idNumber, phone: phone, category: category?.typed, base: base, rate: rate,
                                             monthly: monthly)
         try enroll(from: draft, resumed: false)
     }
@@ -80,9 +81,10 @@ struct Enroll: ParsableCommand {
             (account, claimCode) = try device.enroll(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
         } catch {
             if keeps {
+                let again = RefusedAnswers.forget(error, in: &answers)
                 draft.stored.enroll = answers
                 draft.save()
-                draft.tellKept()
+                draft.tellKept(asksAgain: again)
             }
             throw error
         }
@@ -243,16 +245,16 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var which: AccountOption
         @Option(help: ArgumentHelp(t("New mobile number.", "新手机号码。"))) var phone: String?
-        @Option(help: ArgumentHelp(t("New contribution base, in yuan (with --rate).", "新缴存基数(元,与 --rate 一起使用)。"), valueName: "yuan"))
+        @Option(help: ArgumentHelp(t("New contribution base, in yuan (with --rate).", "新缴存基数（元，与 --rate 一起使用）。"), valueName: "yuan"))
         var base: String?
-        @Option(help: ArgumentHelp(t("New combined rate, in whole percent (with --base).", "新缴存比例(整数百分比,与 --base 一起使用)。"), valueName: "percent"))
+        @Option(help: ArgumentHelp(t("New combined rate, in whole percent (with --base).", "新缴存比例（整数百分比，与 --base 一起使用）。"), valueName: "percent"))
         var rate: String?
         @Option(help: ArgumentHelp(t("New fixed monthly amount, in yuan.", "新的固定月缴存额（元）。"), valueName: "yuan"))
         var monthly: String?
 
         func validate() throws {
             if phone == nil, base == nil, rate == nil, monthly == nil {
-                throw ValidationError(t("Give --phone, or --base and --rate, or --monthly.", "请提供 --phone,或 --base 和 --rate,或 --monthly。"))
+                throw ValidationError(t("Give --phone, or --base and --rate, or --monthly.", "请提供 --phone，或 --base 和 --rate，或 --monthly。"))
             }
         }
 

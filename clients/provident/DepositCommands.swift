@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentDomain
 
@@ -19,8 +20,8 @@ struct DepositCommand: ParsableCommand {
                     city allows it. Write the printed reference code in the memo of the bank transfer: the \
                     office matches the payment by it. The deposit stays pending until then.
                     """, """
-                    不带选项时,按协议金额登记本月缴存。--period 缴存指定月份,--catch-up 补缴以往月份,\
-                    --lump 在本市允许时按任意金额缴存。请把显示的识别码填写在银行转账附言中:中心据此核对到账。\
+                    不带选项时，按协议金额登记本月缴存。--period 缴存指定月份，--catch-up 补缴以往月份，\
+                    --lump 在本市允许时按任意金额缴存。请把显示的识别码填写在银行转账附言中：中心据此核对到账。\
                     核对前缴存处于待确认状态。
                     """))
         }
@@ -32,7 +33,7 @@ struct DepositCommand: ParsableCommand {
         @Option(name: .customLong("catch-up"),
                 help: ArgumentHelp(t("Past months to catch up, separated by commas.", "要补缴的以往月份，用逗号分隔。"), valueName: "YYYY-MM,…"))
         var catchUp: String?
-        @Flag(help: ArgumentHelp(t("A lump-sum deposit of --amount, where the policy allows it.", "按 --amount 金额灵活缴存(政策允许时)。")))
+        @Flag(help: ArgumentHelp(t("A lump-sum deposit of --amount, where the policy allows it.", "按 --amount 金额灵活缴存（政策允许时）。")))
         var lump = false
         @Option(help: ArgumentHelp(t("The amount in yuan (for monthly and catch-up it must match the agreement).",
                                      "金额（元；按月缴存和补缴时须与协议一致）。"), valueName: "yuan"))
@@ -40,9 +41,9 @@ struct DepositCommand: ParsableCommand {
         @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID（默认：本人账户）。"),
                                    valueName: "id"))
         var account: String?
-        @Option(help: ArgumentHelp(t("How you pay: bank-transfer, bank-counter or mobile-banking.", "缴款方式:bank-transfer(银行转账)、bank-counter(银行柜台)或 mobile-banking(手机银行)。"),
+        @Option(help: ArgumentHelp(t("How you pay: bank-transfer, bank-counter or mobile-banking.", "缴款方式：bank-transfer（银行转账）、bank-counter（银行柜台）或 mobile-banking（手机银行）。"),
                                    valueName: "method"))
-        var method: String = "bank-transfer"
+        var method: PaymentMethod = .bankTransfer
         @OptionGroup var format: FormatOptions
 
         struct Output: Encodable {
@@ -72,7 +73,7 @@ struct DepositCommand: ParsableCommand {
             } else {
                 target = .month(period ?? now.shanghaiDate.period.iso)
             }
-            let request = DepositRequest(target: target, amount: amount, method: try PaymentMethod(typed: method))
+            let request = DepositRequest(target: target, amount: amount, method: method)
             let device = try data.open()
             let started = ContinuousClock.now
             let deposit = try device.recordDeposit(request, accountID: account, unlock: { try passphrase.unlock(device) }, now: now)
@@ -98,7 +99,7 @@ struct DepositCommand: ParsableCommand {
             }
             rows.append([t("Memo", "转账附言"), deposit.reference])
             if let note = payee?.note { rows.append([t("Note", "说明"), note]) }
-            for row in rows { Terminal.say("  " + Table.pad(row[0], to: 16) + row[1]) }
+            for row in rows { Terminal.say("  " + TextTable.pad(row[0], to: 16) + row[1]) }
             Terminal.say()
             if payee == nil {
                 Terminal.say(t("The policy names no payee account: ask the office which account to pay into.",
@@ -126,7 +127,7 @@ struct DepositCommand: ParsableCommand {
             let device = try data.open()
             let deposit = try device.reverseDeposit(reference: reference, reason: reason,
                                                     unlock: { try passphrase.unlock(device) }, now: currentInstant())
-            Terminal.say(t("Deposit \(deposit.reference) (\(money(deposit.amountFen))) reversed.", "缴存 \(deposit.reference)(\(money(deposit.amountFen)))已冲正。"))
+            Terminal.say(t("Deposit \(deposit.reference) (\(money(deposit.amountFen))) reversed.", "缴存 \(deposit.reference)（\(money(deposit.amountFen))）已冲正。"))
         }
     }
 }
@@ -141,7 +142,7 @@ struct StatementCommand: ParsableCommand {
     @Option(help: ArgumentHelp(t("An account held on this device, by id (default: your own).", "本设备上的账户 ID（默认：本人账户）。"), valueName: "id"))
     var account: String?
     @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
-    @Flag(help: ArgumentHelp(t("Print CSV for spreadsheets (UTF-8 with BOM).", "以 CSV 格式输出,供电子表格使用(带 BOM 的 UTF-8)。"))) var csv = false
+    @Flag(help: ArgumentHelp(t("Print CSV for spreadsheets (UTF-8 with BOM).", "以 CSV 格式输出，供电子表格使用（带 BOM 的 UTF-8）。"))) var csv = false
 
     func validate() throws {
         if json && csv { throw ValidationError(t("Give --json or --csv, not both.", "--json 和 --csv 只能选一个。")) }
@@ -202,12 +203,12 @@ struct StatementCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(sheet.text.utf8))
         } else {
             Terminal.say(t("Statement of account \(account.id) (\(account.name)) on \(today.iso)",
-                           "账户 \(account.id)(\(account.name))缴存明细，截至 \(today.iso)"))
+                           "账户 \(account.id)（\(account.name)）缴存明细，截至 \(today.iso)"))
             Terminal.say()
             if statement.lines.isEmpty {
                 Terminal.say(t("No deposits yet. Record one with `provident deposit`.", "尚无缴存。可用 `provident deposit` 登记。"))
             } else {
-                var table = Table([t("Date", "日期"), t("Months", "缴存月份"), t("Kind", "类型"), t("Amount", "金额"),
+                var table = TextTable([t("Date", "日期"), t("Months", "缴存月份"), t("Kind", "类型"), t("Amount", "金额"),
                                    t("Status", "状态"), t("Running total", "累计"), t("Reference", "识别码")],
                                   alignments: [.left, .left, .left, .right, .left, .right, .left])
                 for line in statement.lines {
@@ -224,7 +225,7 @@ struct StatementCommand: ParsableCommand {
                     "（已确认 \(money(statement.confirmedFen))，待确认 \(money(statement.pendingFen))）"))
             for credit in credits {
                 Terminal.say(t("Interest \(credit.year): ", "\(credit.year) 年度结息：") + money(credit.amountFen)
-                             + t("  (\(credit.from.iso) to \(credit.to.iso), credited on \(credit.to.iso))", "(\(credit.from.iso) 至 \(credit.to.iso),\(credit.to.iso) 入账)"))
+                             + t("  (\(credit.from.iso) to \(credit.to.iso), credited on \(credit.to.iso))", "（\(credit.from.iso) 至 \(credit.to.iso),\(credit.to.iso) 入账）"))
             }
             Terminal.say(t("Continuous months paid: \(statement.continuousMonths) (confirmed: \(statement.continuousConfirmedMonths))",
                            "连续缴存月数：\(statement.continuousMonths)（已确认：\(statement.continuousConfirmedMonths)）"))

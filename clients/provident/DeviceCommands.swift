@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentDomain
 import ProvidentStore
@@ -34,7 +35,7 @@ struct OutboxCommand: ParsableCommand {
             Terminal.say(t("Nothing is waiting to be synced.", "没有等待同步的更改。"))
             return
         }
-        var table = Table(["#", t("Recorded", "登记时间"), t("Change", "更改"), t("Size", "大小"), t("State", "状态")],
+        var table = TextTable(["#", t("Recorded", "登记时间"), t("Change", "更改"), t("Size", "大小"), t("State", "状态")],
                           alignments: [.right, .left, .left, .right, .left])
         for entry in entries {
             let state = switch entry.state {
@@ -68,7 +69,7 @@ struct PolicyCommand: ParsableCommand {
                     The policy comes from PROVIDENT_POLICY if set, else policy.yaml in the data folder, \
                     else the built-in defaults. Save this output as policy.yaml to start your own.
                     """, """
-                    政策取自 PROVIDENT_POLICY(如已设置),否则取数据文件夹中的 policy.yaml,否则使用内置默认值。\
+                    政策取自 PROVIDENT_POLICY（如已设置），否则取数据文件夹中的 policy.yaml，否则使用内置默认值。\
                     可将此输出保存为 policy.yaml 作为自定义政策的起点。
                     """))
         }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentCrypto
 import ProvidentDomain
+import ProvidentSync
 
 #if canImport(Glibc)
 import Glibc
@@ -95,9 +97,20 @@ struct Draft {
     }
 
     /// Says where the answers are kept, after a failure.
-    func tellKept() {
+    /// Says that the answers are kept; `asksAgain` names those a refusal set aside, which
+    /// resuming asks for again.
+    func tellKept(asksAgain: [String] = []) {
         Terminal.warn(t("Your answers are kept as draft \(id): `provident drafts resume \(id)` goes on from them.",
                         "您的回答已保存为草稿 \(id)：运行 `provident drafts resume \(id)` 可接着填写。"))
+        if !asksAgain.isEmpty {
+            Terminal.warn(t("It asks again for what was refused: \(asksAgain.joined(separator: ", ")).",
+                            "被拒绝的内容会重新询问：\(asksAgain.joined(separator: "、"))。"))
+        }
+    }
+
+    /// The code of a refusal by the domain's rules, to find which answers it names.
+    static func refusalCode(_ error: any Error) -> String? {
+        (error as? any ProvidentError).map(\.code)
     }
 }
 
@@ -156,7 +169,7 @@ struct DraftsCommand: AsyncParsableCommand {
                 Terminal.say(t("No drafts.", "没有草稿。"))
                 return
             }
-            var table = Table([t("Draft", "草稿"), t("Of", "类型"), t("Started (Beijing)", "开始时间（北京）"), t("So far", "已填写")])
+            var table = TextTable([t("Draft", "草稿"), t("Of", "类型"), t("Started (Beijing)", "开始时间（北京）"), t("So far", "已填写")])
             for draft in drafts {
                 let started = Instant(utcISO: draft.stored.startedAt)?.shanghaiDisplay ?? draft.stored.startedAt
                 table.add([draft.id, draft.stored.kind.label, started, Self.summary(draft.stored)])
@@ -218,5 +231,72 @@ struct DraftsCommand: AsyncParsableCommand {
             try Draft.find(draft, in: data.directory).discard()
             Terminal.say(t("Draft \(draft) discarded.", "草稿 \(draft) 已丢弃。"))
         }
+    }
+}
+
+// MARK: Answers a refusal names
+
+/// Which answers a refusal of the whole form names, by its code: the draft sets them aside, so
+/// resuming asks for them again instead of failing the same way.
+enum RefusedAnswers {
+    /// Clears the visit answers `error` names; returns their options.
+    static func forget(_ error: any Error, in form: inout VisitForm) -> [String] {
+        guard let code = Draft.refusalCode(error) else { return [] }
+        func starts(_ prefixes: String...) -> Bool { prefixes.contains { code.hasPrefix($0) } }
+        if starts("credit_code.", "unit.", "scope.", "visit.needs_unit", "visit.target_ambiguous", "role.") {
+            form.unit = nil
+            form.placeName = nil
+            form.placeKind = nil
+            form.placeAddress = nil
+            return ["--unit"]
+        }
+        if starts("visit.purpose") { form.purpose = ""; return ["--purpose"] }
+        if starts("visit.place_kind") { form.placeKind = nil; return ["--place-kind"] }
+        if starts("visit.date", "date.") { form.date = nil; return ["--date"] }
+        if starts("visit.staff", "visit.collection_staff") { form.staff = []; return ["--staff"] }
+        if starts("visit.person", "mobile.") { form.persons = []; return ["--met"] }
+        if starts("document.") { form.documents = []; return ["--served"] }
+        if starts("visit.follow_up") { form.followUp = nil; return ["--follow-up"] }
+        if starts("visit.outcome") { form.outcome = nil; return ["--outcome"] }
+        return []
+    }
+
+    /// Clears the enrolment answers `error` names; returns their options.
+    static func forget(_ error: any Error, in answers: inout EnrollAnswers) -> [String] {
+        guard let code = Draft.refusalCode(error) else { return [] }
+        func starts(_ prefixes: String...) -> Bool { prefixes.contains { code.hasPrefix($0) } }
+        if starts("name.") { answers.name = nil; return ["--name"] }
+        if starts("id_number.", "policy.age", "account.id_number_enrolled") { answers.idNumber = nil; return ["--id-number"] }
+        if starts("mobile.") { answers.phone = nil; return ["--phone"] }
+        if starts("category.") { answers.category = nil; return ["--category"] }
+        if starts("policy.base") { answers.base = nil; return ["--base"] }
+        if starts("rate.", "policy.rate") { answers.rate = nil; return ["--rate"] }
+        if starts("policy.fixed_amount") { answers.monthly = nil; return ["--monthly"] }
+        if starts("agreement.", "policy.agreement") {
+            (answers.base, answers.rate, answers.monthly) = (nil, nil, nil)
+            return ["--base", "--rate", "--monthly"]
+        }
+        return []
+    }
+
+    /// Clears the application answers `error` names; returns their options.
+    static func forget(_ error: any Error, in answers: inout ApplicationAnswers) -> [String] {
+        guard let code = Draft.refusalCode(error) else { return [] }
+        func starts(_ prefixes: String...) -> Bool { prefixes.contains { code.hasPrefix($0) } }
+        let keys: [String] = switch true {
+        case starts("credit_code.", "unit.", "scope.", "role."): ["unit"]
+        case starts("application.kind", "application.rates_for_deferral"): ["kind", "employer-rate", "employee-rate"]
+        case starts("application.rates", "policy.employer_rate", "rate."): ["employer-rate", "employee-rate"]
+        case starts("policy.relief_months"): ["months"]
+        case starts("period."): ["from"]
+        case starts("application.resolution_body"): ["resolution"]
+        case starts("application.resolution_votes"): ["votes-for", "votes-cast"]
+        case starts("application.notice"): ["notice-from", "notice-to"]
+        case starts("application.submitted"): ["submitted"]
+        case starts("date."): ["resolution-date", "notice-from", "notice-to", "submitted"]
+        default: []
+        }
+        for key in keys { answers.values[key] = nil }
+        return keys.map { "--" + $0 }
     }
 }

@@ -32,7 +32,7 @@ enum Status: Int32, CaseIterable {
         case .notInitialised: l.pick("no device is set up in the data directory", "数据目录中没有设置设备")
         case .damaged: l.pick("the replica is damaged or from a newer version", "数据文件已损坏或来自更新版本")
         case .policy: l.pick("the policy file cannot be used", "政策文件无法使用")
-        case .alreadyInitialised: l.pick("a device is already set up here (init without --force)", "此处已设置设备(init 未加 --force)")
+        case .alreadyInitialised: l.pick("a device is already set up here (init without --force)", "此处已设置设备（init 未加 --force）")
         case .unreachable: l.pick("the server could not be reached (nothing is lost; try again later)", "无法连接服务器（没有数据丢失；请稍后再试）")
         case .serverRefused: l.pick("the server refused this device or request", "服务器拒绝了本设备或请求")
         case .usage: l.pick("the command line is wrong (unknown option, missing value)", "命令行有误（未知选项、缺少值）")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentCrypto
 import ProvidentDomain
@@ -18,10 +19,10 @@ struct Init: AsyncParsableCommand {
                 with --claim (taking over the account outreach staff opened for you). Without it, the \
                 device works offline and enrols at its first `provident sync --server URL`.
                 """, """
-                设备密钥用于为本设备的每项更改签名,加密保存在 device.key 中(Argon2id);口令无法找回,请妥善保管。\
-                已设置的设备不会被改动,除非使用 --force:会再次确认,然后把旧密钥和数据移到备份文件夹。\
-                使用 --server 时设备立即注册:单独注册(个人设备)、使用 --invite(工作人员设备,邀请码由中心发放)\
-                或使用 --claim(认领外勤人员为您开立的账户)。不使用时,设备离线工作,在首次 \
+                设备密钥用于为本设备的每项更改签名，加密保存在 device.key 中（Argon2id）；口令无法找回，请妥善保管。\
+                已设置的设备不会被改动，除非使用 --force：会再次确认，然后把旧密钥和数据移到备份文件夹。\
+                使用 --server 时设备立即注册：单独注册（个人设备）、使用 --invite（工作人员设备，邀请码由中心发放）\
+                或使用 --claim（认领外勤人员为您开立的账户）。不使用时，设备离线工作，在首次 \
                 `provident sync --server 地址` 时注册。
                 """))
     }
@@ -33,7 +34,7 @@ struct Init: AsyncParsableCommand {
                                "替换已有设备（需要确认；旧数据会备份）。")))
     var force = false
 
-    @Option(help: ArgumentHelp(t("The sync service to enrol with, e.g. http://10.0.0.5:8080.", "要注册的同步服务地址,例如 http://10.0.0.5:8080。"),
+    @Option(help: ArgumentHelp(t("The sync service to enrol with, e.g. http://10.0.0.5:8080.", "要注册的同步服务地址，例如 http://10.0.0.5:8080。"),
                                valueName: "url"))
     var server: String?
     @Option(help: ArgumentHelp(t("The office's invite code, for a staff laptop.", "中心发放的邀请码（工作人员设备）。"), valueName: "code"))
@@ -44,7 +45,7 @@ struct Init: AsyncParsableCommand {
 
     @Option(name: .customLong("confirm-device"),
             help: ArgumentHelp(t("With --force and no terminal: the id of the device being replaced, as confirmation.",
-                                 "与 --force 一起使用且无终端时:被替换设备的 ID,作为确认。"), valueName: "id"))
+                                 "与 --force 一起使用且无终端时：被替换设备的 ID，作为确认。"), valueName: "id"))
     var confirmDevice: String?
 
     func validate() throws {
@@ -100,15 +101,15 @@ struct Init: AsyncParsableCommand {
             Terminal.say(t("Enrolled with \(enrolled.serverURL) as ", "已在 \(enrolled.serverURL) 注册为") + WhoAmI.describe(enrolled.role)
                 + (enrolled.branch.map { t(" of \($0)", "(\($0))") } ?? ""))
             if let account = enrolled.account {
-                Terminal.say(t("Account \(account) claimed. Next: `provident sync` to fetch it.", "已认领账户 \(account)。下一步:用 `provident sync` 获取账户数据。"))
+                Terminal.say(t("Account \(account) claimed. Next: `provident sync` to fetch it.", "已认领账户 \(account)。下一步：用 `provident sync` 获取账户数据。"))
                 return
             }
             if enrolled.role != .selfService {
-                Terminal.say(t("Next: `provident sync` to fetch your branch's data.", "下一步:用 `provident sync` 获取本管理部的数据。"))
+                Terminal.say(t("Next: `provident sync` to fetch your branch's data.", "下一步：用 `provident sync` 获取本管理部的数据。"))
                 return
             }
         }
-        Terminal.say(t("Next: open your account with `provident enroll`.", "下一步:用 `provident enroll` 开户。"))
+        Terminal.say(t("Next: open your account with `provident enroll`.", "下一步：用 `provident enroll` 开户。"))
     }
 
     /// `--force` destroys nothing, but it does retire a key: ask before doing it.
@@ -137,7 +138,7 @@ struct Init: AsyncParsableCommand {
             try Self.checkStrength(secret)
             return secret
         }
-        let first = try passphrase.passphrase(prompt: t("New passphrase (at least 8 characters): ", "新口令（至少 8 个字符）:"))
+        let first = try passphrase.passphrase(prompt: t("New passphrase (at least 8 characters): ", "新口令（至少 8 个字符）："))
         try Self.checkStrength(first)
         let second = try passphrase.passphrase(prompt: t("Repeat the passphrase: ", "再次输入口令："))
         guard first.constantTimeEquals(second) else { throw ClientError.passphrasesDiffer }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentCrypto
 import ProvidentSync

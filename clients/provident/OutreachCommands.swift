@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentDomain
 
@@ -50,16 +51,15 @@ struct UnitCommand: ParsableCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var format: FormatOptions
         @Option(help: ArgumentHelp(t("Only this status: normal, in-arrears, stopped, deferred, reduced-rate, not-established.",
-                                     "只列出此状态:normal(正常)、in-arrears(欠缴)、stopped(停缴)、deferred(缓缴)、reduced-rate(降比例)、not-established(未建制)。")))
-        var status: String?
+                                     "只列出此状态：normal（正常）、in-arrears（欠缴）、stopped（停缴）、deferred（缓缴）、reduced-rate（降比例）、not-established（未建制）。")))
+        var status: ComplianceStatus?
 
         func run() throws {
-            let wanted = try status.map(parseStatus)
-            let listed = try data.open().employers().filter { wanted == nil || $0.status == wanted }
+            let listed = try data.open().employers().filter { status == nil || $0.status == status }
             if format.json { return try JSONOutput.print(listed.map { Row($0.employer, $0.status) }) }
             if listed.isEmpty {
                 Terminal.say(t("No employers on this laptop yet: they arrive with `provident sync` once the office has imported its lists.",
-                               "本机尚无单位:中心导入单位名单后,用 `provident sync` 同步即可获得。"))
+                               "本机尚无单位：中心导入单位名单后，用 `provident sync` 同步即可获得。"))
                 return
             }
             UnitCommand.table(listed)
@@ -125,7 +125,7 @@ struct UnitCommand: ParsableCommand {
             Terminal.say(t("Scheme:        ", "建制情况：    ") + (employer.established ? t("established", "已建制") : t("not established", "未建制")))
             Terminal.say(t("Employees:     ", "职工人数：    ") + "\(employer.employees)")
             let coverage = employer.coverageBasisPoints.map { String(format: "%.1f%%", Double($0) / 100) } ?? "-"
-            Terminal.say(t("Paying HPF:    ", "缴存人数：    ") + "\(employer.contributors) / \(employer.pensionInsured) "
+            Terminal.say(t("Paying HPF:    ", "缴存人数：    ") + "\(employer.contributors) / \(employer.pensionInsured)"
                          + t("pension-insured (coverage \(coverage))", "养老参保（覆盖率 \(coverage)）"))
             Terminal.say(t("Last paid:     ", "最后缴存：    ") + (employer.lastPaid?.iso ?? t("never", "从未缴存"))
                          + (employer.monthsInArrears > 0 ? t(", \(employer.monthsInArrears) months owed", "，欠缴 \(employer.monthsInArrears) 个月") : ""))
@@ -153,7 +153,7 @@ struct UnitCommand: ParsableCommand {
         @Option(name: .customLong("credit-code"), help: ArgumentHelp(t("The unified social credit code.", "统一社会信用代码。"))) var creditCode: String
         @Option(help: ArgumentHelp(t("The employer's name.", "单位名称。"))) var name: String
         @Option(help: ArgumentHelp(t("Kind: state-organ, public-institution, state-owned, collective, private, foreign, social-organisation, individual, other.",
-                                     "单位类型：机关、事业单位、国有企业、集体企业、民营企业、外资企业、社会组织、个体工商户、其他。"))) var kind: String?
+                                     "单位类型：机关、事业单位、国有企业、集体企业、民营企业、外资企业、社会组织、个体工商户、其他。"))) var kind: EmployerKind?
         @Option(help: ArgumentHelp(t("Address.", "地址。"))) var address: String?
         @Option(name: .customLong("contact-name"), help: ArgumentHelp(t("Contact person.", "联系人。"))) var contactName: String?
         @Option(name: .customLong("contact-phone"), help: ArgumentHelp(t("Contact phone.", "联系电话。"))) var contactPhone: String?
@@ -163,22 +163,13 @@ struct UnitCommand: ParsableCommand {
         func run() throws {
             let device = try data.open()
             let employer = try device.registerEmployer(
-                EmployerForm(creditCode: creditCode, name: name, branch: branch, kind: kind, address: address, contactName: contactName,
+                EmployerForm(creditCode: creditCode, name: name, branch: branch, kind: kind?.typed, address: address, contactName: contactName,
                              contactPhone: contactPhone, employees: employees),
                 unlock: { try passphrase.unlock(device) }, now: currentInstant())
             Terminal.say(t("Employer registered: \(employer.name) (\(employer.creditCode)), branch \(employer.branch).",
-                           "单位已登记：\(employer.name)(\(employer.creditCode))，管理部 \(employer.branch)。"))
+                           "单位已登记：\(employer.name)（\(employer.creditCode)），管理部 \(employer.branch)。"))
         }
     }
-}
-
-func parseStatus(_ text: String) throws -> ComplianceStatus {
-    let key = text.replacingOccurrences(of: "-", with: "").lowercased()
-    guard let status = ComplianceStatus.allCases.first(where: { $0.rawValue.lowercased() == key || $0.label(.chinese) == text }) else {
-        throw ValidationError(t("“\(text)” is not a status; use normal, in-arrears, stopped, deferred, reduced-rate or not-established.",
-                                "“\(text)”不是有效状态;请使用 normal、in-arrears、stopped、deferred、reduced-rate 或 not-established。"))
-    }
-    return status
 }
 
 // MARK: Visits
@@ -233,7 +224,7 @@ struct VisitCommand: ParsableCommand {
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
-                abstract: t("Record a visit, offline: promotion, survey, collection or follow-up.", "登记一次走访（可离线）:宣传、摸底、催缴或回访。"),
+                abstract: t("Record a visit, offline: promotion, survey, collection or follow-up.", "登记一次走访（可离线）：宣传、摸底、催缴或回访。"),
                 discussion: t("""
                     Run in a terminal, it asks for whatever you leave out; otherwise give everything as options. \
                     A collection visit needs at least two staff (--staff once per person) and its outcome; an \
@@ -246,11 +237,11 @@ struct VisitCommand: ParsableCommand {
                         --notes "单位称资金紧张，同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
                         --outcome agreed-to-pay --follow-up 2026-05-06
                     """, """
-                    在终端中运行时,未提供的内容会逐项询问;否则请以选项提供全部内容。催缴走访须至少两名工作人员\
+                    在终端中运行时，未提供的内容会逐项询问；否则请以选项提供全部内容。催缴走访须至少两名工作人员\
                     (每人一个 --staff)并填写结果;送达责令限期缴存通知书(--served order-to-pay,文号,期限[,送达方式])\
-                    时,期限不得超过送达后 30 天。外勤电脑只能登记本管理部单位的走访。
+                    时，期限不得超过送达后 30 天。外勤电脑只能登记本管理部单位的走访。
 
-                    示例:
+                    示例：
                       provident visit record --unit 91410300001001001J --purpose collection \\
                         --staff 张伟 --staff 李娜 --met "王芳,财务负责人,13800138000" \\
                         --notes "单位称资金紧张，同意分期补缴" --served "guidance-letter,洛公积金指〔2026〕12号" \\
@@ -265,11 +256,11 @@ struct VisitCommand: ParsableCommand {
         @Option(help: ArgumentHelp(t("Or a place visited for promotion (a market, a delivery depot…).", "或宣传走访的场所（市场、配送站点等）。"), valueName: "name"))
         var place: String?
         @Option(name: .customLong("place-kind"), help: ArgumentHelp(t("market, depot, site, park or other.", "市场、站点、工地、园区或其他。")))
-        var placeKind: String?
+        var placeKind: PlaceKind?
         @Option(name: .customLong("place-address"), help: ArgumentHelp(t("The place's address.", "场所地址。"))) var placeAddress: String?
         @Option(help: ArgumentHelp(t("The branch, for a place visit recorded by the office.", "管理部（仅中心登记场所走访时使用）。"))) var branch: String?
-        @Option(help: ArgumentHelp(t("promotion, survey, collection or follow-up.", "宣传、摸底、催缴或回访(promotion、survey、collection、follow-up)。")))
-        var purpose: String?
+        @Option(help: ArgumentHelp(t("promotion, survey, collection or follow-up.", "宣传、摸底、催缴或回访（promotion、survey、collection、follow-up）。")))
+        var purpose: VisitPurpose?
         @Option(help: ArgumentHelp(t("The day of the visit (default today).", "走访日期（默认今天）。"), valueName: "YYYY-MM-DD")) var date: String?
         @Option(help: ArgumentHelp(t("A member of staff on the visit; repeat for each.", "参加走访的工作人员；每人一次。"), valueName: "name"))
         var staff: [String] = []
@@ -277,23 +268,23 @@ struct VisitCommand: ParsableCommand {
         var met: [String] = []
         @Option(help: ArgumentHelp(t("Interview notes.", "走访或约谈笔录。"))) var notes: String?
         @Option(help: ArgumentHelp(t("A document served: \"guidance-letter|order-to-pay,NUMBER[,DEADLINE[,PROOF]]\".",
-                                     "送达的文书:\"guidance-letter|order-to-pay,文号[,期限[,送达方式]]\"。"), valueName: "document"))
+                                     "送达的文书：\"guidance-letter|order-to-pay,文号[,期限[,送达方式]]\"。"), valueName: "document"))
         var served: [String] = []
         @Option(help: ArgumentHelp(t("informed, agreed-to-pay, paid, applying, refused, unit-closed or not-found.",
-                                     "已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到。"))) var outcome: String?
+                                     "已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到。"))) var outcome: VisitOutcome?
         @Option(name: .customLong("follow-up"), help: ArgumentHelp(t("When to follow up.", "回访日期。"), valueName: "YYYY-MM-DD")) var followUp: String?
 
         func validate() throws {
             if unit != nil, place != nil {
-                throw ValidationError(t("Give either --unit or --place, not both.", "请填写 --unit 或 --place 之一,不要同时填写。"))
+                throw ValidationError(t("Give either --unit or --place, not both.", "请填写 --unit 或 --place 之一，不要同时填写。"))
             }
         }
 
         func run() throws {
             var draft = Draft.start(.visit, in: data.directory)
             draft.stored.visit = VisitAnswers(VisitForm(
-                unit: unit, placeName: place, placeKind: placeKind, placeAddress: placeAddress, branch: branch, purpose: purpose ?? "",
-                date: date, staff: staff, persons: met, notes: notes ?? "", documents: served, outcome: outcome, followUp: followUp))
+                unit: unit, placeName: place, placeKind: placeKind?.typed, placeAddress: placeAddress, branch: branch, purpose: purpose?.typed ?? "",
+                date: date, staff: staff, persons: met, notes: notes ?? "", documents: served, outcome: outcome?.typed, followUp: followUp))
             try record(from: draft, resumed: false)
         }
 
@@ -319,9 +310,10 @@ struct VisitCommand: ParsableCommand {
                 visit = try device.recordVisit(form, unlock: { try passphrase.unlock(device) }, now: currentInstant())
             } catch {
                 if keeps {
+                    let again = RefusedAnswers.forget(error, in: &form)
                     draft.stored.visit = VisitAnswers(form)
                     draft.save()
-                    draft.tellKept()
+                    draft.tellKept(asksAgain: again)
                 }
                 throw error
             }
@@ -332,7 +324,7 @@ struct VisitCommand: ParsableCommand {
                 Terminal.say("  " + document.kind.label(language) + " " + document.number
                              + (document.deadline.map { t(", deadline ", "，期限 ") + $0.iso } ?? ""))
             }
-            Terminal.say(t("It is kept on this laptop and sent with the next `provident sync`.", "已保存在本机,下次 `provident sync` 时上传。"))
+            Terminal.say(t("It is kept on this laptop and sent with the next `provident sync`.", "已保存在本机，下次 `provident sync` 时上传。"))
         }
 
         /// Asks on the terminal for what the options left out; an answer that breaks a rule is
@@ -362,22 +354,22 @@ struct VisitCommand: ParsableCommand {
                 }
             }
             if form.purpose.isEmpty {
-                form.purpose = valid(t("Purpose (promotion, survey, collection, follow-up): ", "走访类型（宣传、摸底、催缴、回访）:")) {
+                form.purpose = valid(t("Purpose (promotion, survey, collection, follow-up): ", "走访类型（宣传、摸底、催缴、回访）：")) {
                     _ = try VisitPurpose(typed: $0)
                 } ?? ""
             }
             let typedPurpose = try? VisitPurpose(typed: form.purpose)
             if form.unit == nil, form.placeName == nil {
                 if typedPurpose == .promotion {
-                    form.unit = valid(t("Employer's credit code (or leave empty for a place): ", "单位统一社会信用代码（场所请留空）:"), optional: true) {
+                    form.unit = valid(t("Employer's credit code (or leave empty for a place): ", "单位统一社会信用代码（场所请留空）："), optional: true) {
                         _ = try CreditCode($0)
                     }
                     if form.unit == nil {
                         form.placeName = valid(t("Place name: ", "场所名称：")) { _ in }
-                        form.placeKind = valid(t("Kind of place (market, depot, site, park, other): ", "场所类型（市场、站点、工地、园区、其他）:")) {
+                        form.placeKind = valid(t("Kind of place (market, depot, site, park, other): ", "场所类型（市场、站点、工地、园区、其他）：")) {
                             _ = try PlaceKind(typed: $0)
                         }
-                        form.placeAddress = answer(t("Address (optional): ", "地址（可不填）:"))
+                        form.placeAddress = answer(t("Address (optional): ", "地址（可不填）："))
                     }
                 } else {
                     form.unit = valid(t("Employer's credit code: ", "单位统一社会信用代码：")) { _ = try CreditCode($0) }
@@ -390,7 +382,7 @@ struct VisitCommand: ParsableCommand {
                 form.staff = Self.names(names)
             }
             if form.persons.isEmpty, typedPurpose != .promotion || form.unit != nil {
-                while let person = valid(t("Person met as “name,role,phone” (empty to finish): ", "接谈人员,格式“姓名,职务,电话”(直接回车结束):"),
+                while let person = valid(t("Person met as “name,role,phone” (empty to finish): ", "接谈人员，格式“姓名,职务,电话”（直接回车结束）："),
                                          optional: true, { _ = try PersonMet(typed: $0) }) {
                     form.persons.append(person)
                 }
@@ -399,7 +391,7 @@ struct VisitCommand: ParsableCommand {
             if form.documents.isEmpty, typedPurpose == .collection || typedPurpose == .followUp {
                 let visitDate = (try? form.date.map { try CivilDate.typed($0) }) ?? nil ?? currentInstant().shanghaiDate
                 while let document = valid(t("Document served as “guidance-letter|order-to-pay,number,deadline” (empty for none): ",
-                                             "送达文书,格式“guidance-letter|order-to-pay,文号,期限”(无则直接回车):"), optional: true, { text in
+                                             "送达文书，格式“guidance-letter|order-to-pay,文号,期限”（无则直接回车）："), optional: true, { text in
                     try Visit.checkDocument(try ServedDocument(typed: text), visitDate: visitDate, policy: policy)
                 }) {
                     form.documents.append(document)
@@ -407,12 +399,12 @@ struct VisitCommand: ParsableCommand {
             }
             if form.outcome == nil {
                 form.outcome = valid(t("Outcome (informed, agreed-to-pay, paid, applying, refused, unit-closed, not-found): ",
-                                       "结果（已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到）:"), optional: typedPurpose != .collection) {
+                                       "结果（已告知、同意缴存、已缴存、拟申请、拒绝、单位已关闭、未找到）："), optional: typedPurpose != .collection) {
                     _ = try VisitOutcome(typed: $0)
                 }
             }
             if form.followUp == nil, typedPurpose == .collection {
-                form.followUp = valid(t("Follow-up date (YYYY-MM-DD, optional): ", "回访日期(YYYY-MM-DD,可不填):"), optional: true) {
+                form.followUp = valid(t("Follow-up date (YYYY-MM-DD, optional): ", "回访日期（YYYY-MM-DD，可不填）："), optional: true) {
                     _ = try CivilDate.typed($0)
                 }
             }
@@ -420,7 +412,7 @@ struct VisitCommand: ParsableCommand {
 
         /// Names separated by commas (Chinese or ASCII) or the enumeration comma.
         static func names(_ text: String) -> [String] {
-            text.replacingOccurrences(of: ",", with: ",").replacingOccurrences(of: "、", with: ",").split(separator: ",")
+            text.replacingOccurrences(of: "，", with: ",").replacingOccurrences(of: "、", with: ",").split(separator: ",")
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
     }
@@ -541,23 +533,23 @@ struct ApplicationCommand: ParsableCommand {
                     needs a majority of the votes cast; the public notice comes after the resolution and \
                     ends by the submission. Run in a terminal, it asks for what you leave out.
                     """, """
-                    单位和职工缴存比例均不得低于 5%;期限最长 12 个月;决议须经投票多数通过;公示须在决议之后、\
-                    提交申请之前完成。在终端中运行时,未提供的内容会逐项询问。
+                    单位和职工缴存比例均不得低于 5%；期限最长 12 个月；决议须经投票多数通过；公示须在决议之后、\
+                    提交申请之前完成。在终端中运行时，未提供的内容会逐项询问。
                     """))
         }
 
         @OptionGroup var data: DataOptions
         @OptionGroup var passphrase: PassphraseOptions
         @Option(help: ArgumentHelp(t("The employer's credit code.", "单位统一社会信用代码。"), valueName: "code")) var unit: String?
-        @Option(help: ArgumentHelp(t("defer or reduce-rate.", "缓缴(defer)或降低缴存比例(reduce-rate)。"))) var kind: String?
+        @Option(help: ArgumentHelp(t("defer or reduce-rate.", "缓缴（defer）或降低缴存比例（reduce-rate）。"))) var kind: ReliefKind?
         @Option(name: .customLong("employer-rate"), help: ArgumentHelp(t("Requested employer's rate, whole percent.", "申请的单位缴存比例（整数百分比）。")))
         var employerRate: String?
         @Option(name: .customLong("employee-rate"), help: ArgumentHelp(t("Requested employee's rate, whole percent.", "申请的职工缴存比例（整数百分比）。")))
         var employeeRate: String?
         @Option(help: ArgumentHelp(t("First month covered.", "起始月份。"), valueName: "YYYY-MM")) var from: String?
         @Option(help: ArgumentHelp(t("Number of months (at most 12).", "月数（最多 12）。"))) var months: String?
-        @Option(help: ArgumentHelp(t("Who resolved: staff-congress or union.", "决议机构:职工代表大会(staff-congress)或工会(union)。")))
-        var resolution: String?
+        @Option(help: ArgumentHelp(t("Who resolved: staff-congress or union.", "决议机构：职工代表大会（staff-congress）或工会（union）。")))
+        var resolution: ResolutionBody?
         @Option(name: .customLong("resolution-date"), help: ArgumentHelp(t("Day of the resolution.", "决议日期。"), valueName: "YYYY-MM-DD"))
         var resolutionDate: String?
         @Option(name: .customLong("votes-for"), help: ArgumentHelp(t("Votes for.", "赞成票数。"))) var votesFor: String?
@@ -573,7 +565,7 @@ struct ApplicationCommand: ParsableCommand {
         func run() throws {
             var draft = Draft.start(.application, in: data.directory)
             var values: [String: String] = [:]
-            for (key, value) in [("unit", unit), ("kind", kind), ("from", from), ("months", months), ("resolution", resolution),
+            for (key, value) in [("unit", unit), ("kind", kind?.typed), ("from", from), ("months", months), ("resolution", resolution?.typed),
                                  ("resolution-date", resolutionDate), ("votes-for", votesFor), ("votes-cast", votesCast),
                                  ("notice-from", noticeFrom), ("notice-to", noticeTo), ("employer-rate", employerRate),
                                  ("employee-rate", employeeRate), ("submitted", submitted)] {
@@ -647,8 +639,10 @@ struct ApplicationCommand: ParsableCommand {
                     unlock: { try passphrase.unlock(device) }, now: currentInstant())
             } catch {
                 if Terminal.isInteractive || resumed {
+                    let again = RefusedAnswers.forget(error, in: &answers)
+                    draft.stored.application = answers
                     draft.save()
-                    draft.tellKept()
+                    draft.tellKept(asksAgain: again)
                 }
                 throw error
             }
@@ -747,7 +741,7 @@ struct CampaignCommand: ParsableCommand {
             }
             if views.isEmpty {
                 Terminal.say(t("No campaign on this laptop; campaigns arrive with `provident sync` once the office creates one.",
-                               "本机暂无专项行动;中心创建后,用 `provident sync` 同步即可获得。"))
+                               "本机暂无专项行动；中心创建后，用 `provident sync` 同步即可获得。"))
                 return
             }
             for view in views {
@@ -767,7 +761,7 @@ struct CampaignCommand: ParsableCommand {
                         [p.branch, "\(p.targets)", "\(p.surveyed)", "\(p.letterServed)", "\(p.interviewed)", "\(p.complied)", "\(p.applied)", "\(p.refused)"]
                     })
                 for p in view.progress where p.phases.contains(where: { $0.visited > 0 || $0.applied > 0 }) {
-                    Terminal.say(t("  By phase (\(p.branch)):", "  分阶段（\(p.branch)）:"))
+                    Terminal.say(t("  By phase (\(p.branch)):", "  分阶段（\(p.branch)）："))
                     for figures in p.phases {
                         Terminal.say(t("    \(figures.phase): visited \(figures.visited), letters \(figures.letterServed), interviews \(figures.interviewed), applications \(figures.applied)",
                                        "    \(figures.phase):走访 \(figures.visited)，送达 \(figures.letterServed)，约谈 \(figures.interviewed)，申请 \(figures.applied)"))

@@ -1,16 +1,9 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentDomain
 import ProvidentSync
-
-/// The language of this run: Chinese when LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh.
-let language = Language.from(environment: ProcessInfo.processInfo.environment)
-
-/// Picks the text for this run's language.
-func t(_ english: String, _ chinese: String) -> String {
-    language.pick(english, chinese)
-}
 
 @main
 struct Provident: AsyncParsableCommand {
@@ -24,8 +17,8 @@ struct Provident: AsyncParsableCommand {
                 the outbox until it is synced. The data lives in ~/.provident (or PROVIDENT_HOME, or \
                 --data-dir). Amounts are in yuan; times are shown in Beijing time.
                 """, """
-                所有功能无需联网:每项更改由本设备签名,保存在待同步队列中,联网后同步。数据保存在 \
-                ~/.provident(或 PROVIDENT_HOME、--data-dir 指定的目录)。金额单位为元;时间按北京时间显示。
+                所有功能无需联网：每项更改由本设备签名，保存在待同步队列中，联网后同步。数据保存在 \
+                ~/.provident（或 PROVIDENT_HOME、--data-dir 指定的目录）。金额单位为元；时间按北京时间显示。
                 """) + "\n\n" + Status.table(language),
             version: "0.1.0",
             subcommands: [
@@ -43,7 +36,7 @@ struct Provident: AsyncParsableCommand {
         do {
             command = try parseAsRoot()
         } catch {
-            exit(withError: error)
+            ParserMessages.exit(Self.self, withError: error)
         }
         for (name, value) in ServerConnection.Bounds.invalidSettings() {
             Terminal.warn(t("\(name) is “\(value)”, not whole seconds from 1 to 86400; the default is used.",
@@ -58,7 +51,7 @@ struct Provident: AsyncParsableCommand {
             }
             if let edit = command as? LocalEdit { BackgroundSync.startIfUseful(edit.data.directory) }
         } catch {
-            guard let failure = Failure(ours: error, language: language) else { exit(withError: error) }
+            guard let failure = Failure(ours: error, language: language) else { ParserMessages.exit(Self.self, withError: error) }
             // A status line may be on screen: clear it first, so the error reads alone.
             if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             Terminal.warn(t("Error: ", "错误：") + failure.message)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProvidentCLIKit
 import ProvidentClient
 import ProvidentDomain
 import ProvidentStore
@@ -30,7 +31,7 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var format: FormatOptions
-    @Option(help: ArgumentHelp(t("The sync service, the first time (e.g. http://10.0.0.5:8080).", "同步服务地址(首次同步时提供,例如 http://10.0.0.5:8080)。"),
+    @Option(help: ArgumentHelp(t("The sync service, the first time (e.g. http://10.0.0.5:8080).", "同步服务地址（首次同步时提供，例如 http://10.0.0.5:8080）。"),
                                valueName: "url"))
     var server: String?
     @Option(help: ArgumentHelp(t("A staff device the server no longer knows (restored from an older copy): the office's invite code, to enrol again with this device's key.",
@@ -249,7 +250,7 @@ struct ConflictsCommand: ParsableCommand {
             Terminal.say(all ? t("No conflicts.", "没有冲突。") : t("No conflicts await review.", "没有待处理的冲突。"))
             return
         }
-        var table = Table([t("Conflict", "冲突"), t("Record", "记录"), t("Field", "字段"), t("One value (written)", "一方的值（写入时间）"),
+        var table = TextTable([t("Conflict", "冲突"), t("Record", "记录"), t("Field", "字段"), t("One value (written)", "一方的值（写入时间）"),
                            t("Other value (written)", "另一方的值（写入时间）"), t("Now", "当前值"), t("State", "状态")])
         for entry in entries {
             table.add([entry.id, entry.record, entry.field, "\(entry.valueA) (\(entry.writtenA))", "\(entry.valueB) (\(entry.writtenB))",

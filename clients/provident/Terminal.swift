@@ -1,4 +1,5 @@
 import Foundation
+import ProvidentCLIKit
 import ProvidentCrypto
 
 #if canImport(Glibc)
@@ -85,68 +86,10 @@ private enum EchoGuard {
     }
 }
 
-/// A plain-text table with columns aligned by display width, so Chinese characters (two
-/// columns wide in a terminal) line up.
-struct Table {
-    enum Alignment {
-        case left
-        case right
-    }
-
-    var headers: [String]
-    var alignments: [Alignment]
-    var rows: [[String]] = []
-
-    init(_ headers: [String], alignments: [Alignment]? = nil) {
-        self.headers = headers
-        self.alignments = alignments ?? headers.map { _ in .left }
-    }
-
-    mutating func add(_ row: [String]) {
-        rows.append(row)
-    }
-
-    var rendered: String {
-        let widths = headers.indices.map { column in
-            ([headers[column]] + rows.map { $0[column] }).map(Self.displayWidth).max() ?? 0
-        }
-        func line(_ cells: [String]) -> String {
-            cells.indices.map { column in
-                let padding = String(repeating: " ", count: widths[column] - Self.displayWidth(cells[column]))
-                return alignments[column] == .right ? padding + cells[column] : cells[column] + padding
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
-        return ([line(headers), rule] + rows.map(line)).joined(separator: "\n")
-    }
-
-    /// The text followed by spaces up to `width` terminal columns (at least one space).
-    static func pad(_ text: String, to width: Int) -> String {
-        text + String(repeating: " ", count: max(1, width - displayWidth(text)))
-    }
-
-    /// Terminal columns a string takes: East Asian wide and full-width characters take two,
-    /// combining marks none.
-    static func displayWidth(_ text: String) -> Int {
-        text.unicodeScalars.reduce(0) { width, scalar in
-            switch scalar.value {
-            case 0x0300...0x036F, 0x200B...0x200F: width
-            case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
-                 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
-                 0x20000...0x3FFFD:
-                width + 2
-            default: width + 1
-            }
-        }
-    }
-}
-
-/// JSON for scripts: sorted keys, pretty-printed, UTF-8 text as is.
-enum JSONOutput {
+extension JSONOutput {
+    /// Prints JSON for scripts on standard output.
     static func print<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        Terminal.say(String(decoding: try encoder.encode(value), as: UTF8.self))
+        Terminal.say(try text(value))
     }
 }
 
@@ -154,7 +97,7 @@ extension Terminal {
     /// Prints rows under the first row as headers, aligned by display width.
     static func table(_ rows: [[String]]) {
         guard let headers = rows.first else { return }
-        var table = Table(headers)
+        var table = TextTable(headers)
         for row in rows.dropFirst() { table.add(row) }
         say(table.rendered)
     }
