@@ -100,6 +100,18 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    /// Copies the database into a new file at `destination`, consistently, while writers go on:
+    /// SQLite's online backup, read from one snapshot.
+    public func backup(to destination: String) throws {
+        do {
+            let target = try DatabaseQueue(path: destination)
+            try pool.backup(to: target)
+            try target.close()
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
     public func integrityCheck() async throws -> [String] {
         do {
             return try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }

@@ -38,7 +38,7 @@ struct ProvidentServerCommand: AsyncParsableCommand {
         version: ServerVersion.current,
         subcommands: [Serve.self, DeviceCommand.self, UnitsCommand.self, CampaignCommand.self, ApplicationCommand.self,
                       ReconcileCommand.self, InterestCommand.self, ReportCommand.self, OfficeCommand.self,
-                      ConflictsCommand.self, AlertsCommand.self, CheckCommand.self, BundleCommand.self, MigrateCommand.self])
+                      ConflictsCommand.self, AlertsCommand.self, CheckCommand.self, BundleCommand.self, BackupCommand.self, RestoreCommand.self, MigrateCommand.self])
 
     static func main() async {
         do {
