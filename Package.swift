@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -32,7 +34,8 @@ let package = Package(
                                                        .product(name: "GRDB", package: "GRDB.swift")]),
         // The server's use cases, given a store, a key, a policy, a clock and a logger.
         .target(name: "ProvidentServerCore", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
-                                                            .product(name: "Logging", package: "swift-log")]),
+                                                            .product(name: "Logging", package: "swift-log"),
+                                                            .product(name: "Metrics", package: "swift-metrics")]),
         // The server's store in SQL, one implementation over either database.
         .target(name: "ProvidentServerStore", dependencies: ["ProvidentServerCore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"]),
         .target(name: "ProvidentServerSQLite", dependencies: ["ProvidentServerStore", "ProvidentServerCore", "ProvidentStore",
@@ -48,6 +51,8 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // What both command-line programs share: language, tables, JSON, the parser's errors.
         .target(name: "ProvidentCLIKit", dependencies: ["ProvidentSync", "ProvidentDomain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -64,7 +69,9 @@ let package = Package(
             dependencies: ["ProvidentServer", "ProvidentCLIKit", "ProvidentServerCore", "ProvidentServerStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Configuration", package: "swift-configuration"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .target(name: "ProvidentBenchSupport", dependencies: ["ProvidentDomain", "ProvidentSync"], path: "tools/ProvidentBenchSupport"),
         .executableTarget(

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import ProvidentServerCore
 import ProvidentSync
@@ -68,6 +69,16 @@ struct APIError: HTTPResponseError {
 /// format, and logs what was unexpected.
 struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await shaped(request, context: context, next: next)
+        } catch let error as APIError {
+            // Every refusal counted by its code (`/metrics`).
+            Counter(label: "provident_errors_total", dimensions: [("code", error.report.code), ("status", String(error.status.code))]).increment()
+            throw error
+        }
+    }
+
+    private func shaped(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
@@ -59,9 +60,16 @@ public struct SyncService: Sendable {
 
     /// The Hummingbird application serving the sync endpoints and the dashboard, with the
     /// store's upkeep running beside it.
-    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// With `metrics` (the registry swift-metrics was bootstrapped with) and `metrics.token`
+    /// set, it also serves `/metrics`.
+    public func application(logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: ProvidentRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorShapeMiddleware())
+        if let metrics, let token = configuration.metricsToken {
+            MetricsEndpoint(core: core, registry: metrics, token: token).addRoutes(to: router)
+        }
         SyncController(core: core).addRoutes(to: router)
         OfficeDashboard(core: core).addRoutes(to: router)
         return Application(router: router,

@@ -23,6 +23,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var policyPath: String?
     /// The limits and windows of the service (`sync.*`, `enrolment.*`, `reconciliation.*`, `office.*`).
     public var settings = ServerSettings()
+    /// `log.format`: `text` (the default) or `json`, one object a line.
+    public var logFormat = "text"
+    /// `metrics.token`: when set, `GET /metrics` answers with this bearer token (Prometheus
+    /// text format); unset, there is no `/metrics`.
+    public var metricsToken: String?
 
     public init() {}
 
@@ -34,6 +39,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         databasePasswordFile = reader.string(forKey: "database.passwordFile")
         keyPath = reader.string(forKey: "server.keyPath")
         policyPath = reader.string(forKey: "policy.path")
+        logFormat = reader.string(forKey: "log.format", default: logFormat)
+        metricsToken = reader.string(forKey: "metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         settings.maxDriftSeconds = reader.int(forKey: "sync.maxDriftSeconds", default: settings.maxDriftSeconds)
         settings.requestWindowSeconds = reader.int(forKey: "sync.requestWindowSeconds", default: settings.requestWindowSeconds)
         settings.selfEnrolmentsPerHour = reader.int(forKey: "enrolment.selfPerHour", default: settings.selfEnrolmentsPerHour)

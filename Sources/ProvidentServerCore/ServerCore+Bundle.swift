@@ -134,6 +134,7 @@ extension ServerCore {
             "restart": .bool(restart), "snapshot": .array(snapshot), "entries": .array(entries),
             "cursor": .integer(Int64(end)), "mark": endMark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead)),
         ])
+        ServerMetrics.judged(results, via: "bundle")
         logger.info("bundle imported", metadata: ["sync.device": .string(deviceID.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                                   "sync.bundle.entries": .stringConvertible(entries.count)])
         return BundleImport(answer: try Bundle.seal(answer, signingWith: key), device: deviceID, results: results, entries: entries.count,

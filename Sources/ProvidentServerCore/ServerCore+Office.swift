@@ -153,6 +153,7 @@ extension ServerCore {
         guard hash != nil, matches else {
             try await store.write { try await $0.addAttempt(bucket: "login", address: address, at: now) }
             logger.notice("office sign-in failed", metadata: ["http.client": .string(address)])
+            ServerMetrics.signInFailed()
             return nil
         }
         let token = Hex.encode(SecureRandom.bytes(count: 32))

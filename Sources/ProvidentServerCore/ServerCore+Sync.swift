@@ -210,6 +210,7 @@ extension ServerCore {
                                                                          "sync.sequence": .stringConvertible(sequence)])
             throw ServerError.chainFork(sequence: sequence, index: index)
         }
+        ServerMetrics.judged(answers, via: "push")
         let accepted = answers.filter { $0.status == .accepted }.count
         logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                        "sync.batch.accepted": .stringConvertible(accepted)])
@@ -313,6 +314,7 @@ extension ServerCore {
             return (head, mark, keys.compactMap { found[$0] }, keys, total)
         }
         let document = try SignedDocument(asOf: head, content: .records(states), signingWith: key)
+        ServerMetrics.snapshotPageServed()
         return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total, mark: mark)
     }
 

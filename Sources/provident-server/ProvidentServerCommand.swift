@@ -2,6 +2,8 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ProvidentCLIKit
 import ProvidentCrypto
 import ProvidentDomain
@@ -129,22 +131,41 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp(t("The address to listen on (default 127.0.0.1).", "监听地址（默认 127.0.0.1）。"), valueName: "address")) var host: String?
     @Option(help: ArgumentHelp(t("The port (default 8080; 0 picks a free one).", "端口（默认 8080；0 表示任选一个空闲端口）。"), valueName: "port")) var port: Int?
     @Option(help: ArgumentHelp(t("The city's policy file (default: built-in defaults).", "本市政策文件（默认：内置默认值）。"), valueName: "file")) var policy: String?
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(t("text, or json: one JSON object a line (default text; log.format).",
+                                                                  "text，或 json：每行一个 JSON 对象（默认 text；log.format）。")))
+    var logFormat: LogFormat?
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
 
     func run() async throws {
         var flags: [String: ConfigValue] = [:]
         if let host { flags["server.host"] = ConfigValue(.string(host), isSecret: false) }
         if let port { flags["server.port"] = ConfigValue(.int(port), isSecret: false) }
         if let policy { flags["policy.path"] = ConfigValue(.string(policy), isSecret: false) }
+        if let logFormat { flags["log.format"] = ConfigValue(.string(logFormat.rawValue), isSecret: false) }
         let configuration = try await options.load(flags: flags)
+        guard let format = LogFormat(rawValue: configuration.logFormat) else {
+            throw AdminFailure(status: 3, message: t("log.format is “\(configuration.logFormat)”; use text or json.", "log.format 为“\(configuration.logFormat)”；请使用 text 或 json。"))
+        }
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            return handler
+            switch format {
+            case .json:
+                return JSONLogHandler(label: label, level: level)
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "provident-server")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory.provident(registry))
         let service = try await SyncService.open(configuration, create: true, logger: logger)
         let database = configuration.databaseURL
-        let app = service.application(logger: logger, onServerRunning: { port in
+        let app = service.application(logger: logger, metrics: registry, onServerRunning: { port in
             let url = "http://\(configuration.host):\(port)"
             let banner = """
                 Provident sync service listening on \(url)

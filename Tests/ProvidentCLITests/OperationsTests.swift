@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// What operators see: `/metrics` behind its token, and logs as one JSON object a line.
+@Suite(.serialized) struct OperationsTests {
+    static let token = "metrics-token-for-tests-0123456789"
+
+    /// The status and body of a GET with curl, with a bearer token when given.
+    static func get(_ url: String, token: String?) throws -> (status: Int, body: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-get-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try runProgram("/usr/bin/curl", ["-s", "-o", folder + "/body", "-w", "%{http_code}", "--max-time", "10"]
+                                        + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + [url], environment: [:])
+        let body = (try? String(contentsOfFile: folder + "/body", encoding: .utf8)) ?? ""
+        return (Int(result.stdout) ?? 0, body)
+    }
+
+    @Test func metricsAnswerOnlyTheTokenAndCountWhatHappened() throws {
+        let server = try ServerProcess(environment: ["PROVIDENT_METRICS_TOKEN": Self.token])
+        let worker = try CLI()
+        #expect(try worker.sign(["init", "--server", server.url]).status == 0)
+        #expect(try worker.sign(["enroll", "--name", "赵六", "--id-number", "360426199101010071", "--phone", "13600136000",
+                                 "--category", "gig", "--monthly", "400"]).status == 0)
+        try worker.sync()
+
+        let anonymous = try Self.get(server.url + "/metrics", token: nil)
+        #expect(anonymous.status == 401 && anonymous.body.contains("auth.metrics_token"), "\(anonymous)")
+        #expect(try Self.get(server.url + "/metrics", token: "not-the-token").status == 401)
+        let scraped = try Self.get(server.url + "/metrics", token: Self.token)
+        #expect(scraped.status == 200)
+        for expected in [#"provident_change_sets_total{channel="push",status="accepted",code=""} 1"#,
+                         #"provident_devices{status="active"} "#, #"provident_devices{status="revoked"} 0.0"#, "provident_feed_head ", "provident_snapshot_pages_total ",
+                         #"provident_errors_total{code="auth.metrics_token",status="401"} 2"#, #"hb_requests{http_route="/v1/push",http_request_method="POST",http_response_status_code="200"} 1"#,
+                         #"http_server_request_duration_bucket{http_route="/v1/pull""#] {
+            #expect(scraped.body.contains(expected), "“\(expected)” not in:\n\(scraped.body)")
+        }
+        #expect(!scraped.body.contains(Self.token))
+
+        // Without a token configured there is no /metrics at all.
+        let plain = try ServerProcess()
+        #expect(try Self.get(plain.url + "/metrics", token: Self.token).status == 404)
+    }
+
+    @Test func jsonLogsAreOneObjectALineWithStableKeys() throws {
+        let server = try ServerProcess(environment: ["PROVIDENT_LOG_FORMAT": "json", "LOG_LEVEL": "info"])
+        let worker = try CLI()
+        #expect(try worker.sign(["init", "--server", server.url]).status == 0)
+        try worker.sync()
+        let lines = try String(contentsOfFile: server.folder + "/stderr", encoding: .utf8).split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            #expect(Set(object.keys) == ["time", "level", "label", "message", "metadata", "source"], "\(line)")
+            #expect((object["time"] as? String)?.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil, "\(line)")
+        }
+        #expect(lines.contains { $0.contains(#""level":"info""#) }, "\(lines)")
+        // A bad log format stops the service with a clear message.
+        #expect(throws: (any Error).self) { try ServerProcess(environment: ["PROVIDENT_LOG_FORMAT": "xml"]) }
+    }
+}
