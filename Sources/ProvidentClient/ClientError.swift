@@ -9,6 +9,8 @@ public enum ClientError: ProvidentError, Hashable {
     case notInitialised(directory: String)
     /// The data directory exists but is not a directory, or cannot be created or read.
     case directoryUnusable(path: String, reason: String)
+    /// The data folder other users may read or change (its permission bits are given).
+    case directoryExposed(path: String, mode: UInt16)
     /// The key file is missing while the replica holds change-sets not yet synced.
     case keyLostWithUnsyncedWork(directory: String, pending: Int)
     /// The key file and the replica belong to different devices.
@@ -47,6 +49,7 @@ public enum ClientError: ProvidentError, Hashable {
         switch self {
         case .alreadyInitialised, .watchRunning: .alreadySetUp
         case .notInitialised, .directoryUnusable: .notSetUp
+        case .directoryExposed: .credentials
         case .policyFileUnreadable: .configuration
         case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
              .passphraseUnavailable, .passphraseFileUnreadable: .credentials
@@ -61,6 +64,7 @@ public enum ClientError: ProvidentError, Hashable {
         case .alreadyInitialised: "device.already_initialised"
         case .notInitialised: "device.not_initialised"
         case .directoryUnusable: "device.directory"
+        case .directoryExposed: "device.directory_exposed"
         case .keyLostWithUnsyncedWork: "device.key_lost"
         case .keyDoesNotMatchReplica: "device.key_mismatch"
         case .passphrasesDiffer: "passphrase.differ"
@@ -87,6 +91,9 @@ public enum ClientError: ProvidentError, Hashable {
                           "\(directory) 中没有设置 Provident 设备；请先运行 `provident init`（或用 --data-dir / PROVIDENT_HOME 指定正确的文件夹）。")
         case let .directoryUnusable(path, reason):
             return l.pick("The data directory \(path) cannot be used: \(reason).", "数据目录 \(path) 无法使用：\(reason)。")
+        case let .directoryExposed(path, mode):
+            return l.pick("Other users may read or change the data folder \(path) (mode \(String(mode, radix: 8))), which holds personal data and the device's keys; nothing was done. Make it private with: chmod 700 \(path)",
+                          "其他用户可以读取或修改数据文件夹 \(path)（权限 \(String(mode, radix: 8))），其中有个人数据和设备密钥；未做任何操作。请用以下命令设为私有：chmod 700 \(path)")
         case let .keyLostWithUnsyncedWork(directory, pending):
             return l.pick("The device key in \(directory) is missing, but \(pending) change(s) on this device are not yet synced; restore device.key from a backup. Nothing was changed.",
                           "\(directory) 中的设备密钥丢失，但本设备还有 \(pending) 项更改尚未同步；请从备份恢复 device.key。未做任何更改。")

@@ -39,11 +39,19 @@ public struct DataDirectory: Hashable, Sendable {
     /// Whether a replica is there.
     public var hasReplica: Bool { FileManager.default.fileExists(atPath: replicaPath) }
 
+    /// Refuses a folder others than its owner may read or change: it holds personal data and keys.
+    func requirePrivate() throws {
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber else { return }
+        let bits = UInt16(mode.intValue & 0o777)
+        if bits & 0o077 != 0 { throw ClientError.directoryExposed(path: path, mode: bits) }
+    }
+
     /// Creates the folder (mode 0700) if needed; refuses a path that is a file.
     func prepare() throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw ClientError.directoryUnusable(path: path, reason: "it is a file, not a folder") }
+            try requirePrivate()
             return
         }
         do {

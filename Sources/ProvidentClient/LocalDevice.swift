@@ -87,6 +87,7 @@ public final class LocalDevice: Sendable {
               directory.hasReplica else {
             throw ClientError.notInitialised(directory: directory.path)
         }
+        try directory.requirePrivate()
         let replica = try ReplicaDatabase.open(path: directory.replicaPath)
         let (policy, source) = try policy(directory: directory, environment: environment)
         return LocalDevice(directory: directory, replica: replica, policy: policy, policySource: source)

@@ -49,6 +49,15 @@ package enum AtomicFile {
     }
 
     /// Reads a whole small file, refusing files larger than `limit` bytes.
+    /// Refuses a file that others than its owner may read or write (a key); a missing file
+    /// is reported as the read would.
+    package static func requirePrivate(_ path: String) throws(CryptoError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        let mode = UInt16(info.st_mode & 0o777)
+        if mode & 0o077 != 0 { throw .keyFileExposed(path: path, mode: mode) }
+    }
+
     package static func read(_ path: String, limit: Int) throws(CryptoError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }

@@ -27,6 +27,8 @@ public enum CryptoError: Error, Equatable, Sendable {
     case keyDerivationFailed
     /// A file operation failed.
     case io(operation: String, path: String, errno: Int32)
+    /// A key file other users may read (its permission bits are given).
+    case keyFileExposed(path: String, mode: UInt16)
 
     /// A stable machine-readable code.
     public var code: String {
@@ -39,6 +41,7 @@ public enum CryptoError: Error, Equatable, Sendable {
         case .emptyPassphrase: "crypto.empty_passphrase"
         case .keyDerivationFailed: "crypto.key_derivation_failed"
         case .io: "crypto.io"
+        case .keyFileExposed: "crypto.key_file_exposed"
         }
     }
 
@@ -61,6 +64,8 @@ public enum CryptoError: Error, Equatable, Sendable {
             "The passphrase could not be processed: not enough memory for Argon2id."
         case let .io(operation, path, errno):
             "Could not \(operation) \(path): \(String(cString: strerror(errno)))."
+        case let .keyFileExposed(path, mode):
+            "Other users may read the key file \(path) (mode \(String(mode, radix: 8))); make it private with: chmod 600 \(path)"
         }
     }
 }

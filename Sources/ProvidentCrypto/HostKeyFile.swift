@@ -29,6 +29,7 @@ public enum HostKeyFile {
     /// Loads the key at `path`, or creates one there (mode 0600) if there is no file yet.
     public static func loadOrCreate(at path: String) throws(CryptoError) -> (key: SigningKey, created: Bool) {
         do {
+            try AtomicFile.requirePrivate(path)
             return (try decode(try AtomicFile.read(path, limit: 4096)), false)
         } catch let .io(_, _, errno) where errno == ENOENT {
             let key = SigningKey.generate()

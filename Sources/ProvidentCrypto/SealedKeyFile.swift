@@ -149,8 +149,10 @@ public enum SealedKeyFile {
     }
 
     /// Reads a sealed key file (at most a few kilobytes; anything larger is refused as not a key file).
+    /// Reads a sealed key file; one other users may read is refused.
     public static func read(from path: String) throws(CryptoError) -> [UInt8] {
-        try AtomicFile.read(path, limit: 4096)
+        try AtomicFile.requirePrivate(path)
+        return try AtomicFile.read(path, limit: 4096)
     }
 
     // MARK: Internals
@@ -165,7 +167,12 @@ public enum SealedKeyFile {
 
     private static func parse(_ file: [UInt8]) throws(CryptoError) -> Fields {
         guard file.count >= 5, Array(file[0..<4]) == magic else { throw .notAKeyFile }
-        guard file[4] == formatVersion else { throw .unsupportedKeyFileVersion(file[4]) }
+        guard file[4] == formatVersion else {
+            // A file of exactly this version's length with another version byte is this version,
+            // damaged; only version 1 has ever been written.
+            if file.count == byteCount { throw .keyFileTampered(reason: "format version byte \(file[4])") }
+            throw .unsupportedKeyFileVersion(file[4])
+        }
         guard file.count == byteCount else {
             throw .keyFileTampered(reason: "length \(file.count), expected \(byteCount)")
         }

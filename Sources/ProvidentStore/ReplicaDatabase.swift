@@ -140,10 +140,21 @@ public final class ReplicaDatabase: Sendable {
         try write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 }
     }
 
+    /// Whether the file system holding `path` has (almost) no space left.
+    static func diskIsFull(under path: String) -> Bool {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return false }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 64 * 1_024
+    }
+
     static func translate(_ error: DatabaseError, path: String) -> StoreError {
         switch error.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT: .damaged(path: path, detail: "not a SQLite database, or corrupt")
         case .SQLITE_BUSY, .SQLITE_LOCKED: .busy(path: path)
+        case .SQLITE_FULL: .diskFull(path: path)
+        case .SQLITE_READONLY: .unwritable(path: path, readOnly: true)
+        // A write that fails for want of space often comes back as an I/O error: look at the disk.
+        case .SQLITE_IOERR: diskIsFull(under: path) ? .diskFull(path: path) : .unwritable(path: path, readOnly: false)
         default: .damaged(path: path, detail: "SQLite error \(error.resultCode.rawValue)")
         }
     }

@@ -15,6 +15,10 @@ public enum StoreError: ProvidentError, Hashable {
     case unreadableRecord(RecordKey)
     /// Another Provident process holds the replica for longer than the wait allows.
     case busy(path: String)
+    /// The disk holding the replica is full (SQLite could not grow the file or its journal).
+    case diskFull(path: String)
+    /// The disk or its file system failed to read or write, or is read-only.
+    case unwritable(path: String, readOnly: Bool)
 
     /// How surfaces report it.
     public var kind: ErrorKind {
@@ -22,6 +26,8 @@ public enum StoreError: ProvidentError, Hashable {
         case .missing, .noIdentity: .notSetUp
         case .damaged, .newerSchema, .unreadableRecord: .damaged
         case .busy: .refused
+        case .diskFull: .storageFull
+        case .unwritable: .unavailable
         }
     }
 
@@ -34,6 +40,8 @@ public enum StoreError: ProvidentError, Hashable {
         case .noIdentity: "store.no_identity"
         case .unreadableRecord: "store.unreadable_record"
         case .busy: "store.busy"
+        case .diskFull: "store.disk_full"
+        case .unwritable: "store.io"
         }
     }
 
@@ -59,6 +67,15 @@ public enum StoreError: ProvidentError, Hashable {
         case let .busy(path):
             return l.pick("Another Provident command is using \(path); try again in a moment.",
                           "另一个 Provident 命令正在使用 \(path)；请稍后再试。")
+        case let .diskFull(path):
+            return l.pick("The disk holding \(path) is full: free some space and try again. Nothing was lost; this change was not made.",
+                          "\(path) 所在的磁盘已满：请清理出空间后再试。没有数据丢失；本次更改未执行。")
+        case let .unwritable(path, readOnly):
+            return readOnly
+                ? l.pick("\(path) is on a read-only disk; nothing was changed. Remount it read-write, or use another --data-dir.",
+                         "\(path) 位于只读磁盘上；未做任何更改。请以可写方式重新挂载，或使用其他 --data-dir。")
+                : l.pick("The disk holding \(path) could not be read or written (an I/O error); nothing was changed. Check the disk, then try again.",
+                         "\(path) 所在的磁盘读写出错（I/O 错误）；未做任何更改。请检查磁盘后再试。")
         }
     }
 }

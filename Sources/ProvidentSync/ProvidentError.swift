@@ -108,6 +108,9 @@ extension CryptoError: ProvidentError {
             l.pick("Could not \(operation) \(path).", "无法访问 \(path)（\(operation)）。")
         case .wrongLength:
             l.pick("The key file is damaged.", "密钥文件已损坏。")
+        case let .keyFileExposed(path, mode):
+            l.pick("Other users may read the key file \(path) (mode \(String(mode, radix: 8))); it was not used. Make it private with: chmod 600 \(path)",
+                   "其他用户可以读取密钥文件 \(path)（权限 \(String(mode, radix: 8))），未使用该文件。请用以下命令设为私有：chmod 600 \(path)")
         }
     }
 }

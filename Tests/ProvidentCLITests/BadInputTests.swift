@@ -165,4 +165,37 @@ import Testing
         let both = try cli.run(["deposit", "--lump", "--period", "2026-11"])
         #expect(both.status == 64)
     }
+
+    @Test func keysAndDataFoldersOthersMayReadAreRefusedWithTheFix() throws {
+        let cli = try CLI()
+        #expect(try cli.sign(["init"]).status == 0)
+        let key = cli.dataDirectory + "/device.key"
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key)
+        let exposed = try cli.sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "13800138000",
+                                    "--category", "gig", "--monthly", "600"])
+        #expect(exposed.status == 5 && exposed.stderr.contains("chmod 600 \(key)"), "\(exposed.stderr)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: cli.dataDirectory)
+        let folder = try cli.run(["whoami"])
+        #expect(folder.status == 5 && folder.stderr.contains("chmod 700 \(cli.dataDirectory)"), "\(folder.stderr)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: cli.dataDirectory)
+        #expect(try cli.run(["whoami"]).status == 0)
+
+        // A flipped format-version byte is damage, not a newer program's file.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: key))
+        bytes[4] ^= 0x04
+        try bytes.write(to: URL(fileURLWithPath: key))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+        let flipped = try cli.sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "13800138000",
+                                    "--category", "gig", "--monthly", "600"])
+        #expect(flipped.status == 5 && flipped.stderr.contains("damaged or was altered") && !flipped.stderr.contains("newer"), "\(flipped.stderr)")
+
+        // The server's key too.
+        let server = try ServerProcess()
+        server.crash()
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: server.folder + "/server.key")
+        let check = try server.admin(["check"])
+        #expect(check.status == 7 && check.stderr.contains("chmod 600"), "\(check.stderr)")
+    }
 }

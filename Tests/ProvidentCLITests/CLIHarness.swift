@@ -65,7 +65,8 @@ final class CLI: @unchecked Sendable {
         passphraseFile = home + ".pass"
         try "correct horse 电池 staple\n".write(toFile: passphraseFile, atomically: true, encoding: .utf8)
         if let policy {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
             try policy.write(toFile: dataDirectory + "/policy.yaml", atomically: true, encoding: .utf8)
         }
     }

@@ -77,10 +77,17 @@ import Testing
             try SealedKeyFile.open(Array("-----BEGIN OPENSSH PRIVATE KEY-----".utf8), passphrase: passphrase)
         }
         #expect(throws: CryptoError.notAKeyFile) { try SealedKeyFile.open([], passphrase: passphrase) }
-        var newer = file
+        // A newer format is another layout: its version byte and its own length.
+        var newer = file + [0]
         newer[4] = 2
         #expect(throws: CryptoError.unsupportedKeyFileVersion(2)) {
             try SealedKeyFile.open(newer, passphrase: passphrase)
+        }
+        // Version 1's length with another version byte is version 1, damaged.
+        var flipped = file
+        flipped[4] = 2
+        #expect(throws: CryptoError.keyFileTampered(reason: "format version byte 2")) {
+            try SealedKeyFile.open(flipped, passphrase: passphrase)
         }
     }
 
