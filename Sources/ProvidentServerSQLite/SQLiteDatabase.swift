@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import ProvidentServerCore
 import ProvidentServerStore
 
@@ -35,6 +36,7 @@ public final class SQLiteDatabase: SQLDatabase {
                 throw StoreFailure.badLocation(path)
             }
         }
+        opened.withLock { _ = $0.insert(path) }
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
@@ -135,13 +137,28 @@ public final class SQLiteDatabase: SQLDatabase {
         try? checkpointer.close()
     }
 
+    /// The databases this process opened, to tell a full disk from other I/O errors.
+    private static let opened = Mutex<Set<String>>([])
+
+    /// Whether the disk holding one of this process's databases has (almost) no space left:
+    /// SQLite reports a write that found no space as an I/O error as often as SQLITE_FULL.
+    static func aDiskIsFull() -> Bool {
+        opened.withLock { paths in
+            paths.contains { path in
+                var info = statvfs()
+                guard statvfs(path, &info) == 0 else { return false }
+                return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 64 * 1_024
+            }
+        }
+    }
+
     /// What a SQLite error means for the server.
     static func translate(_ error: DatabaseError) -> StoreFailure {
         switch error.resultCode {
         case .SQLITE_FULL: .full
         case .SQLITE_READONLY: .readOnly
         case .SQLITE_BUSY, .SQLITE_LOCKED: .busy
-        case .SQLITE_IOERR: .io
+        case .SQLITE_IOERR: aDiskIsFull() ? .full : .io
         case .SQLITE_NOTADB, .SQLITE_CORRUPT: .damaged("not a SQLite database, or corrupt")
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH: .unavailable(location: "the database file")
         default: .damaged("SQLite error \(error.resultCode.rawValue)")

@@ -66,4 +66,34 @@ struct SmallDisk {
         #expect(after.status == 0, "\(after.stderr)")
         #expect(try cli.digest() != digest)
     }
+
+    @Test(.enabled(if: SmallDisk.possible, "this machine does not let tests mount a tmpfs"))
+    func theServersFullDiskIsAnsweredAs507AndLosesNothing() throws {
+        let holder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-disk-\(UUID().uuidString)").path
+        let disk = try SmallDisk(megabytes: 8, at: holder)
+        defer { disk.unmount() }
+        let server = try ServerProcess(policy: "deposits: {lumpAllowed: true}\n", backend: .sqlite, sqlitePath: holder + "/provident.sqlite")
+        defer { server.crash() }
+        let worker = try CLI()
+        #expect(try worker.sign(["init", "--server", server.url]).status == 0)
+        #expect(try worker.sign(["enroll", "--name", "张三", "--id-number", "360426199101010071", "--phone", "13800138000",
+                                 "--category", "gig", "--monthly", "600"]).status == 0)
+        try worker.sync()
+        try disk.fill()
+        // The log file may hold room for a few pushes; the disk runs out soon after.
+        var answer: CLI.Result?
+        for _ in 0..<20 {
+            try ProvidentStoreAccess.recordLumpDeposits(worker, count: 300)
+            let result = try worker.sign(["sync"])
+            if result.status != 0 { answer = result; break }
+        }
+        let refused = try #require(answer, "the server never ran out of space")
+        #expect(refused.stderr.contains("full"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("server.internal"), "\(refused.stderr)")
+        // Space freed: the same change-sets go through, none lost, none doubled.
+        try disk.empty()
+        try worker.sync()
+        #expect(try worker.run(["outbox", "--json"]).stdout.contains("pending") == false)
+        #expect(try worker.digest() == (try server.digest()))
+    }
 }

@@ -46,7 +46,9 @@ final class ServerProcess: @unchecked Sendable {
     /// The address clients use.
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(policy: String? = nil, environment: [String: String] = [:], backend: TestBackend = .current) throws {
+    /// `sqlitePath` puts the SQLite database elsewhere than in the server's own folder (on a
+    /// small disk, say).
+    init(policy: String? = nil, environment: [String: String] = [:], backend: TestBackend = .current, sqlitePath: String? = nil) throws {
         extraEnvironment = environment
         self.backend = backend
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-server-\(UUID().uuidString)").path
@@ -60,7 +62,7 @@ final class ServerProcess: @unchecked Sendable {
         switch backend {
         case .sqlite:
             cluster = nil
-            database = folder + "/provident.sqlite"
+            database = sqlitePath ?? folder + "/provident.sqlite"
         case .postgres, .postgresTwoServers:
             let cluster = try PostgresCluster.current()
             self.cluster = cluster
