@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import ProvidentServerCore
 import ProvidentSync
 
@@ -83,6 +84,11 @@ struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch is HTTPParserError {
+            // Bytes that are not HTTP (a chunk size that is not hex…): the client's fault.
+            let l = Self.language(request)
+            throw APIError(.badRequest, "request.malformed", l.pick("The request could not be read as HTTP (a malformed body or header); nothing was applied.",
+                                                                    "无法按 HTTP 读取该请求（正文或头部格式有误）；未应用任何内容。"))
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: context.maxUploadSize, Self.language(request))
         } catch let error as HTTPError {

@@ -58,4 +58,24 @@ import Testing
         // A bad log format stops the service with a clear message.
         #expect(throws: (any Error).self) { try ServerProcess(environment: ["PROVIDENT_LOG_FORMAT": "xml"]) }
     }
+
+    @Test func aMalformedChunkedBodyIsA400InTheErrorShapeNotA500() throws {
+        let server = try ServerProcess()
+        // Raw bytes, as a fuzzer sends them: chunk sizes that are not hex, or absurdly large.
+        let script = """
+            import socket, sys
+            for body in (b"ZZZ\\r\\nabc\\r\\n0\\r\\n\\r\\n", b"ffffffffffffffffff\\r\\nabc\\r\\n0\\r\\n\\r\\n"):
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                s.settimeout(5)
+                s.sendall(b"POST /v1/push HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\nContent-Type: application/json\\r\\n\\r\\n" + body)
+                print(s.recv(4096).decode("utf-8", "replace").replace("\\r\\n", " "))
+                s.close()
+            """
+        let result = try runProgram("/usr/bin/python3", ["-c", script, String(server.url.split(separator: ":").last ?? "")], environment: [:])
+        let answers = result.stdout.split(separator: "\n")
+        #expect(answers.count == 2, "\(result.stdout)\(result.stderr)")
+        for answer in answers {
+            #expect(answer.hasPrefix("HTTP/1.1 400") && answer.contains(#""code":"request.malformed""#), "\(answer)")
+        }
+    }
 }
