@@ -187,7 +187,8 @@ public struct Employer: Hashable, Sendable {
     public var pensionInsured: Int
     /// The last month the employer paid for, if it ever did.
     public var lastPaid: Period?
-    /// Months owed from earlier under-payment, as the centre's ledger shows.
+    /// Months owed as the centre's ledger showed them when the list was made (欠缴月数): they
+    /// include the months since the last payment at that time. See `monthsOwed(asOf:)`.
     public var monthsInArrears: Int
 
     /// The record id for a credit code.
@@ -216,6 +217,15 @@ public struct Employer: Hashable, Sendable {
     /// when nobody is pension-insured.
     public var coverageBasisPoints: Int? {
         pensionInsured > 0 ? contributors * 10_000 / pensionInsured : nil
+    }
+
+    /// Months owed on `date`, the one figure every surface shows (the laptop, the reports, the
+    /// dashboard, the CSV): the months after the last month paid up to the month before `date`,
+    /// or the ledger's figure when that is larger (it also counts earlier under-payment). The two
+    /// are not added: the ledger's count already holds the months since the last payment.
+    public func monthsOwed(asOf date: CivilDate) -> Int {
+        let sinceLast = lastPaid.map { max(0, date.period.adding(months: -1).ordinal - $0.ordinal) } ?? 0
+        return max(sinceLast, monthsInArrears)
     }
 
     /// The employer's status on `date`, by these rules in order:

@@ -159,12 +159,9 @@ public enum Reports {
         return Report(name: "arrears", title: l.pick("Employers in arrears or stopped", "欠缴、停缴单位"), asOf: asOf, tables: [summary, detail])
     }
 
-    /// Months owed on `asOf`: those after the last month paid up to the month before, plus the
-    /// months owed from earlier under-payment.
+    /// Months owed on `asOf` (`Employer.monthsOwed(asOf:)`, the figure every surface shows).
     public static func unpaidMonths(_ employer: Employer, asOf: CivilDate) -> Int {
-        let due = asOf.period.adding(months: -1)
-        let sinceLast = employer.lastPaid.map { max(0, due.ordinal - $0.ordinal) } ?? 0
-        return sinceLast + employer.monthsInArrears
+        employer.monthsOwed(asOf: asOf)
     }
 
     /// Campaign progress per branch and per phase.

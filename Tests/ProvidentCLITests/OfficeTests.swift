@@ -210,11 +210,11 @@ final class Browser: @unchecked Sendable {
         let arrears = try server.adminObject(["report", "arrears", "--as-of", "2026-11-23"])
         let summary = try #require((arrears["tables"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]])
         #expect(summary.map { [$0["inArrears"] as? Int, $0["stopped"] as? Int, $0["employees"] as? Int, $0["unpaidMonths"] as? Int] }
-            == [[1, 0, 60, 3], [1, 1, 145, 8], [2, 1, 205, 11]])
+            == [[1, 0, 60, 3], [1, 1, 145, 6], [2, 1, 205, 9]])
         // CSV for spreadsheets: UTF-8 with a byte-order mark, CRLF.
         let csv = try server.admin(["report", "arrears", "--as-of", "2026-11-23", "--csv", "--table", "detail"])
         #expect(csv.output.starts(with: [0xEF, 0xBB, 0xBF]))
-        #expect(csv.stdout.contains("\r\n西工区,91410300001001001J,乙,private enterprise,stopped,2026-05,7,120,60,\r\n"))
+        #expect(csv.stdout.contains("\r\n西工区,91410300001001001J,乙,private enterprise,stopped,2026-05,5,120,60,\r\n"))
         let folder = server.folder + "/reports"
         #expect(try server.admin(["report", "enrolment", "--out", folder]).status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 3)

@@ -286,6 +286,39 @@ enum Days {
         #expect(try server.admin(["units", "import", file, "--encoding", "latin1"]).status == 64)
         #expect(try server.digest() == digest)
     }
+
+    @Test func monthsOwedIsOneFigureOnTheLaptopInTheReportAndInTheCSV() throws {
+        // 乙 paid last seven months ago; the ledger says 6 months owed (the months since then).
+        let server = try ServerProcess(policy: "name: 测试城市\n")
+        let list = server.folder + "/employers.csv"
+        try """
+            统一社会信用代码,单位名称,管理部,单位类型,是否建制,职工人数,缴存人数,养老保险参保人数,最后缴存月份,欠缴月数
+            \(Self.a),甲,西工区,民营企业,是,40,30,38,\(Months.iso(-1)),0
+            \(Self.b),乙,西工区,民营企业,是,120,60,110,\(Months.iso(-7)),6
+            \(Self.c),丙,西工区,民营企业,是,25,20,20,\(Months.iso(-1)),3
+
+            """.write(toFile: list, atomically: true, encoding: .utf8)
+        #expect(try server.admin(["units", "import", list]).status == 0)
+        let west = try CLI()
+        #expect(try west.sign(["init", "--server", server.url, "--invite", try server.invite(role: "field", branch: "西工区")]).status == 0)
+        try west.sync()
+        let laptop = Dictionary(uniqueKeysWithValues: try west.jsonArray(["unit", "list"]).compactMap { row -> (String, Int)? in
+            guard let code = row["creditCode"] as? String, let owed = row["monthsOwed"] as? Int else { return nil }
+            return (code, owed)
+        })
+        #expect(laptop == [Self.a: 0, Self.b: 6, Self.c: 3])
+        let report = try server.admin(["report", "arrears", "--json"])
+        let tables = try #require((try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])?["tables"] as? [[String: Any]])
+        let detail = try #require(tables.last?["rows"] as? [[String: Any]])
+        for row in detail {
+            let code = try #require(row["creditCode"] as? String)
+            #expect(row["unpaidMonths"] as? Int == laptop[code], "\(code): report \(row["unpaidMonths"] ?? "-"), laptop \(laptop[code] ?? -1)")
+        }
+        #expect(detail.count == 2)
+        let csv = try server.admin(["report", "arrears", "--csv", "--table", "detail"])
+        #expect(csv.stdout.contains(",\(Months.iso(-7)),6,120,"), "\(csv.stdout)")
+        #expect(try west.run(["unit", "show", Self.b]).stdout.contains("6 months owed"))
+    }
 }
 
 extension CLI {

@@ -171,7 +171,7 @@ private func line(memo: String, fen: Int64 = 60_000, date: String = "2026-11-05"
         Employer(creditCode: "914103000010000008", name: "甲", branch: "西工区", kind: .privateEnterprise, established: true,
                  employees: 40, contributors: 30, pensionInsured: 38, lastPaid: Period("2026-10"), monthsInArrears: 0),      // normal
         Employer(creditCode: "91410300001001001J", name: "乙", branch: "西工区", kind: .privateEnterprise, established: true,
-                 employees: 120, contributors: 60, pensionInsured: 110, lastPaid: Period("2026-05"), monthsInArrears: 2),    // stopped, 5+2 months
+                 employees: 120, contributors: 60, pensionInsured: 110, lastPaid: Period("2026-05"), monthsInArrears: 2),    // stopped, 5 months (the ledger's 2 are within them)
         Employer(creditCode: "91410300001002002W", name: "丙", branch: "西工区", kind: .privateEnterprise, established: true,
                  employees: 25, contributors: 20, pensionInsured: 20, lastPaid: Period("2026-09"), monthsInArrears: 0),      // in arrears, 1 month
         Employer(creditCode: "914103000010030037", name: "丁", branch: "洛龙区", kind: .stateOwned, established: true,
@@ -196,16 +196,33 @@ private func line(memo: String, fen: Int64 = 60_000, date: String = "2026-11-05"
         let report = Reports.arrears(employers: Self.employers, reliefs: [:], policy: .defaults, asOf: day("2026-11-23"), language: .chinese)
         #expect(report.tables[0].rows.map { $0.map(\.plain) } == [
             ["洛龙区", "1", "0", "1", "60", "3"],
-            ["西工区", "1", "1", "2", "145", "8"],
-            ["合计", "2", "1", "3", "205", "11"],
+            ["西工区", "1", "1", "2", "145", "6"],
+            ["合计", "2", "1", "3", "205", "9"],
         ])
         #expect(report.tables[1].rows.map { $0[1].plain } == ["914103000010030037", "91410300001001001J", "91410300001002002W"])
-        #expect(report.tables[1].rows[1].map(\.plain)[4...6] == ["停缴", "2026-05", "7"])
+        #expect(report.tables[1].rows[1].map(\.plain)[4...6] == ["停缴", "2026-05", "5"])
         // An approved deferral takes 乙 out of the tables.
         let deferred = Reports.arrears(employers: Self.employers, reliefs: ["unit-91410300001001001J": [ApprovedRelief(kind: .defer,
                                        from: Period("2026-11")!, through: Period("2027-04")!)]], policy: .defaults, asOf: day("2026-11-23"),
                                        language: .english)
         #expect(deferred.tables[0].rows.last?.map(\.plain) == ["Total", "2", "0", "2", "85", "4"])
+    }
+
+    @Test func monthsOwedIsOneFigureNeverTheLedgerAddedToTheGap() throws {
+        func employer(_ lastPaid: String?, ledger: Int) throws -> Employer {
+            Employer(creditCode: "914103000010000008", name: "甲", branch: "西工区", kind: .privateEnterprise, established: true,
+                     employees: 40, contributors: 30, pensionInsured: 38, lastPaid: lastPaid.flatMap { Period($0) }, monthsInArrears: ledger)
+        }
+        // Last paid for October, listed in May with the 6 months owed since (November to April):
+        // 6 in May, not 12; 7 in June.
+        #expect(try employer("2025-10", ledger: 6).monthsOwed(asOf: day("2026-05-20")) == 6)
+        #expect(try employer("2025-10", ledger: 6).monthsOwed(asOf: day("2026-06-20")) == 7)
+        // Paid up but owing 3 months of earlier under-payment: 3.
+        #expect(try employer("2026-04", ledger: 3).monthsOwed(asOf: day("2026-05-20")) == 3)
+        #expect(try employer(nil, ledger: 0).monthsOwed(asOf: day("2026-05-20")) == 0)
+        // The report says the same.
+        let listed = try employer("2025-10", ledger: 6)
+        #expect(Reports.unpaidMonths(listed, asOf: day("2026-05-20")) == listed.monthsOwed(asOf: day("2026-05-20")))
     }
 
     @Test func enrolmentCountsAndTheReconciledShare() throws {

@@ -17,6 +17,8 @@ struct UnitCommand: ParsableCommand {
         let creditCode, name, branch, kind, status: String
         let established: Bool
         let employees, contributors, pensionInsured, monthsInArrears: Int
+        /// Months owed today: the figure the office's reports show too.
+        let monthsOwed: Int
         let lastPaid: String?
         let coverageBasisPoints: Int?
 
@@ -31,6 +33,7 @@ struct UnitCommand: ParsableCommand {
             contributors = employer.contributors
             pensionInsured = employer.pensionInsured
             monthsInArrears = employer.monthsInArrears
+            monthsOwed = employer.monthsOwed(asOf: currentInstant().shanghaiDate)
             lastPaid = employer.lastPaid?.iso
             coverageBasisPoints = employer.coverageBasisPoints
         }
@@ -88,6 +91,11 @@ struct UnitCommand: ParsableCommand {
         }
     }
 
+    /// ", 6 months owed", or nothing when nothing is owed.
+    static func owed(_ months: Int) -> String {
+        months > 0 ? t(", \(months) months owed", "，欠缴 \(months) 个月") : ""
+    }
+
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(abstract: t("Show an employer: its figures, status, visits and applications.", "查看单位：基本情况、状态、走访和申请。"))
@@ -128,7 +136,7 @@ struct UnitCommand: ParsableCommand {
             Terminal.say(t("Paying HPF:    ", "缴存人数：    ") + "\(employer.contributors) / \(employer.pensionInsured)"
                          + t("pension-insured (coverage \(coverage))", "养老参保（覆盖率 \(coverage)）"))
             Terminal.say(t("Last paid:     ", "最后缴存：    ") + (employer.lastPaid?.iso ?? t("never", "从未缴存"))
-                         + (employer.monthsInArrears > 0 ? t(", \(employer.monthsInArrears) months owed", "，欠缴 \(employer.monthsInArrears) 个月") : ""))
+                         + UnitCommand.owed(employer.monthsOwed(asOf: currentInstant().shanghaiDate)))
             Terminal.say()
             Terminal.say(t("Visits:", "走访记录："))
             if file.visits.isEmpty { Terminal.say(t("  none yet", "  暂无")) }
