@@ -113,7 +113,7 @@ extension LocalDevice {
 
         var report = BundleReport()
         // Only answers to change-sets still waiting count: an answer imported again tells nothing new.
-        let waiting = Set(try replica.outbox().filter { $0.state == .pending }.map(\.sequence))
+        let waiting = Set(try replica.outbox().map(\.sequence))
         report.refusals = try replica.recordPushResults(parsed)
         report.accepted = parsed.filter { $0.status == .accepted && waiting.contains($0.sequence) }.count
         let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
@@ -124,13 +124,8 @@ extension LocalDevice {
                 report.alreadyApplied = true
             } else {
                 // A snapshot: this device had none, or the server's feed is not the one it read.
-                try replica.restartFeed()
-                for (index, document) in documents.enumerated() {
-                    var next: RecordKey?
-                    if index < documents.count - 1, case let .records(states) = document.content {
-                        next = states.last?.key ?? RecordKey(type: "account", id: "")
-                    }
-                    try replica.applySnapshotPage(document, next: next, mark: mark, now: now)
+                try replica.applyWholeSnapshot(documents, mark: mark, now: now)
+                for document in documents {
                     if case let .records(states) = document.content { report.snapshotRecords += states.count }
                 }
                 report.restarted = state.cursor != nil

@@ -134,19 +134,21 @@ public final class SyncSession: Sendable {
         }
         try await push(url: url, report: &report)
         let chainHead: UInt64
+        var confirmed = false
         do {
             chainHead = try await pull(url: url, serverKey: serverKey, report: &report)
         } catch let SyncFailure.refused(409, refusal) where refusal.code == "feed.rewound" || refusal.code == "feed.cursor_ahead" {
             // The feed is not the one this device read: the server was restored from an older
             // copy. Make sure it is still our server, then read it again from a snapshot.
             try await confirmServerKey(url: url, pinned: serverKey)
+            confirmed = true
             try device.replica.restartFeed()
             report.serverRestored = true
             chainHead = try await pull(url: url, serverKey: serverKey, report: &report)
         }
         if chainHead < (try device.replica.lastAnsweredSequence()) {
             // The server lost change-sets it had acknowledged: send them again.
-            try await confirmServerKey(url: url, pinned: serverKey)
+            if !confirmed { try await confirmServerKey(url: url, pinned: serverKey) }
             let resent = try device.replica.resendOutbox(from: chainHead + 1)
             if let missing = resent.missing { throw SyncFailure.cannotRefill(sequences: missing, keptDays: device.policy.keepSentDays) }
             report.refilled += resent.count

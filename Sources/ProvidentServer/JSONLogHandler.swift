@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProvidentDomain
 
 /// Logs as one JSON object a line, for collectors: `time` (UTC, milliseconds), `level`,
 /// `label`, `message`, `metadata` (every value a string), `source`; keys sorted, so a line reads
@@ -27,7 +28,7 @@ public struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         let object: [String: Any] = [
-            "time": Self.timestamp(Date()), "level": event.level.rawValue, "label": label, "message": event.message.description,
+            "time": SyncService.systemNow().utcISO, "level": event.level.rawValue, "label": label, "message": event.message.description,
             "metadata": merged.mapValues { Self.text($0) }, "source": event.source,
         ]
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
@@ -41,21 +42,6 @@ public struct JSONLogHandler: LogHandler {
         case let .stringConvertible(convertible): convertible.description
         default: value.description
         }
-    }
-
-    /// `2026-12-04T05:01:02.345Z`.
-    static func timestamp(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1_000).rounded(.down))
-        let seconds = millis / 1_000
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):"
-            + "\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1_000), 3))Z"
     }
 
     /// Writes a line to standard error in one call, so lines from concurrent tasks do not mix.

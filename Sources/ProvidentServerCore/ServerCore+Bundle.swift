@@ -50,12 +50,7 @@ extension ServerCore {
         // The device, as a request's signature is checked (§11.2): known, active, its key or
         // the transport key it certified.
         let (known, registeredTransport) = try await store.read { tx in (try await tx.device(deviceID), try await tx.transportKey(of: deviceID)) }
-        guard let device = known else { throw ServerError.unknownDevice }
-        switch device.status {
-        case .active: break
-        case .revoked: throw ServerError.deviceRevoked
-        case .quarantined: throw ServerError.deviceQuarantined
-        }
+        let device = try Self.requireActive(known)
         if let envelope = opened.delegation {
             guard let delegation = try? TransportDelegation(envelope: envelope, devicePublicKey: device.publicKey) else { throw Bundle.Problem.badSignature }
             // A transport key the device replaced no longer speaks for it.
@@ -67,17 +62,7 @@ extension ServerCore {
 
         // The change-sets, exactly as a push: all decoded and verified before anything is touched.
         let batch = try Self.decode(envelopes, signedBy: device)
-        var results: [PushAnswer] = []
-        if !batch.isEmpty {
-            do {
-                results = try await ingest(now: clock()) { ingest in
-                    try await ingest.accept(batch, from: device, language: language)
-                }
-            } catch let ServerError.chainFork(sequence, index) {
-                try await quarantine(device.id, reason: "signed two different change-sets for sequence \(sequence)")
-                throw ServerError.chainFork(sequence: sequence, index: index)
-            }
-        }
+        let results = batch.isEmpty ? [] : try await judge(batch, from: device, via: "bundle", now: clock(), language: language)
 
         // The feed after the device's cursor, or a snapshot.
         let scopes = try await store.read { try await $0.device(deviceID) }?.grant.readScopes ?? device.grant.readScopes
@@ -103,9 +88,7 @@ extension ServerCore {
                 let start = after
                 let (states, keys) = try await store.read { tx in
                     guard scopes?.isEmpty != true else { return ([RecordState](), [RecordKey]()) }
-                    let keys = try await tx.scopedKeys(after: start, scopes: scopes, limit: SyncLimits.maxSnapshotPage)
-                    let found = try await tx.records(keys)
-                    return (keys.compactMap { found[$0] }, keys)
+                    return try await Self.scopedRecords(tx, after: start, scopes: scopes, limit: SyncLimits.maxSnapshotPage)
                 }
                 snapshot.append(try SignedDocument(asOf: head, content: .records(states), signingWith: key).envelopeValue)
                 snapshotRecords += states.count
@@ -134,7 +117,6 @@ extension ServerCore {
             "restart": .bool(restart), "snapshot": .array(snapshot), "entries": .array(entries),
             "cursor": .integer(Int64(end)), "mark": endMark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead)),
         ])
-        ServerMetrics.judged(results, via: "bundle")
         logger.info("bundle imported", metadata: ["sync.device": .string(deviceID.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                                   "sync.bundle.entries": .stringConvertible(entries.count)])
         return BundleImport(answer: try Bundle.seal(answer, signingWith: key), device: deviceID, results: results, entries: entries.count,

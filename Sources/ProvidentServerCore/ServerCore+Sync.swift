@@ -107,12 +107,7 @@ extension ServerCore {
         let (known, transportKey) = try await store.read { tx in
             (try await tx.device(signed.device), signed.signer == .transport ? try await tx.transportKey(of: signed.device) : nil)
         }
-        guard let device = known else { throw ServerError.unknownDevice }
-        switch device.status {
-        case .active: break
-        case .revoked: throw ServerError.deviceRevoked
-        case .quarantined: throw ServerError.deviceQuarantined
-        }
+        let device = try Self.requireActive(known)
         switch signed.signer {
         case .device:
             try check(signed, signature, publicKey: device.publicKey)
@@ -138,6 +133,16 @@ extension ServerCore {
             guard fresh else { throw ServerError.replay }
         }
         return (device, signed)
+    }
+
+    /// The device, when it is known and active; otherwise why not.
+    static func requireActive(_ known: RegisteredDevice?) throws -> RegisteredDevice {
+        guard let device = known else { throw ServerError.unknownDevice }
+        switch device.status {
+        case .active: return device
+        case .revoked: throw ServerError.deviceRevoked
+        case .quarantined: throw ServerError.deviceQuarantined
+        }
     }
 
     /// Until when a nonce is remembered: twice the request window.
@@ -197,12 +202,28 @@ extension ServerCore {
         let batch = try Self.decode(envelopes, signedBy: device)
         let now = clock()
         let expires = nonceExpiry(now)
+        let answers = try await judge(batch, from: device, via: "push", now: now, language: request.language) { tx in
+            guard try await tx.useNonce(signed.nonce, device: device.id, expiresAt: expires) else { throw ServerError.replay }
+            try await tx.touch(device.id, at: now)
+        }
+        let accepted = answers.filter { $0.status == .accepted }.count
+        logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
+                                       "sync.batch.accepted": .stringConvertible(accepted)])
+        let forbidden = answers.filter { $0.code == DomainError.outOfScope.code }.count
+        // Writing outside the device's scope is a 403 (§11.5), though the push was committed.
+        if forbidden > 0 { throw ServerError.pushPartlyForbidden(forbidden: forbidden, results: answers) }
+        return answers
+    }
+
+    /// Judges a device's change-sets in one transaction (after `first`, run in it), as a push or a
+    /// bundle: a fork quarantines the device and raises the office's alert.
+    func judge(_ batch: [SignedChangeSet], from device: RegisteredDevice, via channel: String, now: Instant, language: Language,
+               first: @escaping @Sendable (any ServerWriting) async throws -> Void = { _ in }) async throws -> [PushAnswer] {
         let answers: [PushAnswer]
         do {
             answers = try await ingest(now: now) { ingest in
-                guard try await ingest.tx.useNonce(signed.nonce, device: device.id, expiresAt: expires) else { throw ServerError.replay }
-                try await ingest.tx.touch(device.id, at: now)
-                return try await ingest.accept(batch, from: device, language: request.language)
+                try await first(ingest.tx)
+                return try await ingest.accept(batch, from: device, language: language)
             }
         } catch let ServerError.chainFork(sequence, index) {
             try await quarantine(device.id, reason: "signed two different change-sets for sequence \(sequence)")
@@ -210,13 +231,7 @@ extension ServerCore {
                                                                          "sync.sequence": .stringConvertible(sequence)])
             throw ServerError.chainFork(sequence: sequence, index: index)
         }
-        ServerMetrics.judged(answers, via: "push")
-        let accepted = answers.filter { $0.status == .accepted }.count
-        logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
-                                       "sync.batch.accepted": .stringConvertible(accepted)])
-        let forbidden = answers.filter { $0.code == DomainError.outOfScope.code }.count
-        // Writing outside the device's scope is a 403 (§11.5), though the push was committed.
-        if forbidden > 0 { throw ServerError.pushPartlyForbidden(forbidden: forbidden, results: answers) }
+        ServerMetrics.judged(answers, via: channel)
         return answers
     }
 
@@ -308,14 +323,21 @@ extension ServerCore {
             let head = try await tx.feedHead()
             let mark = try await tx.feedMark(at: head)
             guard scopes?.isEmpty != true else { return (head, mark, [RecordState](), [RecordKey](), 0) }
-            let keys = try await tx.scopedKeys(after: start, scopes: scopes, limit: limit)
-            let found = try await tx.records(keys)
-            let total = try await tx.scopedRecordCount(scopes: scopes)
-            return (head, mark, keys.compactMap { found[$0] }, keys, total)
+            let (states, keys) = try await Self.scopedRecords(tx, after: start, scopes: scopes, limit: limit)
+            return (head, mark, states, keys, try await tx.scopedRecordCount(scopes: scopes))
         }
         let document = try SignedDocument(asOf: head, content: .records(states), signingWith: key)
         ServerMetrics.snapshotPageServed()
         return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total, mark: mark)
+    }
+
+    /// Whole records these scopes hold, in key order after `after`, at most `limit`, with the
+    /// keys read (a key whose record went meanwhile has no state).
+    static func scopedRecords(_ tx: any ServerReading, after: RecordKey?, scopes: Set<Scope>?,
+                              limit: Int) async throws -> (states: [RecordState], keys: [RecordKey]) {
+        let keys = try await tx.scopedKeys(after: after, scopes: scopes, limit: limit)
+        let found = try await tx.records(keys)
+        return (keys.compactMap { found[$0] }, keys)
     }
 
     static func limit(_ request: SignedRequest, default value: Int, maximum: Int) throws -> Int {

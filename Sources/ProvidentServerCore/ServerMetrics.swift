@@ -5,9 +5,14 @@ import Metrics
 enum ServerMetrics {
     /// Change-sets judged, by result and refusal code: from pushes and from bundles.
     static func judged(_ answers: [PushAnswer], via channel: String) {
-        for answer in answers {
-            Counter(label: "provident_change_sets_total",
-                    dimensions: [("channel", channel), ("status", answer.status.rawValue), ("code", answer.code ?? "")]).increment()
+        // One counter update per kind of answer, not per change-set: a push holds up to 500.
+        var counts: [String: [String: Int]] = [:]
+        for answer in answers { counts[answer.status.rawValue, default: [:]][answer.code ?? "", default: 0] += 1 }
+        for (status, codes) in counts {
+            for (code, count) in codes {
+                Counter(label: "provident_change_sets_total", dimensions: [("channel", channel), ("status", status), ("code", code)])
+                    .increment(by: count)
+            }
         }
     }
 

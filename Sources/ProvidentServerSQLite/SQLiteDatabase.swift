@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import ProvidentServerCore
+import ProvidentStore
 import ProvidentServerStore
 
 /// The server's store on one SQLite file (WAL), through GRDB: the embedded default. One
@@ -140,16 +141,9 @@ public final class SQLiteDatabase: SQLDatabase {
     /// The databases this process opened, to tell a full disk from other I/O errors.
     private static let opened = Mutex<Set<String>>([])
 
-    /// Whether the disk holding one of this process's databases has (almost) no space left:
-    /// SQLite reports a write that found no space as an I/O error as often as SQLITE_FULL.
+    /// Whether the disk holding one of this process's databases has (almost) no space left.
     static func aDiskIsFull() -> Bool {
-        opened.withLock { paths in
-            paths.contains { path in
-                var info = statvfs()
-                guard statvfs(path, &info) == 0 else { return false }
-                return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 64 * 1_024
-            }
-        }
+        opened.withLock { paths in paths.contains { ReplicaDatabase.diskIsFull(under: $0) } }
     }
 
     /// What a SQLite error means for the server.

@@ -111,6 +111,26 @@ extension ReplicaDatabase {
     }
 
     /// Applies one page of the feed and moves the cursor to `cursor`, in one transaction.
+    /// Replaces where this device stands with a whole snapshot given at once (a bundle's answer):
+    /// every page's records joined and the cursor set to their `asOf` with `mark`, in one
+    /// transaction, so an interrupted import leaves the device where it was.
+    public func applyWholeSnapshot(_ documents: [SignedDocument], mark: Digest256?, now: Instant) throws {
+        guard let asOf = documents.first?.asOf else { return }
+        try write { db in
+            var times: [HLCTimestamp] = []
+            for document in documents {
+                guard case let .records(states) = document.content else { continue }
+                for state in states { try Self.join(state, into: db) }
+                times += states.flatMap { $0.fields.values.map(\.winner.time) }
+            }
+            try db.execute(sql: """
+                UPDATE device SET cursor = ?, cursor_mark = ?, snapshot_as_of = NULL, snapshot_mark = NULL, snapshot_next = NULL
+                WHERE singleton = 1
+                """, arguments: [Int64(asOf), mark.map { Data($0.bytes) }])
+            try Self.advanceClock(db, past: times, now: now)
+        }
+    }
+
     /// `mark` is the feed's mark at `cursor`, sent with the next pull.
     public func applyFeedPage(_ entries: [PulledEntry], cursor: UInt64, mark: Digest256?, now: Instant) throws {
         try write { db in

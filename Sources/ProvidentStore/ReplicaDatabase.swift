@@ -140,8 +140,9 @@ public final class ReplicaDatabase: Sendable {
         try write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 }
     }
 
-    /// Whether the file system holding `path` has (almost) no space left.
-    static func diskIsFull(under path: String) -> Bool {
+    /// Whether the file system holding `path` has (almost) no space left: SQLite reports a write
+    /// that found no space as an I/O error as often as SQLITE_FULL. The server's store asks too.
+    package static func diskIsFull(under path: String) -> Bool {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else { return false }
         return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 64 * 1_024
