@@ -48,6 +48,7 @@ let package = Package(
             "ProvidentServerCore", "ProvidentServerStore", "ProvidentServerSQLite", "ProvidentServerPostgres",
             "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

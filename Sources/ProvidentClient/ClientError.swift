@@ -11,6 +11,8 @@ public enum ClientError: ProvidentError, Hashable {
     case directoryUnusable(path: String, reason: String)
     /// The data folder other users may read or change (its permission bits are given).
     case directoryExposed(path: String, mode: UInt16)
+    /// The CA file given for an `https://` server holds no PEM certificate.
+    case caFileUnreadable(path: String)
     /// The key file is missing while the replica holds change-sets not yet synced.
     case keyLostWithUnsyncedWork(directory: String, pending: Int)
     /// The key file and the replica belong to different devices.
@@ -50,7 +52,7 @@ public enum ClientError: ProvidentError, Hashable {
         case .alreadyInitialised, .watchRunning: .alreadySetUp
         case .notInitialised, .directoryUnusable: .notSetUp
         case .directoryExposed: .credentials
-        case .policyFileUnreadable: .configuration
+        case .policyFileUnreadable, .caFileUnreadable: .configuration
         case .keyLostWithUnsyncedWork, .keyDoesNotMatchReplica, .passphrasesDiffer, .passphraseTooShort,
              .passphraseUnavailable, .passphraseFileUnreadable: .credentials
         case .notConfirmed, .unknownAccount: .refused
@@ -65,6 +67,7 @@ public enum ClientError: ProvidentError, Hashable {
         case .notInitialised: "device.not_initialised"
         case .directoryUnusable: "device.directory"
         case .directoryExposed: "device.directory_exposed"
+        case .caFileUnreadable: "tls.ca_file"
         case .keyLostWithUnsyncedWork: "device.key_lost"
         case .keyDoesNotMatchReplica: "device.key_mismatch"
         case .passphrasesDiffer: "passphrase.differ"
@@ -94,6 +97,9 @@ public enum ClientError: ProvidentError, Hashable {
         case let .directoryExposed(path, mode):
             return l.pick("Other users may read or change the data folder \(path) (mode \(String(mode, radix: 8))), which holds personal data and the device's keys; nothing was done. Make it private with: chmod 700 \(path)",
                           "其他用户可以读取或修改数据文件夹 \(path)（权限 \(String(mode, radix: 8))），其中有个人数据和设备密钥；未做任何操作。请用以下命令设为私有：chmod 700 \(path)")
+        case let .caFileUnreadable(path):
+            return l.pick("The CA file \(path) holds no PEM certificate; give the office's CA certificate (a file beginning -----BEGIN CERTIFICATE-----). Nothing was changed.",
+                          "CA 文件 \(path) 中没有 PEM 证书；请给出中心的 CA 证书（以 -----BEGIN CERTIFICATE----- 开头的文件）。未做任何更改。")
         case let .keyLostWithUnsyncedWork(directory, pending):
             return l.pick("The device key in \(directory) is missing, but \(pending) change(s) on this device are not yet synced; restore device.key from a backup. Nothing was changed.",
                           "\(directory) 中的设备密钥丢失，但本设备还有 \(pending) 项更改尚未同步；请从备份恢复 device.key。未做任何更改。")

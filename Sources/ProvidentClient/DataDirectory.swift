@@ -34,6 +34,9 @@ public struct DataDirectory: Hashable, Sendable {
     /// The policy the server sent at enrolment; it takes precedence over a local one.
     public var serverPolicyPath: String { path + "/server-policy.yaml" }
 
+    /// The certificate authorities trusted for an `https://` server, when the office uses its own.
+    public var caFilePath: String { path + "/ca.pem" }
+
     /// Whether a device key is there.
     public var hasKey: Bool { FileManager.default.fileExists(atPath: keyPath) }
     /// Whether a replica is there.

@@ -17,6 +17,9 @@ public enum SyncFailure: ProvidentError, Hashable {
     case serverKeyChanged
     /// The server asked to wait longer than the device waits; it may be asked again after `after`.
     case retryLater(server: String, after: Instant, report: ErrorReport)
+    /// The `https://` server's certificate was not accepted (not signed by a trusted CA, or for
+    /// another name); nothing was sent.
+    case untrustedCertificate(server: String)
     /// A sync without the passphrase, by a device not yet enrolled: enrolling needs the device key.
     case notEnrolled
     /// The server does not know this enrolled device: it was restored from a copy older than the
@@ -32,7 +35,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         switch self {
         case .noServer: .invalidInput
         case .unreachable, .offline, .retryLater: .unavailable
-        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill: .remoteRefusal
+        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill, .untrustedCertificate: .remoteRefusal
         case .forgottenByServer(let staff, _): staff ? .remoteRefusal : .credentials
         case .notEnrolled: .credentials
         }
@@ -46,6 +49,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .refused(_, report): report.code
         case .badAnswer: "sync.bad_answer"
         case .serverKeyChanged: "sync.server_key_changed"
+        case .untrustedCertificate: "tls.untrusted"
         case .notEnrolled: "sync.not_enrolled"
         case .forgottenByServer: "sync.forgotten_by_server"
         case .cannotRefill: "sync.cannot_refill"
@@ -70,6 +74,9 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .retryLater(server, after, report):
             l.pick("The server \(server) asks to wait (\(report.message)); nothing was lost: try again after \(after.shanghaiDisplay).",
                    "服务器 \(server) 要求稍候（\(report.message)）；没有数据丢失：请在 \(after.shanghaiDisplay) 之后再试。")
+        case let .untrustedCertificate(server):
+            l.pick("The certificate of \(server) is not trusted (signed by an unknown authority, expired, or for another name); nothing was sent. If the office signs its own certificates, give its CA file: provident init --ca-file FILE, or PROVIDENT_CA_FILE.",
+                   "\(server) 的证书不受信任（由未知机构签发、已过期或不属于该名称）；未发送任何内容。如果中心自行签发证书，请给出其 CA 文件：provident init --ca-file 文件，或设置 PROVIDENT_CA_FILE。")
         case .notEnrolled:
             l.pick("This device is not enrolled with its server yet; the first sync needs the passphrase.",
                    "本设备尚未在服务器注册；首次同步需要口令。")

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentStore
@@ -60,7 +61,7 @@ public final class SyncSession: Sendable {
 
     /// A sync signed by the device key (the passphrase unlocked it): it also registers the
     /// device's transport key, making one if there is none, so later syncs need no passphrase.
-    public init(device: LocalDevice, key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+    public init(device: LocalDevice, key: SigningKey, client: HTTPClient = ServerTrust.client, language: Language, maxAttempts: Int = 5,
                 bounds: ServerConnection.Bounds = .fromEnvironment(), progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.device = device
         connection = ServerConnection(key: key, client: client, language: language, maxAttempts: maxAttempts, bounds: bounds,
@@ -70,7 +71,7 @@ public final class SyncSession: Sendable {
 
     /// A sync signed by the transport key, without the passphrase (sync-protocol.md §5.1). It
     /// sends change-sets already signed and receives; it cannot enrol.
-    public init(device: LocalDevice, transport: TransportCredentials, client: HTTPClient = .shared, language: Language,
+    public init(device: LocalDevice, transport: TransportCredentials, client: HTTPClient = ServerTrust.client, language: Language,
                 maxAttempts: Int = 5, bounds: ServerConnection.Bounds = .fromEnvironment(),
                 progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.device = device
@@ -339,14 +340,14 @@ public final class ServerConnection: Sendable {
     }
 
     /// Requests signed by the device key.
-    public convenience init(key: SigningKey, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+    public convenience init(key: SigningKey, client: HTTPClient = ServerTrust.client, language: Language, maxAttempts: Int = 5,
                             bounds: Bounds = .fromEnvironment(), retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.init(key: key, device: DeviceID(publicKey: key.publicKey), signer: .device, client: client, language: language,
                   maxAttempts: maxAttempts, bounds: bounds, retrying: retrying)
     }
 
     /// Requests signed by the transport key, for the device that certified it.
-    public convenience init(transport: TransportCredentials, client: HTTPClient = .shared, language: Language, maxAttempts: Int = 5,
+    public convenience init(transport: TransportCredentials, client: HTTPClient = ServerTrust.client, language: Language, maxAttempts: Int = 5,
                             bounds: Bounds = .fromEnvironment(), retrying: @escaping @Sendable (SyncProgress) -> Void = { _ in }) {
         self.init(key: transport.key, device: transport.delegation.device, signer: .transport, client: client, language: language,
                   maxAttempts: maxAttempts, bounds: bounds, retrying: retrying)
@@ -442,6 +443,9 @@ public final class ServerConnection: Sendable {
                 // 1e300) is ignored rather than slept on or turned into a time.
                 retryAfter = response.headers.first(name: "retry-after").flatMap { Int($0) }.map { Double(min(max($0, 0), 366 * 86_400)) }
                 answer = Array(try await response.body.collect(upTo: 64 * 1_048_576).readableBytesView)
+            } catch let failure as NIOSSLError {
+                _ = failure
+                throw SyncFailure.untrustedCertificate(server: url)
             } catch {
                 let left = await reachability.remaining(within: bounds.offlineSeconds)
                 if let left, left < delay { throw SyncFailure.unreachable(server: url, attempts: attempt) }

@@ -12,6 +12,7 @@ struct MetricsEndpoint: Sendable {
     let core: ServerCore
     let registry: PrometheusCollectorRegistry
     let token: String
+    let connections: ConnectionTable
 
     func addRoutes(to router: Router<ProvidentRequestContext>) {
         router.get("/metrics") { request, context in
@@ -32,6 +33,10 @@ struct MetricsEndpoint: Sendable {
             registry.makeGauge(name: "provident_devices", labels: [("status", status)], help: "Devices the server knows, by status.")
                 .set(Double(devices.filter { $0.status.rawValue == status }.count))
         }
+        registry.makeGauge(name: "provident_connections", help: "HTTP connections open now.").set(Double(connections.open))
+        let bytes = try await core.store.databaseBytes()
+        registry.makeGauge(name: "provident_database_bytes", labels: [("backend", core.store.backend)],
+                           help: "The database's size as it counts it (SQLite pages in use, pg_database_size).").set(Double(bytes))
         if core.store.backend == "sqlite" {
             for (part, suffix) in [("database", ""), ("wal", "-wal")] {
                 let size = (try? FileManager.default.attributesOfItem(atPath: core.store.location + suffix)[.size] as? NSNumber)?.doubleValue ?? 0

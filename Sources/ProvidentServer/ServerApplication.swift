@@ -1,5 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOCore
+import NIOSSL
 import Logging
 import Prometheus
 import ProvidentCrypto
@@ -62,21 +66,59 @@ public struct SyncService: Sendable {
     /// store's upkeep running beside it.
     /// With `metrics` (the registry swift-metrics was bootstrapped with) and `metrics.token`
     /// set, it also serves `/metrics`.
-    public func application(logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
-                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The open-files limit (`OpenFiles.raiseToHardLimit()` at start) sets the connection cap
+    /// when `server.maxConnections` is 0.
+    public func application(logger: Logger, metrics: PrometheusCollectorRegistry? = nil, openFiles: Int = 1024,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let limits = configuration.limits
+        let table = ConnectionTable(perAddress: max(1, limits.maxConnectionsPerAddress))
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(table: table, requestTimeout: .seconds(Int64(max(1, limits.requestTimeoutSeconds))), logger: logger)],
+            idleTimeout: .seconds(Int64(max(1, limits.idleTimeoutSeconds))))
+        let server: HTTPServerBuilder = if let tls = try Self.tlsConfiguration(configuration) {
+            try .tls(.http1(configuration: http), tlsConfiguration: tls)
+        } else {
+            .http1(configuration: http)
+        }
         let router = Router(context: ProvidentRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorShapeMiddleware())
         if let metrics, let token = configuration.metricsToken {
-            MetricsEndpoint(core: core, registry: metrics, token: token).addRoutes(to: router)
+            MetricsEndpoint(core: core, registry: metrics, token: token, connections: table).addRoutes(to: router)
         }
         SyncController(core: core).addRoutes(to: router)
         OfficeDashboard(core: core).addRoutes(to: router)
-        return Application(router: router,
-                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provident-server"),
+        return Application(router: router, server: server,
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "provident-server",
+                                                availableConnectionsDelegate: MaximumAvailableConnections(limits.effectiveMaxConnections(openFiles: openFiles))),
                            services: [StoreUpkeep(core: core, logger: logger)],
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                            logger: logger)
+    }
+
+    /// The TLS set-up from `server.tlsCertificate` and `server.tlsKey`, or nil for plain HTTP.
+    /// One without the other, or a file that cannot be read, is refused before listening.
+    static func tlsConfiguration(_ configuration: ServerConfiguration) throws -> TLSConfiguration? {
+        switch (configuration.tlsCertificate, configuration.tlsKey) {
+        case (nil, nil):
+            return nil
+        case let (certificate?, key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                guard !chain.isEmpty else { throw ServiceFailure.tlsUnreadable(certificate) }
+                let privateKey: NIOSSLPrivateKey
+                do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch { throw ServiceFailure.tlsUnreadable(key) }
+                var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+                tls.minimumTLSVersion = .tlsv12
+                return tls
+            } catch let failure as ServiceFailure {
+                throw failure
+            } catch {
+                throw ServiceFailure.tlsUnreadable(certificate)
+            }
+        default:
+            throw ServiceFailure.tlsIncomplete
+        }
     }
 
     /// Closes the database.
@@ -116,11 +158,15 @@ struct StoreUpkeep: Service {
 public enum ServiceFailure: ProvidentError, Hashable {
     case policyUnreadable(String)
     case keyMissing(String)
+    case tlsUnreadable(String)
+    case tlsIncomplete
 
     public var code: String {
         switch self {
         case .policyUnreadable: "policy_file.unreadable"
         case .keyMissing: "server.key_missing"
+        case .tlsUnreadable: "tls.unreadable"
+        case .tlsIncomplete: "tls.incomplete"
         }
     }
 
@@ -128,6 +174,7 @@ public enum ServiceFailure: ProvidentError, Hashable {
         switch self {
         case .policyUnreadable: .configuration
         case .keyMissing: .damaged
+        case .tlsUnreadable, .tlsIncomplete: .configuration
         }
     }
 
@@ -138,6 +185,12 @@ public enum ServiceFailure: ProvidentError, Hashable {
         case let .keyMissing(path):
             l.pick("The server key file \(path) is missing; restore it from the backup taken with the database, or give its place with server.keyPath.",
                    "服务器密钥文件 \(path) 不存在；请从与数据库一同备份的副本恢复，或用 server.keyPath 指定其位置。")
+        case let .tlsUnreadable(path):
+            l.pick("The TLS file \(path) cannot be read as PEM; give a certificate chain with --tls-cert and its private key with --tls-key.",
+                   "无法按 PEM 读取 TLS 文件 \(path)；请用 --tls-cert 给出证书链，用 --tls-key 给出其私钥。")
+        case .tlsIncomplete:
+            l.pick("TLS needs both a certificate (--tls-cert, server.tlsCertificate) and its key (--tls-key, server.tlsKey).",
+                   "TLS 需要同时给出证书（--tls-cert，server.tlsCertificate）和私钥（--tls-key，server.tlsKey）。")
         }
     }
 }

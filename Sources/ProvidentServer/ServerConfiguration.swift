@@ -28,6 +28,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `metrics.token`: when set, `GET /metrics` answers with this bearer token (Prometheus
     /// text format); unset, there is no `/metrics`.
     public var metricsToken: String?
+    /// `server.tlsCertificate` and `server.tlsKey`: PEM files; with both set the server speaks
+    /// HTTPS itself (otherwise terminate TLS in front of it, as in deploy/nginx.conf).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// `server.idleTimeoutSeconds`, `server.requestTimeoutSeconds`, `server.maxConnectionsPerAddress`,
+    /// `server.maxConnections`.
+    public var limits = ConnectionLimits()
 
     public init() {}
 
@@ -41,6 +48,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         policyPath = reader.string(forKey: "policy.path")
         logFormat = reader.string(forKey: "log.format", default: logFormat)
         metricsToken = reader.string(forKey: "metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        tlsCertificate = reader.string(forKey: "server.tlsCertificate").flatMap { $0.isEmpty ? nil : $0 }
+        tlsKey = reader.string(forKey: "server.tlsKey").flatMap { $0.isEmpty ? nil : $0 }
+        limits.idleTimeoutSeconds = reader.int(forKey: "server.idleTimeoutSeconds", default: limits.idleTimeoutSeconds)
+        limits.requestTimeoutSeconds = reader.int(forKey: "server.requestTimeoutSeconds", default: limits.requestTimeoutSeconds)
+        limits.maxConnectionsPerAddress = reader.int(forKey: "server.maxConnectionsPerAddress", default: limits.maxConnectionsPerAddress)
+        limits.maxConnections = reader.int(forKey: "server.maxConnections", default: limits.maxConnections)
         settings.maxDriftSeconds = reader.int(forKey: "sync.maxDriftSeconds", default: settings.maxDriftSeconds)
         settings.requestWindowSeconds = reader.int(forKey: "sync.requestWindowSeconds", default: settings.requestWindowSeconds)
         settings.selfEnrolmentsPerHour = reader.int(forKey: "enrolment.selfPerHour", default: settings.selfEnrolmentsPerHour)

@@ -35,6 +35,13 @@ public struct SQLServerStore: ServerStore {
         try await database.integrityCheck()
     }
 
+    public func databaseBytes() async throws -> Int64 {
+        let sql = database.dialect == .postgres
+            ? "SELECT pg_database_size(current_database()) AS bytes"
+            : "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()"
+        return try await database.read { session in try await session.query(sql).first?.integer("bytes") ?? 0 }
+    }
+
     public func ping() async -> Bool {
         await database.ping()
     }

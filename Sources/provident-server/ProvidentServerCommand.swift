@@ -134,6 +134,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-format"), help: ArgumentHelp(t("text, or json: one JSON object a line (default text; log.format).",
                                                                   "text，或 json：每行一个 JSON 对象（默认 text；log.format）。")))
     var logFormat: LogFormat?
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp(t("A PEM certificate chain: serve HTTPS (server.tlsCertificate; needs --tls-key).",
+                                                                "PEM 证书链：以 HTTPS 提供服务（server.tlsCertificate；需同时给出 --tls-key）。"), valueName: "file"))
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp(t("The certificate's PEM private key, readable by its owner only (server.tlsKey).",
+                                                               "证书的 PEM 私钥，只能由其所有者读取（server.tlsKey）。"), valueName: "file"))
+    var tlsKey: String?
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
@@ -145,6 +151,8 @@ struct Serve: AsyncParsableCommand {
         if let port { flags["server.port"] = ConfigValue(.int(port), isSecret: false) }
         if let policy { flags["policy.path"] = ConfigValue(.string(policy), isSecret: false) }
         if let logFormat { flags["log.format"] = ConfigValue(.string(logFormat.rawValue), isSecret: false) }
+        if let tlsCert { flags["server.tlsCertificate"] = ConfigValue(.string(tlsCert), isSecret: false) }
+        if let tlsKey { flags["server.tlsKey"] = ConfigValue(.string(tlsKey), isSecret: false) }
         let configuration = try await options.load(flags: flags)
         guard let format = LogFormat(rawValue: configuration.logFormat) else {
             throw AdminFailure(status: 3, message: t("log.format is “\(configuration.logFormat)”; use text or json.", "log.format 为“\(configuration.logFormat)”；请使用 text 或 json。"))
@@ -163,25 +171,27 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "provident-server")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory.provident(registry))
+        if let tlsKey = configuration.tlsKey, FileManager.default.fileExists(atPath: tlsKey) { try AtomicFile.requirePrivate(tlsKey) }
+        let openFiles = OpenFiles.raiseToHardLimit()
         let service = try await SyncService.open(configuration, create: true, logger: logger)
         let database = configuration.databaseURL
-        let app = service.application(logger: logger, metrics: registry, onServerRunning: { port in
-            let url = "http://\(configuration.host):\(port)"
-            let banner = """
-                Provident sync service listening on \(url)
-                  database: \(service.core.store.location) (\(service.core.store.backend))   server device: \(service.core.id)
-                Next:
-                  provident-server device invite --role field --branch 西工区 --database \(database)
-                  provident init --server \(url)            (a worker's own laptop)
-                  provident init --server \(url) --invite CODE   (a staff laptop)
-                  provident-server office add-user NAME --database \(database)   then open \(url)/office
-
-                """
-            // Written straight to the file descriptor: unbuffered, so scripts waiting for it see it at once.
-            FileHandle.standardOutput.write(Data(banner.utf8))
-        })
+        let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         do {
-            try await app.runService()
+            try await service.application(logger: logger, metrics: registry, openFiles: openFiles, onServerRunning: { port in
+                let url = "\(scheme)://\(configuration.host):\(port)"
+                let banner = """
+                    Provident sync service listening on \(url)
+                      database: \(service.core.store.location) (\(service.core.store.backend))   server device: \(service.core.id)
+                    Next:
+                      provident-server device invite --role field --branch 西工区 --database \(database)
+                      provident init --server \(url)            (a worker's own laptop)
+                      provident init --server \(url) --invite CODE   (a staff laptop)
+                      provident-server office add-user NAME --database \(database)   then open \(url)/office
+
+                    """
+                // Written straight to the file descriptor: unbuffered, so scripts waiting for it see it at once.
+                FileHandle.standardOutput.write(Data(banner.utf8))
+            }).runService()
         } catch {
             await service.close()
             throw error

@@ -44,7 +44,9 @@ final class ServerProcess: @unchecked Sendable {
     private var backups: [String] = []
 
     /// The address clients use.
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
+    /// `https` when the environment gives the server a certificate.
+    var scheme: String { extraEnvironment["PROVIDENT_SERVER_TLS_CERTIFICATE"] == nil ? "http" : "https" }
 
     /// `sqlitePath` puts the SQLite database elsewhere than in the server's own folder (on a
     /// small disk, say).
@@ -118,7 +120,7 @@ final class ServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            if let match = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:([0-9]+)/), let port = Int(match.output.1) {
+            if let match = text.firstMatch(of: /listening on https?:\/\/127\.0\.0\.1:([0-9]+)/), let port = Int(match.output.1) {
                 return (process, port)
             }
             guard process.isRunning else { break }

@@ -42,6 +42,10 @@ struct Init: AsyncParsableCommand {
     @Option(help: ArgumentHelp(t("The claim code from the outreach visit, to take over your account.", "外勤走访时获得的认领码，用于认领您的账户。"),
                                valueName: "code"))
     var claim: String?
+    @Option(name: .customLong("ca-file"),
+            help: ArgumentHelp(t("For an https:// server whose certificate the office signed itself: its CA certificate (PEM), kept in the data folder.",
+                                 "用于中心自签证书的 https:// 服务器：其 CA 证书（PEM），保存在数据文件夹中。"), valueName: "file"))
+    var caFile: String?
 
     @Option(name: .customLong("confirm-device"),
             help: ArgumentHelp(t("With --force and no terminal: the id of the device being replaced, as confirmation.",
@@ -62,6 +66,12 @@ struct Init: AsyncParsableCommand {
         } else if directory.hasKey {
             throw ClientError.alreadyInitialised(directory: directory.path)
         }
+        if let caFile {
+            try ServerTrust.validate(caFile: caFile)
+            ServerTrust.choose(caFile: caFile)
+        } else {
+            ServerTrust.choose(for: directory)
+        }
         let secret = try newPassphrase()
         // Enrol first, with the new key in memory: if the server refuses, nothing is written here.
         let key = SigningKey.generate()
@@ -75,6 +85,7 @@ struct Init: AsyncParsableCommand {
         let (device, backup) = try LocalDevice.initialise(directory: directory, passphrase: secret, key: key, role: enrolled?.role ?? .selfService,
                                                           force: force, now: currentInstant(), environment: ProcessInfo.processInfo.environment)
         if let enrolled { try device.adopt(enrolled) }
+        if let caFile { try ServerTrust.install(caFile: caFile, in: directory) }
         // The transport key lets later syncs run without the passphrase (sync-protocol.md §5.1).
         let transport = try device.makeTransportKey(deviceKey: key, now: currentInstant())
         var transportRegistered = false

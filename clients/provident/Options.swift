@@ -18,7 +18,8 @@ struct DataOptions: ParsableArguments {
 
     /// Opens the device for reading (no passphrase needed).
     func open() throws -> LocalDevice {
-        try LocalDevice.open(directory: directory, environment: ProcessInfo.processInfo.environment)
+        ServerTrust.choose(for: directory)
+        return try LocalDevice.open(directory: directory, environment: ProcessInfo.processInfo.environment)
     }
 }
 

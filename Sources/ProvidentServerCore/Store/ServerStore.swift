@@ -23,6 +23,9 @@ public protocol ServerStore: Sendable {
     func write<T: Sendable>(_ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T
     /// What the database itself says of its integrity: `["ok"]`, or what it found.
     func integrityCheck() async throws -> [String]
+    /// The database's size in bytes, as the database counts it (pages in use on SQLite,
+    /// `pg_database_size` on PostgreSQL).
+    func databaseBytes() async throws -> Int64
     /// Whether the database answers now: for `/health`.
     func ping() async -> Bool
     /// Regular upkeep while serving (SQLite copies its write-ahead log into the database), run
