@@ -3,18 +3,20 @@ import Foundation
 import ProvidentCLIKit
 import ProvidentServer
 
-/// Backups of a SQLite deployment: taken while the service runs, checked, restored.
+/// Backups of a deployment (SQLite or PostgreSQL): taken while the service runs, checked, restored.
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: t("Take or check a backup of the database and the server key.", "备份数据库和服务器密钥，或检查备份。"),
         discussion: t("""
-            `backup DIR` copies the SQLite database from a consistent snapshot while the service goes on, \
-            with the server key (0600) and a manifest of the copy's feed head and state digest. \
-            `backup verify DIR` checks all of it without changing anything. Restore with `provident-server restore DIR`. \
+            `backup DIR` copies the SQLite database from a consistent snapshot while the service goes on \
+            (PostgreSQL: pg_dump, one snapshot), with the server key (0600) and a manifest of the copy's feed head \
+            and state digest. `backup verify DIR` checks all of it without changing anything (a PostgreSQL dump is \
+            restored into a scratch database, dropped after, on the server --database names). Restore with `provident-server restore DIR`. \
             Keep backups where the key is safe: whoever holds it can sign as this server.
             """, """
-            `backup 文件夹` 在服务继续运行的同时，从一致的快照复制 SQLite 数据库，连同服务器密钥（0600）\
-            和记录副本数据流位置与状态摘要的清单。`backup verify 文件夹` 检查全部内容，不做任何更改。\
+            `backup 文件夹` 在服务继续运行的同时，从一致的快照复制 SQLite 数据库（PostgreSQL：用 pg_dump，单一快照），\
+            连同服务器密钥（0600）和记录副本数据流位置与状态摘要的清单。`backup verify 文件夹` 检查全部内容，不做任何更改\
+            （PostgreSQL 备份会恢复到 --database 所指服务器上的临时数据库中检查，之后删除）。\
             恢复请用 `provident-server restore 文件夹`。请把备份存放在安全之处：持有密钥者可以本服务器的名义签名。
             """),
         subcommands: [Take.self, Verify.self], defaultSubcommand: Take.self)
@@ -33,10 +35,11 @@ struct BackupCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: t("Check a backup folder; changes nothing.", "检查备份文件夹；不做任何更改。"))
+        @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The backup folder.", "备份文件夹。"), valueName: "folder")) var folder: String
 
         func run() async throws {
-            let manifest = try await ServerBackup.verify(folder, logger: quietLogger)
+            let manifest = try await ServerBackup.verify(folder, configuration: try await options.load(), logger: quietLogger)
             print(t("The backup in \(folder) is whole: taken \(manifest.createdAt), feed at position \(manifest.feedHead).",
                     "\(folder) 中的备份完好：备份于 \(manifest.createdAt)，数据流位置 \(manifest.feedHead)。"))
             print(t("State digest: ", "状态摘要：") + manifest.stateDigest)
