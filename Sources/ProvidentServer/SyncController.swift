@@ -27,6 +27,10 @@ struct SyncController: Sendable {
 
     func addRoutes(to router: Router<ProvidentRequestContext>) {
         router.get("/health", use: health)
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
         router.post("/v1/devices", use: enrol)
         router.get("/v1/device", use: me)
         router.post("/v1/device/transport", use: registerTransport)
