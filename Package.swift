@@ -91,6 +91,12 @@ let package = Package(
             dependencies: ["ProvidentCrypto", "ProvidentSync"],
             path: "tools/provident-bench"
         ),
+        // libFuzzer targets; `make fuzz` builds them with -sanitize=fuzzer (tools/fuzz).
+        .executableTarget(
+            name: "provident-fuzz",
+            dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto"],
+            path: "tools/provident-fuzz"
+        ),
         .target(name: "ProvidentTestSupport", path: "Sources/ProvidentTestSupport"),
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto", "ProvidentTestSupport"]),
