@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup build demo bench bench-client bench-sync bench-sync-postgres clean
+.PHONY: run test setup build demo bench bench-client bench-sync bench-sync-postgres bench-connections install fuzz power-cut clean
 
 ## Start the sync service on the embedded SQLite database (./var/provident.sqlite), building
 ## what is needed first; prints its address and what to do next.
@@ -48,6 +48,27 @@ bench-sync: setup
 ## The same on PostgreSQL: ingest with one and two servers beside SQLite, then the syncs.
 bench-sync-postgres: setup
 	tools/bench-sync --database postgres
+
+## 10,000 idle connections held open: how fast /health still answers, and the per-address cap.
+bench-connections: setup
+	tools/bench-connections
+
+## libFuzzer targets (canonical decoder, envelope, request signature, statement and employer
+## list readers), 1,000,000 executions each; FUZZ_ARGS="--seconds 60" bounds them by time instead.
+fuzz:
+	SWIFT=$(SWIFT) tools/fuzz $(FUZZ_ARGS)
+
+## 100 power cuts of the server under pushing devices (an LD_PRELOAD layer drops every write no
+## fsync made durable); no acknowledged change-set may be lost.
+power-cut: setup
+	$(SWIFT) build --product provident-server
+	tools/power-cut --cuts 100
+
+## Install binaries, man pages, shell completions and systemd units under PREFIX (/usr/local);
+## DESTDIR stages them elsewhere.
+PREFIX ?= /usr/local
+install: setup
+	SWIFT=$(SWIFT) tools/install $(PREFIX)
 
 clean:
 	rm -rf .build
