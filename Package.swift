@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -55,6 +56,9 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // The office's files: CSV or .xlsx (ZIPFoundation and Foundation's XML parser) as tables.
+        .target(name: "ProvidentSpreadsheet", dependencies: ["ProvidentDomain", "ProvidentSync",
+                                                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // What both command-line programs share: language, tables, JSON, the parser's errors.
         .target(name: "ProvidentCLIKit", dependencies: ["ProvidentSync", "ProvidentDomain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "ProvidentClient", dependencies: ["ProvidentStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
@@ -67,7 +71,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "provident-server",
-            dependencies: ["ProvidentServer", "ProvidentCLIKit", "ProvidentServerCore", "ProvidentServerStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            dependencies: ["ProvidentServer", "ProvidentCLIKit", "ProvidentSpreadsheet", "ProvidentServerCore", "ProvidentServerStore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Configuration", package: "swift-configuration"),
                            .product(name: "Logging", package: "swift-log"),
@@ -100,11 +104,14 @@ let package = Package(
         .target(name: "ProvidentTestSupport", path: "Sources/ProvidentTestSupport"),
         .testTarget(name: "ProvidentCryptoTests", dependencies: ["ProvidentCrypto"]),
         .testTarget(name: "ProvidentSyncTests", dependencies: ["ProvidentSync", "ProvidentCrypto", "ProvidentTestSupport"]),
-        .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentTestSupport"]),
+        .testTarget(name: "ProvidentDomainTests", dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentTestSupport", "ProvidentSpreadsheet",
+                                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "ProvidentCLITests", dependencies: [
             "ProvidentTestSupport", "ProvidentSync", "ProvidentCrypto", "ProvidentDomain", "ProvidentStore", "ProvidentClient",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], exclude: ["HelpScreens"]),
         .testTarget(name: "ProvidentServerTests", dependencies: [
             "ProvidentServerCore", "ProvidentServerStore", "ProvidentServerSQLite", "ProvidentServerPostgres", "ProvidentServer",

@@ -453,7 +453,10 @@ public enum EmployerList {
     }
 
     /// Reads the rows of a parsed CSV file into forms; rows of the wrong width are problems.
-    public static func rows(of table: CSVTable, language: Language) throws(ImportError) -> (rows: [(line: Int, form: EmployerForm)], problems: [RowProblem]) {
+    public static func rows(of given: CSVTable, language: Language) throws(ImportError) -> (rows: [(line: Int, form: EmployerForm)], problems: [RowProblem]) {
+        // A title block above the header is skipped: the header is the row naming the credit code.
+        let codeNames = Set((columns.first { $0.0 == "credit_code" }?.1 ?? []).map { $0.lowercased() })
+        let table = given.findingHeader { row in row.contains { codeNames.contains($0.lowercased()) } } ?? given
         var index: [String: Int] = [:]
         for (key, names) in columns {
             if let found = table.header.firstIndex(where: { header in names.contains { $0.lowercased() == header.lowercased() } }) {
@@ -463,7 +466,7 @@ public enum EmployerList {
         guard let codeColumn = index["credit_code"] else { throw .missingColumns(["credit_code (统一社会信用代码)"]) }
         var rows: [(line: Int, form: EmployerForm)] = []
         var problems: [RowProblem] = []
-        for record in table.records {
+        for record in table.records where !CSVTable.isBlank(record.fields) && !CSVTable.isTotal(record.fields) {
             guard record.fields.count == table.header.count else {
                 problems.append(RowProblem(line: record.line, message: language.pick(
                     "the row has \(record.fields.count) fields but the header has \(table.header.count)",

@@ -1,3 +1,4 @@
+import Foundation
 import ProvidentSync
 
 #if canImport(Glibc)
@@ -112,10 +113,59 @@ public struct CSVTable: Sendable {
         /// The physical line the record starts on, counting the header as line 1.
         public let line: Int
         public let fields: [String]
+
+        public init(line: Int, fields: [String]) {
+            self.line = line
+            self.fields = fields
+        }
     }
 
     public let header: [String]
     public let records: [Record]
+    /// The line the header row is on (1 unless title rows were skipped above it).
+    public let headerLine: Int
+    /// Rows above the header that were skipped (a bank's title block: its name, the account, a blank line).
+    public let rowsAboveHeader: Int
+
+    /// A table whose first row is the header (a spreadsheet's rows, say).
+    public init(rows: [Record]) throws(ImportError) {
+        guard let first = rows.first else { throw .empty }
+        header = first.fields.map { $0.trimmingASCIIWhitespace }
+        records = Array(rows.dropFirst())
+        headerLine = first.line
+        rowsAboveHeader = 0
+    }
+
+    private init(header: Record, records: [Record], rowsAbove: Int) {
+        self.header = header.fields.map { $0.trimmingASCIIWhitespace }
+        self.records = records
+        headerLine = header.line
+        rowsAboveHeader = rowsAbove
+    }
+
+    /// The same table with its header found among its first `within` rows: the first row
+    /// `isHeader` accepts (title rows above it are skipped). Nil when no row is accepted.
+    public func findingHeader(within: Int = 20, where isHeader: ([String]) -> Bool) -> CSVTable? {
+        let rows = [Record(line: headerLine, fields: header)] + records
+        guard let index = rows.prefix(within).firstIndex(where: { isHeader($0.fields.map { $0.trimmingASCIIWhitespace }) }) else { return nil }
+        return CSVTable(header: rows[index], records: Array(rows[(index + 1)...]), rowsAbove: rowsAboveHeader + index)
+    }
+
+    /// Whether a row is empty in every field (a spreadsheet's blank line).
+    public static func isBlank(_ fields: [String]) -> Bool {
+        fields.allSatisfy { $0.trimmingASCIIWhitespace.isEmpty }
+    }
+
+    /// Whether a row is a total or subtotal a bank or a spreadsheet adds (合计, 小计, 总计,
+    /// 本页合计, Total): its first non-empty field says so.
+    public static func isTotal(_ fields: [String]) -> Bool {
+        guard let first = fields.first(where: { !$0.trimmingASCIIWhitespace.isEmpty })?.trimmingASCIIWhitespace.replacingOccurrences(of: " ", with: "") else {
+            return false
+        }
+        let marks = ["合计", "小计", "总计", "本页合计", "本页小计", "累计", "total", "subtotal", "sum"]
+        let lowered = first.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ":："))
+        return marks.contains { lowered == $0 || lowered.hasPrefix($0 + ":") || lowered.hasPrefix($0 + "：") || lowered.hasPrefix($0 + "(") || lowered.hasPrefix($0 + "（") }
+    }
 
     /// Parses CSV text; blank lines are skipped.
     public init(parsing text: String) throws(ImportError) {
@@ -169,6 +219,8 @@ public struct CSVTable: Sendable {
         guard let first = records.first else { throw .empty }
         header = first.fields.map { $0.trimmingASCIIWhitespace }
         self.records = Array(records.dropFirst())
+        headerLine = first.line
+        rowsAboveHeader = 0
     }
 
     /// The index of each named column in the header (names compared without case), or the missing names.
@@ -195,7 +247,16 @@ public struct CSV: Sendable {
     }
 
     public var text: String {
-        "\u{FEFF}" + lines.map { $0.map(Self.quote).joined(separator: ",") + "\r\n" }.joined()
+        "\u{FEFF}" + lines.map { $0.map { Self.quote(Self.neutralised($0)) }.joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    /// A cell a spreadsheet would run as a formula (beginning with =, +, -, @, a tab or a
+    /// carriage return) with `'` put before it, as OWASP recommends against CSV injection; a
+    /// plain number such as -12.50 stays a number.
+    public static func neutralised(_ field: String) -> String {
+        guard let first = field.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) else { return field }
+        if field.wholeMatch(of: /[+-]?[0-9]+(\.[0-9]+)?/) != nil { return field }
+        return "'" + field
     }
 
     public static func quote(_ field: String) -> String {

@@ -57,7 +57,21 @@ extension ServerCore {
     /// of `Matching` and kept with its result; each match confirms its deposit with an outcome
     /// signed by the office key (one change-set per deposit, so it reaches that account's
     /// devices only), dated with the bank's date.
-    public func importStatement(_ lines: [BankLine], fileName: String, windowDays: Int) async throws -> StatementImportReport {
+    /// With `dryRun`, everything is done and counted in the transaction, which is then rolled back.
+    public func importStatement(_ lines: [BankLine], fileName: String, windowDays: Int, dryRun: Bool = false) async throws -> StatementImportReport {
+        do {
+            return try await importStatementNow(lines, fileName: fileName, windowDays: windowDays, dryRun: dryRun)
+        } catch let rolledBack as DryRunRolledBack {
+            return rolledBack.report
+        }
+    }
+
+    /// Thrown out of the import's transaction to roll a dry run back, carrying what it found.
+    struct DryRunRolledBack: Error {
+        let report: StatementImportReport
+    }
+
+    private func importStatementNow(_ lines: [BankLine], fileName: String, windowDays: Int, dryRun: Bool) async throws -> StatementImportReport {
         try await ingest(now: clock()) { ingest in
             let tx = ingest.tx
             var report = StatementImportReport()
@@ -99,12 +113,16 @@ extension ServerCore {
                 case let .duplicate(id):
                     outcome = LineResult(status: .duplicate, depositID: id)
                     report.duplicate += 1
-                case let .noDeposit(found, why):
+                case let .noDeposit(_, why):
+                    // Kept best first, for the office to pick from.
+                    let pool = byAmount.values.joined().filter { !matchedHere.contains($0.deposit.id) }
+                    let found = Matching.suggestions(for: line, windowDays: windowDays, pool: Array(pool)).map(\.candidate.deposit.id)
                     outcome = LineResult(status: .noDeposit, candidates: found, note: why == .none ? nil : why.rawValue)
                     report.noDeposit += 1
                 }
                 try await tx.addBankLine(line, statementID: statementID, result: outcome, at: ingest.now)
             }
+            if dryRun { throw DryRunRolledBack(report: report) }
             return report
         }
     }
@@ -173,6 +191,18 @@ extension ServerCore {
     /// One bank line.
     public func reconciliationLine(_ id: Int64) async throws -> ReconciliationLine? {
         try await store.read { try await $0.bankLine(id) }
+    }
+
+    /// The deposits a bank line may pay, best first, as they stand now (taken ones left out).
+    public func suggestions(forLine id: Int64) async throws -> [Suggestion] {
+        let window = settings.reconciliationWindowDays
+        return try await store.read { tx in
+            guard let line = try await tx.bankLine(id), line.status.open else { return [] }
+            let date = line.bankLine.date
+            let pool = try await tx.depositCandidates(recordedFrom: Self.dayStart(date.adding(days: -window - 1)),
+                                                      to: Self.dayStart(date.adding(days: window + 2)))
+            return Matching.suggestions(for: line.bankLine, windowDays: window, pool: pool)
+        }
     }
 
     /// The reference codes of deposits, by id.

@@ -5,6 +5,7 @@ import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServer
 import ProvidentServerCore
+import ProvidentSpreadsheet
 import ProvidentSync
 
 #if canImport(Glibc)
@@ -18,13 +19,18 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: t("Import a bank statement (CSV, UTF-8 or GBK) and match its lines to deposits.", "导入银行对账单（CSV，UTF-8 或 GBK），并将流水与缴存匹配。"),
+            abstract: t("Import a bank statement (CSV in UTF-8 or GBK, or .xlsx) and match its lines to deposits.", "导入银行对账单（UTF-8 或 GBK 的 CSV，或 .xlsx），并将流水与缴存匹配。"),
             discussion: t("""
-                The header row names the columns, in English or Chinese, in any order: date 交易日期, \
-                amount 金额, payer_name 付款人名称, payer_account 付款人账号, memo 摘要, and optionally serial \
-                流水号. Amounts may carry ¥ and thousands separators; dates may be 2026-11-03, 2026/11/03 or \
-                20261103. A statement is imported whole or not at all: if any row is malformed, every bad row \
-                is reported by line and nothing is imported.
+                The header row names the columns, in English or Chinese, in any order: date 交易日期 or 交易时间 \
+                or 记账日期 (a time after the date is fine), amount 金额 or else credit 贷方发生额 or 收入金额 with \
+                debit 借方发生额 or 支出金额, payer_name 付款人名称 or 对方户名, payer_account 付款人账号 or 对方账号, \
+                memo 摘要 with any of 附言 and 用途 and 备注 read too, and optionally serial 交易流水号. A balance \
+                column is ignored. \
+                A bank's title rows above the header, total rows (合计, 小计, 总计, 本页合计), blank rows and \
+                debits (fees: only credits can be deposits) are skipped and counted. Amounts may carry ¥ and \
+                thousands separators; dates may be 2026-11-03, 2026/11/03, 20261103 or a spreadsheet's date. \
+                A statement is imported whole or not at all: if any other row is malformed, every bad row is \
+                reported by line and nothing is imported. --dry-run shows what would happen and changes nothing.
                 Matching, in order: the payment reference code in the memo (its check character verified); \
                 then the one open deposit with the same amount, recorded within the window of the bank date, \
                 whose holder's name is the payer's; then by hand (`reconcile confirm LINE --deposit CODE`). \
@@ -32,10 +38,13 @@ struct ReconcileCommand: AsyncParsableCommand {
                 sync shows it confirmed. Lines already imported (the same file again, or an overlapping \
                 statement) are recognised and counted once.
                 """, """
-                表头行以英文或中文列名标明各列，顺序不限：date 交易日期、amount 金额、payer_name 付款人名称、\
-                payer_account 付款人账号、memo 摘要，可选 serial 流水号。金额可带 ¥ 和千位分隔符；日期可写作 \
-                2026-11-03、2026/11/03 或 20261103。对账单整体导入或不导入：只要有一行格式有误，就按行号报告\
-                每个错误行，什么也不导入。
+                表头行以英文或中文列名标明各列，顺序不限：date 交易日期（或交易时间、记账日期；日期后可带时间）、\
+                amount 金额 或 credit 贷方发生额/收入金额 与 debit 借方发生额/支出金额、payer_name 付款人名称/对方户名、\
+                payer_account 付款人账号/对方账号、memo 摘要（附言、用途、备注也一并读取），可选 serial 交易流水号；\
+                余额列不读取。表头上方的银行标题行、合计行（合计、小计、总计、本页合计）、空行和支出（手续费等：\
+                只有收入才可能是缴存）会被跳过并计数。金额可带 ¥ 和千位分隔符；日期可写作 2026-11-03、\
+                2026/11/03、20261103 或表格日期。对账单整体导入或不导入：只要其他行有格式错误，就按行号报告\
+                每个错误行，什么也不导入。--dry-run 只显示将会发生什么，不做任何更改。
                 匹配顺序：先按摘要中的缴存识别码（核验校验位）；再按同金额、在银行日期窗口内登记、持有人姓名\
                 与付款人相同的唯一一笔待确认缴存；最后手工匹配（`reconcile confirm 行号 --deposit 识别码`）。\
                 每次匹配都以中心密钥签名的结果确认该笔缴存：缴存人下次同步即显示已确认。已导入过的流水\
@@ -46,20 +55,22 @@ struct ReconcileCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if valid, else GBK).", "utf-8 或 gbk（默认：有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: TextEncoding?
         @Option(help: ArgumentHelp(t("Days a bank date may be from the day a deposit was recorded (default: reconciliation.windowDays, 10).", "银行日期与缴存登记日可相差的天数（默认：reconciliation.windowDays，10）。")))
         var windowDays: Int?
+        @Flag(help: ArgumentHelp(t("Read and match every line and report, but change nothing.", "读取并匹配每一行并报告，但不做任何更改。"))) var dryRun = false
 
-        static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([BankLine], [EmployerList.RowProblem], TextEncoding) {
+        static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> (StatementReading, String) {
             do {
-                let (text, used) = try TextDecoding.decode(bytes, as: encoding)
-                let (lines, problems) = try BankStatement.lines(of: try CSVTable(parsing: text), language: language)
-                return (lines, problems, used)
-            } catch {
+                let (table, used) = try OfficeFile.table(bytes, encoding: encoding)
+                return (try BankStatement.read(table, language: language), used?.rawValue ?? "xlsx")
+            } catch let error as any ProvidentError {
                 throw AdminFailure(status: 3, message: error.message(language) + t(" Nothing was imported.", "未导入任何数据。"))
             }
         }
 
         func run() async throws {
             let (data, chosen) = try importFile(file, encoding: encoding)
-            let (lines, problems, used) = try Self.read(Array(data), encoding: chosen)
+            let (reading, used) = try Self.read(Array(data), encoding: chosen)
+            let (lines, problems) = (reading.lines, reading.problems)
+            if let skipped = reading.skippedSummary(language) { print(skipped) }
             guard problems.isEmpty else {
                 for problem in problems {
                     FileHandle.standardError.write(Data(t("line \(problem.line): \(problem.message)\n", "第 \(problem.line) 行：\(problem.message)\n").utf8))
@@ -70,13 +81,15 @@ struct ReconcileCommand: AsyncParsableCommand {
             try await options.withCore { core in try await importLines(lines, encoding: used, into: core) }
         }
 
-        func importLines(_ lines: [BankLine], encoding used: TextEncoding, into core: ServerCore) async throws {
+        func importLines(_ lines: [BankLine], encoding used: String, into core: ServerCore) async throws {
             let window = windowDays ?? core.settings.reconciliationWindowDays
             guard (0...90).contains(window) else { throw AdminFailure(status: 3, message: t("--window-days must be 0 to 90.", "--window-days 须为 0 到 90。")) }
-            let report = try await core.importStatement(lines, fileName: (file as NSString).lastPathComponent, windowDays: window)
-            print(t("\(file) (\(used.rawValue)): \(report.lines) lines.", "\(file)(\(used.rawValue)):共 \(report.lines) 行。"))
+            let report = try await core.importStatement(lines, fileName: (file as NSString).lastPathComponent, windowDays: window, dryRun: dryRun)
+            print(t("\(file) (\(used)): \(report.lines) lines\(dryRun ? "; a dry run: nothing was imported or confirmed" : "").",
+                    "\(file)（\(used)）：共 \(report.lines) 行\(dryRun ? "；仅试运行：未导入或确认任何内容" : "")。"))
             print(t("  already imported:  \(report.alreadyImported)", "  此前已导入：\(report.alreadyImported)"))
-            print(t("  matched, confirmed: \(report.confirmed)", "  已匹配确认：\(report.confirmed)"))
+            print(dryRun ? t("  would be confirmed: \(report.confirmed)", "  将匹配确认：\(report.confirmed)")
+                         : t("  matched, confirmed: \(report.confirmed)", "  已匹配确认：\(report.confirmed)"))
             print(t("  amount mismatch:   \(report.amountMismatch)", "  金额不符：  \(report.amountMismatch)"))
             print(t("  no deposit:        \(report.noDeposit)", "  无对应缴存：\(report.noDeposit)"))
             print(t("  duplicate payment: \(report.duplicate)", "  重复缴款：  \(report.duplicate)"))
@@ -162,12 +175,18 @@ struct ReconcileCommand: AsyncParsableCommand {
             if let serial = bank.serial { print(t("Serial:   ", "流水号：  ") + serial) }
             print(t("Status:   ", "状态：    ") + found.status.label(language) + (found.method.map { " (\($0.label(language)))" } ?? ""))
             if let reference = found.reference { print(t("Deposit:  ", "缴存：    ") + reference) }
-            if let note = found.note { print(t("Note:     ", "备注：    ") + note) }
-            if !found.candidates.isEmpty {
-                let references = try await core.references(ofDeposits: found.candidates)
-                print(t("Deposits that fit: ", "可能对应的缴存：") + references.joined(separator: ", "))
-                print(t("Confirm one with: provident-server reconcile confirm \(found.id) --deposit CODE",
-                        "确认其中一笔:provident-server reconcile confirm \(found.id) --deposit 识别码"))
+            if let note = found.note { print(t("Note:     ", "备注：    ") + MatchResult.NoDepositNote.label(stored: note, language)) }
+            let suggestions = try await core.suggestions(forLine: found.id)
+            if let best = suggestions.first {
+                print(t("Deposits that may be the one, best first:", "可能对应的缴存（最可能的在前）："))
+                printTable([[t("reference", "识别码"), t("holder", "持有人"), t("amount", "金额"), t("recorded (Beijing)", "登记时间"), t("why", "依据")]]
+                    + suggestions.map { [$0.candidate.deposit.reference, $0.candidate.holder, Money(fen: $0.candidate.deposit.amountFen).formatted,
+                                         $0.candidate.deposit.recordedAt.shanghaiDisplay, $0.because(language)] })
+                print(t("Confirm it with: provident-server reconcile confirm \(found.id) --deposit \(best.candidate.deposit.reference)",
+                        "确认请用：provident-server reconcile confirm \(found.id) --deposit \(best.candidate.deposit.reference)"))
+            } else if found.status == .noDeposit {
+                print(t("No open deposit fits. If the money is not an HPF payment, set it aside: provident-server reconcile dismiss \(found.id) --reason …",
+                        "没有相符的待确认缴存。如该款项不是公积金缴存，请搁置：provident-server reconcile dismiss \(found.id) --reason …"))
             }
         }
     }

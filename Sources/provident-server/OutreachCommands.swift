@@ -4,6 +4,7 @@ import ProvidentCLIKit
 import ProvidentDomain
 import ProvidentServer
 import ProvidentServerCore
+import ProvidentSpreadsheet
 import ProvidentSync
 
 /// Reads a file to import and the encoding asked for (nil: detect), or says what is wrong.
@@ -26,7 +27,7 @@ struct UnitsCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: t("Import an employer list (CSV, UTF-8 or GBK) from market regulation or pension-insurance data.", "导入来自市场监管或养老保险数据的单位名单（CSV，UTF-8 或 GBK）。"),
+            abstract: t("Import an employer list (CSV in UTF-8 or GBK, or .xlsx) from market regulation or pension-insurance data.", "导入来自市场监管或养老保险数据的单位名单（UTF-8 或 GBK 的 CSV，或 .xlsx）。"),
             discussion: t("""
                 The header row names the columns, in English or Chinese, in any order:
                   credit_code 统一社会信用代码 (required), name 单位名称, branch 管理部, kind 单位类型,
@@ -49,18 +50,17 @@ struct UnitsCommand: AsyncParsableCommand {
                 全部行正确时退出码为 0，有报告的错误行时为 3。
                 """))
         @OptionGroup var options: ConfigurationOptions
-        @Argument(help: ArgumentHelp(t("The CSV file.", "CSV 文件。"))) var file: String
+        @Argument(help: ArgumentHelp(t("The CSV or .xlsx file.", "CSV 或 .xlsx 文件。"))) var file: String
         @Option(help: ArgumentHelp(t("utf-8 or gbk (default: UTF-8 if the file is valid UTF-8, else GBK).", "utf-8 或 gbk（默认：文件是有效的 UTF-8 时按 UTF-8，否则按 GBK）。"))) var encoding: TextEncoding?
         @Flag(help: ArgumentHelp(t("Check every row and report, but import nothing.", "检查每一行并报告，但不导入。"))) var dryRun = false
 
         /// Decodes and parses the file (synchronously: typed throws in async code trips the compiler).
-        static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([EmployerRow], [EmployerList.RowProblem], TextEncoding) {
+        static func read(_ bytes: [UInt8], encoding: TextEncoding?) throws -> ([EmployerRow], [EmployerList.RowProblem], String) {
             do {
-                let (text, used) = try TextDecoding.decode(bytes, as: encoding)
-                let table = try CSVTable(parsing: text)
+                let (table, used) = try OfficeFile.table(bytes, encoding: encoding)
                 let read = try EmployerList.rows(of: table, language: language)
-                return (read.rows.map { EmployerRow(line: $0.line, form: $0.form) }, read.problems, used)
-            } catch {
+                return (read.rows.map { EmployerRow(line: $0.line, form: $0.form) }, read.problems, used?.rawValue ?? "xlsx")
+            } catch let error as any ProvidentError {
                 throw AdminFailure(status: 3, message: error.message(language) + t(" Nothing was imported.", "未导入任何数据。"))
             }
         }
@@ -71,11 +71,11 @@ struct UnitsCommand: AsyncParsableCommand {
             var report = try await options.withCore { try await $0.importEmployers(rows, language: language, dryRun: dryRun) }
             report.errors += problems.map { .init(line: $0.line, code: "import.row", message: $0.message) }
             report.errors.sort { $0.line < $1.line }
-            print(t("\(file) (\(encodingUsed.rawValue)): \(rows.count + problems.count) rows\(dryRun ? ", checked only: nothing was imported" : "").",
-                    "\(file)(\(encodingUsed.rawValue)):共 \(rows.count + problems.count) 行\(dryRun ? ",仅检查,未导入任何数据" : "")。"))
+            print(t("\(file) (\(encodingUsed)): \(rows.count + problems.count) rows\(dryRun ? ", checked only: nothing was imported" : "").",
+                    "\(file)（\(encodingUsed)）：共 \(rows.count + problems.count) 行\(dryRun ? "，仅检查，未导入任何数据" : "")。"))
             print(t("  registered:    \(report.created)", "  新登记单位：\(report.created)"))
             print(t("  updated:       \(report.updated)\(report.moved > 0 ? " (\(report.moved) moved to another branch)" : "")",
-                    "  更新单位：  \(report.updated)\(report.moved > 0 ? "(其中 \(report.moved) 个转到其他管理部)" : "")"))
+                    "  更新单位：  \(report.updated)\(report.moved > 0 ? "（其中 \(report.moved) 个转到其他管理部）" : "")"))
             print(t("  unchanged:     \(report.unchanged)", "  无变化：    \(report.unchanged)"))
             if !report.errors.isEmpty {
                 print(t("  not imported:  \(report.errors.count)", "  未导入：    \(report.errors.count)"))

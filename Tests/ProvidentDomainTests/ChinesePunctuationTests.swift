@@ -17,20 +17,34 @@ import Testing
     /// The line with every interpolation `\(…)` replaced by `·`, its parentheses balanced
     /// (it may hold string literals of its own).
     static func withoutInterpolations(_ line: String) -> String {
-        var result = ""
+        splitInterpolations(line).outside
+    }
+
+    /// The line outside its interpolations (each replaced by `·`), and the code inside each.
+    static func splitInterpolations(_ line: String) -> (outside: String, inside: [String]) {
+        var result = "", inside: [String] = []
         var characters = line[...]
         while let character = characters.popFirst() {
             guard character == "\\", characters.first == "(" else {
                 result.append(character)
                 continue
             }
-            var depth = 0
+            var depth = 0, code = ""
             while let inner = characters.popFirst() {
-                if inner == "(" { depth += 1 } else if inner == ")" { depth -= 1; if depth == 0 { break } }
+                if inner == "(" { depth += 1; if depth == 1 { continue } } else if inner == ")" { depth -= 1; if depth == 0 { break } }
+                code.append(inner)
             }
+            inside.append(code)
             result.append("·")
         }
-        return result
+        return (result, inside)
+    }
+
+    /// The string literals of one line of code, those inside interpolations included
+    /// (`"<p>\\(l.pick("…", "…"))</p>"` holds two).
+    static func literals(in line: String) -> [String] {
+        let (outside, inside) = splitInterpolations(line)
+        return outside.matches(of: /"((?:[^"\\]|\\.)*)"/).map { String($0.1) } + inside.flatMap(literals(in:))
     }
 
     /// The ASCII punctuation in one string's text that should be full-width.
@@ -79,8 +93,7 @@ import Testing
                     if inBlock, fences == 0, !example {
                         result.append((place, line))
                     } else if fences == 0, !example {
-                        let bare = withoutInterpolations(line)
-                        for match in bare.matches(of: /"((?:[^"\\]|\\.)*)"/) { result.append((place, String(match.1))) }
+                        for literal in literals(in: line) { result.append((place, literal)) }
                     }
                     if fences % 2 == 1 { inBlock.toggle() }
                 }

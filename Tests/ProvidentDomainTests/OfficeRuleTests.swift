@@ -69,6 +69,53 @@ private func line(memo: String, fen: Int64 = 60_000, date: String = "2026-11-05"
     }
 }
 
+/// What the office is offered for a line nothing matched: best first.
+@Suite struct SuggestionTests {
+    let wang = DepositCandidate(deposit: deposit("d1", codeA), holder: "王芳", open: true, taken: false)
+    let li = DepositCandidate(deposit: deposit("d2", codeB, fen: 80_000), holder: "李梅", open: true, taken: false)
+    let zhao = DepositCandidate(deposit: deposit("d3", ReferenceCode(randomBytes: Array(repeating: 3, count: 12)).value), holder: "赵强", open: true,
+                                taken: false)
+
+    func typo(_ code: String, at positions: [Int]) -> String {
+        var characters = Array(code)
+        for position in positions { characters[position] = characters[position] == "A" ? "B" : "A" }
+        return String(characters)
+    }
+
+    @Test func aMemoCodeOneOrTwoCharactersOffComesFirst() {
+        // Li's code with one character wrong, paid with Wang's amount and name: Li's deposit first.
+        let one = Matching.suggestions(for: line(memo: "缴存 " + typo(codeB, at: [6])), windowDays: 10, pool: [wang, li, zhao])
+        #expect(one.map(\.candidate.deposit.id) == ["d2", "d1", "d3"])
+        #expect(one.map(\.reason) == [.nearReference, .amountAndName, .amount])
+        #expect(one[0].distance == 1)
+        #expect(one[0].because(.chinese) == "附言识别码与其相近（相差 1 个字符）")
+        // Two characters off, a character dropped, or written with a hyphen: still found.
+        #expect(Matching.suggestions(for: line(memo: typo(codeB, at: [3, 9])), windowDays: 10, pool: [li]).first?.distance == 2)
+        #expect(Matching.suggestions(for: line(memo: String(codeB.dropLast())), windowDays: 10, pool: [li]).first?.distance == 1)
+        let hyphenated = typo(codeB, at: [6]).prefix(7) + "-" + typo(codeB, at: [6]).dropFirst(7)
+        #expect(Matching.suggestions(for: line(memo: String(hyphenated)), windowDays: 10, pool: [li]).first?.reason == .nearReference)
+        // Three characters off is not offered as a near code.
+        #expect(Matching.suggestions(for: line(memo: typo(codeB, at: [3, 6, 9]), fen: 1), windowDays: 10, pool: [li]).isEmpty)
+    }
+
+    @Test func thenAmountAndNameThenAmountThenName() {
+        let otherWang = DepositCandidate(deposit: deposit("d4", codeB, fen: 12_300), holder: "王芳", open: true, taken: false)
+        let sameAmount = DepositCandidate(deposit: deposit("d5", codeB), holder: "李梅", open: true, taken: false)
+        let found = Matching.suggestions(for: line(memo: "公积金"), windowDays: 10, pool: [otherWang, sameAmount, wang])
+        #expect(found.map(\.candidate.deposit.id) == ["d1", "d5", "d4"])
+        #expect(found.map(\.reason) == [.amountAndName, .amount, .name])
+        // Taken or closed deposits and those outside the window are never offered.
+        let taken = DepositCandidate(deposit: wang.deposit, holder: "王芳", open: false, taken: true)
+        #expect(Matching.suggestions(for: line(memo: "公积金"), windowDays: 10, pool: [taken]).isEmpty)
+        #expect(Matching.suggestions(for: line(memo: "公积金", date: "2026-12-20"), windowDays: 10, pool: [wang]).isEmpty)
+    }
+
+    @Test func notesAreLabelledInTheUsersLanguage() {
+        #expect(MatchResult.NoDepositNote.label(stored: "mistypedReference", .chinese) == "附言中的识别码校验位不对（输错）")
+        #expect(MatchResult.NoDepositNote.label(stored: "mistypedReference", .english).contains("typo"))
+    }
+}
+
 @Suite struct BankStatementTests {
     func read(_ text: String) throws -> (lines: [BankLine], problems: [EmployerList.RowProblem]) {
         try BankStatement.lines(of: try CSVTable(parsing: try TextDecoding.decode(Array(text.utf8)).text), language: .english)
@@ -100,11 +147,12 @@ private func line(memo: String, fen: Int64 = 60_000, date: String = "2026-11-05"
             2026-11-05,600.00,王芳
             2026-11-05,600.00,,,x
             """)
+        // A negative amount is a debit (a fee, a transfer out): skipped and counted, not a problem.
         #expect(lines.count == 1)
-        #expect(problems.map(\.line) == [3, 4, 5, 6, 7, 8])
+        #expect(problems.map(\.line) == [3, 4, 6, 7, 8])
         #expect(problems[0].message.contains("not a date"))
-        #expect(problems[2].message.contains("not a credit"))
-        #expect(problems[4].message.contains("fields"))
+        #expect(problems[1].message.contains("not an amount"))
+        #expect(problems[3].message.contains("fields"))
         #expect(throws: ImportError.missingColumns(["memo (摘要)"])) {
             try BankStatement.lines(of: try CSVTable(parsing: "date,amount,payer_name,payer_account\n"), language: .english)
         }

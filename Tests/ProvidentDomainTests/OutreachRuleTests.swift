@@ -302,6 +302,16 @@ enum ReliefApplicationFixture {
 }
 
 @Suite struct TextImportTests {
+    @Test func csvExportsNeutraliseFormulasAndKeepNumbers() {
+        var sheet = CSV()
+        sheet.add(["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx", "-12.50", "+3", "600", "某公司", "a=b"])
+        let cells = sheet.text.dropFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(cells[0] == "\"'=HYPERLINK(\"\"http://x\"\")\"")
+        #expect(Array(cells[1...4]) == ["'+1+2", "'-2+3", "'@SUM(A1)", "'\tx"])
+        #expect(cells[5] == "\"'\rx\"")
+        #expect(Array(cells[6...10]) == ["-12.50", "+3", "600", "某公司", "a=b\r\n"])
+    }
+
     @Test func parsesQuotedFieldsAndReportsLines() throws {
         let table = try CSVTable(parsing: "a,b\r\n1,\"x, \"\"y\"\"\"\r\n\r\n2,\"multi\nline\"\n3,z")
         #expect(table.header == ["a", "b"])

@@ -1,0 +1,86 @@
+import Foundation
+import ProvidentDomain
+import ProvidentSpreadsheet
+import Testing
+import ZIPFoundation
+
+/// Statements as banks export them: title blocks, totals, debits beside credits, GBK, .xlsx.
+@Suite struct StatementFormatTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+    static func read(_ name: String) throws -> StatementReading {
+        let bytes = try #require(FileManager.default.contents(atPath: fixtures + "/" + name))
+        return try BankStatement.read(try OfficeFile.table(Array(bytes)).table, language: .english)
+    }
+
+    /// The same two credits, whichever bank and format they come in.
+    static func expectTheTwoCredits(_ reading: StatementReading, headerLine: Int, titleRows: Int) {
+        #expect(reading.problems.isEmpty, "\(reading.problems)")
+        #expect(reading.lines.map(\.amountFen) == [60_000, 123_456])
+        #expect(reading.lines.map(\.date.iso) == ["2026-11-03", "2026-11-04"])
+        #expect(reading.lines.map(\.payerName) == ["张三", "李四"])
+        #expect(reading.lines[0].memo.contains("PVABCDEFGHJKLMN"), "\(reading.lines[0].memo)")
+        #expect(reading.headerLine == headerLine)
+        // Rows above the header that are there to skip: an empty line of a CSV or an absent row of a sheet is none.
+        #expect(reading.titleRows == titleRows)
+    }
+
+    @Test func aConstructionBankWorkbookWithAMergedTitleAFeeAndATotal() throws {
+        let reading = try Self.read("ccb-statement.xlsx")
+        Self.expectTheTwoCredits(reading, headerLine: 4, titleRows: 2)
+        #expect(reading.debits == 1 && reading.totals == 1)
+        #expect(reading.lines.map(\.line) == [5, 7], "Excel's own row numbers")
+        #expect(reading.lines.map(\.serial) == ["CCB20261103001", "CCB20261104001"])
+        #expect(reading.skippedSummary(.english) == "Header on line 4; skipped 2 title row(s) above the header, 1 total row(s), 1 debit(s) such as fees.")
+        #expect(reading.skippedSummary(.chinese) == "表头在第 4 行；已跳过表头上方 2 行标题、1 行合计、1 笔支出（如手续费）。")
+    }
+
+    @Test func aConstructionBankCSVInGBKWithBlankRows() throws {
+        let reading = try Self.read("ccb-statement-gbk.csv")
+        Self.expectTheTwoCredits(reading, headerLine: 4, titleRows: 3)
+        #expect(reading.debits == 1 && reading.totals == 1 && reading.blanks == 1)
+    }
+
+    @Test func anIndustrialBankCSVWithIncomeAndExpenseColumnsAndPageTotals() throws {
+        let reading = try Self.read("icbc-statement.csv")
+        Self.expectTheTwoCredits(reading, headerLine: 4, titleRows: 2)
+        #expect(reading.debits == 1 && reading.totals == 2)
+        // 用途 and 附言 are both read as the memo.
+        #expect(reading.lines[0].memo == "住房公积金 PVABCDEFGHJKLMN")
+    }
+
+    @Test func aSecondHeaderRowIsABadRowByLineAndNothingElseIsSkippedSilently() throws {
+        let text = "标题\n交易日期,金额,对方户名,对方账号,摘要\n交易日期,金额,对方户名,对方账号,摘要\n2026-11-03,600,张三,1,x\n2026-11-03,abc,张三,1,x\n"
+        let reading = try BankStatement.read(try CSVTable(parsing: text), language: .english)
+        #expect(reading.lines.count == 1)
+        #expect(reading.problems.map(\.line) == [3, 5])
+    }
+
+    @Test func excelSerialDatesAreDates() {
+        #expect(BankStatement.parseDate("46329")?.iso == "2026-11-03")
+        #expect(BankStatement.parseDate("46329.3854")?.iso == "2026-11-03")
+        #expect(BankStatement.parseDate("20261103")?.iso == "2026-11-03")
+    }
+
+    @Test func filesThatAreNotWorkbooksAreRefusedPlainly() throws {
+        // A ZIP header and nothing else.
+        #expect(throws: SpreadsheetError.notAWorkbook("not a ZIP archive")) { try OfficeFile.table([0x50, 0x4B, 0x03, 0x04, 0, 0, 0]) }
+        // A real ZIP that is not a workbook.
+        let archive = try Archive(accessMode: .create)
+        try archive.addEntry(with: "notes.txt", type: .file, uncompressedSize: Int64(5), provider: { _, _ in Data("hello".utf8) })
+        let data = try #require(archive.data)
+        #expect(throws: SpreadsheetError.notAWorkbook("xl/workbook.xml is missing")) { try OfficeFile.table(Array(data)) }
+    }
+
+    @Test func aZipBombStopsAtTheExpansionLimit() throws {
+        // 80 MiB of zeros compress to well under 1 MiB; reading stops at 64 MiB.
+        let archive = try Archive(accessMode: .create)
+        let size = 80 * 1_048_576, chunk = Data(count: 1_048_576)
+        try archive.addEntry(with: "xl/workbook.xml", type: .file, uncompressedSize: Int64(5), provider: { _, _ in Data("<a/> ".utf8) })
+        try archive.addEntry(with: "xl/worksheets/sheet1.xml", type: .file, uncompressedSize: Int64(size), compressionMethod: .deflate,
+                             provider: { position, length in chunk.prefix(length) })
+        let data = try #require(archive.data)
+        #expect(data.count < 1_048_576)
+        #expect(throws: SpreadsheetError.tooLarge(limit: Workbook.expansionLimit)) { try OfficeFile.table(Array(data)) }
+    }
+}
