@@ -28,10 +28,11 @@ enum HTML {
             + "</tr></thead><tbody>"
         let rows = limit.map { Array(table.rows.prefix($0)) } ?? table.rows
         for row in rows {
-            html += "<tr>" + row.map { value in
+            // Each cell carries its column's name, shown beside it when the table becomes cards on a phone.
+            html += "<tr>" + zip(row, table.labels).map { value, label in
                 switch value {
-                case .text: "<td>\(escape(value.display))</td>"
-                default: "<td class=\"n\">\(escape(value.display))</td>"
+                case .text: "<td\(value.display.count <= 16 ? " class=\"nw\"" : "") data-label=\"\(escape(label))\">\(escape(value.display))</td>"
+                default: "<td class=\"n\" data-label=\"\(escape(label))\">\(escape(value.display))</td>"
                 }
             }.joined() + "</tr>"
         }
@@ -42,8 +43,15 @@ enum HTML {
     /// A plain table from header cells and rows of already-escaped HTML cells.
     static func table(headers: [String], rows: [[String]]) -> String {
         "<table><thead><tr>" + headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
-            + (rows.isEmpty ? "<tr><td colspan=\"\(headers.count)\" class=\"empty\">—</td></tr>" : rows.map { "<tr>" + $0.map { "<td>\($0)</td>" }.joined() + "</tr>" }.joined())
+            + (rows.isEmpty ? "<tr><td colspan=\"\(headers.count)\" class=\"empty\">—</td></tr>"
+                : rows.map { "<tr>" + zip($0, headers).map { "<td\(short($0) ? " class=\"nw\"" : "") data-label=\"\(escape($1))\">\($0)</td>" }.joined() + "</tr>" }.joined())
             + "</tbody></table>"
+    }
+
+    /// Whether a cell's HTML is short plain text (a date, an amount, a status) that should not
+    /// wrap; long text and forms wrap so a table fits its panel.
+    static func short(_ html: String) -> Bool {
+        !html.contains("<form") && html.replacing(/<[^>]*>/, with: "").count <= 16
     }
 
     /// A POST form protected by the session's CSRF token.
@@ -66,6 +74,7 @@ enum HTML {
         .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
         .panel{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:12px 16px;margin-bottom:16px;overflow-x:auto}.panel h3{margin-top:2px}
         table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}
+        td{white-space:normal}td.n,td.nw{white-space:nowrap}td:has(form){min-width:16em}td form.inline{display:flex;flex-wrap:wrap;margin:2px 0}
         th{background:#f0f4f8;color:#334e68;font-weight:600}th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}td.empty{color:#9aa5b1;text-align:center}
         .downloads a{margin-right:12px;font-size:13px}form.inline{display:inline-flex;gap:4px;align-items:center;margin:0}
         input[type=text],input[type=password],input[type=date]{border:1px solid #bcccdc;border-radius:3px;padding:3px 6px;font:inherit}
@@ -76,6 +85,19 @@ enum HTML {
         .error{background:#ffe3e3;border:1px solid #f29b9b;padding:8px 12px;border-radius:4px;margin-bottom:12px}
         .login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:24px}
         .login label{display:block;margin:10px 0 4px}.login input{width:100%}.login button{margin-top:14px;width:100%;padding:6px}
-        svg text{font-family:inherit}
+        svg text{font-family:inherit}svg{max-width:100%;height:auto}td{overflow-wrap:anywhere}
+        nav{display:flex;flex-wrap:wrap;gap:2px 0}nav a{white-space:nowrap}
+        dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dl.facts dt{color:#52606d}dl.facts dd{margin:0}
+        form.filters{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:10px}form.filters input[type=text]{flex:1 1 14em;min-width:0}select{font:inherit;padding:2px 4px}
+        @media (max-width:700px){
+        header{padding:8px 12px;gap:8px}header .who{margin-left:0}main{padding:12px}
+        .grid{grid-template-columns:1fr}.card{min-width:0;flex:1 1 140px}.panel{padding:10px;overflow-x:visible}
+        table,thead,tbody,tr,th,td{display:block;width:100%}thead{display:none}
+        tr{border:1px solid #d9e2ec;border-radius:6px;margin-bottom:8px;padding:4px 8px;background:#fff}
+        td{border:none;padding:3px 0;white-space:normal;text-align:left!important;display:flex;gap:8px;flex-wrap:wrap}
+        td[data-label]::before{content:attr(data-label);color:#52606d;font-size:12px;min-width:8em;flex-shrink:0}
+        td.empty{display:block;text-align:center!important}form.inline{display:flex;flex-wrap:wrap;width:100%}
+        form.inline input[type=text]{flex:1 1 8em;min-width:0}button{white-space:normal;text-align:left}
+        }
         """
 }

@@ -41,6 +41,7 @@ struct OfficeDashboard: Sendable {
         router.post("/office/conflicts/:id/resolve", use: resolveConflict)
         router.get("/office/devices", use: devicesPage)
         router.post("/office/devices/:id/revoke", use: revokeDevice)
+        addEmployerRoutes(to: router)
     }
 
     // MARK: Signing in
@@ -179,13 +180,13 @@ struct OfficeDashboard: Sendable {
                 <h2>\(HTML.escape(report.title))</h2>
                 <form method="get" class="inline asof">\(HTML.escape(l.pick("As of", "截至")))
                 <input type="date" name="as-of" value="\(report.asOf.iso)"><button type="submit">\(HTML.escape(l.pick("Show", "查看")))</button></form>
-                <div class="downloads">\(HTML.escape(l.pick("Download CSV:", "下载 CSV:"))) \(report.tables.map { "<a href=\"/office/reports/\(name.rawValue)/\($0.name).csv\(query)\">\(HTML.escape($0.title))</a>" }.joined(separator: " "))</div>
+                <div class="downloads">\(HTML.escape(l.pick("Download CSV:", "下载 CSV："))) \(report.tables.map { "<a href=\"/office/reports/\(name.rawValue)/\($0.name).csv\(query)\">\(HTML.escape($0.title))</a>" }.joined(separator: " "))</div>
                 """
             if !chart.isEmpty { body += "<div class=\"panel\">\(chart)</div>" }
             for table in report.tables {
                 body += "<div class=\"panel\"><h3>\(HTML.escape(table.title))</h3>\(HTML.table(table, limit: 500))"
                 if table.rows.count > 500 {
-                    body += "<p>\(HTML.escape(l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行(共 \(table.rows.count) 行);完整数据请下载 CSV。")))</p>"
+                    body += "<p>\(HTML.escape(l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行（共 \(table.rows.count) 行）；完整数据请下载 CSV。")))</p>"
                 }
                 body += "</div>"
             }
@@ -228,8 +229,18 @@ struct OfficeDashboard: Sendable {
             return "<span class=\"tag \(kind)\">\(HTML.escape(status.label(l)))</span>"
         }
         let reasonField = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "原因")))\">"
+        var suggestions: [Int64: [Suggestion]] = [:]
+        for line in open.prefix(200) where line.status == .noDeposit { suggestions[line.id] = try await core.suggestions(forLine: line.id) }
         let openRows = open.map { line -> [String] in
             var actions = ""
+            // One action per likely deposit, best first.
+            for suggestion in (suggestions[line.id] ?? []).prefix(3) {
+                let deposit = suggestion.candidate.deposit
+                actions += HTML.form(action: "/office/reconcile/\(line.id)/confirm", csrf: session.csrfToken,
+                                     fields: "<input type=\"hidden\" name=\"deposit\" value=\"\(HTML.escape(deposit.reference))\">",
+                                     button: l.pick("Confirm ", "确认 ") + deposit.reference + " · " + suggestion.candidate.holder + " · "
+                                         + Money(fen: deposit.amountFen).formatted + " · " + suggestion.because(l))
+            }
             if line.status == .noDeposit || line.status == .amountMismatch {
                 let depositField = line.status == .noDeposit
                     ? "<input type=\"text\" name=\"deposit\" size=\"17\" required placeholder=\"\(HTML.escape(l.pick("reference code", "缴存识别码")))\">" : ""
@@ -257,7 +268,8 @@ struct OfficeDashboard: Sendable {
         }
         let recentRows = lines.filter { !$0.status.open }.prefix(50).map { line -> [String] in
             [String(line.id), line.bankLine.date.iso, HTML.escape(Money(fen: line.bankLine.amountFen).formatted), HTML.escape(line.bankLine.payerName),
-             tag(line.status), HTML.escape(line.reference ?? "-"), HTML.escape(line.method?.label(l) ?? line.note ?? "")]
+             tag(line.status), HTML.escape(line.reference ?? "-"),
+             HTML.escape(line.method?.label(l) ?? line.note.map { MatchResult.NoDepositNote.label(stored: $0, l) } ?? "")]
         }
         let body = """
             <h2>\(HTML.escape(l.pick("Reconciliation", "缴存对账")))</h2>
@@ -499,6 +511,7 @@ struct OfficeDashboard: Sendable {
         case "dismissed": l.pick("Bank line set aside.", "银行流水已搁置处理。")
         case "resolved": l.pick("Conflict resolved; the choice syncs to every device holding the record.", "冲突已处理；您的选择将同步到所有相关设备。")
         case "revoked": l.pick("Device revoked; it can no longer sync.", "设备已停用，不能再同步。")
+        case "decided": l.pick("Decision recorded; the branch's laptops receive it at their next sync.", "审批结果已记录；该管理部的外勤电脑下次同步即可收到。")
         default: ""
         }
         return text.isEmpty ? "" : "<div class=\"notice\">\(HTML.escape(text))</div>"
@@ -511,7 +524,7 @@ struct OfficeDashboard: Sendable {
             let links: [(String, String)] = [
                 ("/office", l.pick("Overview", "概览")), ("/office/reports/coverage", l.pick("Coverage", "覆盖率")),
                 ("/office/reports/arrears", l.pick("Arrears", "欠缴停缴")), ("/office/reports/campaign", l.pick("Campaigns", "专项行动")),
-                ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
+                ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/employers", l.pick("Employers", "单位")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
                 ("/office/conflicts", l.pick("Conflicts", "冲突")), ("/office/devices", l.pick("Devices", "设备")),
             ]
             nav = "<nav>" + links.map { "<a href=\"\($0.0)\"\($0.0 == current ? " class=\"on\"" : "")>\(HTML.escape($0.1))</a>" }.joined() + "</nav>"

@@ -19,6 +19,28 @@ info:
 servers:
   - url: http://127.0.0.1:8080
 paths:
+  /:
+    get:
+      operationId: index
+      summary: Where things are; a browser (Accept text/html) is sent to the dashboard.
+      responses:
+        "200":
+          description: Links to the dashboard, the health check and this document.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [dashboard, health, openapi, service]
+                properties:
+                  dashboard: {type: string}
+                  health: {type: string}
+                  openapi: {type: string}
+                  protocol: {type: string}
+                  service: {type: string}
+        "303":
+          description: To /office, for a browser.
+          headers:
+            Location: {schema: {type: string}, required: true}
   /health:
     get:
       operationId: health

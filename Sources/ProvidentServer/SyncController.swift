@@ -27,6 +27,15 @@ struct SyncController: Sendable {
 
     func addRoutes(to router: Router<ProvidentRequestContext>) {
         router.get("/health", use: health)
+        router.get("/") { request, _ in
+            // A browser goes to the dashboard; a program is told where things are.
+            if request.headers[.accept]?.contains("text/html") == true {
+                return Response(status: .seeOther, headers: [.location: "/office"])
+            }
+            let body = try CanonicalEncoder.encode(.object(["dashboard": "/office", "health": "/health", "openapi": "/openapi.yaml",
+                                                            "protocol": "sync-protocol.md, version 1", "service": "provident-server"]))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))

@@ -170,3 +170,33 @@ extension ServerCore {
         }
     }
 }
+
+/// Everything the office sees of one employer: its record, its status and months owed as of a
+/// day, the visits the field recorded (voided ones marked), and its applications with their decisions.
+public struct EmployerFile: Sendable {
+    public let employer: Employer
+    public let status: ComplianceStatus
+    public let monthsOwed: Int
+    /// Newest first, with whether each was voided.
+    public let visits: [(visit: Visit, voided: Bool)]
+    /// Newest first.
+    public let applications: [(application: ReliefApplication, decision: ApplicationDecision?)]
+}
+
+extension ServerCore {
+    /// One employer's file as of `today`, or nil when there is no such employer.
+    public func employerFile(_ id: String, today: CivilDate) async throws -> EmployerFile? {
+        let policy = self.policy
+        return try await store.read { tx in
+            guard let employer = try await tx.units(branch: nil).first(where: { $0.id == id }) else { return nil }
+            let reliefs = try await tx.approvedReliefs()
+            let voided = try await tx.voidedVisitIDs()
+            let decisions = try await tx.decisions()
+            let visits = try await tx.visits(unitID: id, branch: nil, since: nil).sorted { ($0.date, $0.id) > ($1.date, $1.id) }
+            let applications = try await tx.applications(unitID: id).sorted { ($0.submittedOn, $0.id) > ($1.submittedOn, $1.id) }
+            return EmployerFile(employer: employer, status: employer.compliance(asOf: today, reliefs: reliefs[id] ?? [], policy: policy),
+                                monthsOwed: employer.monthsOwed(asOf: today), visits: visits.map { ($0, voided.contains($0.id)) },
+                                applications: applications.map { ($0, decisions[$0.id]) })
+        }
+    }
+}

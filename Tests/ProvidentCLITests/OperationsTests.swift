@@ -78,4 +78,15 @@ import Testing
             #expect(answer.hasPrefix("HTTP/1.1 400") && answer.contains(#""code":"request.malformed""#), "\(answer)")
         }
     }
+
+    @Test func theBareAddressSendsABrowserToTheDashboardAndTellsAProgramWhereThingsAre() throws {
+        let server = try ServerProcess()
+        let browser = try runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Accept: text/html,*/*;q=0.8",
+                                                       server.url + "/"], environment: [:])
+        #expect(browser.stdout == "303 \(server.url)/office", "\(browser.stdout)")
+        let program = try Self.get(server.url + "/", token: nil)
+        #expect(program.status == 200 && program.body.contains(#""openapi":"/openapi.yaml""#), "\(program)")
+        let document = try Self.get(server.url + "/openapi.yaml", token: nil)
+        #expect(document.status == 200 && document.body.hasPrefix("openapi: 3.1.0"))
+    }
 }

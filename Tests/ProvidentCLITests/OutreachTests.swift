@@ -287,7 +287,7 @@ enum Days {
         #expect(try server.digest() == digest)
     }
 
-    @Test func monthsOwedIsOneFigureOnTheLaptopInTheReportAndInTheCSV() throws {
+    @Test func monthsOwedIsOneFigureOnTheLaptopInTheReportTheCSVAndTheDashboard() async throws {
         // 乙 paid last seven months ago; the ledger says 6 months owed (the months since then).
         let server = try ServerProcess(policy: "name: 测试城市\n")
         let list = server.folder + "/employers.csv"
@@ -318,6 +318,47 @@ enum Days {
         let csv = try server.admin(["report", "arrears", "--csv", "--table", "detail"])
         #expect(csv.stdout.contains(",\(Months.iso(-7)),6,120,"), "\(csv.stdout)")
         #expect(try west.run(["unit", "show", Self.b]).stdout.contains("6 months owed"))
+
+        // The dashboard: the same figure in the list and on the employer's page, with the visit
+        // and the application the field recorded; the application decided from the page.
+        let visit = try west.sign(["visit", "record", "--unit", Self.b, "--purpose", "collection", "--staff", "张伟", "--staff", "李娜",
+                                   "--met", "孙丽,法定代表人", "--notes", "同意分期补缴", "--outcome", "agreed-to-pay"])
+        #expect(visit.status == 0, "\(visit.stderr)")
+        let application = try west.sign([
+            "application", "record", "--unit", Self.b, "--kind", "defer", "--from", Months.iso(1), "--months", "6", "--resolution", "staff-congress",
+            "--resolution-date", Days.iso(-20), "--votes-for", "80", "--votes-cast", "100", "--notice-from", Days.iso(-19), "--notice-to", Days.iso(-5),
+            "--submitted", Days.iso(-1)])
+        #expect(application.status == 0, "\(application.stderr)")
+        try west.sync()
+        let passwordFile = server.folder + "/clerk.pass"
+        try "a long clerk password 2026\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        #expect(try server.admin(["office", "add-user", "clerk", "--password-file", passwordFile]).status == 0)
+        let browser = Browser(server.url)
+        #expect(try await browser.signIn("clerk", "a long clerk password 2026").status == 303)
+        let listed = try await browser.get("/office/employers?q=%E4%B9%99")
+        #expect(listed.status == 200 && listed.body.contains(">乙<") && !listed.body.contains(">甲<"), "\(listed.body)")
+        #expect(listed.body.contains("<span class=\"n\">6</span>"), "the list says another figure")
+        let wrongStatus = try await browser.get("/office/employers?status=bogus")
+        #expect(wrongStatus.status == 200 && wrongStatus.body.contains("“bogus”不是有效状态"))
+        let page = try await browser.get("/office/employers/unit-\(Self.b)")
+        #expect(page.status == 200)
+        #expect(page.body.contains("<dt>欠缴月数</dt><dd><span class=\"n\">6</span></dd>"), "\(page.body)")
+        #expect(page.body.contains("张伟、李娜") && page.body.contains("孙丽（法定代表人）") && page.body.contains("同意缴存"), "\(page.body)")
+        let applicationID = try #require(page.body.firstMatch(of: /\/office\/applications\/([^\/"]+)\/decide/).map { String($0.output.1) })
+        let csrf = try #require(page.csrf)
+        let forged = try await browser.post("/office/applications/\(applicationID)/decide", [("csrf", "00"), ("verdict", "approved"), ("reason", "x")])
+        #expect(forged.status == 403)
+        let noReason = try await browser.post("/office/applications/\(applicationID)/decide", [("csrf", csrf), ("verdict", "approved"), ("reason", " ")])
+        #expect(noReason.status == 400 && noReason.body.contains("class=\"error\""))
+        let decided = try await browser.post("/office/applications/\(applicationID)/decide",
+                                             [("csrf", csrf), ("verdict", "approved"), ("reason", "职工代表大会决议合规")])
+        #expect(decided.status == 303 && decided.location == "/office/employers/unit-\(Self.b)?done=decided", "\(decided.status) \(decided.body)")
+        let after = try await browser.get("/office/employers/unit-\(Self.b)")
+        #expect(after.body.contains("已批准：职工代表大会决议合规") && !after.body.contains("/decide\""), "\(after.body)")
+        let twice = try await browser.post("/office/applications/\(applicationID)/decide", [("csrf", csrf), ("verdict", "rejected"), ("reason", "再次")])
+        #expect(twice.status == 409)
+        try west.sync()
+        #expect(try west.run(["unit", "show", Self.b]).stdout.contains("approved"), "the laptop has the decision")
     }
 }
 

@@ -1,0 +1,165 @@
+import Foundation
+import Hummingbird
+import ProvidentDomain
+import ProvidentServerCore
+import ProvidentSync
+
+/// The field's work on the dashboard: employers (searched by name or credit code, filtered by
+/// branch and status), each employer's file (its visits, documents served, applications and
+/// months owed), and deciding an application from its page.
+extension OfficeDashboard {
+    func addEmployerRoutes(to router: Router<ProvidentRequestContext>) {
+        router.get("/office/employers", use: employersPage)
+        router.get("/office/employers/:id", use: employerPage)
+        router.post("/office/applications/:id/decide", use: decideApplication)
+    }
+
+    static func statusTag(_ status: ComplianceStatus, _ l: Language) -> String {
+        let kind = switch status {
+        case .normal: "ok"
+        case .inArrears, .stopped: "bad"
+        case .deferred, .reducedRate: "warn"
+        case .notEstablished: ""
+        }
+        return "<span class=\"tag \(kind)\">\(HTML.escape(status.label(l)))</span>"
+    }
+
+    @Sendable func employersPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            let l = session.language
+            let query = request.uri.queryParameters
+            let search = query["q"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+            let branch = query["branch"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            let statusText = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            let wanted = statusText.flatMap { text in ComplianceStatus.allCases.first { $0.rawValue == text } }
+            let today = now().shanghaiDate
+            let all = try await core.units(branch: nil, today: today)
+            let branches = Array(Set(all.map(\.0.branch))).sorted()
+            var error: String?
+            if let statusText, wanted == nil { error = l.pick("“\(statusText)” is not a status; showing every status.", "“\(statusText)”不是有效状态；已显示全部状态。") }
+            if let branch, !branches.contains(branch) { error = l.pick("No employer is in the branch “\(branch)”.", "没有单位属于管理部“\(branch)”。") }
+            let needle = search.uppercased()
+            let listed = all.filter { employer, status in
+                (branch == nil || employer.branch == branch) && (wanted == nil || status == wanted)
+                    && (needle.isEmpty || employer.name.uppercased().contains(needle) || employer.creditCode.contains(needle))
+            }
+            let shown = listed.prefix(500)
+            let rows = shown.map { employer, status -> [String] in
+                ["<a href=\"/office/employers/\(HTML.escape(employer.id))\">\(HTML.escape(employer.name))</a>", HTML.escape(employer.creditCode),
+                 HTML.escape(employer.branch), Self.statusTag(status, l), "<span class=\"n\">\(employer.monthsOwed(asOf: today))</span>",
+                 "<span class=\"n\">\(employer.contributors) / \(employer.employees)</span>", HTML.escape(employer.lastPaid?.description ?? "-")]
+            }
+            func option(_ value: String, _ label: String, _ selected: Bool) -> String {
+                "<option value=\"\(HTML.escape(value))\"\(selected ? " selected" : "")>\(HTML.escape(label))</option>"
+            }
+            let filters = """
+                <form method="get" action="/office/employers" class="filters">
+                <input type="text" name="q" value="\(HTML.escape(search))" placeholder="\(HTML.escape(l.pick("name or credit code", "单位名称或统一社会信用代码")))">
+                <select name="branch">\(option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { option($0, $0, $0 == branch) }.joined())</select>
+                <select name="status">\(option("", l.pick("every status", "全部状态"), wanted == nil))\(ComplianceStatus.allCases.map { option($0.rawValue, $0.label(l), $0 == wanted) }.joined())</select>
+                <button type="submit">\(HTML.escape(l.pick("Search", "查询")))</button></form>
+                """
+            let empty = all.isEmpty
+                ? "<p>\(HTML.escape(l.pick("No employers yet. Import the list from market regulation or pension insurance: provident-server units import FILE (CSV or .xlsx).", "还没有单位。请导入市场监管或养老保险的单位名单：provident-server units import 文件（CSV 或 .xlsx）。")))</p>"
+                : ""
+            let more = listed.count > shown.count
+                ? "<p>\(HTML.escape(l.pick("The first 500 of \(listed.count); narrow the search.", "仅显示前 500 个（共 \(listed.count) 个）；请缩小查询范围。")))</p>" : ""
+            let body = """
+                <h2>\(HTML.escape(l.pick("Employers", "单位"))) (\(listed.count))</h2>
+                \(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+                <div class="panel">\(filters)\(empty)
+                \(HTML.table(headers: [l.pick("Name", "单位名称"), l.pick("Credit code", "统一社会信用代码"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
+                                       l.pick("Months owed", "欠缴月数"), l.pick("Contributors / employees", "缴存人数 / 职工人数"), l.pick("Last paid", "最后缴存月份")],
+                             rows: Array(rows)))\(more)</div>
+                """
+            return page(l, title: l.pick("Employers", "单位"), body: body, session: session, current: "/office/employers")
+        }
+    }
+
+    @Sendable func employerPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            guard let id = context.parameters.get("id") else { return notFound(session.language, session: session) }
+            return try await employer(id, session: session, request: request)
+        }
+    }
+
+    func employer(_ id: String, session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let l = session.language
+        let today = now().shanghaiDate
+        guard let file = try await core.employerFile(id, today: today) else { return notFound(l, session: session) }
+        let employer = file.employer
+        let facts: [(String, String)] = [
+            (l.pick("Credit code", "统一社会信用代码"), HTML.escape(employer.creditCode)),
+            (l.pick("Branch", "管理部"), HTML.escape(employer.branch)),
+            (l.pick("Kind", "单位类型"), HTML.escape(employer.kind.label(l))),
+            (l.pick("Status", "状态"), Self.statusTag(file.status, l)),
+            (l.pick("Months owed", "欠缴月数"), "<span class=\"n\">\(file.monthsOwed)</span>"),
+            (l.pick("Last paid", "最后缴存月份"), HTML.escape(employer.lastPaid?.description ?? "-")),
+            (l.pick("Contributors / employees", "缴存人数 / 职工人数"), "\(employer.contributors) / \(employer.employees)"),
+            (l.pick("Pension insured", "养老保险参保人数"), "\(employer.pensionInsured)"),
+            (l.pick("Address", "地址"), HTML.escape(employer.address ?? "-")),
+            (l.pick("Contact", "联系人"), HTML.escape(employer.contact.map { contact in [contact.name, contact.phone.map(ContactPhone.mask)].compactMap { $0 }.joined(separator: " ") } ?? "-")),
+        ]
+        let visitRows = file.visits.map { visit, voided -> [String] in
+            let documents = visit.documents.map { document in
+                document.kind.label(l) + " " + document.number + (document.deadline.map { l.pick(" (due \($0.iso))", "（期限 \($0.iso)）") } ?? "")
+            }.joined(separator: l.pick("; ", "；"))
+            return [HTML.escape(visit.date.iso), HTML.escape(visit.purpose.label(l)), HTML.escape(visit.staff.joined(separator: l.pick(", ", "、"))),
+                    HTML.escape(visit.persons.map { "\($0.name)（\($0.role)）" }.joined(separator: l.pick(", ", "、"))),
+                    HTML.escape(visit.outcome?.label(l) ?? "-"), HTML.escape(documents.isEmpty ? "-" : documents),
+                    HTML.escape(visit.notes) + (voided ? " <span class=\"tag\">\(HTML.escape(l.pick("voided", "已作废")))</span>" : "")]
+        }
+        let applicationRows = file.applications.map { application, decision -> [String] in
+            let action: String
+            if let decision {
+                action = HTML.escape(decision.verdict.label(l) + l.pick(": ", "：") + decision.reason)
+            } else {
+                let reason = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "理由")))\">"
+                action = HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
+                                   fields: "<input type=\"hidden\" name=\"verdict\" value=\"approved\">" + reason, button: l.pick("Approve", "批准"))
+                    + HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
+                                fields: "<input type=\"hidden\" name=\"verdict\" value=\"rejected\">" + reason, button: l.pick("Reject", "不予批准"), confirm: true)
+            }
+            return [HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
+                    HTML.escape("\(application.from.description) – \(application.through.description)"),
+                    HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")), action]
+        }
+        let body = """
+            <h2>\(HTML.escape(employer.name))</h2>
+            <p><a href="/office/employers">\(HTML.escape(l.pick("← All employers", "← 全部单位")))</a></p>
+            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            <div class="panel"><dl class="facts">\(facts.map { "<dt>\(HTML.escape($0.0))</dt><dd>\($0.1)</dd>" }.joined())</dl></div>
+            <div class="panel"><h3>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(file.visits.count))</h3>
+            \(file.visits.isEmpty ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : "")
+            \(HTML.table(headers: [l.pick("Date", "日期"), l.pick("Purpose", "目的"), l.pick("Staff", "走访人员"), l.pick("Met", "接待人"),
+                                   l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"), l.pick("Notes", "备注")], rows: visitRows))</div>
+            <div class="panel"><h3>\(HTML.escape(l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请"))) (\(file.applications.count))</h3>
+            \(HTML.table(headers: [l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"), l.pick("Months", "期间"), l.pick("Length", "时长"),
+                                   l.pick("Decision", "审批")], rows: applicationRows))</div>
+            """
+        return page(l, title: employer.name, body: body, session: session, current: "/office/employers", status: status)
+    }
+
+    @Sendable func decideApplication(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await action(request, context) { session, form, l in
+            guard let id = context.parameters.get("id") else { return notFound(l, session: session) }
+            guard let verdict = form["verdict"].flatMap(ApplicationDecision.Verdict.init(rawValue:)) else {
+                return page(l, title: l.pick("Refused", "请求被拒绝"), body: "<div class=\"error\">\(HTML.escape(l.pick("Choose approve or reject.", "请选择批准或不予批准。")))</div>",
+                            session: session, status: .badRequest)
+            }
+            let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+            let unit = try await core.applications().first { $0.0.id == id }?.0.unitID
+            guard let unit else { return notFound(l, session: session) }
+            guard !reason.isEmpty else {
+                return try await employer(unit, session: session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest)
+            }
+            do {
+                _ = try await core.decideApplication(id, verdict: verdict, reason: reason)
+            } catch {
+                return try await employer(unit, session: session, request: request, error: Self.message(error, l), status: .conflict)
+            }
+            context.logger.info("application decided", metadata: ["office.user": .string(session.userName), "outreach.application": .string(id)])
+            return redirect("/office/employers/\(unit)?done=decided")
+        }
+    }
+}
