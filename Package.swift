@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         .systemLibrary(
@@ -47,8 +48,9 @@ let package = Package(
                                                                 .product(name: "Logging", package: "swift-log")]),
         .target(name: "ProvidentServer", dependencies: [
             "ProvidentServerCore", "ProvidentServerStore", "ProvidentServerSQLite", "ProvidentServerPostgres",
-            "ProvidentDomain", "ProvidentSync", "ProvidentCrypto",
+            "ProvidentDomain", "ProvidentSync", "ProvidentCrypto", "ProvidentSpreadsheet",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),

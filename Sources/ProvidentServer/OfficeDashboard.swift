@@ -42,6 +42,8 @@ struct OfficeDashboard: Sendable {
         router.get("/office/devices", use: devicesPage)
         router.post("/office/devices/:id/revoke", use: revokeDevice)
         addEmployerRoutes(to: router)
+        addUploadRoutes(to: router)
+        addUserRoutes(to: router)
     }
 
     // MARK: Signing in
@@ -511,6 +513,10 @@ struct OfficeDashboard: Sendable {
         case "dismissed": l.pick("Bank line set aside.", "银行流水已搁置处理。")
         case "resolved": l.pick("Conflict resolved; the choice syncs to every device holding the record.", "冲突已处理；您的选择将同步到所有相关设备。")
         case "revoked": l.pick("Device revoked; it can no longer sync.", "设备已停用，不能再同步。")
+        case "imported": l.pick("Imported.", "已导入。")
+        case "user-added": l.pick("User added; give them the password in private.", "用户已添加；请私下把密码交给本人。")
+        case "user-removed": l.pick("User removed; their sessions ended.", "用户已删除，其登录会话已结束。")
+        case "password-changed": l.pick("Password changed; your other sessions ended.", "密码已修改；您的其他登录会话已结束。")
         case "decided": l.pick("Decision recorded; the branch's laptops receive it at their next sync.", "审批结果已记录；该管理部的外勤电脑下次同步即可收到。")
         default: ""
         }
@@ -526,6 +532,7 @@ struct OfficeDashboard: Sendable {
                 ("/office/reports/arrears", l.pick("Arrears", "欠缴停缴")), ("/office/reports/campaign", l.pick("Campaigns", "专项行动")),
                 ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/employers", l.pick("Employers", "单位")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
                 ("/office/conflicts", l.pick("Conflicts", "冲突")), ("/office/devices", l.pick("Devices", "设备")),
+                ("/office/uploads", l.pick("Uploads", "上传")), ("/office/users", l.pick("Users", "用户")),
             ]
             nav = "<nav>" + links.map { "<a href=\"\($0.0)\"\($0.0 == current ? " class=\"on\"" : "")>\(HTML.escape($0.1))</a>" }.joined() + "</nav>"
             nav += "<div class=\"who\">\(HTML.escape(session.userName)) "
@@ -574,9 +581,9 @@ struct OfficeDashboard: Sendable {
         (error as? any ProvidentError)?.message(l) ?? l.pick("The action failed; nothing was changed.", "操作失败；未做任何更改。")
     }
 
-    /// Reads an `application/x-www-form-urlencoded` body (at most 64 KiB).
-    static func form(_ request: Request) async throws -> [String: String] {
-        let buffer = try await request.body.collect(upTo: 65_536)
+    /// Reads an `application/x-www-form-urlencoded` body (at most `limit` bytes, 64 KiB by default).
+    static func form(_ request: Request, limit: Int = 65_536) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: limit)
         let text = String(buffer: buffer)
         var fields: [String: String] = [:]
         for pair in text.split(separator: "&") {

@@ -137,6 +137,13 @@ extension SQLServerTransaction {
         return try await !session.query("DELETE FROM office_users WHERE name = ? RETURNING name", [.text(name)]).isEmpty
     }
 
+    func setPasswordHash(user: String, _ passwordHash: String, keepingSession keeping: String?) async throws -> Bool {
+        guard try await !session.query("UPDATE office_users SET password_hash = ? WHERE name = ? RETURNING name",
+                                       [.text(passwordHash), .text(user)]).isEmpty else { return false }
+        try await session.execute("DELETE FROM office_sessions WHERE user_name = ? AND token_digest <> ?", [.text(user), .text(keeping ?? "")])
+        return true
+    }
+
     func addSession(tokenDigest: String, session: OfficeSession, at: Instant) async throws {
         try await self.session.execute("""
             INSERT INTO office_sessions (token_digest, user_name, csrf_token, language, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)

@@ -39,11 +39,15 @@ final class Browser: @unchecked Sendable {
     }
 
     private func send(_ method: HTTPMethod, _ path: String, body: String?, headers extra: [(String, String)]) async throws -> Page {
+        try await send(method, path, bytes: body.map { Array($0.utf8) }, headers: extra)
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, bytes body: [UInt8]?, headers extra: [(String, String)]) async throws -> Page {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if !cookies.isEmpty { request.headers.add(name: "cookie", value: cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")) }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 16 * 1_048_576)
         for header in response.headers["set-cookie"] {
@@ -53,6 +57,18 @@ final class Browser: @unchecked Sendable {
             if parts[1].isEmpty || header.contains("Max-Age=0") { cookies[parts[0]] = nil } else { cookies[parts[0]] = parts[1] }
         }
         return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+
+    /// Posts a multipart form with one file, as a browser's upload form does.
+    func upload(_ path: String, _ fields: [(String, String)], file: (field: String, name: String, bytes: [UInt8])) async throws -> Page {
+        let boundary = "----provident-test-\(UUID().uuidString)"
+        var body: [UInt8] = []
+        for (name, value) in fields {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: text/csv\r\n\r\n".utf8)
+        body += file.bytes + Array("\r\n--\(boundary)--\r\n".utf8)
+        return try await send(.POST, path, bytes: body, headers: [("content-type", "multipart/form-data; boundary=\(boundary)")])
     }
 
     func forget(_ cookie: String) {
@@ -68,6 +84,20 @@ final class Browser: @unchecked Sendable {
     func signIn(_ name: String, _ password: String, headers extra: [(String, String)] = []) async throws -> Page {
         let form = try await get("/office/login")
         return try await post("/office/login", [("csrf", form.csrf ?? ""), ("lang", "zh"), ("name", name), ("password", password)], headers: extra)
+    }
+}
+
+extension ServerProcess {
+    static let clerkPassword = "a long clerk password 2026"
+
+    /// An office user `clerk` added with the command line, signed in to the dashboard in a browser.
+    func signedInClerk() async throws -> Browser {
+        let passwordFile = folder + "/clerk.pass"
+        try (Self.clerkPassword + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        #expect(try admin(["office", "add-user", "clerk", "--password-file", passwordFile]).status == 0)
+        let browser = Browser(url)
+        #expect(try await browser.signIn("clerk", Self.clerkPassword).status == 303)
+        return browser
     }
 }
 
@@ -187,6 +217,86 @@ final class Browser: @unchecked Sendable {
         let statement = try wang.cli.json(["statement"])
         #expect((statement["interest"] as? [[String: Any]])?.first?["amountFen"] as? Int == 78)
         #expect(try wang.cli.json(["balance"])["interestCreditedFen"] as? Int == 78)
+    }
+
+    @Test func theOfficeUploadsAStatementAndAnEmployerListPreviewedFirst() async throws {
+        let server = try ServerProcess()
+        let wang = try Self.worker(server, name: "王芳", id: "360426199101010071", agreement: ["--base", "5000", "--rate", "12"])
+        let browser = try await server.signedInClerk()
+        let form = try await browser.get("/office/uploads")
+        let csrf = try #require(form.csrf)
+        let statement = Array("中国建设银行账户交易明细\n交易时间,借方发生额,贷方发生额,对方户名,对方账号,摘要\n\(Days.iso()) 09:00:00,,600.00,王芳,6222021234567890123,\(wang.reference)\n\(Days.iso()) 10:00:00,2.50,,,,手续费\n合计,2.50,600.00,,,\n".utf8)
+
+        // Without the form's token, or not as a form upload: refused, nothing read.
+        #expect(try await browser.upload("/office/uploads/statement", [("csrf", "00")], file: ("file", "建行.csv", statement)).status == 403)
+        #expect(try await browser.post("/office/uploads/statement", [("csrf", csrf)]).status == 400)
+
+        // The preview says what would happen and changes nothing.
+        let digest = try server.digest()
+        let preview = try await browser.upload("/office/uploads/statement", [("csrf", csrf)], file: ("file", "建行.csv", statement))
+        #expect(preview.status == 200)
+        for expected in ["仅为试运行：尚未导入任何内容。", "表头在第 2 行；已跳过表头上方 1 行标题、1 行合计、1 笔支出（如手续费）。", "<dt>将匹配确认</dt><dd>1</dd>"] {
+            #expect(preview.body.contains(expected), "“\(expected)” not in the preview")
+        }
+        #expect(try server.digest() == digest)
+        let file = try #require(preview.body.firstMatch(of: /name="file" value="([^"]+)"/).map { String($0.output.1) })
+        let confirmed = try await browser.post("/office/uploads/statement/confirm", [("csrf", csrf), ("name", "建行.csv"), ("file", file)])
+        #expect(confirmed.status == 303 && confirmed.location == "/office/reconcile?done=imported")
+        try wang.cli.sync()
+        #expect(try Self.status(wang).status == "confirmed")
+
+        // A statement with a bad row is refused whole, by line, with no way to confirm it.
+        let bad = Array("交易日期,金额,对方户名,对方账号,摘要\n\(Days.iso()),600,王芳,1,x\n2026-02-30,600,王芳,1,x\n".utf8)
+        let refused = try await browser.upload("/office/uploads/statement", [("csrf", csrf)], file: ("file", "bad.csv", bad))
+        #expect(refused.status == 400 && refused.body.contains("第 3 行") && !refused.body.contains("/confirm"))
+
+        // An employer list: previewed, then imported.
+        let employers = Array("单位名册\n统一社会信用代码,单位名称,管理部\n91110000600037341L,甲公司,西工区\n".utf8)
+        let listed = try await browser.upload("/office/uploads/employers", [("csrf", csrf)], file: ("file", "名单.csv", employers))
+        #expect(listed.status == 200 && listed.body.contains("<dt>将新登记</dt><dd>1</dd>"))
+        let list = try #require(listed.body.firstMatch(of: /name="file" value="([^"]+)"/).map { String($0.output.1) })
+        let imported = try await browser.post("/office/uploads/employers/confirm", [("csrf", csrf), ("name", "名单.csv"), ("file", list)])
+        #expect(imported.status == 303)
+        #expect(try await browser.get("/office/employers").body.contains(">甲公司<"))
+    }
+
+    @Test func officeUsersAreAddedRemovedAndChangeTheirPasswordOnTheDashboard() async throws {
+        let server = try ServerProcess()
+        let clerk = try await server.signedInClerk()
+        let elsewhere = Browser(server.url)
+        #expect(try await elsewhere.signIn("clerk", ServerProcess.clerkPassword).status == 303)
+        let csrf = try #require(try await clerk.get("/office/users").csrf)
+
+        // Adding: the two passwords must agree and be long enough; then the new user signs in.
+        let differ = try await clerk.post("/office/users", [("csrf", csrf), ("name", "li.na"), ("password", "another long password"), ("again", "other")])
+        #expect(differ.status == 400 && differ.body.contains("两次输入的密码不同"))
+        #expect(try await clerk.post("/office/users", [("csrf", csrf), ("name", "li.na"), ("password", "short"), ("again", "short")]).status == 400)
+        let added = try await clerk.post("/office/users", [("csrf", csrf), ("name", "li.na"), ("password", "another long password"), ("again", "another long password")])
+        #expect(added.status == 303 && added.location == "/office/users?done=user-added")
+        #expect(try await clerk.post("/office/users", [("csrf", csrf), ("name", "li.na"), ("password", "another long password"), ("again", "another long password")]).status == 400)
+        let lina = Browser(server.url)
+        #expect(try await lina.signIn("li.na", "another long password").status == 303)
+        #expect(try await lina.get("/office").status == 200)
+
+        // Removing: not oneself; the removed user's session ends at once.
+        #expect(try await clerk.post("/office/users/clerk/remove", [("csrf", csrf)]).status == 400)
+        #expect(try await clerk.post("/office/users/li.na/remove", [("csrf", "00")]).status == 403)
+        #expect(try await clerk.post("/office/users/li.na/remove", [("csrf", csrf)]).status == 303)
+        #expect(try await lina.get("/office").location == "/office/login")
+        let remaining = try server.admin(["office", "users"]).stdout
+        #expect(remaining.contains("clerk") && !remaining.contains("li.na"), "\(remaining)")
+
+        // Changing one's password: the current one is checked; other sessions end, this one goes on.
+        let wrong = try await clerk.post("/office/password", [("csrf", csrf), ("current", "not it at all, no"), ("password", "a newer clerk password 2027"),
+                                                              ("again", "a newer clerk password 2027")])
+        #expect(wrong.status == 403 && wrong.body.contains("当前密码不正确"))
+        let changed = try await clerk.post("/office/password", [("csrf", csrf), ("current", "a long clerk password 2026"), ("password", "a newer clerk password 2027"),
+                                                                ("again", "a newer clerk password 2027")])
+        #expect(changed.status == 303 && changed.location == "/office/users?done=password-changed")
+        #expect(try await clerk.get("/office").status == 200)
+        #expect(try await elsewhere.get("/office").location == "/office/login")
+        #expect(try await Browser(server.url).signIn("clerk", "a long clerk password 2026").location == nil)
+        #expect(try await Browser(server.url).signIn("clerk", "a newer clerk password 2027").status == 303)
     }
 
     @Test func reportsAddUpToTheHandComputedFixture() throws {

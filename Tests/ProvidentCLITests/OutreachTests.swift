@@ -330,11 +330,7 @@ enum Days {
             "--submitted", Days.iso(-1)])
         #expect(application.status == 0, "\(application.stderr)")
         try west.sync()
-        let passwordFile = server.folder + "/clerk.pass"
-        try "a long clerk password 2026\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        #expect(try server.admin(["office", "add-user", "clerk", "--password-file", passwordFile]).status == 0)
-        let browser = Browser(server.url)
-        #expect(try await browser.signIn("clerk", "a long clerk password 2026").status == 303)
+        let browser = try await server.signedInClerk()
         let listed = try await browser.get("/office/employers?q=%E4%B9%99")
         #expect(listed.status == 200 && listed.body.contains(">乙<") && !listed.body.contains(">甲<"), "\(listed.body)")
         #expect(listed.body.contains("<span class=\"n\">6</span>"), "the list says another figure")

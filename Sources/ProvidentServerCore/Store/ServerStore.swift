@@ -238,6 +238,9 @@ public protocol ServerWriting: ServerReading {
     func addOfficeUser(_ name: String, passwordHash: String, at: Instant) async throws -> Bool
     /// Removes a user and their sessions; false if there is no such user.
     func removeOfficeUser(_ name: String) async throws -> Bool
+    /// Replaces a user's password hash and ends their other sessions (all but `keeping`);
+    /// false when there is no such user.
+    func setPasswordHash(user: String, _ passwordHash: String, keepingSession keeping: String?) async throws -> Bool
     /// Starts a session.
     func addSession(tokenDigest: String, session: OfficeSession, at: Instant) async throws
     /// Changes a session's language.
