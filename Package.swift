@@ -100,7 +100,7 @@ let package = Package(
         // libFuzzer targets; `make fuzz` builds them with -sanitize=fuzzer (tools/fuzz).
         .executableTarget(
             name: "provident-fuzz",
-            dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto"],
+            dependencies: ["ProvidentDomain", "ProvidentSync", "ProvidentCrypto", "ProvidentSpreadsheet"],
             path: "tools/provident-fuzz"
         ),
         .target(name: "ProvidentTestSupport", path: "Sources/ProvidentTestSupport"),

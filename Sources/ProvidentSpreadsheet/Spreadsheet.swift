@@ -73,8 +73,20 @@ public enum Workbook {
     public static let expansionLimit = 64 * 1_048_576
 
     public static func firstSheet(_ bytes: [UInt8]) throws(SpreadsheetError) -> CSVTable {
+        // Read from a private temporary file, not from memory: ZIPFoundation's in-memory archive
+        // traps on an offset past the end of a damaged file (its MemoryFile.readData computes a
+        // negative length), where reading a real file just finds nothing.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("provident-xlsx-\(UUID().uuidString)")
+        let file = folder.appendingPathComponent("upload.xlsx")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            try Data(bytes).write(to: file)
+        } catch {
+            throw .notAWorkbook("it could not be held in a temporary file")
+        }
+        defer { try? FileManager.default.removeItem(at: folder) }
         let archive: Archive
-        do { archive = try Archive(data: Data(bytes), accessMode: .read) } catch { throw .notAWorkbook("not a ZIP archive") }
+        do { archive = try Archive(url: file, accessMode: .read) } catch { throw .notAWorkbook("not a ZIP archive") }
         var budget = expansionLimit
         func part(_ path: String) throws(SpreadsheetError) -> Data? {
             guard let entry = archive[path] else { return nil }
@@ -90,6 +102,10 @@ public enum Workbook {
             } catch {
                 throw .notAWorkbook("\(path) is damaged")
             }
+            // Foundation's XML parser traps on names that are not UTF-8 (swift-corelibs-foundation
+            // unwraps them), so a part that is not UTF-8 is refused before it is parsed; Excel
+            // writes every part in UTF-8.
+            guard String(validating: data, as: UTF8.self) != nil else { throw .notAWorkbook("\(path) is not UTF-8 XML") }
             return data
         }
         let sheetPath = try firstSheetPath(workbook: try part("xl/workbook.xml"), relations: try part("xl/_rels/workbook.xml.rels"))

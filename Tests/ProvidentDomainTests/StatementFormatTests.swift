@@ -84,3 +84,12 @@ import ZIPFoundation
         #expect(throws: SpreadsheetError.tooLarge(limit: Workbook.expansionLimit)) { try OfficeFile.table(Array(data)) }
     }
 }
+
+/// Inputs the workbook fuzzer (tools/fuzz workbook) found; each must be refused, never crash.
+@Suite struct WorkbookFuzzFindingsTests {
+    @Test(arguments: ["fuzz-workbook-1.xlsx", "fuzz-workbook-2.xlsx"])
+    func aDamagedWorkbookIsRefused(name: String) throws {
+        let bytes = try #require(FileManager.default.contents(atPath: StatementFormatTests.fixtures + "/" + name))
+        #expect(throws: SpreadsheetError.self) { try OfficeFile.table(Array(bytes)) }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import ProvidentCrypto
 import ProvidentDomain
+import ProvidentSpreadsheet
 import ProvidentSync
 
 #if canImport(Glibc)
@@ -9,11 +10,11 @@ import Glibc
 
 /// libFuzzer targets for the parsers that read what others send: the canonical decoder, the
 /// change-set envelope, the request-signature headers, the bank statement and employer list
-/// readers. Built by `make fuzz` with `-sanitize=fuzzer`; the target is chosen by
+/// readers, and the .xlsx workbook reader. Built by `make fuzz` with `-sanitize=fuzzer`; the target is chosen by
 /// `PROVIDENT_FUZZ_TARGET`. A parser may refuse anything; it must never crash, and what the
 /// canonical decoder accepts must encode back to the same bytes.
 enum FuzzTarget: String, CaseIterable {
-    case canonical, envelope, signature, statement, employers
+    case canonical, envelope, signature, statement, employers, workbook
 
     static let chosen: FuzzTarget = {
         let name = getenv("PROVIDENT_FUZZ_TARGET").map { String(cString: $0) } ?? ""
@@ -55,6 +56,10 @@ enum FuzzTarget: String, CaseIterable {
         case .employers:
             guard let (text, _) = try? TextDecoding.decode(bytes), let table = try? CSVTable(parsing: text) else { return }
             _ = try? EmployerList.rows(of: table, language: .chinese)
+        case .workbook:
+            // An uploaded .xlsx: the ZIP, its XML parts, then the statement reader on its rows.
+            guard let table = try? Workbook.firstSheet(bytes) else { return }
+            _ = try? BankStatement.read(table, language: .chinese)
         }
     }
 }
