@@ -148,7 +148,7 @@ extension OfficeDashboard {
                             session: session, status: .badRequest)
             }
             let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
-            let unit = try await core.applications().first { $0.0.id == id }?.0.unitID
+            let unit = try await core.application(id)?.unitID
             guard let unit else { return notFound(l, session: session) }
             guard !reason.isEmpty else {
                 return try await employer(unit, session: session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest)

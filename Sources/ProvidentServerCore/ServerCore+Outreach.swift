@@ -36,11 +36,6 @@ public struct EmployerImportReport: Sendable {
     public var errors: [RowError] = []
 }
 
-/// The report of a dry run, thrown to roll its transaction back.
-private struct DryRun: Error {
-    let report: EmployerImportReport
-}
-
 extension ServerCore {
     /// Imports an employer list as the office, in one transaction: each good row registers a new
     /// employer or updates the fields that changed (one change-set per employer, so each goes
@@ -48,45 +43,40 @@ extension ServerCore {
     /// changes nothing; a row whose values are all already held changes nothing, so importing
     /// the same file twice changes nothing. With `dryRun`, everything is checked and nothing kept.
     public func importEmployers(_ rows: [EmployerRow], language: Language, dryRun: Bool = false) async throws -> EmployerImportReport {
-        do {
-            return try await ingest(now: clock()) { ingest in
-                var report = EmployerImportReport()
-                var seen: [String: Int] = [:]
-                for row in rows {
-                    do {
-                        let code = try CreditCode(row.form.creditCode).value
-                        if let first = seen[code] {
-                            report.errors.append(.init(line: row.line, code: "import.duplicate_row",
-                                                       message: language.pick("the credit code \(code) appears again (first at line \(first)); merge the two rows",
-                                                                              "统一社会信用代码 \(code) 重复出现（首次在第 \(first) 行）；请合并这两行")))
+        try await ingest(now: clock(), dryRun: dryRun) { ingest in
+            var report = EmployerImportReport()
+            var seen: [String: Int] = [:]
+            for row in rows {
+                do {
+                    let code = try CreditCode(row.form.creditCode).value
+                    if let first = seen[code] {
+                        report.errors.append(.init(line: row.line, code: "import.duplicate_row",
+                                                   message: language.pick("the credit code \(code) appears again (first at line \(first)); merge the two rows",
+                                                                          "统一社会信用代码 \(code) 重复出现（首次在第 \(first) 行）；请合并这两行")))
+                        continue
+                    }
+                    seen[code] = row.line
+                    let key = RecordKey(type: Employer.recordType, id: Employer.id(creditCode: code))
+                    let existing = try await ingest.record(key).flatMap { $0.created ? Employer(id: key.id, values: $0.values) : nil }
+                    let employer = try row.form.apply(to: existing)
+                    if let existing {
+                        let fields = employer.changedFields(from: existing)
+                        guard !fields.isEmpty else {
+                            report.unchanged += 1
                             continue
                         }
-                        seen[code] = row.line
-                        let key = RecordKey(type: Employer.recordType, id: Employer.id(creditCode: code))
-                        let existing = try await ingest.record(key).flatMap { $0.created ? Employer(id: key.id, values: $0.values) : nil }
-                        let employer = try row.form.apply(to: existing)
-                        if let existing {
-                            let fields = employer.changedFields(from: existing)
-                            guard !fields.isEmpty else {
-                                report.unchanged += 1
-                                continue
-                            }
-                            try await ingest.submitOwn(.unitUpdate, [Operation(record: employer.recordKey, kind: .update, fields: fields)])
-                            report.updated += 1
-                            if existing.branch != employer.branch { report.moved += 1 }
-                        } else {
-                            try await ingest.submitOwn(.unitRegister, [Operation(record: employer.recordKey, kind: .create, fields: employer.createFields)])
-                            report.created += 1
-                        }
-                    } catch let error as DomainError {
-                        report.errors.append(.init(line: row.line, code: error.code, message: error.message(language)))
+                        try await ingest.submitOwn(.unitUpdate, [Operation(record: employer.recordKey, kind: .update, fields: fields)])
+                        report.updated += 1
+                        if existing.branch != employer.branch { report.moved += 1 }
+                    } else {
+                        try await ingest.submitOwn(.unitRegister, [Operation(record: employer.recordKey, kind: .create, fields: employer.createFields)])
+                        report.created += 1
                     }
+                } catch let error as DomainError {
+                    report.errors.append(.init(line: row.line, code: error.code, message: error.message(language)))
                 }
-                if dryRun { throw DryRun(report: report) }
-                return report
             }
-        } catch let dryRun as DryRun {
-            return dryRun.report
+            return report
         }
     }
 
@@ -161,6 +151,12 @@ extension ServerCore {
         }
     }
 
+    /// One application, if there is one with that id.
+    public func application(_ id: String) async throws -> ReliefApplication? {
+        let key = RecordKey(type: ReliefApplication.recordType, id: id)
+        return try await store.read { tx in try await tx.records([key])[key].flatMap { ReliefApplication(id: id, values: $0.values) } }
+    }
+
     /// Applications, newest first, each with its decision and employer.
     public func applications() async throws -> [(ReliefApplication, ApplicationDecision?, Employer?)] {
         try await store.read { tx in
@@ -188,7 +184,8 @@ extension ServerCore {
     public func employerFile(_ id: String, today: CivilDate) async throws -> EmployerFile? {
         let policy = self.policy
         return try await store.read { tx in
-            guard let employer = try await tx.units(branch: nil).first(where: { $0.id == id }) else { return nil }
+            let key = RecordKey(type: Employer.recordType, id: id)
+            guard let employer = try await tx.records([key])[key].flatMap({ $0.created ? Employer(id: id, values: $0.values) : nil }) else { return nil }
             let reliefs = try await tx.approvedReliefs()
             let voided = try await tx.voidedVisitIDs()
             let decisions = try await tx.decisions()

@@ -59,20 +59,7 @@ extension ServerCore {
     /// devices only), dated with the bank's date.
     /// With `dryRun`, everything is done and counted in the transaction, which is then rolled back.
     public func importStatement(_ lines: [BankLine], fileName: String, windowDays: Int, dryRun: Bool = false) async throws -> StatementImportReport {
-        do {
-            return try await importStatementNow(lines, fileName: fileName, windowDays: windowDays, dryRun: dryRun)
-        } catch let rolledBack as DryRunRolledBack {
-            return rolledBack.report
-        }
-    }
-
-    /// Thrown out of the import's transaction to roll a dry run back, carrying what it found.
-    struct DryRunRolledBack: Error {
-        let report: StatementImportReport
-    }
-
-    private func importStatementNow(_ lines: [BankLine], fileName: String, windowDays: Int, dryRun: Bool) async throws -> StatementImportReport {
-        try await ingest(now: clock()) { ingest in
+        try await ingest(now: clock(), dryRun: dryRun) { ingest in
             let tx = ingest.tx
             var report = StatementImportReport()
             report.lines = lines.count
@@ -122,7 +109,6 @@ extension ServerCore {
                 }
                 try await tx.addBankLine(line, statementID: statementID, result: outcome, at: ingest.now)
             }
-            if dryRun { throw DryRunRolledBack(report: report) }
             return report
         }
     }

@@ -270,6 +270,20 @@ extension ServerCore {
         }
     }
 
+    /// `ingest`, or with `dryRun` the same work in a transaction rolled back at the end: its
+    /// result says what would have happened, and nothing changed.
+    func ingest<T: Sendable>(now: Instant, dryRun: Bool, _ body: @escaping @Sendable (Ingest) async throws -> T) async throws -> T {
+        do {
+            return try await ingest(now: now) { ingest in
+                let result = try await body(ingest)
+                if dryRun { throw RolledBack(result: result) }
+                return result
+            }
+        } catch let rolledBack as RolledBack<T> {
+            return rolledBack.result
+        }
+    }
+
     // MARK: Pull
 
     /// A page of the feed for a device (§11.6).
@@ -381,4 +395,9 @@ extension String {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+/// Thrown out of a dry run's transaction to roll it back, carrying its result.
+struct RolledBack<T: Sendable>: Error {
+    let result: T
 }
