@@ -243,7 +243,7 @@ paths:
                   document: {$ref: "#/components/schemas/DocumentEnvelope"}
                   mark: {type: [string, "null"]}
                   next: {type: [string, "null"]}
-                  total: {type: integer}
+                  total: {type: [integer, "null"], description: "Counted on the first page only (no after); null on later pages."}
                   serverTime: {type: integer}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}

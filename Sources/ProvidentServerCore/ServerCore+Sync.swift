@@ -85,13 +85,14 @@ public struct FeedPage: Sendable {
 public struct SnapshotPage: Sendable {
     public let document: SignedDocument
     public let next: RecordKey?
-    public let total: Int
+    /// How many records the scopes hold: counted for the first page only (§11.7), null after.
+    public let total: Int?
     /// The feed's mark at the document's `asOf`.
     public let mark: Digest256?
 
     /// The answer's members, `serverTime` aside.
     public var canonicalMembers: [String: CanonicalValue] {
-        ["document": document.envelopeValue, "next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": .integer(Int64(total)),
+        ["document": document.envelopeValue, "next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": total.map { .integer(Int64($0)) } ?? .null,
          "mark": mark.map { .string($0.hex) } ?? .null]
     }
 }
@@ -333,14 +334,19 @@ extension ServerCore {
         let limit = try Self.limit(request, default: SyncLimits.defaultSnapshotPage, maximum: SyncLimits.maxSnapshotPage)
         let scopes = device.grant.readScopes
         let start = after
-        let (head, mark, states, keys, total) = try await store.read { tx in
+        let (head, mark, forms, keys, total) = try await store.read { tx in
             let head = try await tx.feedHead()
             let mark = try await tx.feedMark(at: head)
-            guard scopes?.isEmpty != true else { return (head, mark, [RecordState](), [RecordKey](), 0) }
-            let (states, keys) = try await Self.scopedRecords(tx, after: start, scopes: scopes, limit: limit)
-            return (head, mark, states, keys, try await tx.scopedRecordCount(scopes: scopes))
+            guard scopes?.isEmpty != true else { return (head, mark, [(key: RecordKey, form: [UInt8])](), [RecordKey](), start == nil ? 0 : nil) }
+            let keys = try await tx.scopedKeys(after: start, scopes: scopes, limit: limit)
+            let found = try await tx.recordTransferForms(keys)
+            // Counting is a scan of the scopes' records: once, on the first page (§11.7).
+            return (head, mark, keys.compactMap { key in found[key].map { (key: key, form: $0) } }, keys,
+                    start == nil ? try await tx.scopedRecordCount(scopes: scopes) : nil)
         }
-        let document = try SignedDocument(asOf: head, content: .records(states), signingWith: key)
+        // The stored forms go into the document as they are: decoding and encoding them again
+        // would give the same bytes.
+        let document = try SignedDocument(asOf: head, transferForms: forms, signingWith: key)
         ServerMetrics.snapshotPageServed()
         return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total, mark: mark)
     }

@@ -136,6 +136,14 @@ enum SQL {
         Array(repeating: "?", count: count).joined(separator: ", ")
     }
 
+    /// `(a = ? AND b = ?) OR (a = ? AND b = ?)…` for `rows` keys of `columns`: what both
+    /// databases answer from the key's index. (SQLite plans `(a, b) IN (VALUES …)` as a scan of
+    /// the whole table.)
+    static func matching(_ columns: [String], rows: Int) -> String {
+        let one = "(" + columns.map { "\($0) = ?" }.joined(separator: " AND ") + ")"
+        return Array(repeating: one, count: rows).joined(separator: " OR ")
+    }
+
     /// `VALUES (?, ?), (?, ?)…` for `rows` rows of `columns` values.
     static func values(rows: Int, columns: Int) -> String {
         "VALUES " + Array(repeating: tuple(columns), count: rows).joined(separator: ", ")

@@ -10,6 +10,15 @@ extension SQLServerTransaction {
         try await fetchRecords(keys, lock: false)
     }
 
+    func recordTransferForms(_ keys: [RecordKey]) async throws -> [RecordKey: [UInt8]] {
+        let rows = try await chunkedQuery(keys, columns: 2, { count in
+            "SELECT type, id, state FROM records WHERE \(SQL.matching(["type", "id"], rows: count))"
+        }, bind: { [.text($0.type), .text($0.id)] })
+        var result: [RecordKey: [UInt8]] = [:]
+        for row in rows { result[RecordKey(type: try row.text("type"), id: try row.text("id"))] = try row.blob("state") }
+        return result
+    }
+
     func lockRecords(_ keys: [RecordKey]) async throws -> [RecordKey: RecordState] {
         try await fetchRecords(keys, lock: true)
     }
@@ -17,7 +26,7 @@ extension SQLServerTransaction {
     private func fetchRecords(_ keys: [RecordKey], lock: Bool) async throws -> [RecordKey: RecordState] {
         // In key order, so that two servers locking overlapping records take them in one order.
         let rows = try await chunkedQuery(keys.sorted(), columns: 2, { count in
-            "SELECT type, id, state FROM records WHERE (type, id) IN (\(SQL.values(rows: count, columns: 2))) ORDER BY type, id"
+            "SELECT type, id, state FROM records WHERE \(SQL.matching(["type", "id"], rows: count)) ORDER BY type, id"
                 + (lock ? dialect.forUpdate : "")
         }, bind: { [.text($0.type), .text($0.id)] })
         var result: [RecordKey: RecordState] = [:]
@@ -59,7 +68,7 @@ extension SQLServerTransaction {
     func setScopes(_ scopes: [RecordKey: Set<Scope>]) async throws {
         let keys = scopes.keys.sorted()
         try await chunked(keys, columns: 2, { count in
-            "DELETE FROM record_scopes WHERE (type, id) IN (\(SQL.values(rows: count, columns: 2)))"
+            "DELETE FROM record_scopes WHERE \(SQL.matching(["type", "id"], rows: count))"
         }, bind: { [.text($0.type), .text($0.id)] })
         let rows = keys.flatMap { key in (scopes[key] ?? []).sorted().map { (key, $0) } }
         try await chunked(rows, columns: 3, { count in

@@ -7,54 +7,83 @@ public enum Base64 {
         return table
     }()
 
-    /// Encodes bytes.
+    /// Encodes bytes. (Written into the string's own storage: a snapshot page is megabytes.)
     public static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= bytes.count {
-            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            index += 3
+        let length = (bytes.count + 2) / 3 * 4
+        guard length > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: length) { out in
+            alphabet.withUnsafeBufferPointer { alphabet in
+                bytes.withUnsafeBufferPointer { input in
+                    var index = 0, at = 0
+                    while index + 3 <= input.count {
+                        let n = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                        out[at] = alphabet[Int(n >> 18 & 63)]
+                        out[at + 1] = alphabet[Int(n >> 12 & 63)]
+                        out[at + 2] = alphabet[Int(n >> 6 & 63)]
+                        out[at + 3] = alphabet[Int(n & 63)]
+                        index += 3
+                        at += 4
+                    }
+                    let rest = input.count - index
+                    if rest > 0 {
+                        let n = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                        out[at] = alphabet[Int(n >> 18 & 63)]
+                        out[at + 1] = alphabet[Int(n >> 12 & 63)]
+                        out[at + 2] = rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")
+                        out[at + 3] = UInt8(ascii: "=")
+                    }
+                }
+            }
+            return length
         }
-        let rest = bytes.count - index
-        if rest == 1 {
-            let n = UInt32(bytes[index]) << 16
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-        } else if rest == 2 {
-            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes canonical base64; nil for a wrong length, a character outside the alphabet,
     /// misplaced padding, or non-zero padding bits (which would give a second spelling).
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        guard input.count % 4 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            let isLast = index + 4 == input.count
-            let c0 = reverse[Int(input[index])], c1 = reverse[Int(input[index + 1])]
-            guard c0 != 0xFF, c1 != 0xFF else { return nil }
-            let p2 = input[index + 2] == UInt8(ascii: "="), p3 = input[index + 3] == UInt8(ascii: "=")
-            if isLast && p2 {
-                guard p3, c1 & 0x0F == 0 else { return nil }
-                out.append(c0 << 2 | c1 >> 4)
-            } else if isLast && p3 {
-                let c2 = reverse[Int(input[index + 2])]
-                guard c2 != 0xFF, c2 & 0x03 == 0 else { return nil }
-                out += [c0 << 2 | c1 >> 4, (c1 & 0x0F) << 4 | c2 >> 2]
-            } else {
-                let c2 = reverse[Int(input[index + 2])], c3 = reverse[Int(input[index + 3])]
-                guard c2 != 0xFF, c3 != 0xFF else { return nil }
-                out += [c0 << 2 | c1 >> 4, (c1 & 0x0F) << 4 | c2 >> 2, (c2 & 0x03) << 6 | c3]
+        var text = text
+        return text.withUTF8 { input -> [UInt8]? in
+            guard input.count % 4 == 0 else { return nil }
+            guard !input.isEmpty else { return [] }
+            let padding = input[input.count - 1] == UInt8(ascii: "=") ? (input[input.count - 2] == UInt8(ascii: "=") ? 2 : 1) : 0
+            let length = input.count / 4 * 3 - padding
+            var failed = false
+            let out = [UInt8](unsafeUninitializedCapacity: length) { out, count in
+                reverse.withUnsafeBufferPointer { reverse in
+                    var index = 0, at = 0
+                    // Every group but the last has no padding.
+                    while index + 4 < input.count {
+                        let c0 = reverse[Int(input[index])], c1 = reverse[Int(input[index + 1])]
+                        let c2 = reverse[Int(input[index + 2])], c3 = reverse[Int(input[index + 3])]
+                        guard (c0 | c1 | c2 | c3) != 0xFF, c0 < 64, c1 < 64, c2 < 64, c3 < 64 else { failed = true; return }
+                        out[at] = c0 << 2 | c1 >> 4
+                        out[at + 1] = (c1 & 0x0F) << 4 | c2 >> 2
+                        out[at + 2] = (c2 & 0x03) << 6 | c3
+                        index += 4
+                        at += 3
+                    }
+                    let c0 = reverse[Int(input[index])], c1 = reverse[Int(input[index + 1])]
+                    guard c0 != 0xFF, c1 != 0xFF else { failed = true; return }
+                    switch padding {
+                    case 2:
+                        guard c1 & 0x0F == 0 else { failed = true; return }
+                        out[at] = c0 << 2 | c1 >> 4
+                    case 1:
+                        let c2 = reverse[Int(input[index + 2])]
+                        guard c2 != 0xFF, c2 & 0x03 == 0 else { failed = true; return }
+                        out[at] = c0 << 2 | c1 >> 4
+                        out[at + 1] = (c1 & 0x0F) << 4 | c2 >> 2
+                    default:
+                        let c2 = reverse[Int(input[index + 2])], c3 = reverse[Int(input[index + 3])]
+                        guard c2 != 0xFF, c3 != 0xFF else { failed = true; return }
+                        out[at] = c0 << 2 | c1 >> 4
+                        out[at + 1] = (c1 & 0x0F) << 4 | c2 >> 2
+                        out[at + 2] = (c2 & 0x03) << 6 | c3
+                    }
+                }
+                count = failed ? 0 : length
             }
-            index += 4
+            return failed ? nil : out
         }
-        return out
     }
 }

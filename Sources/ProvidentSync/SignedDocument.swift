@@ -64,6 +64,39 @@ public struct SignedDocument: Hashable, Sendable {
         signature = key.signature(for: bytes)
     }
 
+    /// Signs a `records` document built from records' stored transfer forms, which are copied
+    /// into it as they are instead of being decoded and encoded again: the same bytes as
+    /// `init(asOf:content:signingWith:)` gives for those records, when each form is canonical
+    /// (a form that is not an object is refused). `content` holds no records: the document is
+    /// for sending.
+    public init(asOf: UInt64, transferForms: [(key: RecordKey, form: [UInt8])], signingWith key: SigningKey) throws(SyncError) {
+        // Members in canonical order: asOf, kind, records, v; each record's: id, state, type.
+        var bytes = Array("{\"asOf\":\(Int64(clamping: asOf)),\"kind\":\"records\",\"records\":[".utf8)
+        bytes.reserveCapacity(transferForms.reduce(bytes.count + 64) { $0 + $1.form.count + $1.key.type.utf8.count + $1.key.id.utf8.count + 32 })
+        for (index, record) in transferForms.enumerated() {
+            guard record.form.first == UInt8(ascii: "{"), record.form.last == UInt8(ascii: "}") else {
+                throw .invalidField(path: "records[\(index)].state", reason: Reason("is not a record's transfer form", "不是记录的传输形式"))
+            }
+            do {
+                bytes += Array((index == 0 ? "{\"id\":" : ",{\"id\":").utf8)
+                bytes += try CanonicalEncoder.encode(.string(record.key.id))
+                bytes += Array(",\"state\":".utf8)
+                bytes += record.form
+                bytes += Array(",\"type\":".utf8)
+                bytes += try CanonicalEncoder.encode(.string(record.key.type))
+                bytes.append(UInt8(ascii: "}"))
+            } catch {
+                throw .notCanonical(error)
+            }
+        }
+        bytes += Array("],\"v\":\(ChangeSet.protocolVersion)}".utf8)
+        guard bytes.count <= Self.maxByteCount else { throw .invalidField(path: "records", reason: Reason("make a document too large", "使文档过大")) }
+        self.asOf = asOf
+        self.content = .records([])
+        self.bytes = bytes
+        signature = key.signature(for: bytes)
+    }
+
     /// Reads a document from its envelope `{"document":"<base64>","signature":"<base64>"}` and
     /// checks its signature with the server's key.
     public init(envelope value: CanonicalValue, serverKey: PublicKey) throws(SyncError) {

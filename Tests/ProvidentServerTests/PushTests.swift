@@ -37,8 +37,17 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             #expect(entries.map(\.position) == [1, 2, 3])
             let snapshot = try await server.core.snapshotPage(for: try #require(try await server.core.device(device.id)),
                                                               request: try device.request("GET", "/v1/snapshot"))
-            guard case let .records(states) = snapshot.document.content else { Issue.record("not a records document"); return }
+            // The document as a device reads it, from the wire.
+            let sent = try SignedDocument(envelope: snapshot.document.envelopeValue, serverKey: server.core.key.publicKey)
+            guard case let .records(states) = sent.content else { Issue.record("not a records document"); return }
             #expect(states.count == 3 && snapshot.total == 3 && snapshot.next == nil && snapshot.document.asOf == 3)
+            // Pages after the first are not counted again (§11.7): total is null there.
+            let registeredDevice = try #require(try await server.core.device(device.id))
+            let firstPage = try await server.core.snapshotPage(for: registeredDevice, request: try device.request("GET", "/v1/snapshot", query: "?limit=2"))
+            let secondPage = try await server.core.snapshotPage(for: registeredDevice, request: try device.request(
+                "GET", "/v1/snapshot", query: "?limit=2&after=\(try #require(firstPage.next).type)/\(try #require(firstPage.next).id)"))
+            #expect(firstPage.total == 3 && secondPage.total == nil && secondPage.next == nil)
+            #expect(secondPage.canonicalMembers["total"] == .null)
 
             var reference = Replica()
             for signed in [enroll, first, second] { _ = try reference.apply(signed) }

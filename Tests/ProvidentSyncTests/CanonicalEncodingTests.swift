@@ -130,4 +130,23 @@ import Testing
     func rejectsNonCanonicalBase64(text: String) {
         #expect(Base64.decode(text) == nil)
     }
+
+    /// Every byte string survives the round trip, and every one-character change of an encoding
+    /// either is refused or is itself the one spelling of what it decodes to.
+    @Test func roundTripsAndHasOneSpellingUnderMutation() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n".utf8)
+        for length in 0..<48 {
+            for _ in 0..<20 {
+                let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let text = Base64.encode(bytes)
+                #expect(Base64.decode(text) == bytes)
+                guard !text.isEmpty else { continue }
+                var mutated = Array(text.utf8)
+                mutated[Int.random(in: 0..<mutated.count, using: &generator)] = alphabet.randomElement(using: &generator) ?? 0x41
+                let other = String(decoding: mutated, as: UTF8.self)
+                if let decoded = Base64.decode(other) { #expect(Base64.encode(decoded) == other) }
+            }
+        }
+    }
 }

@@ -18,6 +18,32 @@ import Testing
         #expect(RecordState(key: factKey, transferBytes: try fact.transferBytes()) == fact)
         #expect(RecordState(key: factKey, transferBytes: Array(#"{"kind":"fact"}"#.utf8)) == nil)
     }
+
+    @Test func aDocumentFromStoredFormsIsByteForByteTheEncodersDocument() throws {
+        let a = TestDevice(1).id, b = TestDevice(2).id
+        let server = SigningKey.generate()
+        var states: [RecordState] = []
+        let account = RecordKey(type: "account", id: "acc-1")
+        var state = try RecordMerge.apply(Operation(record: account, kind: .create, fields: ["phone": "1", "name": "张三", "note": "第一行\n\"引号\""]),
+                                          dot: Dot(device: a, sequence: 1), time: HLCTimestamp(wallMillis: 10, counter: 0), to: nil).state
+        state = try RecordMerge.apply(Operation(record: account, kind: .update, fields: ["phone": "2"], context: VersionVector([a: 1])),
+                                      dot: Dot(device: b, sequence: 1), time: HLCTimestamp(wallMillis: 20, counter: 3), to: state).state
+        states.append(state)
+        for n in 1...3 {
+            states.append(try RecordMerge.apply(Operation(record: RecordKey(type: "deposit", id: "dep-\(n)"), kind: .fact, fields: ["amountFen": .integer(Int64(n))]),
+                                                dot: Dot(device: a, sequence: UInt64(n + 1)), time: HLCTimestamp(wallMillis: 30, counter: 0), to: nil).state)
+        }
+        for records in [states, [states[0]], []] {
+            let encoded = try SignedDocument(asOf: 42, content: .records(records), signingWith: server)
+            let spliced = try SignedDocument(asOf: 42, transferForms: try records.map { (key: $0.key, form: try $0.transferBytes()) }, signingWith: server)
+            #expect(spliced.bytes == encoded.bytes)
+            let read = try SignedDocument(envelope: spliced.envelopeValue, serverKey: server.publicKey)
+            #expect(read.content == .records(records) && read.asOf == 42)
+        }
+        #expect(throws: SyncError.self) {
+            try SignedDocument(asOf: 1, transferForms: [(key: account, form: Array("[1]".utf8))], signingWith: server)
+        }
+    }
 }
 
 @Suite struct WithdrawTests {

@@ -70,6 +70,9 @@ public protocol ServerReading: Sendable {
 
     /// The merged states of these records, where held.
     func records(_ keys: [RecordKey]) async throws -> [RecordKey: RecordState]
+    /// These records' stored transfer forms (canonical bytes, as `RecordState.transferBytes`
+    /// makes them), where held: what a snapshot page carries, without decoding them.
+    func recordTransferForms(_ keys: [RecordKey]) async throws -> [RecordKey: [UInt8]]
     /// Records in key order after `after`, at most `limit`: for digests and copies.
     func records(after: RecordKey?, limit: Int) async throws -> [RecordState]
     /// The ids of the deposits that carry these payment reference codes.
