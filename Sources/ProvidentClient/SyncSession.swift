@@ -223,26 +223,8 @@ public final class SyncSession: Sendable {
     /// sequence of this device's last change-set the server holds.
     private func pull(url: String, serverKey: PublicKey, report: inout SyncReport) async throws -> UInt64 {
         var state = try device.replica.syncState()
-        while state.cursor == nil {
-            var query = "?limit=1000"
-            // Record types and ids use only [A-Za-z0-9._:-], which a query carries as they are.
-            if let next = state.snapshotNext { query += "&after=\(next.type)/\(next.id)" }
-            let answer = try await connection.send(.GET, url: url, path: "/v1/snapshot", query: query, body: nil)
-            guard let object = answer.objectValue, let envelope = object["document"] else { throw SyncFailure.badAnswer("snapshot") }
-            let document: SignedDocument
-            do {
-                document = try SignedDocument(envelope: envelope, serverKey: serverKey)
-            } catch {
-                throw SyncFailure.badAnswer("snapshot page not signed by the server: \(error.code)")
-            }
-            let next = object["next"]?.stringValue.flatMap { text -> RecordKey? in
-                let parts = text.split(separator: "/", maxSplits: 1)
-                return parts.count == 2 ? RecordKey(type: String(parts[0]), id: String(parts[1])) : nil
-            }
-            let mark = object["mark"]?.stringValue.flatMap { Digest256(hex: $0) }
-            try device.replica.applySnapshotPage(document, next: next, mark: mark, now: now())
-            if case let .records(states) = document.content { report.snapshotRecords += states.count }
-            progress(SyncProgress(phase: .snapshot, done: report.snapshotRecords, total: object["total"]?.integerValue.map { Int($0) }))
+        if state.cursor == nil {
+            try await snapshot(from: state.snapshotNext, url: url, serverKey: serverKey, report: &report)
             state = try device.replica.syncState()
         }
         var cursor = state.cursor ?? 0
@@ -273,6 +255,56 @@ public final class SyncSession: Sendable {
         }
     }
 
+
+    /// Records asked for per snapshot page.
+    static let snapshotPage = 5_000
+
+    /// One snapshot page as read and checked, before it is applied.
+    private struct SnapshotAnswer: Sendable {
+        let document: SignedDocument
+        let next: RecordKey?
+        let mark: Digest256?
+        let total: Int?
+    }
+
+    /// Reads the snapshot from `start` (the beginning when nil) to its last page. The next page
+    /// is asked for and its signature checked while this one is applied, so the server's work
+    /// and the device's overlap; each page is still applied, with `next`, in a transaction of
+    /// its own, in order.
+    private func snapshot(from start: RecordKey?, url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
+        let connection = self.connection
+        @Sendable func fetch(_ after: RecordKey?) async throws -> SnapshotAnswer {
+            var query = "?limit=\(Self.snapshotPage)"
+            // Record types and ids use only [A-Za-z0-9._:-], which a query carries as they are.
+            if let after { query += "&after=\(after.type)/\(after.id)" }
+            let answer = try await connection.send(.GET, url: url, path: "/v1/snapshot", query: query, body: nil)
+            guard let object = answer.objectValue, let envelope = object["document"] else { throw SyncFailure.badAnswer("snapshot") }
+            let document: SignedDocument
+            do {
+                document = try SignedDocument(envelope: envelope, serverKey: serverKey)
+            } catch {
+                throw SyncFailure.badAnswer("snapshot page not signed by the server: \(error.code)")
+            }
+            let next = object["next"]?.stringValue.flatMap { text -> RecordKey? in
+                let parts = text.split(separator: "/", maxSplits: 1)
+                return parts.count == 2 ? RecordKey(type: String(parts[0]), id: String(parts[1])) : nil
+            }
+            return SnapshotAnswer(document: document, next: next, mark: object["mark"]?.stringValue.flatMap { Digest256(hex: $0) },
+                                  total: object["total"]?.integerValue.map { Int($0) })
+        }
+        var total: Int?
+        var pending = Task { try await fetch(start) }
+        defer { pending.cancel() }
+        while true {
+            let page = try await pending.value
+            if let next = page.next { pending = Task { try await fetch(next) } }
+            try device.replica.applySnapshotPage(page.document, next: page.next, mark: page.mark, now: now())
+            if case let .records(states) = page.document.content { report.snapshotRecords += states.count }
+            total = total ?? page.total
+            progress(SyncProgress(phase: .snapshot, done: report.snapshotRecords, total: total))
+            if page.next == nil { return }
+        }
+    }
 }
 
 /// What the server says about a device when it enrols it.

@@ -50,8 +50,7 @@ extension ReplicaDatabase {
         var previous = Digest256.zero
         var outboxRecords: [UInt64: Set<RecordKey>] = [:]
         var lastSequence: UInt64 = 0
-        let records = try allRecords()
-        let byKey = Dictionary(uniqueKeysWithValues: records.map { ($0.key, $0) })
+        var effects: [(sequence: UInt64, dot: Dot, record: RecordKey)] = []
         for (index, entry) in raw.enumerated() {
             let (sequence, bytes, signature, refused) = entry
             guard let signed = try? SignedChangeSet(bytes: bytes, signature: signature),
@@ -68,25 +67,69 @@ extension ReplicaDatabase {
             // A change-set the server refused was taken back: it must have no effect, and has none to check.
             guard !refused else { continue }
             outboxRecords[sequence] = Set(changeSet.operations.map(\.record))
-            for operation in changeSet.operations {
-                guard let state = byKey[operation.record], state.versionVector.contains(changeSet.dot) else {
-                    findings.append(.changeSetWithoutEffect(sequence: sequence, record: operation.record))
-                    continue
-                }
-            }
+            effects += changeSet.operations.map { (sequence, changeSet.dot, $0.record) }
         }
         if device.sequence != lastSequence || device.lastChangeSet != previous {
             findings.append(.headMismatch(deviceSequence: device.sequence, outboxSequence: lastSequence))
         }
-        for state in records {
-            for history in state.fields.values {
-                for write in history.writes where write.dot.device == device.id {
-                    if outboxRecords[write.dot.sequence]?.contains(state.key) != true {
-                        findings.append(.effectWithoutChangeSet(record: state.key, sequence: write.dot.sequence))
+        // The records are read one at a time, never all at once. Only a record whose stored
+        // bytes hold this device's id can carry a write of this device (its writes and its
+        // version vector name the device by that id): the others are counted, not decoded.
+        let deviceID = Array(device.id.rawValue.utf8)
+        let records: Int = try read { db in
+            var count = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT type, id, state FROM records")
+            while let row = try rows.next() {
+                count += 1
+                let data: Data = row["state"]
+                guard Self.contains(data, deviceID) else { continue }
+                let key = RecordKey(type: row["type"], id: row["id"])
+                guard let state = RecordState(key: key, transferBytes: Array(data)) else { throw StoreError.unreadableRecord(key) }
+                for history in state.fields.values {
+                    for write in history.writes where write.dot.device == device.id {
+                        if outboxRecords[write.dot.sequence]?.contains(state.key) != true {
+                            findings.append(.effectWithoutChangeSet(record: state.key, sequence: write.dot.sequence))
+                        }
                     }
                 }
             }
+            // Every change-set's effect, each record read by its key once.
+            var states: [RecordKey: RecordState?] = [:]
+            for effect in effects {
+                let state: RecordState?
+                if let known = states[effect.record] {
+                    state = known
+                } else {
+                    state = try Self.recordState(db, effect.record)
+                    states[effect.record] = state
+                }
+                if state?.versionVector.contains(effect.dot) != true {
+                    findings.append(.changeSetWithoutEffect(sequence: effect.sequence, record: effect.record))
+                }
+            }
+            return count
         }
-        return ReplicaCheck(findings: Array(Set(findings)).sorted { "\($0)" < "\($1)" }, changeSets: raw.count, records: records.count)
+        return ReplicaCheck(findings: Array(Set(findings)).sorted { "\($0)" < "\($1)" }, changeSets: raw.count, records: records)
+    }
+}
+
+extension ReplicaDatabase {
+    /// Whether `needle` occurs in `data` (memchr for its first byte, memcmp for the rest).
+    static func contains(_ data: Data, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first else { return true }
+        return data.withUnsafeBytes { haystack in
+            needle.withUnsafeBytes { pattern in
+                guard let base = haystack.baseAddress, let rest = pattern.baseAddress, haystack.count >= pattern.count else { return false }
+                var offset = 0
+                let last = haystack.count - pattern.count
+                while offset <= last {
+                    guard let found = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
+                    let at = base.distance(to: UnsafeRawPointer(found))
+                    if memcmp(base + at, rest, pattern.count) == 0 { return true }
+                    offset = at + 1
+                }
+                return false
+            }
+        }
     }
 }

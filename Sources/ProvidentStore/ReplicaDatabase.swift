@@ -339,12 +339,21 @@ extension ReplicaDatabase {
         try read { db in
             var hasher = BLAKE2b.Hasher(outputLength: 32)
             // BINARY collation orders by bytes: the digest's record order (type, then id).
+            // Read in batches; each batch's records are turned into their digest form on every
+            // core, then hashed in order.
             let records = try Row.fetchCursor(db, sql: "SELECT type, id, state FROM records ORDER BY type, id")
-            while let row = try records.next() {
-                let key = RecordKey(type: row["type"], id: row["id"])
-                let data: Data = row["state"]
-                guard let state = RecordState(key: key, transferBytes: Array(data)) else { throw StoreError.unreadableRecord(key) }
-                hasher.update(try CanonicalEncoder.encode(state.canonicalValue) + [0x0A])
+            var batch: [(RecordKey, Data)] = []
+            var more = true
+            while more {
+                batch.removeAll(keepingCapacity: true)
+                while batch.count < 4_096, let row = try records.next() {
+                    batch.append((RecordKey(type: row["type"], id: row["id"]), row["state"]))
+                }
+                more = batch.count == 4_096
+                for (index, form) in Self.digestForms(batch).enumerated() {
+                    guard let form else { throw StoreError.unreadableRecord(batch[index].0) }
+                    hasher.update(form)
+                }
             }
             // Conflicts are stored in their digest form already.
             let conflicts = try Data.fetchCursor(db, sql: "SELECT state FROM conflicts ORDER BY id")
@@ -363,5 +372,28 @@ extension ReplicaDatabase {
             for signed in changeSets { try Self.merge(signed.changeSet, into: db) }
             try Self.advanceClock(db, past: changeSets.map(\.changeSet.time), now: now)
         }
+    }
+}
+
+extension ReplicaDatabase {
+    /// Each stored record's line of the state digest (its canonical form and a line feed), made
+    /// on every core; nil for a record that cannot be read.
+    static func digestForms(_ batch: [(RecordKey, Data)]) -> [[UInt8]?] {
+        let forms = UnsafeMutableBufferPointer<[UInt8]?>.allocate(capacity: batch.count)
+        forms.initialize(repeating: nil)
+        defer { forms.deinitialize(); forms.deallocate() }
+        let slices = min(batch.count, ProcessInfo.processInfo.activeProcessorCount * 4)
+        guard slices > 0 else { return [] }
+        nonisolated(unsafe) let output = forms
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            // Each slice writes only its own elements.
+            for index in stride(from: slice, to: batch.count, by: slices) {
+                let (key, data) = batch[index]
+                guard let state = RecordState(key: key, transferBytes: Array(data)),
+                      let bytes = try? CanonicalEncoder.encode(state.canonicalValue) else { continue }
+                output[index] = bytes + [0x0A]
+            }
+        }
+        return Array(forms)
     }
 }

@@ -230,4 +230,41 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         let report = try ReplicaDatabase.open(path: path).check()
         #expect(report.findings == [.changeSetWithoutEffect(sequence: 1, record: record)])
     }
+
+    @Test func findsAWriteOfThisDeviceThatNoChangeSetMadeAmongRecordsOfOthers() throws {
+        let folder = try TemporaryFolder()
+        let key = SigningKey.generate()
+        let path = folder.path + "/replica.sqlite"
+        let database = try ReplicaDatabase.create(path: path, identity: key, role: .selfService, now: now)
+        let mine = RecordKey(type: "note", id: "note-1")
+        try database.commitLocalChange(unlock: { key }, now: now) { _ in
+            LocalChange(action: .visitRecord, operations: [Operation(record: mine, kind: .fact, fields: ["text": "a"])])
+        }
+        // Records of another device, which the check counts without decoding.
+        let other = DeviceID(publicKey: SigningKey.generate().publicKey)
+        let time = HLCTimestamp(wallMillis: UInt64(now.millisSinceEpoch), counter: 0)
+        try DatabaseQueue(path: path).write { db in
+            for n in 1...50 {
+                let state = RecordState(key: RecordKey(type: "note", id: "other-\(n)"), mutability: .fact, created: true,
+                                        versionVector: VersionVector([other: UInt64(n)]),
+                                        fields: ["text": try #require(FieldHistory(writes: [FieldWrite(dot: Dot(device: other, sequence: UInt64(n)), time: time,
+                                                                                                      context: VersionVector(), value: "b")]))])
+                try db.execute(sql: "INSERT INTO records (type, id, state) VALUES (?, ?, ?)",
+                               arguments: [state.key.type, state.key.id, Data(try state.transferBytes())])
+            }
+        }
+        let clean = try ReplicaDatabase.open(path: path).check()
+        #expect(clean.isConsistent && clean.records == 51 && clean.changeSets == 1)
+        // A write of this device's sequence 7, which it never made, slipped into a record.
+        let forged = RecordKey(type: "note", id: "other-9")
+        try DatabaseQueue(path: path).write { db in
+            let state = RecordState(key: forged, mutability: .mutable, created: true, versionVector: VersionVector([DeviceID(publicKey: key.publicKey): 7]),
+                                    fields: ["text": try #require(FieldHistory(writes: [FieldWrite(dot: Dot(device: DeviceID(publicKey: key.publicKey), sequence: 7),
+                                                                                                  time: time, context: VersionVector(), value: "c")]))])
+            try db.execute(sql: "UPDATE records SET state = ? WHERE type = ? AND id = ?",
+                           arguments: [Data(try state.transferBytes()), forged.type, forged.id])
+        }
+        let report = try ReplicaDatabase.open(path: path).check()
+        #expect(report.findings == [.effectWithoutChangeSet(record: forged, sequence: 7)])
+    }
 }

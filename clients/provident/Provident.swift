@@ -29,12 +29,22 @@ struct Provident: AsyncParsableCommand {
             ])
     }
 
+    /// The command line's command. `provident sync`, which a timer runs every quarter of an hour,
+    /// is parsed on its own: building the tree of every command costs more than a sync with
+    /// little to do. Whatever that cannot parse (help, a mistake) goes the whole way, which gives
+    /// the usual messages.
+    static func parseCommand() throws -> ParsableCommand {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "sync", let command = try? SyncCommand.parse(Array(arguments.dropFirst())) { return command }
+        return try parseAsRoot()
+    }
+
     /// Runs the command, turning our errors into a message in the user's language and a
     /// documented exit status; the argument parser reports its own (usage) errors.
     static func main() async {
         let command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseCommand()
         } catch {
             ParserMessages.exit(Self.self, withError: error)
         }

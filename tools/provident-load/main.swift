@@ -3,6 +3,12 @@
 // Ed25519 verify/s measured in the same run on the same machine.
 //
 //   provident-load --server URL [--devices 200] [--deposits 500] [--batch 100] [--concurrency 8]
+//   provident-load --server URL --invite CODE [--repeats 20]
+//
+// With --invite, it pushes nothing: it enrols an office device with the invite code, then reads
+// the server as a client that verifies nothing would (the limit of the server and the wire): the
+// whole feed in pages of 2,000, the whole snapshot in pages of 5,000 (records/s), then one
+// signed GET of the feed's last 10 entries, `repeats` times (median and 95th percentile, ms).
 //
 // The server must allow that many self-enrolments from one address
 // (PROVIDENT_ENROLMENT_SELF_PER_HOUR) and lump deposits (its policy).
@@ -25,6 +31,8 @@ struct Options {
     var deposits = 500
     var batch = 100
     var concurrency = 8
+    var invite: String?
+    var repeats = 20
 
     init() {
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -36,6 +44,8 @@ struct Options {
             case "--deposits": deposits = Int(value) ?? deposits
             case "--batch": batch = Int(value) ?? batch
             case "--concurrency": concurrency = Int(value) ?? concurrency
+            case "--invite": invite = value
+            case "--repeats": repeats = Int(value) ?? repeats
             default:
                 FileHandle.standardError.write(Data("provident-load: unknown argument \(argument)\n".utf8))
                 exit(64)
@@ -89,16 +99,16 @@ struct LoadFailure: Error, CustomStringConvertible {
 }
 
 /// Sends a signed request and returns the status and decoded body.
-func send(_ client: HTTPClient, _ base: String, _ key: SigningKey, _ method: HTTPMethod, _ path: String,
-          body: CanonicalValue) async throws -> (Int, CanonicalValue?) {
-    let bytes = try CanonicalEncoder.encode(body)
-    let signature = RequestSignature(method: method.rawValue, path: path, query: "", device: DeviceID(publicKey: key.publicKey),
+func send(_ client: HTTPClient, _ base: String, _ key: SigningKey, _ method: HTTPMethod, _ path: String, query: String = "",
+          body: CanonicalValue?) async throws -> (Int, CanonicalValue?) {
+    let bytes = try body.map { try CanonicalEncoder.encode($0) } ?? []
+    let signature = RequestSignature(method: method.rawValue, path: path, query: query.isEmpty ? "" : "?" + query, device: DeviceID(publicKey: key.publicKey),
                                      dateMillis: Int64(Date().timeIntervalSince1970 * 1_000),
                                      nonce: Hex.encode(SecureRandom.bytes(count: 16)), body: bytes)
-    var request = HTTPClientRequest(url: base + path)
+    var request = HTTPClientRequest(url: base + path + (query.isEmpty ? "" : "?" + query))
     request.method = method
     for header in signature.headers(signedWith: key) { request.headers.add(name: header.name, value: header.value) }
-    request.body = .bytes(ByteBuffer(bytes: bytes))
+    if body != nil { request.body = .bytes(ByteBuffer(bytes: bytes)) }
     let response = try await client.execute(request, timeout: .seconds(120))
     let answer = Array(try await response.body.collect(upTo: 64 * 1_048_576).readableBytesView)
     return (Int(response.status.code), try? CanonicalDecoder.decode(answer, limit: 64 * 1_048_576))
@@ -123,6 +133,11 @@ while clock.now - probeStart < .seconds(1) {
 }
 let elapsedProbe = clock.now - probeStart
 let verifyPerSecond = Double(verified) / (Double(elapsedProbe.components.seconds) + Double(elapsedProbe.components.attoseconds) / 1e18)
+
+if let invite = options.invite {
+    try await read(invite: invite)
+    exit(0)
+}
 
 print("preparing \(options.devices) devices × \(options.deposits) deposits …")
 let now = UInt64(Date().timeIntervalSince1970 * 1_000)
@@ -182,3 +197,57 @@ print("accepted \(acceptedCount) of \(total) change-sets in \(String(format: "%.
 print("ingest:          \(Int(rate)) accepted change-sets/s")
 print("libsodium:       \(Int(verifyPerSecond)) Ed25519 verify/s per core, \(cores) cores")
 print("target (½ × cores × verify/s): \(Int(target))/s — \(rate >= target ? "met" : "NOT met") (ratio \(String(format: "%.2f", rate / target)))")
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// The read figures (see the top of this file).
+func read(invite: String) async throws {
+    let key = SigningKey.generate()
+    let client = HTTPClient.shared
+    let (status, answer) = try await send(client, options.server, key, .POST, "/v1/devices",
+                                          body: ["enrolment": "invite", "code": .string(invite), "publicKey": .string(Base64.encode(key.publicKey.bytes))])
+    guard status == 201 || status == 200 else { throw LoadFailure("enrolment: HTTP \(status) \(String(describing: answer))") }
+    // The whole feed.
+    var cursor: Int64 = 0
+    var entries = 0
+    var started = clock.now
+    while true {
+        let (status, answer) = try await send(client, options.server, key, .GET, "/v1/pull", query: "cursor=\(cursor)&limit=2000", body: nil)
+        guard status == 200, let object = answer?.objectValue, let next = object["cursor"]?.integerValue,
+              let page = object["entries"]?.arrayValue else { throw LoadFailure("pull: HTTP \(status)") }
+        entries += page.count
+        cursor = next
+        if object["more"]?.boolValue != true { break }
+    }
+    let pullSeconds = seconds(clock.now - started)
+    print("full pull:       \(entries) entries in \(String(format: "%.2f", pullSeconds)) s: \(Int(Double(entries) / pullSeconds)) records/s")
+    // The whole snapshot.
+    var after: String?
+    var records = 0
+    started = clock.now
+    while true {
+        let (status, answer) = try await send(client, options.server, key, .GET, "/v1/snapshot",
+                                              query: "limit=5000" + (after.map { "&after=\($0)" } ?? ""), body: nil)
+        guard status == 200, let object = answer?.objectValue, let envelope = object["document"]?.objectValue,
+              let text = envelope["document"]?.stringValue, let document = Base64.decode(text),
+              let content = try? CanonicalDecoder.decode(document, limit: 64 * 1_048_576),
+              let page = content.objectValue?["records"]?.arrayValue else { throw LoadFailure("snapshot: HTTP \(status)") }
+        records += page.count
+        after = object["next"]?.stringValue
+        if after == nil { break }
+    }
+    let snapshotSeconds = seconds(clock.now - started)
+    print("full snapshot:   \(records) records in \(String(format: "%.2f", snapshotSeconds)) s: \(Int(Double(records) / snapshotSeconds)) records/s")
+    // One exchange of the feed's last 10 entries.
+    var times: [Double] = []
+    for _ in 0..<max(1, options.repeats) {
+        let begun = clock.now
+        let (status, answer) = try await send(client, options.server, key, .GET, "/v1/pull", query: "cursor=\(max(0, cursor - 10))", body: nil)
+        guard status == 200, answer?.objectValue?["entries"]?.arrayValue?.count == Int(min(cursor, 10)) else { throw LoadFailure("delta: HTTP \(status)") }
+        times.append(seconds(clock.now - begun) * 1_000)
+    }
+    times.sort()
+    print("delta exchange:  median \(String(format: "%.2f", times[times.count / 2])) ms, 95th percentile \(String(format: "%.2f", times[min(times.count - 1, times.count * 95 / 100)])) ms (10 changes, \(times.count) requests)")
+}
