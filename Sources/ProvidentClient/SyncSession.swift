@@ -227,37 +227,55 @@ public final class SyncSession: Sendable {
             try await snapshot(from: state.snapshotNext, url: url, serverKey: serverKey, report: &report)
             state = try device.replica.syncState()
         }
-        var cursor = state.cursor ?? 0
-        var mark = state.cursorMark
-        var chainHead: UInt64?
-        while true {
+        let connection = self.connection
+        /// One page of the feed, read and checked.
+        @Sendable func fetch(_ cursor: UInt64, _ mark: Digest256?) async throws -> FeedAnswer {
             // The mark of the cursor lets the server say when its feed is not the one read here.
             let answer = try await connection.send(.GET, url: url, path: "/v1/pull",
-                                                   query: "?cursor=\(cursor)&limit=500" + (mark.map { "&mark=\($0.hex)" } ?? ""), body: nil)
+                                                   query: "?cursor=\(cursor)&limit=\(Self.feedPage)" + (mark.map { "&mark=\($0.hex)" } ?? ""), body: nil)
             guard let object = answer.objectValue, let items = object["entries"]?.arrayValue,
                   let next = object["cursor"]?.integerValue, let head = object["head"]?.integerValue, next >= 0 else {
                 throw SyncFailure.badAnswer("pull")
             }
-            // A server older than revision 1.3 gives no chain head: nothing to compare.
-            if chainHead == nil { chainHead = object["chainHead"]?.integerValue.map { UInt64(max($0, 0)) } ?? UInt64.max }
-            mark = object["mark"]?.stringValue.flatMap { Digest256(hex: $0) }
-            var entries: [PulledEntry] = []
-            for item in items {
-                let entry = try PulledEntry(item: item, serverKey: serverKey)
+            return FeedAnswer(entries: try items.map { try PulledEntry(item: $0, serverKey: serverKey) }, cursor: UInt64(next), head: head,
+                              mark: object["mark"]?.stringValue.flatMap { Digest256(hex: $0) },
+                              // A server older than revision 1.3 gives no chain head: nothing to compare.
+                              chainHead: object["chainHead"]?.integerValue.map { UInt64(max($0, 0)) } ?? UInt64.max,
+                              more: object["more"]?.boolValue == true)
+        }
+        var chainHead: UInt64?
+        // The next page is asked for while this one is applied; pages are applied in order.
+        var pending = Task { try await fetch(state.cursor ?? 0, state.cursorMark) }
+        defer { pending.cancel() }
+        while true {
+            let page = try await pending.value
+            if page.more { pending = Task { try await fetch(page.cursor, page.mark) } }
+            if chainHead == nil { chainHead = page.chainHead }
+            for entry in page.entries {
                 if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
-                entries.append(entry)
             }
-            try device.replica.applyFeedPage(entries, cursor: UInt64(next), mark: mark, now: now())
-            report.received += entries.count
-            cursor = UInt64(next)
-            progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, head - Int64(cursor))) + report.received))
-            if object["more"]?.boolValue != true { return chainHead ?? UInt64.max }
+            try device.replica.applyFeedPage(page.entries, cursor: page.cursor, mark: page.mark, now: now())
+            report.received += page.entries.count
+            progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, page.head - Int64(page.cursor))) + report.received))
+            if !page.more { return chainHead ?? UInt64.max }
         }
     }
 
+    /// Entries asked for per feed page.
+    static let feedPage = 1_000
+
+    /// One feed page as read and checked, before it is applied.
+    private struct FeedAnswer: Sendable {
+        let entries: [PulledEntry]
+        let cursor: UInt64
+        let head: Int64
+        let mark: Digest256?
+        let chainHead: UInt64
+        let more: Bool
+    }
 
     /// Records asked for per snapshot page.
-    static let snapshotPage = 5_000
+    static let snapshotPage = 2_000
 
     /// One snapshot page as read and checked, before it is applied.
     private struct SnapshotAnswer: Sendable {

@@ -92,8 +92,11 @@ extension ReplicaDatabase {
     /// `mark` is the feed's mark at the page's `asOf`; the first page's becomes the cursor's.
     public func applySnapshotPage(_ document: SignedDocument, next: RecordKey?, mark: Digest256?, now: Instant) throws {
         guard case let .records(states) = document.content else { return }
+        // A record new to this replica is stored as the document carries it, without encoding
+        // it again.
+        let forms = document.transferForms.flatMap { $0.count == states.count ? $0 : nil }
         try write { db in
-            for state in states { try Self.join(state, into: db) }
+            for (index, state) in states.enumerated() { try Self.join(state, into: db, transferForm: forms?[index]) }
             let started = try Row.fetchOne(db, sql: "SELECT snapshot_as_of, snapshot_mark FROM device WHERE singleton = 1 AND snapshot_as_of IS NOT NULL")
             let asOf: Int64 = started?["snapshot_as_of"] ?? Int64(document.asOf)
             let asOfMark: Data? = started == nil ? mark.map { Data($0.bytes) } : started?["snapshot_mark"]
@@ -299,10 +302,13 @@ extension ReplicaDatabase {
 
     // MARK: Internals shared with the server
 
-    static func join(_ state: RecordState, into db: Database) throws {
-        let outcome = try RecordMerge.join(state, into: try recordState(db, state.key))
+    /// Joins a whole record; `transferForm`, when given, is `state`'s transfer form, stored as
+    /// it is if the record is new here.
+    static func join(_ state: RecordState, into db: Database, transferForm: ArraySlice<UInt8>? = nil) throws {
+        let current = try recordState(db, state.key)
+        let outcome = try RecordMerge.join(state, into: current)
         guard outcome.changed else { return }
-        try store(outcome, in: db)
+        try store(outcome, in: db, transferForm: current == nil ? transferForm : nil)
     }
 
     static func withdraw(_ dot: Dot, wasCreate: Bool, from key: RecordKey, in db: Database) throws {

@@ -104,6 +104,9 @@ public final class ReplicaDatabase: Sendable {
         configuration.prepareDatabase { db in
             // Savepoints keep their journals in memory rather than in temporary files.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // A first sync writes tens of megabytes: copying the log into the database every
+            // 4 MB (the default) writes the same index pages again and again.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
         }
         // The replica holds ID and phone numbers: only its owner may read it. SQLite gives the
         // -wal and -shm files the database file's mode.
@@ -256,10 +259,11 @@ public final class ReplicaDatabase: Sendable {
     }
 
     /// Writes a merge outcome: the record, its new conflicts, its read model.
-    static func store(_ outcome: RecordMerge.Outcome, in db: Database) throws {
+    static func store(_ outcome: RecordMerge.Outcome, in db: Database, transferForm: ArraySlice<UInt8>? = nil) throws {
         let key = outcome.state.key
+        let form = try transferForm.map { Data($0) } ?? Data(try outcome.state.transferBytes())
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO records (type, id, state) VALUES (?, ?, ?)")
-            .execute(arguments: [key.type, key.id, Data(try outcome.state.transferBytes())])
+            .execute(arguments: [key.type, key.id, form])
         for conflict in outcome.conflicts {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO conflicts (id, type, record_id, field, state) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [Data(conflict.id.bytes), conflict.record.type, conflict.record.id, conflict.field,

@@ -97,6 +97,69 @@ public struct SignedDocument: Hashable, Sendable {
         signature = key.signature(for: bytes)
     }
 
+    /// The transfer form of each record of a `records` document, in order, as it lies in the
+    /// signed bytes (canonical already: a device can store it without encoding the record
+    /// again); nil for any other document.
+    public var transferForms: [ArraySlice<UInt8>]? {
+        guard case .records = content else { return nil }
+        return bytes.withUnsafeBufferPointer { Self.recordForms(in: $0) }.map { ranges in ranges.map { bytes[$0] } }
+    }
+
+    /// Where each record's `state` lies in a canonical records document, or nil when the bytes
+    /// are not laid out as `init(asOf:content:signingWith:)` writes them.
+    static func recordForms(in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>]? {
+        var at = 0
+        func expect(_ text: StaticString) -> Bool {
+            let count = text.utf8CodeUnitCount
+            guard at + count <= bytes.count else { return false }
+            let expected = UnsafeBufferPointer(start: text.utf8Start, count: count)
+            for index in 0..<count where bytes[at + index] != expected[index] { return false }
+            at += count
+            return true
+        }
+        func skipString() -> Bool {
+            guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { return false }
+            at += 1
+            while at < bytes.count {
+                switch bytes[at] {
+                case UInt8(ascii: "\\"): at += 2
+                case UInt8(ascii: "\""): at += 1; return true
+                default: at += 1
+                }
+            }
+            return false
+        }
+        func skipValue() -> Bool {
+            var depth = 0
+            repeat {
+                guard at < bytes.count else { return false }
+                switch bytes[at] {
+                case UInt8(ascii: "\""): guard skipString() else { return false }
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; at += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    guard depth > 0 else { return false }
+                    depth -= 1
+                    at += 1
+                default: at += 1
+                }
+            } while depth > 0
+            return true
+        }
+        guard expect("{\"asOf\":") else { return nil }
+        while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+        guard expect(",\"kind\":\"records\",\"records\":[") else { return nil }
+        var forms: [Range<Int>] = []
+        if expect("]") { return expect(",\"v\":1}") && at == bytes.count ? forms : nil }
+        repeat {
+            guard expect("{\"id\":"), skipString(), expect(",\"state\":") else { return nil }
+            let start = at
+            guard bytes.indices.contains(at), bytes[at] == UInt8(ascii: "{"), skipValue() else { return nil }
+            forms.append(start..<at)
+            guard expect(",\"type\":"), skipString(), expect("}") else { return nil }
+        } while expect(",")
+        return expect("],\"v\":1}") && at == bytes.count ? forms : nil
+    }
+
     /// Reads a document from its envelope `{"document":"<base64>","signature":"<base64>"}` and
     /// checks its signature with the server's key.
     public init(envelope value: CanonicalValue, serverKey: PublicKey) throws(SyncError) {

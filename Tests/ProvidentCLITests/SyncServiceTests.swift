@@ -240,13 +240,14 @@ import Glibc
         let server = try ServerProcess(policy: Self.policy)
         let worker = try CLI()
         try worker.enrolledWorker(server: server.url)
-        // 240 deposits recorded offline: three pushes of 100.
-        try ProvidentStoreAccess.recordLumpDeposits(worker, count: 240)
-        #expect(try worker.json(["whoami"])["waitingToSync"] as? Int == 241)
+        // 1,200 deposits recorded offline: twelve pushes of 100.
+        try ProvidentStoreAccess.recordLumpDeposits(worker, count: 1_200)
+        #expect(try worker.json(["whoami"])["waitingToSync"] as? Int == 1_201)
 
         let sync = try worker.start(["sync", "--passphrase-file", worker.passphraseFile])
-        // Kill the server while the pushes are under way, and bring it back on the same port.
-        usleep(350_000)
+        // Kill the server once the first push was answered, while the others are under way, and
+        // bring it back on the same port.
+        while sync.isRunning, (try? worker.json(["whoami"])["waitingToSync"] as? Int) == 1_201 { usleep(10_000) }
         let interrupted = sync.isRunning
         server.crash()
         usleep(300_000)
@@ -260,8 +261,8 @@ import Glibc
         #expect(try worker.json(["whoami"])["waitingToSync"] as? Int == 0)
         #expect(try worker.digest() == (try server.digest()))
         let statement = try worker.json(["statement"])
-        #expect((statement["lines"] as? [Any])?.count == 240)
-        #expect(statement["totalFen"] as? Int == 240 * 10_000)
+        #expect((statement["lines"] as? [Any])?.count == 1_200)
+        #expect(statement["totalFen"] as? Int == 1_200 * 10_000)
     }
 
     @Test func aSyncKilledAtAnyMomentResumesWithNothingLostOrApplied() throws {

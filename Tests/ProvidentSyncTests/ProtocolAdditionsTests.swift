@@ -39,10 +39,15 @@ import Testing
             #expect(spliced.bytes == encoded.bytes)
             let read = try SignedDocument(envelope: spliced.envelopeValue, serverKey: server.publicKey)
             #expect(read.content == .records(records) && read.asOf == 42)
+            // A device stores each record as the signed bytes carry it.
+            #expect(try read.transferForms?.map(Array.init) == records.map { try $0.transferBytes() })
         }
         #expect(throws: SyncError.self) {
             try SignedDocument(asOf: 1, transferForms: [(key: account, form: Array("[1]".utf8))], signingWith: server)
         }
+        let exit = try SignedDocument(envelope: try SignedDocument(asOf: 1, content: .scopeExit([account]), signingWith: server).envelopeValue,
+                                      serverKey: server.publicKey)
+        #expect(exit.transferForms == nil)
     }
 }
 
