@@ -89,6 +89,20 @@ public enum SQLDialect: Sendable {
     public var forUpdate: String {
         self == .postgres ? " FOR UPDATE" : ""
     }
+
+    /// A condition that holds for `rows` keys of `columns`, bound in that order, written so the
+    /// database answers it from the key's index: PostgreSQL joins `(a, b) IN (VALUES …)`
+    /// against it; SQLite plans that as a scan of the whole table, and answers
+    /// `(a = ? AND b = ?) OR …` from the index.
+    func matching(_ columns: [String], rows: Int) -> String {
+        switch self {
+        case .postgres:
+            return "(" + columns.joined(separator: ", ") + ") IN (" + SQL.values(rows: rows, columns: columns.count) + ")"
+        case .sqlite:
+            let one = "(" + columns.map { "\($0) = ?" }.joined(separator: " AND ") + ")"
+            return Array(repeating: one, count: rows).joined(separator: " OR ")
+        }
+    }
 }
 
 /// One transaction's connection. Statements are written with `?` placeholders.
@@ -134,14 +148,6 @@ enum SQL {
     /// `?, ?, …` for a list of `count` values.
     static func list(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
-    }
-
-    /// `(a = ? AND b = ?) OR (a = ? AND b = ?)…` for `rows` keys of `columns`: what both
-    /// databases answer from the key's index. (SQLite plans `(a, b) IN (VALUES …)` as a scan of
-    /// the whole table.)
-    static func matching(_ columns: [String], rows: Int) -> String {
-        let one = "(" + columns.map { "\($0) = ?" }.joined(separator: " AND ") + ")"
-        return Array(repeating: one, count: rows).joined(separator: " OR ")
     }
 
     /// `VALUES (?, ?), (?, ?)…` for `rows` rows of `columns` values.

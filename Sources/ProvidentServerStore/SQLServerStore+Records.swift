@@ -12,7 +12,7 @@ extension SQLServerTransaction {
 
     func recordTransferForms(_ keys: [RecordKey]) async throws -> [RecordKey: [UInt8]] {
         let rows = try await chunkedQuery(keys, columns: 2, { count in
-            "SELECT type, id, state FROM records WHERE \(SQL.matching(["type", "id"], rows: count))"
+            "SELECT type, id, state FROM records WHERE \(dialect.matching(["type", "id"], rows: count))"
         }, bind: { [.text($0.type), .text($0.id)] })
         var result: [RecordKey: [UInt8]] = [:]
         for row in rows { result[RecordKey(type: try row.text("type"), id: try row.text("id"))] = try row.blob("state") }
@@ -26,7 +26,7 @@ extension SQLServerTransaction {
     private func fetchRecords(_ keys: [RecordKey], lock: Bool) async throws -> [RecordKey: RecordState] {
         // In key order, so that two servers locking overlapping records take them in one order.
         let rows = try await chunkedQuery(keys.sorted(), columns: 2, { count in
-            "SELECT type, id, state FROM records WHERE \(SQL.matching(["type", "id"], rows: count)) ORDER BY type, id"
+            "SELECT type, id, state FROM records WHERE \(dialect.matching(["type", "id"], rows: count)) ORDER BY type, id"
                 + (lock ? dialect.forUpdate : "")
         }, bind: { [.text($0.type), .text($0.id)] })
         var result: [RecordKey: RecordState] = [:]
@@ -68,7 +68,7 @@ extension SQLServerTransaction {
     func setScopes(_ scopes: [RecordKey: Set<Scope>]) async throws {
         let keys = scopes.keys.sorted()
         try await chunked(keys, columns: 2, { count in
-            "DELETE FROM record_scopes WHERE \(SQL.matching(["type", "id"], rows: count))"
+            "DELETE FROM record_scopes WHERE \(dialect.matching(["type", "id"], rows: count))"
         }, bind: { [.text($0.type), .text($0.id)] })
         let rows = keys.flatMap { key in (scopes[key] ?? []).sorted().map { (key, $0) } }
         try await chunked(rows, columns: 3, { count in
