@@ -229,7 +229,8 @@ public final class SyncSession: Sendable {
         }
         let connection = self.connection
         /// One page of the feed, read and checked.
-        @Sendable func fetch(_ cursor: UInt64, _ mark: Digest256?) async throws -> FeedAnswer {
+        @Sendable func fetch(_ position: (cursor: UInt64, mark: Digest256?)) async throws -> FeedAnswer {
+            let (cursor, mark) = position
             // The mark of the cursor lets the server say when its feed is not the one read here.
             let answer = try await connection.send(.GET, url: url, path: "/v1/pull",
                                                    query: "?cursor=\(cursor)&limit=\(Self.feedPage)" + (mark.map { "&mark=\($0.hex)" } ?? ""), body: nil)
@@ -244,12 +245,8 @@ public final class SyncSession: Sendable {
                               more: object["more"]?.boolValue == true)
         }
         var chainHead: UInt64?
-        // The next page is asked for while this one is applied; pages are applied in order.
-        var pending = Task { try await fetch(state.cursor ?? 0, state.cursorMark) }
-        defer { pending.cancel() }
-        while true {
-            let page = try await pending.value
-            if page.more { pending = Task { try await fetch(page.cursor, page.mark) } }
+        try await Self.pipelined(from: (state.cursor ?? 0, state.cursorMark), fetch: fetch,
+                                 next: { $0.more ? ($0.cursor, $0.mark) : nil }) { page in
             if chainHead == nil { chainHead = page.chainHead }
             for entry in page.entries {
                 if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
@@ -257,7 +254,25 @@ public final class SyncSession: Sendable {
             try device.replica.applyFeedPage(page.entries, cursor: page.cursor, mark: page.mark, now: now())
             report.received += page.entries.count
             progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, page.head - Int64(page.cursor))) + report.received))
-            if !page.more { return chainHead ?? UInt64.max }
+        }
+        return chainHead ?? UInt64.max
+    }
+
+    /// Reads pages from `start` until `next` gives none, asking for the next page while the
+    /// current one is applied (so the server's work and the device's overlap); pages are still
+    /// applied one after the other, in order. A page that fails to apply ends it, and the page
+    /// asked for meanwhile is dropped.
+    private static func pipelined<Position: Sendable, Page: Sendable>(
+        from start: Position, fetch: @escaping @Sendable (Position) async throws -> Page,
+        next: (Page) -> Position?, apply: (Page) throws -> Void) async throws {
+        var pending = Task { try await fetch(start) }
+        defer { pending.cancel() }
+        while true {
+            let page = try await pending.value
+            let position = next(page)
+            if let position { pending = Task { try await fetch(position) } }
+            try apply(page)
+            if position == nil { return }
         }
     }
 
@@ -311,16 +326,11 @@ public final class SyncSession: Sendable {
                                   total: object["total"]?.integerValue.map { Int($0) })
         }
         var total: Int?
-        var pending = Task { try await fetch(start) }
-        defer { pending.cancel() }
-        while true {
-            let page = try await pending.value
-            if let next = page.next { pending = Task { try await fetch(next) } }
+        try await Self.pipelined(from: start, fetch: fetch, next: { $0.next.map(Optional.some) }) { page in
             try device.replica.applySnapshotPage(page.document, next: page.next, mark: page.mark, now: now())
             if case let .records(states) = page.document.content { report.snapshotRecords += states.count }
             total = total ?? page.total
             progress(SyncProgress(phase: .snapshot, done: report.snapshotRecords, total: total))
-            if page.next == nil { return }
         }
     }
 }

@@ -15,7 +15,15 @@ extension SQLServerTransaction {
             "SELECT type, id, state FROM records WHERE \(dialect.matching(["type", "id"], rows: count))"
         }, bind: { [.text($0.type), .text($0.id)] })
         var result: [RecordKey: [UInt8]] = [:]
-        for row in rows { result[RecordKey(type: try row.text("type"), id: try row.text("id"))] = try row.blob("state") }
+        for row in rows {
+            let key = RecordKey(type: try row.text("type"), id: try row.text("id"))
+            let form = try row.blob("state")
+            // Copied into documents as it is: a stored state that is not an object is damage.
+            guard form.first == UInt8(ascii: "{"), form.last == UInt8(ascii: "}") else {
+                throw StoreFailure.damaged("the stored record \(key) cannot be read by this version")
+            }
+            result[key] = form
+        }
         return result
     }
 

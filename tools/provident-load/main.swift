@@ -132,7 +132,7 @@ while clock.now - probeStart < .seconds(1) {
     for _ in 0..<500 { if probe.publicKey.isValidSignature(probeSignature, for: message) { verified += 1 } }
 }
 let elapsedProbe = clock.now - probeStart
-let verifyPerSecond = Double(verified) / (Double(elapsedProbe.components.seconds) + Double(elapsedProbe.components.attoseconds) / 1e18)
+let verifyPerSecond = Double(verified) / seconds(elapsedProbe)
 
 if let invite = options.invite {
     try await read(invite: invite)
@@ -190,10 +190,10 @@ let acceptedCount = try await withThrowingTaskGroup(of: Int.self) { group in
     return sum
 }
 let elapsed = clock.now - started
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-let rate = Double(acceptedCount) / seconds
+let elapsedSeconds = seconds(elapsed)
+let rate = Double(acceptedCount) / elapsedSeconds
 let target = Double(cores) * verifyPerSecond / 2
-print("accepted \(acceptedCount) of \(total) change-sets in \(String(format: "%.2f", seconds)) s")
+print("accepted \(acceptedCount) of \(total) change-sets in \(String(format: "%.2f", elapsedSeconds)) s")
 print("ingest:          \(Int(rate)) accepted change-sets/s")
 print("libsodium:       \(Int(verifyPerSecond)) Ed25519 verify/s per core, \(cores) cores")
 print("target (½ × cores × verify/s): \(Int(target))/s — \(rate >= target ? "met" : "NOT met") (ratio \(String(format: "%.2f", rate / target)))")
