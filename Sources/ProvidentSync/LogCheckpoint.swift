@@ -1,0 +1,148 @@
+import ProvidentCrypto
+
+/// A signed statement of the log's size and root: a C2SP tlog-checkpoint in a C2SP signed note,
+/// signed with the server's Ed25519 key (sync-protocol.md §11.14).
+///
+/// ```text
+/// provident/3f1c9a0b2d4e6f70
+/// 57
+/// <base64 root>
+///
+/// — provident/3f1c9a0b2d4e6f70 <base64 of key id (4 bytes) ‖ signature (64 bytes)>
+/// ```
+public struct LogCheckpoint: Hashable, Sendable {
+    public let origin: String
+    public let size: UInt64
+    public let root: Digest256
+
+    public init(origin: String, size: UInt64, root: Digest256) {
+        self.origin = origin
+        self.size = size
+        self.root = root
+    }
+
+    /// The log's origin for a server key: `provident/` and the first 16 hex digits of the key's
+    /// fingerprint, so that every server key names its own log.
+    public static func origin(for key: PublicKey) -> String {
+        "provident/" + String(Hex.encode(key.fingerprint).prefix(16))
+    }
+
+    /// The note's text: origin, size and base64 root, one per line; what the signature covers.
+    public var body: String {
+        "\(origin)\n\(size)\n\(Base64.encode(root.bytes))\n"
+    }
+
+    /// The signed-note key id of an Ed25519 key named `name`: the first four bytes of
+    /// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key).
+    public static func keyID(name: String, key: PublicKey) -> [UInt8] {
+        Array(SHA256.hash(Array(name.utf8), [0x0A, 0x01], key.bytes).prefix(4))
+    }
+
+    /// The whole signed note.
+    public func signed(with key: SigningKey) -> String {
+        let signature = key.signature(for: Array(body.utf8))
+        return body + "\n\u{2014} \(origin) \(Base64.encode(Self.keyID(name: origin, key: key.publicKey) + signature.bytes))\n"
+    }
+
+    /// What is wrong with a signed checkpoint.
+    public enum Problem: Error, Equatable, Sendable {
+        /// Not a signed note holding a checkpoint.
+        case malformed(String)
+        /// The origin is not the log of the pinned server key.
+        case wrongOrigin(String)
+        /// No signature by the server key, or one that does not verify.
+        case badSignature
+    }
+
+    /// Reads a signed note and checks it is the server's checkpoint: the origin of `key`'s log
+    /// and a valid signature by `key` (other signatures, such as witnesses', are ignored here).
+    public static func verified(_ note: String, key: PublicKey) throws(Problem) -> LogCheckpoint {
+        let checkpoint = try parse(note)
+        let expected = origin(for: key)
+        guard checkpoint.origin == expected else { throw .wrongOrigin(checkpoint.origin) }
+        let id = keyID(name: expected, key: key)
+        for (name, blob) in signatures(note) where name == expected && blob.count == 68 && Array(blob.prefix(4)) == id {
+            if let signature = try? Signature(bytes: Array(blob.dropFirst(4))),
+               key.isValidSignature(signature, for: Array(checkpoint.body.utf8)) {
+                return checkpoint
+            }
+        }
+        throw .badSignature
+    }
+
+    /// Reads the checkpoint of a signed note, without checking any signature.
+    public static func parse(_ note: String) throws(Problem) -> LogCheckpoint {
+        guard let split = note.range(of: "\n\n") else { throw .malformed("no blank line before the signatures") }
+        let lines = note[..<split.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 3 else { throw .malformed("fewer than three lines before the signatures") }
+        let origin = String(lines[0])
+        guard !origin.isEmpty, !origin.contains(" ") else { throw .malformed("the origin line is empty or holds a space") }
+        guard let size = UInt64(lines[1]), String(size) == lines[1] else { throw .malformed("the size is not a decimal number") }
+        guard let rootBytes = Base64.decode(String(lines[2])), let root = Digest256(bytes: rootBytes) else {
+            throw .malformed("the root is not 32 bytes in base64")
+        }
+        return LogCheckpoint(origin: origin, size: size, root: root)
+    }
+
+    /// The signature lines of a note: key name and decoded blob.
+    static func signatures(_ note: String) -> [(String, [UInt8])] {
+        guard let split = note.range(of: "\n\n") else { return [] }
+        return note[split.upperBound...].split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("\u{2014} ") else { return nil }
+            let parts = line.dropFirst(2).split(separator: " ")
+            guard parts.count == 2, let blob = Base64.decode(String(parts[1])) else { return nil }
+            return (String(parts[0]), blob)
+        }
+    }
+}
+
+/// The server's signed promise that a change-set it accepted is in its feed at a position
+/// (sync-protocol.md §11.14): Ed25519 over
+/// `"provident-receipt-v1" ‖ change-set id ‖ position (8 bytes, big-endian) ‖ time (ms, 8 bytes, big-endian)`.
+public struct LogReceipt: Hashable, Sendable {
+    public let id: ChangeSetID
+    public let position: UInt64
+    public let time: Int64
+    public let signature: Signature
+
+    public init(id: ChangeSetID, position: UInt64, time: Int64, signature: Signature) {
+        self.id = id
+        self.position = position
+        self.time = time
+        self.signature = signature
+    }
+
+    static let domain = Array("provident-receipt-v1".utf8)
+
+    /// The bytes a receipt's signature covers.
+    public static func message(id: ChangeSetID, position: UInt64, time: Int64) -> [UInt8] {
+        var message = domain + id.bytes
+        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: position >> UInt64(shift))) }
+        let t = UInt64(bitPattern: time)
+        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: t >> UInt64(shift))) }
+        return message
+    }
+
+    /// Signs a receipt.
+    public static func signed(id: ChangeSetID, position: UInt64, time: Int64, key: SigningKey) -> LogReceipt {
+        LogReceipt(id: id, position: position, time: time, signature: key.signature(for: message(id: id, position: position, time: time)))
+    }
+
+    /// Whether the server key signed this receipt.
+    public func isValid(for key: PublicKey) -> Bool {
+        key.isValidSignature(signature, for: Self.message(id: id, position: position, time: time))
+    }
+
+    /// The receipt as a push result carries it: `{"position":…,"signature":"<base64>","time":…}`.
+    public var canonicalValue: CanonicalValue {
+        .object(["position": .integer(Int64(position)), "time": .integer(time), "signature": .string(Base64.encode(signature.bytes))])
+    }
+
+    /// Reads a push result's `receipt` for the change-set `id`; nil when it is not one.
+    public init?(_ value: CanonicalValue, id: ChangeSetID) {
+        guard let object = value.objectValue, let position = object["position"]?.integerValue, position > 0,
+              let time = object["time"]?.integerValue, let text = object["signature"]?.stringValue,
+              let bytes = Base64.decode(text), let signature = try? Signature(bytes: bytes) else { return nil }
+        self.init(id: id, position: UInt64(position), time: time, signature: signature)
+    }
+}
