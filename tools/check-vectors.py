@@ -104,6 +104,62 @@ def compute():
         entry = bytes.fromhex(out[f"{name}.id"])
         mark = hashlib.blake2b(b"provident-feed-mark-v1" + mark + position.to_bytes(8, "big") + entry, digest_size=32).digest()
         out[f"feed.mark-{position}"] = mark.hex()
+
+    # §11.14: the feed's log over seven entries whose ids are 32 bytes each equal to the position.
+    def sha(data):
+        return hashlib.sha256(data).digest()
+
+    def mth(leaves):
+        if not leaves:
+            return sha(b"")
+        if len(leaves) == 1:
+            return sha(b"\x00" + leaves[0])
+        k = split(len(leaves))
+        return sha(b"\x01" + mth(leaves[:k]) + mth(leaves[k:]))
+
+    def split(n):
+        k = 1
+        while k * 2 < n:
+            k *= 2
+        return k
+
+    def path(m, leaves):  # RFC 9162 §2.1.3.1
+        if len(leaves) <= 1:
+            return []
+        k = split(len(leaves))
+        return path(m, leaves[:k]) + [mth(leaves[k:])] if m < k else path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+    def subproof(m, leaves, whole):  # RFC 9162 §2.1.4.1
+        if m == len(leaves):
+            return [] if whole else [mth(leaves)]
+        k = split(len(leaves))
+        if m <= k:
+            return subproof(m, leaves[:k], whole) + [mth(leaves[k:])]
+        return subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+
+    def batch(indexes, leaves, lo=0):  # §11.14: the largest subtrees holding none of the leaves, left to right
+        inside = [i for i in indexes if lo <= i < lo + len(leaves)]
+        if not inside:
+            return [mth(leaves)]
+        if len(leaves) == 1:
+            return []
+        k = split(len(leaves))
+        return batch(indexes, leaves[:k], lo) + batch(indexes, leaves[k:], lo + k)
+
+    entries = [bytes([p]) * 32 for p in range(1, 8)]
+    root = mth(entries)
+    out["log.leaf-1"] = sha(b"\x00" + entries[0]).hex()
+    out["log.root-7"] = root.hex()
+    out["log.inclusion-3-of-7"] = ",".join(h.hex() for h in path(2, entries))
+    out["log.consistency-3-to-7"] = ",".join(h.hex() for h in subproof(3, entries, True))
+    out["log.batch-2-5-of-7"] = ",".join(h.hex() for h in batch([1, 4], entries))
+    origin = "provident/" + fingerprint.hex()[:16]
+    body = f"{origin}\n7\n{base64.b64encode(root).decode()}\n".encode()
+    key_id = sha(origin.encode() + b"\n\x01" + public)[:4]
+    out["log.origin"] = origin
+    out["log.checkpoint-7"] = f"\u2014 {origin} " + base64.b64encode(key_id + key.sign(body)).decode()
+    receipt = b"provident-receipt-v1" + bytes.fromhex(out["create.id"]) + (1).to_bytes(8, "big") + (1795397400000).to_bytes(8, "big")
+    out["log.receipt"] = key.sign(receipt).hex()
     return out
 
 

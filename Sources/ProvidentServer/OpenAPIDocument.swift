@@ -6,11 +6,12 @@ enum OpenAPIDocument {
 openapi: 3.1.0
 info:
   title: Provident sync service
-  version: "1.3"
+  version: "1.5"
   summary: The HTTP API of provident-server; sync-protocol.md is normative.
   description: |
     Bodies are canonical JSON (sync-protocol.md §2). Every request except `GET /health`,
-    `GET /metrics` and `GET /openapi.yaml` is signed by a device (§11.2) with the five
+    `GET /metrics`, `GET /openapi.yaml` and the feed log's `GET /v1/log/…` (§11.14, public:
+    hashes and signatures only) is signed by a device (§11.2) with the five
     `Provident-*` and `Content-Digest` headers. Every refusal has the error shape of §10 and a
     4xx or 5xx status (§11.11); messages are in Chinese when `Accept-Language` starts with `zh`.
     The office dashboard under `/office` is HTML for people and is not described here.
@@ -202,6 +203,8 @@ paths:
         - {name: cursor, in: query, required: true, schema: {type: integer, minimum: 0}}
         - {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 2000}}
         - {name: mark, in: query, required: false, schema: {type: string, pattern: "^[0-9a-f]{64}$"}}
+        - {name: logSize, in: query, required: false, description: "The size of the last log checkpoint the device verified (§11.14); 0 for none.",
+           schema: {type: integer, minimum: 0}}
       responses:
         "200":
           description: A page of the feed.
@@ -217,6 +220,7 @@ paths:
                   head: {type: integer}
                   mark: {type: [string, "null"]}
                   more: {type: boolean}
+                  log: {$ref: "#/components/schemas/LogAnswer"}
                   serverTime: {type: integer}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
@@ -248,6 +252,97 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
+  /v1/log/checkpoint:
+    get:
+      operationId: logCheckpoint
+      summary: The feed log's latest checkpoint, a signed note (§11.14; unsigned request).
+      responses:
+        "200":
+          description: The checkpoint.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [checkpoint, serverTime]
+                properties:
+                  checkpoint: {type: string}
+                  serverTime: {type: integer}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
+  /v1/log/proof:
+    get:
+      operationId: logProof
+      summary: The entry ids at feed positions and one proof that they are in the tree of `size` entries (§11.14).
+      parameters:
+        - {name: size, in: query, required: true, schema: {type: integer, minimum: 1}}
+        - {name: positions, in: query, required: true, description: "1 to 1,000 positions, ascending, comma-separated, none beyond size.",
+           schema: {type: string, pattern: "^[0-9]+(,[0-9]+)*$"}}
+      responses:
+        "200":
+          description: The entries (id null where the feed holds none) and the batch proof of those held.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [entries, proof, size, serverTime]
+                properties:
+                  entries:
+                    type: array
+                    items:
+                      type: object
+                      required: [id, position]
+                      properties:
+                        id: {type: [string, "null"]}
+                        position: {type: integer}
+                  proof: {$ref: "#/components/schemas/Hashes"}
+                  size: {type: integer}
+                  serverTime: {type: integer}
+        "400": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
+  /v1/log/inclusion:
+    get:
+      operationId: logInclusion
+      summary: The entry id at a position and its audit path in the tree of `size` entries (RFC 9162 §2.1.3).
+      parameters:
+        - {name: position, in: query, required: true, schema: {type: integer, minimum: 1}}
+        - {name: size, in: query, required: true, schema: {type: integer, minimum: 1}}
+      responses:
+        "200":
+          description: The audit path, nearest the leaf first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, path, position, size, serverTime]
+                properties:
+                  id: {type: [string, "null"]}
+                  path: {$ref: "#/components/schemas/Hashes"}
+                  position: {type: integer}
+                  size: {type: integer}
+                  serverTime: {type: integer}
+        "400": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
+  /v1/log/consistency:
+    get:
+      operationId: logConsistency
+      summary: The proof that the tree of `from` entries is a prefix of the tree of `to` (RFC 9162 §2.1.4).
+      parameters:
+        - {name: from, in: query, required: true, schema: {type: integer, minimum: 1}}
+        - {name: to, in: query, required: true, schema: {type: integer, minimum: 1}}
+      responses:
+        "200":
+          description: The consistency proof.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [from, proof, to, serverTime]
+                properties:
+                  from: {type: integer}
+                  proof: {$ref: "#/components/schemas/Hashes"}
+                  to: {type: integer}
+                  serverTime: {type: integer}
+        "400": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/StorageUnavailable"}
 components:
   parameters:
@@ -364,6 +459,24 @@ components:
         accepted: {type: boolean}
         code: {type: string}
         message: {type: string}
+        receipt:
+          type: object
+          description: The server's signed promise of the accepted change-set's feed position (§11.14).
+          required: [position, signature, time]
+          properties:
+            position: {type: integer, minimum: 1}
+            signature: {type: string, contentEncoding: base64}
+            time: {type: integer}
+    Hashes:
+      type: array
+      items: {type: string, contentEncoding: base64}
+    LogAnswer:
+      type: object
+      required: [checkpoint, consistency, proof]
+      properties:
+        checkpoint: {type: string, description: The server's signed note at the feed's head.}
+        consistency: {oneOf: [{$ref: "#/components/schemas/Hashes"}, {type: "null"}]}
+        proof: {$ref: "#/components/schemas/Hashes"}
 
 """#
 }

@@ -46,6 +46,11 @@ struct SyncController: Sendable {
         router.post("/v1/push", use: push)
         router.get("/v1/pull", use: pull)
         router.get("/v1/snapshot", use: snapshot)
+        // The feed's log (§11.14) is public: hashes and signatures only, for anyone to check.
+        router.get("/v1/log/checkpoint") { _, _ in respond(try await core.logCheckpoint()) }
+        router.get("/v1/log/proof") { request, context in respond(try await core.logProof(try await signed(request, context))) }
+        router.get("/v1/log/inclusion") { request, context in respond(try await core.logInclusion(try await signed(request, context))) }
+        router.get("/v1/log/consistency") { request, context in respond(try await core.logConsistency(try await signed(request, context))) }
     }
 
     @Sendable func health(_ request: Request, context: ProvidentRequestContext) async throws -> Response {

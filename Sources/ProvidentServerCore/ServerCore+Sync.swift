@@ -60,6 +60,8 @@ public struct FeedPage: Sendable {
     /// The sequence of the pulling device's last change-set the server holds (0 for none): a
     /// device that has more sends them again (the server was restored).
     public let chainHead: UInt64
+    /// The log's checkpoint and proofs for this page (§11.14).
+    public let log: LogAnswer
 
     /// The answer's members, `serverTime` aside.
     /// One entry as the feed carries it.
@@ -77,7 +79,7 @@ public struct FeedPage: Sendable {
     public var canonicalMembers: [String: CanonicalValue] {
         let items = entries.map(Self.item)
         return ["entries": .array(items), "cursor": .integer(Int64(cursor)), "head": .integer(Int64(head)), "more": .bool(more),
-                "mark": mark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead))]
+                "mark": mark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead)), "log": log.canonicalValue]
     }
 }
 
@@ -220,11 +222,14 @@ extension ServerCore {
     /// bundle: a fork quarantines the device and raises the office's alert.
     func judge(_ batch: [SignedChangeSet], from device: RegisteredDevice, via channel: String, now: Instant, language: Language,
                first: @escaping @Sendable (any ServerWriting) async throws -> Void = { _ in }) async throws -> [PushAnswer] {
-        let answers: [PushAnswer]
+        var answers: [PushAnswer]
         do {
-            answers = try await ingest(now: now) { ingest in
-                try await first(ingest.tx)
-                return try await ingest.accept(batch, from: device, language: language)
+            answers = try await store.write { tx in
+                let ingest = Ingest(core: self, tx: tx, now: now)
+                try await first(tx)
+                let answers = try await ingest.accept(batch, from: device, language: language)
+                try await ingest.finish()
+                return ingest.placed(answers, device: device.id)
             }
         } catch let ServerError.chainFork(sequence, index) {
             try await quarantine(device.id, reason: "signed two different change-sets for sequence \(sequence)")
@@ -233,6 +238,14 @@ extension ServerCore {
             throw ServerError.chainFork(sequence: sequence, index: index)
         }
         ServerMetrics.judged(answers, via: channel)
+        // Each accepted change-set gets the server's signed promise of its place (§11.14),
+        // signed once the transaction is committed.
+        let time = now.millisSinceEpoch
+        for index in answers.indices where answers[index].accepted {
+            if let position = answers[index].position {
+                answers[index].receipt = LogReceipt.signed(id: answers[index].id, position: position, time: time, key: key)
+            }
+        }
         return answers
     }
 
@@ -302,22 +315,32 @@ extension ServerCore {
             given = mark
         }
         let limit = try Self.limit(request, default: SyncLimits.defaultFeedPage, maximum: SyncLimits.maxFeedPage)
+        var known: UInt64?
+        if let text = request.parameter("logSize") {
+            guard let size = UInt64(text), size < 1 << 53 else {
+                throw ServerError.badQuery(request.language.pick("logSize must be the tree size of the last checkpoint you verified (0 for none).",
+                                                                 "logSize 须为上次核验的检查点的条目数（没有则为 0）。"))
+            }
+            known = size
+        }
         let scopes = device.grant.readScopes
         let id = device.id
         let checked = given != nil
-        let (entries, head, markAtCursor, markAtEnd, chainHead) = try await store.read { tx in
+        let logKnown = known
+        let (entries, head, markAtCursor, markAtEnd, chainHead, log) = try await store.read { tx in
             let head = try await tx.feedHead()
             let chainHead = try await tx.chainHead(of: id)?.sequence ?? 0
             let atCursor = checked && cursor <= head ? try await tx.feedMark(at: cursor) : nil
             let entries = scopes?.isEmpty == true || cursor > head ? [] : try await tx.feed(after: cursor, scopes: scopes, limit: limit)
             let end = entries.last?.position ?? max(cursor, head)
-            return (entries, head, atCursor, end <= head ? try await tx.feedMark(at: end) : nil, chainHead)
+            let log = try await self.logAnswer(tx, positions: entries.map(\.position), known: logKnown)
+            return (entries, head, atCursor, end <= head ? try await tx.feedMark(at: end) : nil, chainHead, log)
         }
         guard cursor <= head else { throw ServerError.cursorAhead(cursor: cursor, head: head) }
         // The device read a different history up to its cursor (sync-protocol.md §11.6).
         if let given, let markAtCursor, given != markAtCursor { throw ServerError.feedRewound(cursor: cursor) }
         let last = entries.last?.position ?? max(cursor, head)
-        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit, mark: markAtEnd, chainHead: chainHead)
+        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit, mark: markAtEnd, chainHead: chainHead, log: log)
     }
 
     /// A page of the snapshot of everything a device may see (§11.7): whole records in key

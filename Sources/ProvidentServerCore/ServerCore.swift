@@ -60,6 +60,9 @@ public struct ServerCore: Sendable {
                 try await tx.setServerKey(publicKey, now: now)
             }
         }
+        // A database from before the feed's log: the log takes the feed's entries first.
+        let logged = try await core.catchUpLog()
+        if logged > 0 { logger.info("the feed's log took the entries written before it", metadata: ["log.entries": .stringConvertible(logged)]) }
         return core
     }
 

@@ -213,6 +213,10 @@ public struct PushAnswer: Hashable, Sendable {
     public let accepted: Bool
     public let code: String?
     public let message: String?
+    /// For an accepted change-set, where the feed holds it (sync-protocol.md §11.14).
+    public var position: UInt64?
+    /// The server's signed promise of that position.
+    public var receipt: LogReceipt?
 
     public init(id: ChangeSetID, sequence: UInt64, status: Status, accepted: Bool, code: String?, message: String?) {
         self.id = id
@@ -229,6 +233,7 @@ public struct PushAnswer: Hashable, Sendable {
         if status == .duplicate { result["accepted"] = .bool(accepted) }
         if let code { result["code"] = .string(code) }
         if let message { result["message"] = .string(message) }
+        if let receipt { result["receipt"] = receipt.canonicalValue }
         return .object(result)
     }
 }

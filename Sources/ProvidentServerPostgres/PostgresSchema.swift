@@ -309,10 +309,21 @@ enum PostgresSchema {
             ALTER TABLE feed ADD COLUMN mark BYTEA;
             ALTER TABLE feed_head ADD COLUMN mark BYTEA;
             """),
+        ("v4 feed log", """
+            -- The feed's log (sync-protocol.md §11.14): the hash of every whole-power-of-two
+            -- subtree, and how many entries it holds (it catches up with an older feed).
+            CREATE TABLE log_nodes (
+                level INTEGER NOT NULL,
+                idx BIGINT NOT NULL,
+                hash BYTEA NOT NULL,
+                PRIMARY KEY (level, idx)
+            );
+            ALTER TABLE feed_head ADD COLUMN logged BIGINT NOT NULL DEFAULT 0;
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.
-    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes",
+    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes", "log_nodes",
                          "record_scopes", "nonces", "alerts", "records", "conflicts", "accounts", "deposits", "deposit_periods",
                          "deposit_reversals", "deposit_outcomes", "interest_credits", "units", "visits", "visit_voids", "applications",
                          "application_decisions", "campaigns", "campaign_targets", "bank_statements", "bank_lines", "office_users",

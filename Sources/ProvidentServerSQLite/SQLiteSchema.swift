@@ -194,6 +194,19 @@ package enum SQLiteSchema {
                 ALTER TABLE feed_head ADD COLUMN mark BLOB;
                 """)
         }
+        register("server v6 feed log") { db in
+            try db.execute(sql: """
+                -- The feed's log (sync-protocol.md §11.14): the hash of every whole-power-of-two
+                -- subtree, and how many entries it holds (it catches up with an older feed).
+                CREATE TABLE log_nodes (
+                    level INTEGER NOT NULL,
+                    idx INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    PRIMARY KEY (level, idx)
+                ) WITHOUT ROWID;
+                ALTER TABLE feed_head ADD COLUMN logged INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

@@ -74,6 +74,56 @@ extension SQLServerTransaction {
         }, bind: { [.text($0.0.description), .integer(Int64($0.1))] })
     }
 
+    // MARK: The feed's log
+
+    func logSize() async throws -> UInt64 {
+        UInt64(try await session.query("SELECT logged FROM feed_head WHERE singleton = 1").first?.integer("logged") ?? 0)
+    }
+
+    func logNodes(_ nodes: [LogNode]) async throws -> [LogNode: Digest256] {
+        let rows = try await chunkedQuery(nodes, columns: 2, { count in
+            "SELECT level, idx, hash FROM log_nodes WHERE \(dialect.matching(["level", "idx"], rows: count))"
+        }, bind: { [.integer(Int64($0.level)), .integer(Int64($0.index))] })
+        var found: [LogNode: Digest256] = [:]
+        for row in rows {
+            let node = LogNode(level: Int(try row.integer("level")), index: UInt64(try row.integer("idx")))
+            guard let hash = Digest256(bytes: try row.blob("hash")) else { throw StoreFailure.damaged("log node \(node.level)/\(node.index) is not 32 bytes") }
+            found[node] = hash
+        }
+        return found
+    }
+
+    func appendLog(_ nodes: [(LogNode, Digest256)], size: UInt64) async throws {
+        try await chunked(nodes, columns: 3, { count in
+            "INSERT INTO log_nodes (level, idx, hash) \(SQL.values(rows: count, columns: 3))"
+        }, bind: { [.integer(Int64($0.0.level)), .integer(Int64($0.0.index)), .blob($0.1.bytes)] })
+        try await session.execute("UPDATE feed_head SET logged = ? WHERE singleton = 1", [.integer(Int64(size))])
+    }
+
+    private static let entryIDSelect = "SELECT f.seq, f.document, c.id FROM feed f LEFT JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq"
+
+    func feedEntryIDs(at positions: [UInt64]) async throws -> [UInt64: Digest256] {
+        let rows = try await chunkedQuery(positions, columns: 1, { count in
+            "\(Self.entryIDSelect) WHERE f.seq IN (\(SQL.list(count)))"
+        }, bind: { [.integer(Int64($0))] })
+        return Dictionary(try rows.map(Self.entryID), uniquingKeysWith: { first, _ in first })
+    }
+
+    func feedEntryIDs(after: UInt64, through: UInt64) async throws -> [(position: UInt64, id: Digest256)] {
+        try await session.query("\(Self.entryIDSelect) WHERE f.seq > ? AND f.seq <= ? ORDER BY f.seq",
+                                [.integer(Int64(after)), .integer(Int64(through))]).map(Self.entryID)
+    }
+
+    /// A feed row's entry id: its change-set's id, or the hash of its document.
+    static func entryID(_ row: SQLRow) throws -> (position: UInt64, id: Digest256) {
+        let position = UInt64(try row.integer("seq"))
+        if let document = try row.optionalBlob("document") { return (position, FeedMark.entryID(document: document)) }
+        guard let bytes = try row.optionalBlob("id"), let id = Digest256(bytes: bytes) else {
+            throw StoreFailure.damaged("feed entry \(position) names no change-set")
+        }
+        return (position, id)
+    }
+
     func scopedKeys(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [RecordKey] {
         let keyset: (String, [SQLValue]) = after.map { (" AND (type, id) > (?, ?)", [.text($0.type), .text($0.id)]) } ?? ("", [])
         let rows: [SQLRow]

@@ -268,7 +268,7 @@ extension SQLServerTransaction {
         while start < sequences.count {
             let chunk = sequences[start..<min(start + size, sequences.count)]
             rows += try await session.query("""
-                SELECT device, seq, id, hlc, bytes, signature, status, code, message, received_at FROM change_sets
+                SELECT device, seq, id, hlc, bytes, signature, status, code, message, received_at, feed_seq FROM change_sets
                 WHERE device = ? AND seq IN (\(SQL.list(chunk.count)))
                 """, [.text(device.rawValue)] + chunk.map { .integer(Int64($0)) })
             start += size
@@ -282,16 +282,17 @@ extension SQLServerTransaction {
         return StoredChangeSet(device: device, sequence: UInt64(try row.integer("seq")), id: id,
                                time: HLCTimestamp(packed: UInt64(bitPattern: try row.integer("hlc"))), bytes: try row.blob("bytes"),
                                signature: try Signature(bytes: try row.blob("signature")), accepted: try row.text("status") == "accepted",
-                               code: try row.optionalText("code"), message: try row.optionalText("message"), receivedAt: received)
+                               code: try row.optionalText("code"), message: try row.optionalText("message"), receivedAt: received,
+                               feedPosition: try row.optionalInteger("feed_seq").map { UInt64($0) })
     }
 
     func addChangeSets(_ rows: [StoredChangeSet]) async throws {
-        try await chunked(rows, columns: 10, { count in
-            "INSERT INTO change_sets (device, seq, id, hlc, bytes, signature, status, code, message, received_at) \(SQL.values(rows: count, columns: 10))"
+        try await chunked(rows, columns: 11, { count in
+            "INSERT INTO change_sets (device, seq, id, hlc, bytes, signature, status, code, message, received_at, feed_seq) \(SQL.values(rows: count, columns: 11))"
         }, bind: { row in
             [.text(row.device.rawValue), .integer(Int64(row.sequence)), .blob(row.id.bytes), .integer(Int64(bitPattern: row.time.packed)),
              .blob(row.bytes), .blob(row.signature.bytes), .text(row.accepted ? "accepted" : "rejected"), .optional(row.code),
-             .optional(row.message), .text(row.receivedAt.utcISO)]
+             .optional(row.message), .text(row.receivedAt.utcISO), row.feedPosition.map { .integer(Int64($0)) } ?? .null]
         })
     }
 }

@@ -20,8 +20,8 @@ public struct LogNode: Hashable, Comparable, Sendable {
 /// its data is the entry id (the change-set id, or BLAKE2b-256 of a document's signed bytes).
 ///
 /// Every function here reads stored hashes through `node`, a lookup of the whole-power-of-two
-/// subtrees (`LogNode`) that never asks for more than O(log n) of them; `nodes(…)` says which
-/// ones a computation will ask for, so that a store can read them in one query.
+/// subtrees (`LogNode`) that asks for O(log n) of them per proven leaf. Run once on placeholder
+/// hashes, a computation says which nodes it reads, so that a store can read them in one query.
 public enum MerkleLog {
     /// SHA-256(0x00 ‖ entry id).
     public static func leafHash(_ entry: Digest256) -> Digest256 {
@@ -57,16 +57,6 @@ public enum MerkleLog {
     /// The root of the tree of the first `size` leaves.
     public static func root<E: Error>(size: UInt64, node: (LogNode) throws(E) -> Digest256) throws(E) -> Digest256 {
         size == 0 ? emptyRoot : try hash(0, size, node)
-    }
-
-    /// The stored nodes that `body` asks for, found by running it on placeholder hashes.
-    public static func nodes(_ body: ((LogNode) -> Digest256) -> Void) -> [LogNode] {
-        var asked: Set<LogNode> = []
-        body { node in
-            asked.insert(node)
-            return .zero
-        }
-        return asked.sorted()
     }
 
     // MARK: Appending

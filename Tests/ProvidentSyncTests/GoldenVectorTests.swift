@@ -129,6 +129,27 @@ import Testing
         #expect(FeedMark.after(FeedMark.after(nil, position: 1, entry: update), position: 2, entry: create).hex != (try vector("feed.mark-2")))
     }
 
+    @Test func reproducesTheLogOfSevenEntries() throws {
+        let key = try key
+        let ids = (1...7).map { Digest256(bytes: [UInt8](repeating: UInt8($0), count: 32)) ?? .zero }
+        var nodes: [LogNode: Digest256] = [:]
+        for (node, hash) in try #require(MerkleLog.appending(ids.map(MerkleLog.leafHash), to: 0, frontier: [:])) { nodes[node] = hash }
+        let lookup = { (node: LogNode) in nodes[node] ?? .zero }
+        let hex = { (list: [Digest256]) in list.map(\.hex).joined(separator: ",") }
+        let root = MerkleLog.root(size: 7, node: lookup)
+        #expect(MerkleLog.leafHash(ids[0]).hex == (try vector("log.leaf-1")))
+        #expect(root.hex == (try vector("log.root-7")))
+        #expect(hex(MerkleLog.inclusionProof(index: 2, size: 7, node: lookup)) == (try vector("log.inclusion-3-of-7")))
+        #expect(hex(MerkleLog.consistencyProof(old: 3, new: 7, node: lookup)) == (try vector("log.consistency-3-to-7")))
+        #expect(hex(MerkleLog.batchProof(indexes: [1, 4], size: 7, node: lookup)) == (try vector("log.batch-2-5-of-7")))
+        #expect(LogCheckpoint.origin(for: key.publicKey) == (try vector("log.origin")))
+        let note = LogCheckpoint(origin: try vector("log.origin"), size: 7, root: root).signed(with: key)
+        #expect(note.split(separator: "\n").last.map(String.init) == (try vector("log.checkpoint-7")))
+        #expect(try LogCheckpoint.verified(note, key: key.publicKey).root == root)
+        let receipt = LogReceipt.signed(id: try #require(Digest256(hex: try vector("create.id"))), position: 1, time: 1_795_397_400_000, key: key)
+        #expect(Hex.encode(receipt.signature.bytes) == (try vector("log.receipt")))
+    }
+
     @Test func theVectorsChainAndMerge() throws {
         let key = try key
         let (create, update) = try described()

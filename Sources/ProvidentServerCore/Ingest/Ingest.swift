@@ -30,6 +30,8 @@ final class Ingest {
     /// within one push.
     private var answered: [Dot: (id: ChangeSetID, accepted: Bool, code: String?, message: String?)] = [:]
     private var feed: [PendingFeedEntry] = []
+    /// Where `finish` put this transaction's accepted change-sets in the feed.
+    private(set) var positions: [Dot: UInt64] = [:]
 
     /// A feed entry waiting for its position: a change-set, or a document about the change-set
     /// at `cause` (its `asOf` is that change-set's position).
@@ -92,8 +94,10 @@ final class Ingest {
             guard fresh[index] else {
                 let first = answered[changeSet.dot].map { ($0.accepted, $0.code, $0.message) }
                     ?? stored[changeSet.sequence].map { ($0.accepted, $0.code, $0.message) } ?? (true, nil, nil)
-                answers.append(PushAnswer(id: signed.id, sequence: changeSet.sequence, status: .duplicate, accepted: first.0,
-                                          code: first.1, message: first.2))
+                var answer = PushAnswer(id: signed.id, sequence: changeSet.sequence, status: .duplicate, accepted: first.0,
+                                        code: first.1, message: first.2)
+                answer.position = stored[changeSet.sequence]?.feedPosition
+                answers.append(answer)
                 continue
             }
             var rejection: ErrorReport?
@@ -329,39 +333,67 @@ final class Ingest {
         bindings = []
     }
 
-    /// Sends everything to the store: records, change-sets and chain heads, then the feed.
+    /// The answers with the feed positions of the change-sets this transaction accepted (after
+    /// `finish`), for their receipts.
+    func placed(_ answers: [PushAnswer], device: DeviceID) -> [PushAnswer] {
+        answers.map { answer in
+            var answer = answer
+            if answer.position == nil { answer.position = positions[Dot(device: device, sequence: answer.sequence)] }
+            return answer
+        }
+    }
+
+    /// Sends everything to the store: records, then the feed's positions, the change-sets (with
+    /// theirs) and chain heads, then the feed and its log.
     func finish() async throws {
         try await flush()
+        var reserved: FeedReservation?
+        if !feed.isEmpty {
+            let taken = try await tx.reserveFeedPositions(feed.count)
+            for (index, entry) in feed.enumerated() {
+                if case let .changeSet(dot, _, _) = entry { positions[dot] = taken.first + UInt64(index) }
+            }
+            reserved = taken
+        }
         if !rows.isEmpty {
-            try await tx.addChangeSets(rows)
+            try await tx.addChangeSets(rows.map { row in
+                var row = row
+                if row.accepted { row.feedPosition = positions[Dot(device: row.device, sequence: row.sequence)] }
+                return row
+            })
             rows = []
         }
         for device in movedHeads.sorted() {
             if let head = heads[device] ?? nil { try await tx.setChainHead(of: device, head) }
         }
         movedHeads = []
-        guard !feed.isEmpty else { return }
-        let reserved = try await tx.reserveFeedPositions(feed.count)
+        guard let reserved else { return }
         let first = reserved.first
         // Each entry's mark chains the feed up to it (sync-protocol.md §11.6).
         var mark = reserved.previousMark
         var entries: [NewFeedEntry] = []
+        var ids: [Digest256] = []
         entries.reserveCapacity(feed.count)
+        ids.reserveCapacity(feed.count)
         for (index, entry) in feed.enumerated() {
             let position = first + UInt64(index)
             switch entry {
             case let .changeSet(dot, id, scopes):
                 let next = FeedMark.after(mark, position: position, entry: id)
                 mark = next
+                ids.append(id)
                 entries.append(NewFeedEntry(position: position, content: .changeSet(dot), scopes: scopes, mark: next))
             case let .document(content, scopes, cause):
                 let document = try SignedDocument(asOf: first + UInt64(cause), content: content, signingWith: core.key)
-                let next = FeedMark.after(mark, position: position, entry: FeedMark.entryID(document: document.bytes))
+                let id = FeedMark.entryID(document: document.bytes)
+                let next = FeedMark.after(mark, position: position, entry: id)
                 mark = next
+                ids.append(id)
                 entries.append(NewFeedEntry(position: position, content: .document(document), scopes: scopes, mark: next))
             }
         }
         try await tx.addFeedEntries(entries)
+        try await ServerCore.appendToLog(tx, first: first, ids: ids)
         feed = []
     }
 }

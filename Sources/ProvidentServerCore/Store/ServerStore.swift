@@ -97,6 +97,14 @@ public protocol ServerReading: Sendable {
     func feedMark(at position: UInt64) async throws -> Digest256?
     /// Feed entries after `cursor` that these scopes hold (nil: every entry), oldest first.
     func feed(after cursor: UInt64, scopes: Set<Scope>?, limit: Int) async throws -> [FeedEntry]
+    /// How many feed entries the feed's log holds (sync-protocol.md §11.14).
+    func logSize() async throws -> UInt64
+    /// The stored hashes of these log nodes, where held.
+    func logNodes(_ nodes: [LogNode]) async throws -> [LogNode: Digest256]
+    /// The entry ids (§11.6) of the feed entries at these positions, where the feed holds one.
+    func feedEntryIDs(at positions: [UInt64]) async throws -> [UInt64: Digest256]
+    /// The entry ids of the feed entries after `after` up to `through`, oldest first.
+    func feedEntryIDs(after: UInt64, through: UInt64) async throws -> [(position: UInt64, id: Digest256)]
     /// Record keys these scopes hold (nil: every record), in key order after `after`.
     func scopedKeys(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [RecordKey]
     /// How many records these scopes hold (nil: every record).
@@ -223,6 +231,9 @@ public protocol ServerWriting: ServerReading {
     /// Adds entries at positions reserved in this transaction; the last one's mark becomes the
     /// feed end's.
     func addFeedEntries(_ entries: [NewFeedEntry]) async throws
+    /// Stores new log nodes and the log's new size, under the lock of the feed's end (taken by
+    /// `reserveFeedPositions` earlier in the transaction).
+    func appendLog(_ nodes: [(LogNode, Digest256)], size: UInt64) async throws
 
     // MARK: Reconciliation
 

@@ -87,9 +87,13 @@ public struct StoredChangeSet: Hashable, Sendable {
     public let code: String?
     public let message: String?
     public let receivedAt: Instant
+    /// Where the feed holds it, for an accepted change-set (nil for one accepted before the feed's
+    /// log, sync-protocol.md §11.14, or refused).
+    public var feedPosition: UInt64?
 
     public init(device: DeviceID, sequence: UInt64, id: ChangeSetID, time: HLCTimestamp, bytes: [UInt8], signature: Signature,
-                accepted: Bool, code: String?, message: String?, receivedAt: Instant) {
+                accepted: Bool, code: String?, message: String?, receivedAt: Instant, feedPosition: UInt64? = nil) {
+        self.feedPosition = feedPosition
         self.device = device
         self.sequence = sequence
         self.id = id

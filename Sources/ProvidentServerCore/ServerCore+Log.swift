@@ -1,0 +1,203 @@
+import ProvidentCrypto
+import ProvidentSync
+
+/// What a feed page says of the log (sync-protocol.md §11.14): the server's checkpoint at the
+/// feed's head, the proof that it extends the checkpoint the device holds, and the proof that
+/// the page's entries are in it.
+public struct LogAnswer: Sendable {
+    /// The signed note.
+    public let checkpoint: String
+    public let size: UInt64
+    /// From the size the device gave to `size`; nil when the device gave none, or one beyond
+    /// `size` (the log is shorter than what the device saw).
+    public let consistency: [Digest256]?
+    /// The batch proof (§11.14) of the page's entries in the tree of `size` entries.
+    public let proof: [Digest256]
+
+    public var canonicalValue: CanonicalValue {
+        .object(["checkpoint": .string(checkpoint), "consistency": consistency.map(Self.hashes) ?? .null, "proof": Self.hashes(proof)])
+    }
+
+    /// Hashes as a JSON array of base64 strings.
+    public static func hashes(_ list: [Digest256]) -> CanonicalValue {
+        .array(list.map { .string(Base64.encode($0.bytes)) })
+    }
+}
+
+extension ServerCore {
+    // MARK: Writing the log
+
+    /// Appends the entries at `first`, `first + 1`, … (their ids) to the log, under the feed end's
+    /// lock. A log behind the feed (a database from before it) first takes the entries it lacks.
+    static func appendToLog(_ tx: any ServerWriting, first: UInt64, ids: [Digest256]) async throws {
+        let size = try await tx.logSize()
+        var leaves: [Digest256] = []
+        if size + 1 < first {
+            let missing = try await tx.feedEntryIDs(after: size, through: first - 1)
+            for (offset, entry) in missing.enumerated() where entry.position != size + 1 + UInt64(offset) {
+                throw StoreFailure.damaged("the feed has no entry at position \(size + 1 + UInt64(offset)) for its log")
+            }
+            leaves = missing.map { MerkleLog.leafHash($0.id) }
+        }
+        guard size + UInt64(leaves.count) + 1 == first else {
+            throw StoreFailure.damaged("the log holds \(size) entries, the feed \(first - 1) before position \(first)")
+        }
+        leaves += ids.map(MerkleLog.leafHash)
+        let frontier = try await tx.logNodes(MerkleLog.frontier(size: size))
+        guard let added = MerkleLog.appending(leaves, to: size, frontier: frontier) else {
+            throw StoreFailure.damaged("the log lacks a node of its right edge at size \(size)")
+        }
+        try await tx.appendLog(added, size: size + UInt64(leaves.count))
+    }
+
+    /// Brings the log up to the feed (a database written before the log existed), 10,000
+    /// entries per transaction; returns how many it added.
+    @discardableResult
+    public func catchUpLog() async throws -> UInt64 {
+        var added: UInt64 = 0
+        while try await store.read({ tx in try await tx.logSize() < tx.feedHead() }) {
+            let step = try await store.write { tx -> UInt64 in
+                // Taking no position locks the feed's end like a writer does.
+                _ = try await tx.reserveFeedPositions(0)
+                let head = try await tx.feedHead()
+                let size = try await tx.logSize()
+                guard size < head else { return 0 }
+                let through = min(head, size + 10_000)
+                let ids = try await tx.feedEntryIDs(after: size, through: through)
+                guard ids.count == Int(through - size), ids.first?.position == size + 1 else {
+                    throw StoreFailure.damaged("the feed lacks entries between \(size + 1) and \(through) for its log")
+                }
+                try await Self.appendToLog(tx, first: size + 1, ids: ids.map(\.id))
+                return through - size
+            }
+            guard step > 0 else { break }
+            added += step
+        }
+        return added
+    }
+
+    // MARK: Reading the log
+
+    /// Runs a computation over the log's stored nodes: once to learn which it reads, then, after
+    /// one query for them, for real.
+    static func withLogNodes<T>(_ tx: any ServerReading, _ body: ((LogNode) -> Digest256) -> T) async throws -> T {
+        var asked: Set<LogNode> = []
+        _ = body { node in
+            asked.insert(node)
+            return .zero
+        }
+        let wanted = asked.sorted()
+        let found = try await tx.logNodes(wanted)
+        if let missing = wanted.first(where: { found[$0] == nil }) {
+            throw StoreFailure.damaged("the log lacks its node \(missing.level)/\(missing.index)")
+        }
+        return body { found[$0] ?? .zero }
+    }
+
+    /// The log's origin: its name in checkpoints.
+    public var logOrigin: String { LogCheckpoint.origin(for: key.publicKey) }
+
+    /// The checkpoint of the log as this transaction sees it.
+    static func checkpoint(_ tx: any ServerReading, origin: String) async throws -> LogCheckpoint {
+        let size = try await tx.logSize()
+        let root = try await withLogNodes(tx) { MerkleLog.root(size: size, node: $0) }
+        return LogCheckpoint(origin: origin, size: size, root: root)
+    }
+
+    /// The log part of a feed page, read in the page's transaction.
+    func logAnswer(_ tx: any ServerReading, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
+        let checkpoint = try await Self.checkpoint(tx, origin: logOrigin)
+        let size = checkpoint.size
+        let indexes = positions.filter { $0 >= 1 && $0 <= size }.map { $0 - 1 }
+        let proof = try await Self.withLogNodes(tx) { MerkleLog.batchProof(indexes: indexes, size: size, node: $0) }
+        var consistency: [Digest256]?
+        if let known, known <= size {
+            consistency = known == 0 ? [] : try await Self.withLogNodes(tx) { MerkleLog.consistencyProof(old: known, new: size, node: $0) }
+        }
+        return LogAnswer(checkpoint: checkpoint.signed(with: key), size: size, consistency: consistency, proof: proof)
+    }
+
+    /// `GET /v1/log/checkpoint`: the latest checkpoint, signed.
+    public func logCheckpoint() async throws -> [String: CanonicalValue] {
+        let checkpoint = try await store.read { tx in try await Self.checkpoint(tx, origin: self.logOrigin) }
+        return ["checkpoint": .string(checkpoint.signed(with: key))]
+    }
+
+    /// A size given in a query: 1 up to the log's size.
+    static func logSizeParameter(_ request: SignedRequest, _ name: String, language: Language) throws -> UInt64? {
+        guard let text = request.parameter(name) else { return nil }
+        guard let value = UInt64(text), value >= 1, value < 1 << 53 else {
+            throw ServerError.badQuery(language.pick("\(name) must be a whole number of 1 or more.", "\(name) 须为不小于 1 的整数。"))
+        }
+        return value
+    }
+
+    static func beyondLog(_ name: String, _ value: UInt64, size: UInt64, _ language: Language) -> ServerError {
+        .badQuery(language.pick("\(name) \(value) is beyond the log, which holds \(size) entries; ask for a checkpoint first.",
+                                "\(name) \(value) 超出日志范围（日志共 \(size) 条）；请先取检查点。"))
+    }
+
+    /// `GET /v1/log/proof?size=N&positions=p,q,…`: the entry ids the feed holds at these
+    /// positions and the batch proof that they are in the tree of N entries.
+    public func logProof(_ request: SignedRequest) async throws -> [String: CanonicalValue] {
+        let language = request.language
+        guard let size = try Self.logSizeParameter(request, "size", language: language) else {
+            throw ServerError.badQuery(language.pick("give size, the tree size of a checkpoint you hold.", "请给出 size：所持检查点的条目数。"))
+        }
+        let text = request.parameter("positions") ?? ""
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let positions = parts.compactMap { UInt64($0) }
+        guard !text.isEmpty, positions.count == parts.count, positions.count <= 1_000, positions.allSatisfy({ $0 >= 1 && $0 <= size }),
+              zip(positions, positions.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw ServerError.badQuery(language.pick("positions must be 1 to 1,000 feed positions, ascending, separated by commas, none beyond size.",
+                                                     "positions 须为 1 至 1,000 个升序的数据流位置，以逗号分隔，均不超过 size。"))
+        }
+        return try await store.read { tx in
+            let logged = try await tx.logSize()
+            guard size <= logged else { throw Self.beyondLog("size", size, size: logged, language) }
+            let ids = try await tx.feedEntryIDs(at: positions)
+            let held = positions.filter { ids[$0] != nil }
+            let proof = try await Self.withLogNodes(tx) { MerkleLog.batchProof(indexes: held.map { $0 - 1 }, size: size, node: $0) }
+            return ["size": .integer(Int64(size)), "proof": LogAnswer.hashes(proof),
+                    "entries": .array(positions.map { position in
+                        .object(["position": .integer(Int64(position)), "id": ids[position].map { .string($0.hex) } ?? .null])
+                    })]
+        }
+    }
+
+    /// `GET /v1/log/inclusion?position=p&size=N`: the entry id at p and its audit path in the
+    /// tree of N entries (RFC 9162 §2.1.3).
+    public func logInclusion(_ request: SignedRequest) async throws -> [String: CanonicalValue] {
+        try await withinLog(request, "position", "size") { tx, position, size in
+            let id = try await tx.feedEntryIDs(at: [position])[position]
+            let path = try await Self.withLogNodes(tx) { MerkleLog.inclusionProof(index: position - 1, size: size, node: $0) }
+            return ["position": .integer(Int64(position)), "size": .integer(Int64(size)), "id": id.map { .string($0.hex) } ?? .null,
+                    "path": LogAnswer.hashes(path)]
+        }
+    }
+
+    /// `GET /v1/log/consistency?from=m&to=n`: the proof that the tree of m entries is a prefix of
+    /// the tree of n (RFC 9162 §2.1.4).
+    public func logConsistency(_ request: SignedRequest) async throws -> [String: CanonicalValue] {
+        try await withinLog(request, "from", "to") { tx, from, to in
+            let proof = try await Self.withLogNodes(tx) { MerkleLog.consistencyProof(old: from, new: to, node: $0) }
+            return ["from": .integer(Int64(from)), "to": .integer(Int64(to)), "proof": LogAnswer.hashes(proof)]
+        }
+    }
+
+    /// Reads two numbers of a query, 1 ≤ `low` ≤ `high` ≤ the log's size, and answers from them
+    /// in one read transaction.
+    private func withinLog(_ request: SignedRequest, _ low: String, _ high: String,
+                           _ body: @escaping @Sendable (any ServerReading, UInt64, UInt64) async throws -> [String: CanonicalValue]) async throws -> [String: CanonicalValue] {
+        let language = request.language
+        guard let a = try Self.logSizeParameter(request, low, language: language),
+              let b = try Self.logSizeParameter(request, high, language: language), a <= b else {
+            throw ServerError.badQuery(language.pick("give \(low) and \(high), 1 ≤ \(low) ≤ \(high).", "请给出 \(low) 与 \(high)，且 1 ≤ \(low) ≤ \(high)。"))
+        }
+        return try await store.read { tx in
+            let logged = try await tx.logSize()
+            guard b <= logged else { throw Self.beyondLog(high, b, size: logged, language) }
+            return try await body(tx, a, b)
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import ProvidentCrypto
+import ProvidentServerCore
+import ProvidentServerStore
+import ProvidentSync
+import Testing
+
+/// The feed's log on the server (sync-protocol.md §11.14), on both databases.
+@Suite struct LogTests {
+    /// A feed entry's id, as a device computes it from what it pulled.
+    static func entryID(_ entry: FeedEntry) -> Digest256 {
+        switch entry.content {
+        case let .changeSet(bytes, _, _): Digest256(hashing: bytes)
+        case let .document(bytes, _): FeedMark.entryID(document: bytes)
+        }
+    }
+
+    static func hashes(_ value: CanonicalValue?) -> [Digest256]? {
+        value?.arrayValue?.map { item in item.stringValue.flatMap(Base64.decode).flatMap { Digest256(bytes: $0) } ?? .zero }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func receiptsPagesAndProofsAllCheckAgainstSignedCheckpoints(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let core = server.core
+            let serverKey = core.key.publicKey
+            let worker = TestDevice(now: { server.clock.now })
+            let other = TestDevice(now: { server.clock.now })
+            _ = try await core.enrol(worker)
+            _ = try await core.enrol(other)
+            let (account, enroll) = try worker.enroll(1)
+            let (otherAccount, otherEnroll) = try other.enroll(2)
+            var pushed = [enroll]
+            for _ in 0..<6 { pushed.append(try worker.deposit(account.id).1) }
+            let answers = try await core.push(try worker.push(pushed))
+            // Another device's entries sit between this worker's in the log, unseen by it.
+            _ = try await core.push(try other.push([otherEnroll, try other.deposit(otherAccount.id).1]))
+            let more = [try worker.deposit(account.id).1, try worker.deposit(account.id).1]
+            let later = try await core.push(try worker.push(more))
+
+            // Every accepted change-set has a receipt signed by the server, at its own position.
+            let receipts = (answers + later).compactMap(\.receipt)
+            #expect(receipts.count == 9)
+            #expect(receipts.allSatisfy { $0.isValid(for: serverKey) })
+            #expect(receipts.map(\.id) == (pushed + more).map(\.id))
+            #expect(Set(receipts.map(\.position)).count == 9)
+            // Sent again, they are answered as duplicates with the same place.
+            let again = try await core.push(try worker.push(Array(pushed.prefix(2))))
+            #expect(again.map { $0.receipt?.position } == receipts.prefix(2).map(\.position))
+
+            // A first pull: the checkpoint is the server's, and the page's entries prove against it.
+            let registered = try #require(try await core.device(worker.id))
+            let page = try await core.feedPage(for: registered, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=0"))
+            let checkpoint = try LogCheckpoint.verified(page.log.checkpoint, key: serverKey)
+            #expect(checkpoint.size == page.head && checkpoint.size == 11)
+            #expect(page.log.consistency == [])
+            let leaves = page.entries.map { (index: $0.position - 1, hash: MerkleLog.leafHash(Self.entryID($0))) }
+            #expect(MerkleLog.batchRoot(leaves: leaves, size: checkpoint.size, proof: page.log.proof) == checkpoint.root)
+            #expect(page.entries.count == 9, "the worker sees its own 9, not the other's 2")
+            for receipt in receipts {
+                #expect(page.entries.first { $0.position == receipt.position }.map(Self.entryID) == receipt.id)
+            }
+            // The whole feed, read by a device that sees everything, makes the same root.
+            let all = try await core.store.read { tx in try await tx.feedEntryIDs(after: 0, through: 11) }
+            var reference: [LogNode: Digest256] = [:]
+            for (node, hash) in MerkleLog.appending(all.map { MerkleLog.leafHash($0.id) }, to: 0, frontier: [:]) ?? [] { reference[node] = hash }
+            #expect(MerkleLog.root(size: 11) { reference[$0] ?? .zero } == checkpoint.root)
+
+            // Later: a pull that names the size it holds gets the proof that the new tree extends it.
+            _ = try await core.push(try worker.push([try worker.deposit(account.id).1]))
+            let next = try await core.feedPage(for: registered, request: try worker.request("GET", "/v1/pull", query: "?cursor=\(page.cursor)&logSize=11"))
+            let newer = try LogCheckpoint.verified(next.log.checkpoint, key: serverKey)
+            #expect(newer.size == 12)
+            #expect(MerkleLog.verifyConsistency(old: 11, oldRoot: checkpoint.root, new: 12, newRoot: newer.root, proof: try #require(next.log.consistency)))
+            // A size beyond the log (the device saw more than the server has): no proof to give.
+            let beyond = try await core.feedPage(for: registered, request: try worker.request("GET", "/v1/pull", query: "?cursor=\(page.cursor)&logSize=40"))
+            #expect(beyond.log.consistency == nil && beyond.log.canonicalValue.objectValue?["consistency"] == .null)
+
+            // The public endpoints: receipts' entries, one audit path, a consistency proof.
+            let positions = receipts.map(\.position).sorted()
+            let proof = try await core.logProof(try worker.request("GET", "/v1/log/proof", query: "?size=12&positions=\(positions.map(String.init).joined(separator: ","))"))
+            let proven = try #require(proof["entries"]?.arrayValue).map { item in
+                (index: UInt64(item.objectValue?["position"]?.integerValue ?? 0) - 1,
+                 hash: MerkleLog.leafHash(Digest256(hex: item.objectValue?["id"]?.stringValue ?? "") ?? .zero))
+            }
+            #expect(MerkleLog.batchRoot(leaves: proven, size: 12, proof: try #require(Self.hashes(proof["proof"]))) == newer.root)
+            let first = try #require(receipts.first)
+            let inclusion = try await core.logInclusion(try worker.request("GET", "/v1/log/inclusion", query: "?position=\(first.position)&size=12"))
+            #expect(MerkleLog.verifyInclusion(leaf: MerkleLog.leafHash(first.id), index: first.position - 1, size: 12,
+                                              path: try #require(Self.hashes(inclusion["path"])), root: newer.root))
+            let consistency = try await core.logConsistency(try worker.request("GET", "/v1/log/consistency", query: "?from=11&to=12"))
+            #expect(MerkleLog.verifyConsistency(old: 11, oldRoot: checkpoint.root, new: 12, newRoot: newer.root,
+                                                proof: try #require(Self.hashes(consistency["proof"]))))
+            let latest = try await core.logCheckpoint()
+            #expect(try LogCheckpoint.verified(try #require(latest["checkpoint"]?.stringValue), key: serverKey) == newer)
+
+            // Bad queries are told what to give.
+            for query in ["?size=12", "?size=12&positions=3,2", "?size=12&positions=13", "?size=0&positions=1", "?positions=1", "?size=99&positions=1"] {
+                await #expect(throws: ServerError.self) { _ = try await core.logProof(try worker.request("GET", "/v1/log/proof", query: query)) }
+            }
+            await #expect(throws: ServerError.self) { _ = try await core.logConsistency(try worker.request("GET", "/v1/log/consistency", query: "?from=5&to=4")) }
+            await #expect(throws: ServerError.self) {
+                _ = try await core.feedPage(for: registered, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=x"))
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aDatabaseFromBeforeTheLogGetsItsLogAtStart(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(worker)
+            let (account, enroll) = try worker.enroll(1)
+            _ = try await server.core.push(try worker.push([enroll] + (0..<20).map { _ in try worker.deposit(account.id).1 }))
+            let before = try await server.core.logCheckpoint()
+            // The log as a database of the previous version has it: none.
+            let store = try #require(server.core.store as? SQLServerStore)
+            try await store.database.write { session in
+                try await session.execute("DELETE FROM log_nodes")
+                try await session.execute("UPDATE feed_head SET logged = 0")
+            }
+            let restarted = try await server.another()
+            #expect(try await restarted.core.logCheckpoint() == before)
+            // And it goes on from there.
+            _ = try await restarted.core.push(try worker.push([try worker.deposit(account.id).1]))
+            let size = try await restarted.core.store.read { try await $0.logSize() }
+            #expect(size == 22)
+            await restarted.close()
+        }
+    }
+}
