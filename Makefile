@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 
-.PHONY: run test setup build demo bench bench-client bench-sync bench-sync-postgres bench-connections install fuzz power-cut clean
+.PHONY: run test setup build demo bench bench-client bench-sync bench-sync-postgres bench-log bench-connections install fuzz power-cut clean
 
 ## Start the sync service on the embedded SQLite database (./var/provident.sqlite), building
 ## what is needed first; prints its address and what to do next.
@@ -48,6 +48,10 @@ bench-sync: setup
 ## The same on PostgreSQL: ingest with one and two servers beside SQLite, then the syncs.
 bench-sync-postgres: setup
 	tools/bench-sync --database postgres
+
+## The feed log's cost on ingest (against the commit before it) and its proofs' sizes and times.
+bench-log: setup
+	tools/bench-log
 
 ## 10,000 idle connections held open: how fast /health still answers, and the per-address cap.
 bench-connections: setup

@@ -29,13 +29,16 @@ public enum SyncFailure: ProvidentError, Hashable {
     /// The server, restored from an older copy, lacks change-sets of this device that it no
     /// longer holds: the policy let it remove them `keptDays` after the server acknowledged them.
     case cannotRefill(sequences: ClosedRange<UInt64>, keptDays: Int?)
+    /// The server's log does not hold what it signed (sync-protocol.md §11.14): `kind` of the
+    /// first of `findings` findings, each kept for `provident audit`.
+    case logViolation(kind: String, findings: Int)
 
     /// How surfaces report it.
     public var kind: ErrorKind {
         switch self {
         case .noServer: .invalidInput
         case .unreachable, .offline, .retryLater: .unavailable
-        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill, .untrustedCertificate: .remoteRefusal
+        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill, .untrustedCertificate, .logViolation: .remoteRefusal
         case .forgottenByServer(let staff, _): staff ? .remoteRefusal : .credentials
         case .notEnrolled: .credentials
         }
@@ -53,6 +56,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         case .notEnrolled: "sync.not_enrolled"
         case .forgottenByServer: "sync.forgotten_by_server"
         case .cannotRefill: "sync.cannot_refill"
+        case .logViolation: "sync.log_violation"
         case let .retryLater(_, _, report): report.code
         }
     }
@@ -93,6 +97,9 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .cannotRefill(sequences, keptDays):
             l.pick("The server was restored from an older copy and lacks this device's change-sets \(sequences.lowerBound)–\(sequences.upperBound), which this device no longer holds\(keptDays.map { " (the policy keeps sent change-sets \($0) days)" } ?? ""). Everything else here is intact; ask the office to restore a newer copy of the server.",
                    "服务器已从较早的备份恢复，缺少本设备的变更集 \(sequences.lowerBound)–\(sequences.upperBound)，而本设备已不再保存它们\(keptDays.map { "（政策规定已发送的变更集保存 \($0) 天）" } ?? "")。本机其余数据完好；请联系中心恢复较新的服务器备份。")
+        case let .logViolation(kind, findings):
+            l.pick("The server's log does not hold what the server signed before (\(kind)\(findings > 1 ? " and \(findings - 1) more" : "")): it may have dropped or rewritten history. Nothing was applied from that answer; your own changes were sent. The evidence is kept: run provident audit and show it to the office or the audit office.",
+                   "服务器的日志与其此前签名的内容不符（\(kind)\(findings > 1 ? "，另有 \(findings - 1) 项" : "")）：历史记录可能被删除或篡改。该答复中的内容均未应用；您的更改已发送。证据已保存：请运行 provident audit，并出示给中心或审计部门。")
         case .serverKeyChanged:
             l.pick("The server's key is not the one this device enrolled with; it may not be your server. Nothing was sent or applied; ask the office.",
                    "服务器密钥与本设备注册时的不一致，可能不是您的服务器。未发送或应用任何内容；请联系中心。")

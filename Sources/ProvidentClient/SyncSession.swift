@@ -47,6 +47,10 @@ public struct SyncReport: Sendable {
     public var reenrolled = false
     /// Acknowledged change-sets removed after the policy's retention.
     public var pruned = 0
+    /// The size of the server log's checkpoint this device verified (nil: the server keeps no log).
+    public var logSize: UInt64?
+    /// Receipts of this device's change-sets proven in the log by this sync.
+    public var receiptsProven = 0
 }
 
 /// One sync of this device with its server: enrol if needed, push the outbox, then pull —
@@ -133,11 +137,11 @@ public final class SyncSession: Sendable {
             let credentials = try device.ensureTransportKey(deviceKey: connection.key, now: now()).credentials
             try await connection.registerTransport(credentials.delegation, url: url)
         }
-        try await push(url: url, report: &report)
+        try await push(url: url, serverKey: serverKey, report: &report)
         let chainHead: UInt64
         var confirmed = false
         do {
-            chainHead = try await pull(url: url, serverKey: serverKey, report: &report)
+            chainHead = try await pull(url: url, serverKey: serverKey, restored: report.reenrolled, report: &report)
         } catch let SyncFailure.refused(409, refusal) where refusal.code == "feed.rewound" || refusal.code == "feed.cursor_ahead" {
             // The feed is not the one this device read: the server was restored from an older
             // copy. Make sure it is still our server, then read it again from a snapshot.
@@ -145,7 +149,7 @@ public final class SyncSession: Sendable {
             confirmed = true
             try device.replica.restartFeed()
             report.serverRestored = true
-            chainHead = try await pull(url: url, serverKey: serverKey, report: &report)
+            chainHead = try await pull(url: url, serverKey: serverKey, restored: true, report: &report)
         }
         if chainHead < (try device.replica.lastAnsweredSequence()) {
             // The server lost change-sets it had acknowledged: send them again.
@@ -154,8 +158,36 @@ public final class SyncSession: Sendable {
             if let missing = resent.missing { throw SyncFailure.cannotRefill(sequences: missing, keptDays: device.policy.keepSentDays) }
             report.refilled += resent.count
             report.serverRestored = true
-            try await push(url: url, report: &report)
+            try await push(url: url, serverKey: serverKey, report: &report)
         }
+        try await proveReceipts(url: url, serverKey: serverKey, report: &report)
+    }
+
+    /// Asks the server to prove, against the checkpoint this device holds, the receipts it holds
+    /// (sync-protocol.md §11.14): every one never checked, and then again those checked longest
+    /// ago, up to `Self.receiptChecks` a sync, since a log must keep holding what it once proved.
+    /// Keeps a finding for each that fails.
+    private func proveReceipts(url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
+        guard let held = try device.replica.logCheckpoint() else { return }
+        report.logSize = held.size
+        var found: [LogViolation] = []
+        while true {
+            let batch = try device.replica.receiptsToProve(within: held.size, limit: Self.receiptChecks)
+            guard !batch.isEmpty else { break }
+            let positions = Array(Set(batch.map(\.receipt.position))).sorted()
+            let answer = try await connection.send(.GET, url: url, path: "/v1/log/proof",
+                                                   query: "?size=\(held.size)&positions=\(positions.map(String.init).joined(separator: ","))", body: nil)
+            let (proven, findings) = try LogCheck.receipts(answer, receipts: batch, held: held, serverKey: serverKey)
+            try device.replica.markProven(proven, size: held.size, at: now())
+            for (_, finding) in findings { try device.replica.addEvidence(kind: finding.kind, material: finding.material, at: now()) }
+            try device.replica.markProven(findings.map(\.0), size: 0, at: now())
+            let fresh = Set(batch.filter { $0.provenSize == nil }.map(\.receipt.id))
+            report.receiptsProven += proven.filter { fresh.contains($0) }.count
+            found += findings.map(\.1)
+            // Another request only for receipts never checked: re-checks take one request a sync.
+            if batch.count < Self.receiptChecks || fresh.count < batch.count { break }
+        }
+        if let first = found.first { throw SyncFailure.logViolation(kind: first.kind, findings: found.count) }
     }
 
     /// Enrols this device again with its existing key, on a server that forgot it, and marks
@@ -181,7 +213,7 @@ public final class SyncSession: Sendable {
         ServerConnection.now()
     }
 
-    private func push(url: String, report: inout SyncReport) async throws {
+    private func push(url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
         let total = try device.replica.outbox().count
         var resent = false
         while true {
@@ -209,7 +241,7 @@ public final class SyncSession: Sendable {
             guard let results = answer.objectValue?["results"]?.arrayValue, results.count == batch.count else {
                 throw SyncFailure.badAnswer("push results")
             }
-            let parsed = try zip(batch, results).map { signed, result in try PushResult(answer: result, for: signed.changeSet.sequence) }
+            let parsed = try zip(batch, results).map { signed, result in try PushResult(answer: result, for: signed, serverKey: serverKey) }
             let refusals = try device.replica.recordPushResults(parsed)
             report.refusals += refusals
             let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
@@ -221,39 +253,56 @@ public final class SyncSession: Sendable {
 
     /// Takes a snapshot if the device has none, then reads the feed to its end. Returns the
     /// sequence of this device's last change-set the server holds.
-    private func pull(url: String, serverKey: PublicKey, report: inout SyncReport) async throws -> UInt64 {
+    private func pull(url: String, serverKey: PublicKey, restored: Bool, report: inout SyncReport) async throws -> UInt64 {
         var state = try device.replica.syncState()
         if state.cursor == nil {
             try await snapshot(from: state.snapshotNext, url: url, serverKey: serverKey, report: &report)
             state = try device.replica.syncState()
         }
         let connection = self.connection
-        /// One page of the feed, read and checked.
-        @Sendable func fetch(_ position: (cursor: UInt64, mark: Digest256?)) async throws -> FeedAnswer {
-            let (cursor, mark) = position
+        /// One page of the feed, read and checked: every entry's signature, and the page against
+        /// the log's checkpoint, which must extend the one `held` (sync-protocol.md §11.14).
+        @Sendable func fetch(_ position: (cursor: UInt64, mark: Digest256?, held: HeldCheckpoint?, restored: Bool)) async throws -> FeedAnswer {
+            let (cursor, mark, held, restored) = position
             // The mark of the cursor lets the server say when its feed is not the one read here.
             let answer = try await connection.send(.GET, url: url, path: "/v1/pull",
-                                                   query: "?cursor=\(cursor)&limit=\(Self.feedPage)" + (mark.map { "&mark=\($0.hex)" } ?? ""), body: nil)
+                                                   query: "?cursor=\(cursor)&limit=\(Self.feedPage)" + (mark.map { "&mark=\($0.hex)" } ?? "")
+                                                       + "&logSize=\(held?.size ?? 0)", body: nil)
             guard let object = answer.objectValue, let items = object["entries"]?.arrayValue,
                   let next = object["cursor"]?.integerValue, let head = object["head"]?.integerValue, next >= 0 else {
                 throw SyncFailure.badAnswer("pull")
             }
-            return FeedAnswer(entries: try items.map { try PulledEntry(item: $0, serverKey: serverKey) }, cursor: UInt64(next), head: head,
+            let entries = try items.map { try PulledEntry(item: $0, serverKey: serverKey) }
+            let positions = try items.map { item -> UInt64 in
+                guard let position = item.objectValue?["position"]?.integerValue, position > 0 else { throw SyncFailure.badAnswer("feed position") }
+                return UInt64(position)
+            }
+            let ids = zip(positions, entries).map { position, entry in (position: position, id: entry.entryID) }
+            let (checkpoint, restart) = try LogCheck.page(object["log"], entries: ids, held: held, serverKey: serverKey, restored: restored)
+            return FeedAnswer(entries: entries, cursor: UInt64(next), head: head,
                               mark: object["mark"]?.stringValue.flatMap { Digest256(hex: $0) },
                               // A server older than revision 1.3 gives no chain head: nothing to compare.
                               chainHead: object["chainHead"]?.integerValue.map { UInt64(max($0, 0)) } ?? UInt64.max,
-                              more: object["more"]?.boolValue == true)
+                              more: object["more"]?.boolValue == true, checkpoint: checkpoint ?? held, restart: restart)
         }
         var chainHead: UInt64?
-        try await Self.pipelined(from: (state.cursor ?? 0, state.cursorMark), fetch: fetch,
-                                 next: { $0.more ? ($0.cursor, $0.mark) : nil }) { page in
-            if chainHead == nil { chainHead = page.chainHead }
-            for entry in page.entries {
-                if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
+        do {
+            try await Self.pipelined(from: (state.cursor ?? 0, state.cursorMark, try device.replica.logCheckpoint(), restored), fetch: fetch,
+                                     next: { $0.more ? ($0.cursor, $0.mark, $0.checkpoint, false) : nil }) { page in
+                if chainHead == nil { chainHead = page.chainHead }
+                for entry in page.entries {
+                    if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
+                }
+                if let restart = page.restart { try device.replica.addEvidence(kind: restart.kind, material: restart.material, at: now()) }
+                try device.replica.applyFeedPage(page.entries, cursor: page.cursor, mark: page.mark, checkpoint: page.checkpoint, now: now())
+                report.received += page.entries.count
+                report.logSize = page.checkpoint?.size
+                progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, page.head - Int64(page.cursor))) + report.received))
             }
-            try device.replica.applyFeedPage(page.entries, cursor: page.cursor, mark: page.mark, now: now())
-            report.received += page.entries.count
-            progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, page.head - Int64(page.cursor))) + report.received))
+        } catch let violation as LogViolation {
+            // Nothing of that answer was applied; what shows the fault is kept for `provident audit`.
+            try device.replica.addEvidence(kind: violation.kind, material: violation.material, at: now())
+            throw SyncFailure.logViolation(kind: violation.kind, findings: 1)
         }
         return chainHead ?? UInt64.max
     }
@@ -279,6 +328,9 @@ public final class SyncSession: Sendable {
     /// Entries asked for per feed page.
     static let feedPage = 1_000
 
+    /// Receipts checked per request, and re-checked per sync once all have been checked once.
+    static let receiptChecks = 500
+
     /// One feed page as read and checked, before it is applied.
     private struct FeedAnswer: Sendable {
         let entries: [PulledEntry]
@@ -287,6 +339,10 @@ public final class SyncSession: Sendable {
         let mark: Digest256?
         let chainHead: UInt64
         let more: Bool
+        /// The log's checkpoint the page was checked against, kept with it.
+        let checkpoint: HeldCheckpoint?
+        /// When the restored server's log began again: the finding that records it.
+        let restart: LogViolation?
     }
 
     /// Records asked for per snapshot page.
@@ -611,13 +667,32 @@ extension PulledEntry {
     }
 }
 
+extension PulledEntry {
+    /// The entry's id in the feed's marks and log (sync-protocol.md §11.6).
+    var entryID: Digest256 {
+        switch self {
+        case let .changeSet(signed): signed.id
+        case let .document(document): FeedMark.entryID(document: document.bytes)
+        }
+    }
+}
+
 extension PushResult {
-    /// Reads a push's result for `signed` (sync-protocol.md §11.5).
+    /// Reads a result of a bundle's answer, by its sequence (receipts are not read from bundles).
     init(answer result: CanonicalValue, for sequence: UInt64) throws {
         guard let object = result.objectValue, let status = object["status"]?.stringValue,
               object["seq"]?.integerValue == Int64(sequence) else { throw SyncFailure.badAnswer("push result") }
         let accepted = status == "accepted" || (status == "duplicate" && object["accepted"]?.boolValue != false)
         self.init(sequence: sequence, status: accepted ? .accepted : .rejected, code: object["code"]?.stringValue,
                   message: object["message"]?.stringValue)
+    }
+
+    /// Reads a push's result for `signed` (sync-protocol.md §11.5), with its receipt when the
+    /// server key signed it (§11.14; one that does not verify is not kept).
+    init(answer result: CanonicalValue, for signed: SignedChangeSet, serverKey: PublicKey) throws {
+        let plain = try PushResult(answer: result, for: signed.changeSet.sequence)
+        let receipt = result.objectValue?["receipt"].flatMap { LogReceipt($0, id: signed.id) }.flatMap { $0.isValid(for: serverKey) ? $0 : nil }
+        self.init(sequence: plain.sequence, status: plain.status, code: plain.code, message: plain.message,
+                  receipt: plain.status == .accepted ? receipt : nil)
     }
 }

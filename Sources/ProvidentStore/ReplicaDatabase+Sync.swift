@@ -40,12 +40,16 @@ public struct PushResult: Hashable, Sendable {
     public let status: Status
     public let code: String?
     public let message: String?
+    /// The server's signed promise of the change-set's feed position (sync-protocol.md §11.14),
+    /// checked against the server key by the caller.
+    public let receipt: LogReceipt?
 
-    public init(sequence: UInt64, status: Status, code: String? = nil, message: String? = nil) {
+    public init(sequence: UInt64, status: Status, code: String? = nil, message: String? = nil, receipt: LogReceipt? = nil) {
         self.sequence = sequence
         self.status = status
         self.code = code
         self.message = message
+        self.receipt = receipt
     }
 }
 
@@ -134,9 +138,11 @@ extension ReplicaDatabase {
         }
     }
 
-    /// `mark` is the feed's mark at `cursor`, sent with the next pull.
-    public func applyFeedPage(_ entries: [PulledEntry], cursor: UInt64, mark: Digest256?, now: Instant) throws {
+    /// `mark` is the feed's mark at `cursor`, sent with the next pull; `checkpoint`, the log's
+    /// checkpoint the page was verified against (§11.14), is kept with it.
+    public func applyFeedPage(_ entries: [PulledEntry], cursor: UInt64, mark: Digest256?, checkpoint: HeldCheckpoint? = nil, now: Instant) throws {
         try write { db in
+            if let checkpoint { try Self.keep(checkpoint, in: db, at: now) }
             var times: [HLCTimestamp] = []
             for entry in entries {
                 switch entry {
@@ -165,6 +171,7 @@ extension ReplicaDatabase {
     public func recordPushResults(_ results: [PushResult]) throws -> [Refusal] {
         try write { db in
             let device = try Self.deviceState(db)
+            try Self.keep(results.compactMap { result in result.receipt.map { ($0, result.sequence) } }, in: db)
             var refusals: [Refusal] = []
             for result in results {
                 guard let row = try Row.fetchOne(db, sql: "SELECT bytes, signature, state FROM outbox WHERE sequence = ?",

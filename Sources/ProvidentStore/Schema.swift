@@ -21,6 +21,7 @@ package enum Schema {
         ("v4 interest credits and amount index", v4Interest),
         ("v5 deposits by day recorded", v5DepositsByDay),
         ("v6 feed marks", v6FeedMarks),
+        ("v7 feed log", v7FeedLog),
     ]
 
     /// How many of `released` the server's database shares.
@@ -248,6 +249,38 @@ package enum Schema {
         try db.execute(sql: """
             ALTER TABLE device ADD COLUMN cursor_mark BLOB;
             ALTER TABLE device ADD COLUMN snapshot_mark BLOB;
+            """)
+    }
+
+    static func v7FeedLog(_ db: Database) throws {
+        // The feed's log (sync-protocol.md §11.14): the last checkpoint this device verified, the
+        // server's receipts for its change-sets (`proven_size`: the size of the checkpoint that
+        // last proved one, at `checked_at`; 0 when found wrong), and what it found wrong, with
+        // the signed material that shows it.
+        try db.execute(sql: """
+            CREATE TABLE log_checkpoint (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                size INTEGER NOT NULL,
+                root BLOB NOT NULL,
+                note TEXT NOT NULL,
+                verified_at TEXT NOT NULL
+            );
+            CREATE TABLE log_receipts (
+                change_set BLOB PRIMARY KEY,
+                sequence INTEGER NOT NULL,
+                position INTEGER NOT NULL,
+                time INTEGER NOT NULL,
+                signature BLOB NOT NULL,
+                proven_size INTEGER,
+                checked_at TEXT
+            );
+            CREATE INDEX log_receipts_checked ON log_receipts (checked_at, position);
+            CREATE TABLE log_evidence (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL,
+                found_at TEXT NOT NULL,
+                material TEXT NOT NULL
+            );
             """)
     }
 }

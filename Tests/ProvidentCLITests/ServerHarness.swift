@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import NIOCore
 import NIOHTTP1
 import ProvidentCrypto
@@ -241,6 +242,29 @@ final class ServerProcess: @unchecked Sendable {
     /// Ends what sessions a killed server left on its database, so it can be copied.
     private static func closeSessions(_ cluster: PostgresCluster, _ url: String) throws {
         try cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name(of: url))' AND pid <> pg_backend_pid()")
+    }
+
+    /// Changes the database behind the servers' backs, as someone with access to it could, in
+    /// one transaction; `query` answers the first column of the first row.
+    func tamper(_ statements: [String]) throws {
+        if let cluster {
+            try cluster.psql("BEGIN; " + statements.joined(separator: "; ") + "; COMMIT", database: Self.name(of: database))
+        } else {
+            let queue = try DatabaseQueue(path: database)
+            try queue.write { db in for statement in statements { try db.execute(sql: statement) } }
+        }
+    }
+
+    func query(_ sql: String) throws -> String {
+        if let cluster { return try cluster.value(sql, database: Self.name(of: database)) }
+        let queue = try DatabaseQueue(path: database)
+        return try queue.read { db in
+            switch try DatabaseValue.fetchOne(db, sql: sql)?.storage {
+            case let .int64(value): String(value)
+            case let .string(text): text
+            default: ""
+            }
+        }
     }
 
     /// Runs an administration command against the database.

@@ -34,7 +34,8 @@ enum Status: Int32, CaseIterable {
         case .policy: l.pick("the policy file cannot be used", "政策文件无法使用")
         case .alreadyInitialised: l.pick("a device is already set up here (init without --force)", "此处已设置设备（init 未加 --force）")
         case .unreachable: l.pick("the server could not be reached (nothing is lost; try again later)", "无法连接服务器（没有数据丢失；请稍后再试）")
-        case .serverRefused: l.pick("the server refused this device or request", "服务器拒绝了本设备或请求")
+        case .serverRefused: l.pick("the server refused this device or request, or its log does not hold what it signed",
+                                    "服务器拒绝了本设备或请求，或其日志与所签内容不符")
         case .usage: l.pick("the command line is wrong (unknown option, missing value)", "命令行有误（未知选项、缺少值）")
         }
     }
