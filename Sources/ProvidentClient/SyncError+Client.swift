@@ -98,8 +98,8 @@ public enum SyncFailure: ProvidentError, Hashable {
             l.pick("The server was restored from an older copy and lacks this device's change-sets \(sequences.lowerBound)–\(sequences.upperBound), which this device no longer holds\(keptDays.map { " (the policy keeps sent change-sets \($0) days)" } ?? ""). Everything else here is intact; ask the office to restore a newer copy of the server.",
                    "服务器已从较早的备份恢复，缺少本设备的变更集 \(sequences.lowerBound)–\(sequences.upperBound)，而本设备已不再保存它们\(keptDays.map { "（政策规定已发送的变更集保存 \($0) 天）" } ?? "")。本机其余数据完好；请联系中心恢复较新的服务器备份。")
         case let .logViolation(kind, findings):
-            l.pick("The server's log does not hold what the server signed before (\(kind)\(findings > 1 ? " and \(findings - 1) more" : "")): it may have dropped or rewritten history. Nothing was applied from that answer; your own changes were sent. The evidence is kept: run provident audit and show it to the office or the audit office.",
-                   "服务器的日志与其此前签名的内容不符（\(kind)\(findings > 1 ? "，另有 \(findings - 1) 项" : "")）：历史记录可能被删除或篡改。该答复中的内容均未应用；您的更改已发送。证据已保存：请运行 provident audit，并出示给中心或审计部门。")
+            l.pick("The server's log does not hold what the server signed before (\(kind)\(findings > 1 ? " and \(findings - 1) more" : "")): it may have dropped or rewritten history. Nothing that fails the check was applied; your own changes were sent. The evidence is kept: run provident audit and show it to the office or the audit office.",
+                   "服务器的日志与其此前签名的内容不符（\(kind)\(findings > 1 ? "，另有 \(findings - 1) 项" : "")）：历史记录可能被删除或篡改。未通过核验的内容均未应用；您的更改已发送。证据已保存：请运行 provident audit，并出示给中心或审计部门。")
         case .serverKeyChanged:
             l.pick("The server's key is not the one this device enrolled with; it may not be your server. Nothing was sent or applied; ask the office.",
                    "服务器密钥与本设备注册时的不一致，可能不是您的服务器。未发送或应用任何内容；请联系中心。")

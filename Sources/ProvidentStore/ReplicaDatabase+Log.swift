@@ -126,6 +126,11 @@ extension ReplicaDatabase {
         }
     }
 
+    /// The kind of every finding, oldest first (without reading their material).
+    public func evidenceKinds() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT kind FROM log_evidence ORDER BY id") }
+    }
+
     /// Everything found, oldest first.
     public func evidence() throws -> [LogEvidence] {
         let path = path

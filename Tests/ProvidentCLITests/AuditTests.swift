@@ -66,6 +66,9 @@ import Testing
         let kinds = Set((found["findings"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String })
         #expect(kinds == ["receipt.missing", "receipt.mismatch"], "\(found)")
         #expect(found["verdict"] as? String == "faults")
+        // A later sync goes on, and reminds the user of what is kept.
+        let later = try worker.sign(["sync"])
+        #expect(later.status == 0 && later.stderr.contains("provident audit"), "\(later.stderr)")
         let worded = try worker.run(["audit"])
         #expect(worded.status == 11)
         #expect(worded.stdout.contains("its feed holds nothing there") && worded.stdout.contains("at fault"), "\(worded.stdout)")

@@ -54,7 +54,7 @@ struct AuditCommand: ParsableCommand {
         } else {
             if let held, let checkpoint = try? LogCheckpoint.parse(held.note) {
                 Terminal.say(t("Server log \(checkpoint.origin): checkpoint of \(held.size) entries verified.",
-                               "服务器日志 \(checkpoint.origin)：已核验含 \(held.size) 条记录的检查点。"))
+                               "服务器日志 \(checkpoint.origin)：已核验检查点（日志共 \(held.size) 个条目）。"))
             } else {
                 Terminal.say(t("No checkpoint of the server's log verified yet: sync first.", "尚未核验服务器日志的检查点：请先同步。"))
             }

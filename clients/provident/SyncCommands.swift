@@ -59,6 +59,10 @@ struct SyncCommand: AsyncParsableCommand {
         let clockSkewMillis: Int64
         let serverRestored, reenrolled: Bool
         let refilled, pruned: Int
+        /// The size of the server log's checkpoint verified, the receipts proven by this sync,
+        /// and the findings against the server's log held (`provident audit`).
+        let logSize: UInt64?
+        let receiptsProven, logFaults: Int
     }
 
     /// Tells the user which changes the server refused, and that they were taken back.
@@ -114,12 +118,14 @@ struct SyncCommand: AsyncParsableCommand {
         bar.finish()
         BackgroundSync.markReached(device.directory)
         Timing.report("sync", since: started)
+        let faults = try device.replica.evidenceKinds().filter(AuditCommand.isFault).count
         if format.json {
             try JSONOutput.print(Output(sent: report.sent, accepted: report.accepted, received: report.received,
                                         snapshotRecords: report.snapshotRecords, removed: report.removed,
                                         refused: report.refusals.map { Refused(sequence: $0.sequence, action: $0.action, code: $0.code, message: $0.message) },
                                         clockSkewMillis: report.clockSkewMillis, serverRestored: report.serverRestored,
-                                        reenrolled: report.reenrolled, refilled: report.refilled, pruned: report.pruned))
+                                        reenrolled: report.reenrolled, refilled: report.refilled, pruned: report.pruned,
+                                        logSize: report.logSize, receiptsProven: report.receiptsProven, logFaults: faults))
             return
         }
         if report.reenrolled {
@@ -150,6 +156,10 @@ struct SyncCommand: AsyncParsableCommand {
         let conflicts = try device.replica.conflicts().filter { !$0.resolved }.count
         if conflicts > 0 {
             Terminal.say(t("\(conflicts) conflict(s) await the office's review: `provident conflicts`.", "\(conflicts) 处冲突待中心处理：`provident conflicts`。"))
+        }
+        if faults > 0 {
+            Terminal.warn(t("The server's log is at fault (\(faults) finding(s) kept as evidence): see `provident audit`.",
+                            "服务器日志有问题（已保存 \(faults) 项证据）：请查看 `provident audit`。"))
         }
         Terminal.say(t("Up to date.", "已同步到最新。"))
     }
