@@ -96,14 +96,13 @@ enum LogCheck {
             }
             given[UInt64(position)] = entry["id"]?.stringValue.flatMap { Digest256(hex: $0) }
         }
-        let held_ = held
         func finding(_ kind: String, _ receipt: HeldReceipt) -> LogViolation {
             LogViolation(kind: kind, material: material(serverKey, [
                 "receipt": receipt.receipt.canonicalValue.merging(["id": .string(receipt.receipt.id.hex)]),
-                "held": .string(held_.note), "answer": answer]))
+                "held": .string(held.note), "answer": answer]))
         }
-        let held = given.compactMap { position, id in id.map { (index: position - 1, hash: MerkleLog.leafHash($0)) } }.sorted { $0.index < $1.index }
-        let proofHolds = MerkleLog.batchRoot(leaves: held, size: held_.size, proof: proof) == held_.root
+        let leaves = given.compactMap { position, id in id.map { (index: position - 1, hash: MerkleLog.leafHash($0)) } }.sorted { $0.index < $1.index }
+        let proofHolds = MerkleLog.batchRoot(leaves: leaves, size: held.size, proof: proof) == held.root
         var proven: [ChangeSetID] = []
         var findings: [(ChangeSetID, LogViolation)] = []
         for receipt in receipts {

@@ -27,10 +27,10 @@ public struct LogAnswer: Sendable {
 extension ServerCore {
     // MARK: Writing the log
 
-    /// Appends the entries at `first`, `first + 1`, … (their ids) to the log, under the feed end's
-    /// lock. A log behind the feed (a database from before it) first takes the entries it lacks.
-    static func appendToLog(_ tx: any ServerWriting, first: UInt64, ids: [Digest256]) async throws {
-        let size = try await tx.logSize()
+    /// Appends the entries at `first`, `first + 1`, … (their ids) to the log of `size` entries
+    /// (as the reservation of the feed's end read it), under the feed end's lock. A log behind the
+    /// feed (a database from before it) first takes the entries it lacks.
+    static func appendToLog(_ tx: any ServerWriting, size: UInt64, first: UInt64, ids: [Digest256]) async throws {
         var leaves: [Digest256] = []
         if size + 1 < first {
             let missing = try await tx.feedEntryIDs(after: size, through: first - 1)
@@ -57,18 +57,14 @@ extension ServerCore {
         var added: UInt64 = 0
         while try await store.read({ tx in try await tx.logSize() < tx.feedHead() }) {
             let step = try await store.write { tx -> UInt64 in
-                // Taking no position locks the feed's end like a writer does.
-                _ = try await tx.reserveFeedPositions(0)
-                let head = try await tx.feedHead()
-                let size = try await tx.logSize()
-                guard size < head else { return 0 }
-                let through = min(head, size + 10_000)
-                let ids = try await tx.feedEntryIDs(after: size, through: through)
-                guard ids.count == Int(through - size), ids.first?.position == size + 1 else {
-                    throw StoreFailure.damaged("the feed lacks entries between \(size + 1) and \(through) for its log")
-                }
-                try await Self.appendToLog(tx, first: size + 1, ids: ids.map(\.id))
-                return through - size
+                // Taking no position locks the feed's end like a writer does; its first free
+                // position is one past the head.
+                let reserved = try await tx.reserveFeedPositions(0)
+                let through = min(reserved.first - 1, reserved.logged + 10_000)
+                guard reserved.logged < through else { return 0 }
+                // Appending nothing after `through` takes the entries up to it from the feed.
+                try await Self.appendToLog(tx, size: reserved.logged, first: through + 1, ids: [])
+                return through - reserved.logged
             }
             guard step > 0 else { break }
             added += step
@@ -104,16 +100,16 @@ extension ServerCore {
         return LogCheckpoint(origin: origin, size: size, root: root)
     }
 
-    /// The log part of a feed page, read in the page's transaction.
+    /// The log part of a feed page, read in the page's transaction: the root, the page's batch
+    /// proof and the consistency proof from `known` made from one read of the nodes they need.
     func logAnswer(_ tx: any ServerReading, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
-        let checkpoint = try await Self.checkpoint(tx, origin: logOrigin)
-        let size = checkpoint.size
+        let size = try await tx.logSize()
         let indexes = positions.filter { $0 >= 1 && $0 <= size }.map { $0 - 1 }
-        let proof = try await Self.withLogNodes(tx) { MerkleLog.batchProof(indexes: indexes, size: size, node: $0) }
-        var consistency: [Digest256]?
-        if let known, known <= size {
-            consistency = known == 0 ? [] : try await Self.withLogNodes(tx) { MerkleLog.consistencyProof(old: known, new: size, node: $0) }
+        let (root, proof, consistency) = try await Self.withLogNodes(tx) { node in
+            (MerkleLog.root(size: size, node: node), MerkleLog.batchProof(indexes: indexes, size: size, node: node),
+             known.flatMap { known in known > size ? nil : known == 0 ? [] : MerkleLog.consistencyProof(old: known, new: size, node: node) })
         }
+        let checkpoint = LogCheckpoint(origin: logOrigin, size: size, root: root)
         return LogAnswer(checkpoint: checkpoint.signed(with: key), size: size, consistency: consistency, proof: proof)
     }
 
@@ -123,8 +119,8 @@ extension ServerCore {
         return ["checkpoint": .string(checkpoint.signed(with: key))]
     }
 
-    /// A size given in a query: 1 up to the log's size.
-    static func logSizeParameter(_ request: SignedRequest, _ name: String, language: Language) throws -> UInt64? {
+    /// A whole number of 1 or more given in a query (a size or a position); nil when absent.
+    static func positiveParameter(_ request: SignedRequest, _ name: String, language: Language) throws -> UInt64? {
         guard let text = request.parameter(name) else { return nil }
         guard let value = UInt64(text), value >= 1, value < 1 << 53 else {
             throw ServerError.badQuery(language.pick("\(name) must be a whole number of 1 or more.", "\(name) 须为不小于 1 的整数。"))
@@ -141,7 +137,7 @@ extension ServerCore {
     /// positions and the batch proof that they are in the tree of N entries.
     public func logProof(_ request: SignedRequest) async throws -> [String: CanonicalValue] {
         let language = request.language
-        guard let size = try Self.logSizeParameter(request, "size", language: language) else {
+        guard let size = try Self.positiveParameter(request, "size", language: language) else {
             throw ServerError.badQuery(language.pick("give size, the tree size of a checkpoint you hold.", "请给出 size：所持检查点的条目数。"))
         }
         let text = request.parameter("positions") ?? ""
@@ -190,8 +186,8 @@ extension ServerCore {
     private func withinLog(_ request: SignedRequest, _ low: String, _ high: String,
                            _ body: @escaping @Sendable (any ServerReading, UInt64, UInt64) async throws -> [String: CanonicalValue]) async throws -> [String: CanonicalValue] {
         let language = request.language
-        guard let a = try Self.logSizeParameter(request, low, language: language),
-              let b = try Self.logSizeParameter(request, high, language: language), a <= b else {
+        guard let a = try Self.positiveParameter(request, low, language: language),
+              let b = try Self.positiveParameter(request, high, language: language), a <= b else {
             throw ServerError.badQuery(language.pick("give \(low) and \(high), 1 ≤ \(low) ≤ \(high).", "请给出 \(low) 与 \(high)，且 1 ≤ \(low) ≤ \(high)。"))
         }
         return try await store.read { tx in

@@ -224,12 +224,11 @@ extension ServerCore {
                first: @escaping @Sendable (any ServerWriting) async throws -> Void = { _ in }) async throws -> [PushAnswer] {
         var answers: [PushAnswer]
         do {
-            answers = try await store.write { tx in
-                let ingest = Ingest(core: self, tx: tx, now: now)
-                try await first(tx)
-                let answers = try await ingest.accept(batch, from: device, language: language)
-                try await ingest.finish()
-                return ingest.placed(answers, device: device.id)
+            answers = try await ingest(now: now) { ingest in
+                try await first(ingest.tx)
+                return try await ingest.accept(batch, from: device, language: language)
+            } finished: { ingest, answers in
+                ingest.placed(answers, device: device.id)
             }
         } catch let ServerError.chainFork(sequence, index) {
             try await quarantine(device.id, reason: "signed two different change-sets for sequence \(sequence)")
@@ -274,13 +273,15 @@ extension ServerCore {
     }
 
     /// Runs change-set work in one write transaction: what `body` accepts is published to the
-    /// feed as the transaction ends.
-    func ingest<T: Sendable>(now: Instant, _ body: @escaping @Sendable (Ingest) async throws -> T) async throws -> T {
+    /// feed as the transaction ends; `finished` then sees the result with the feed positions
+    /// taken.
+    func ingest<T: Sendable>(now: Instant, _ body: @escaping @Sendable (Ingest) async throws -> T,
+                             finished: @escaping @Sendable (Ingest, T) -> T = { $1 }) async throws -> T {
         try await store.write { tx in
             let ingest = Ingest(core: self, tx: tx, now: now)
             let result = try await body(ingest)
             try await ingest.finish()
-            return result
+            return finished(ingest, result)
         }
     }
 
@@ -315,25 +316,23 @@ extension ServerCore {
             given = mark
         }
         let limit = try Self.limit(request, default: SyncLimits.defaultFeedPage, maximum: SyncLimits.maxFeedPage)
-        var known: UInt64?
-        if let text = request.parameter("logSize") {
+        let known = try request.parameter("logSize").map { text in
             guard let size = UInt64(text), size < 1 << 53 else {
                 throw ServerError.badQuery(request.language.pick("logSize must be the tree size of the last checkpoint you verified (0 for none).",
                                                                  "logSize 须为上次核验的检查点的条目数（没有则为 0）。"))
             }
-            known = size
+            return size
         }
         let scopes = device.grant.readScopes
         let id = device.id
         let checked = given != nil
-        let logKnown = known
         let (entries, head, markAtCursor, markAtEnd, chainHead, log) = try await store.read { tx in
             let head = try await tx.feedHead()
             let chainHead = try await tx.chainHead(of: id)?.sequence ?? 0
             let atCursor = checked && cursor <= head ? try await tx.feedMark(at: cursor) : nil
             let entries = scopes?.isEmpty == true || cursor > head ? [] : try await tx.feed(after: cursor, scopes: scopes, limit: limit)
             let end = entries.last?.position ?? max(cursor, head)
-            let log = try await self.logAnswer(tx, positions: entries.map(\.position), known: logKnown)
+            let log = try await self.logAnswer(tx, positions: entries.map(\.position), known: known)
             return (entries, head, atCursor, end <= head ? try await tx.feedMark(at: end) : nil, chainHead, log)
         }
         guard cursor <= head else { throw ServerError.cursorAhead(cursor: cursor, head: head) }

@@ -47,11 +47,12 @@ extension SQLServerTransaction {
     func reserveFeedPositions(_ count: Int) async throws -> FeedReservation {
         // The row stays locked until the transaction ends: positions are taken, and become
         // visible, one transaction after another; the mark is the last committed writer's.
-        guard let head = try await session.query("UPDATE feed_head SET position = position + ? WHERE singleton = 1 RETURNING position, mark",
+        guard let head = try await session.query("UPDATE feed_head SET position = position + ? WHERE singleton = 1 RETURNING position, mark, logged",
                                                  [.integer(Int64(count))]).first else { throw StoreFailure.damaged("the feed has no head") }
         let first = UInt64(try head.integer("position")) - UInt64(count) + 1
         let mark = try head.optionalBlob("mark")
-        return FeedReservation(first: first, previousMark: first > 1 ? mark.flatMap { Digest256(bytes: $0) } : nil)
+        return FeedReservation(first: first, previousMark: first > 1 ? mark.flatMap { Digest256(bytes: $0) } : nil,
+                               logged: UInt64(try head.integer("logged")))
     }
 
     func addFeedEntries(_ entries: [NewFeedEntry]) async throws {

@@ -28,6 +28,22 @@ public struct LogEvidence: Hashable, Sendable {
     public let foundAt: Instant
     /// Canonical JSON: the checkpoints, receipts, proofs and answers involved.
     public let material: CanonicalValue
+
+    /// The kinds that do not show the server at fault (§11.14): a restore the device confirmed
+    /// by the server's key, and a bad signature (anyone can forge one).
+    public static let notFaults = ["log.restart", "log.signature"]
+
+    /// Whether a finding of `kind` shows the server at fault.
+    public static func isFault(_ kind: String) -> Bool {
+        !notFaults.contains(kind)
+    }
+}
+
+/// How many receipts a device holds, by how far they are checked.
+public struct ReceiptCounts: Hashable, Sendable {
+    public let held, proven, wrong: Int
+    /// Neither proven nor found wrong yet: waiting for a checkpoint that covers them.
+    public var waiting: Int { held - proven - wrong }
 }
 
 /// A receipt this device holds for one of its change-sets.
@@ -86,12 +102,14 @@ extension ReplicaDatabase {
         }
     }
 
-    /// Every receipt held, by position.
-    public func receipts() throws -> [HeldReceipt] {
-        let path = path
-        return try read { db in
-            try Row.fetchAll(db, sql: "SELECT change_set, sequence, position, time, signature, proven_size FROM log_receipts ORDER BY position")
-                .map { try Self.receipt($0, path: path) }
+    /// How many receipts are held, proven and found wrong (counted, not read).
+    public func receiptCounts() throws -> ReceiptCounts {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS held, count(CASE WHEN proven_size > 0 THEN 1 END) AS proven,
+                    count(CASE WHEN proven_size = 0 THEN 1 END) AS wrong FROM log_receipts
+                """)
+            return ReceiptCounts(held: row?["held"] ?? 0, proven: row?["proven"] ?? 0, wrong: row?["wrong"] ?? 0)
         }
     }
 
@@ -126,9 +144,12 @@ extension ReplicaDatabase {
         }
     }
 
-    /// The kind of every finding, oldest first (without reading their material).
-    public func evidenceKinds() throws -> [String] {
-        try read { db in try String.fetchAll(db, sql: "SELECT kind FROM log_evidence ORDER BY id") }
+    /// How many findings show the server at fault (counted, not read).
+    public func faultCount() throws -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM log_evidence WHERE kind NOT IN (\(LogEvidence.notFaults.map { _ in "?" }.joined(separator: ", ")))",
+                             arguments: StatementArguments(LogEvidence.notFaults)) ?? 0
+        }
     }
 
     /// Everything found, oldest first.
@@ -144,11 +165,5 @@ extension ReplicaDatabase {
                 return LogEvidence(id: row["id"], kind: row["kind"], foundAt: found, material: material)
             }
         }
-    }
-
-    /// Forgets the held checkpoint, after the server announced a restore and its log began again
-    /// (the old checkpoint is kept as a finding by the caller).
-    public func forgetCheckpoint() throws {
-        try write { db in try db.execute(sql: "DELETE FROM log_checkpoint") }
     }
 }

@@ -16,7 +16,7 @@ public enum FeedMark {
         var message = domain
         message.reserveCapacity(domain.count + 72)
         message += (previous ?? .zero).bytes
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: position >> UInt64(shift))) }
+        message.appendBigEndian(position)
         message += entry.bytes
         return Digest256(hashing: message)
     }
@@ -24,5 +24,13 @@ public enum FeedMark {
     /// The id a document entry contributes to the mark.
     public static func entryID(document bytes: [UInt8]) -> Digest256 {
         Digest256(hashing: bytes)
+    }
+}
+
+extension [UInt8] {
+    /// Appends `value` as 8 bytes, big-endian: how the signed and hashed messages of the
+    /// protocol write positions and times.
+    mutating func appendBigEndian(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 }

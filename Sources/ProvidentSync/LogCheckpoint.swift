@@ -117,9 +117,8 @@ public struct LogReceipt: Hashable, Sendable {
     /// The bytes a receipt's signature covers.
     public static func message(id: ChangeSetID, position: UInt64, time: Int64) -> [UInt8] {
         var message = domain + id.bytes
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: position >> UInt64(shift))) }
-        let t = UInt64(bitPattern: time)
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: t >> UInt64(shift))) }
+        message.appendBigEndian(position)
+        message.appendBigEndian(UInt64(bitPattern: time))
         return message
     }
 

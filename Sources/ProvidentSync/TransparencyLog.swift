@@ -94,7 +94,6 @@ public enum MerkleLog {
     /// The audit path of leaf `index` in the tree of `size` leaves, nearest the leaf first.
     public static func inclusionProof<E: Error>(index: UInt64, size: UInt64, node: (LogNode) throws(E) -> Digest256) throws(E) -> [Digest256] {
         precondition(index < size, "a leaf inside the tree")
-        var path: [Digest256] = []
         var lo: UInt64 = 0
         var hi = size
         var siblings: [Digest256] = []
@@ -108,8 +107,7 @@ public enum MerkleLog {
                 lo += k
             }
         }
-        path = siblings.reversed()
-        return path
+        return siblings.reversed()
     }
 
     /// Whether `path` proves the leaf hash `leaf` at `index` in a tree of `size` leaves with `root`

@@ -21,29 +21,21 @@ struct AuditCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var format: FormatOptions
 
-    /// A finding that shows the server misbehaved; `log.restart` (a restore the server
-    /// announced by its key) and `log.signature` (anyone can forge a bad signature) do not.
-    static func isFault(_ kind: String) -> Bool {
-        !["log.restart", "log.signature"].contains(kind)
-    }
-
     func run() throws {
         let device = try data.open()
         let replica = device.replica
         let serverKey = try replica.syncState().serverKey
         let held = try replica.logCheckpoint()
-        let receipts = try replica.receipts()
+        let receipts = try replica.receiptCounts()
         let findings = try replica.evidence()
-        let proven = receipts.filter { ($0.provenSize ?? 0) > 0 }.count
-        let wrong = receipts.filter { $0.provenSize == 0 }.count
-        let waiting = receipts.count - proven - wrong
-        let faults = findings.filter { Self.isFault($0.kind) }
+        let (proven, wrong, waiting) = (receipts.proven, receipts.wrong, receipts.waiting)
+        let faults = findings.filter { LogEvidence.isFault($0.kind) }
         if format.json {
             // The evidence document: canonical JSON that tools/verify-evidence reads.
             let document: CanonicalValue = .object([
                 "serverKey": serverKey.map { .string(Base64.encode($0.bytes)) } ?? .null,
                 "checkpoint": held.map { .string($0.note) } ?? .null,
-                "receipts": .object(["held": .integer(Int64(receipts.count)), "proven": .integer(Int64(proven)),
+                "receipts": .object(["held": .integer(Int64(receipts.held)), "proven": .integer(Int64(proven)),
                                      "waiting": .integer(Int64(waiting)), "wrong": .integer(Int64(wrong))]),
                 "findings": .array(findings.map { finding in
                     .object(["kind": .string(finding.kind), "found": .string(finding.foundAt.utcISO), "material": finding.material])
@@ -58,8 +50,8 @@ struct AuditCommand: ParsableCommand {
             } else {
                 Terminal.say(t("No checkpoint of the server's log verified yet: sync first.", "尚未核验服务器日志的检查点：请先同步。"))
             }
-            Terminal.say(t("Receipts: \(receipts.count) held — \(proven) proven in the log, \(waiting) waiting for the next sync, \(wrong) found wrong.",
-                           "回执：共 \(receipts.count) 份，其中 \(proven) 份已在日志中证实，\(waiting) 份待下次同步核验，\(wrong) 份有误。"))
+            Terminal.say(t("Receipts: \(receipts.held) held — \(proven) proven in the log, \(waiting) waiting for the next sync, \(wrong) found wrong.",
+                           "回执：共 \(receipts.held) 份，其中 \(proven) 份已在日志中证实，\(waiting) 份待下次同步核验，\(wrong) 份有误。"))
             for (number, finding) in findings.enumerated() {
                 Terminal.say("")
                 Terminal.say("\(number + 1). \(finding.foundAt.shanghaiDisplay)  \(finding.kind) — \(Self.describe(finding))")

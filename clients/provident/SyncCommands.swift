@@ -118,7 +118,7 @@ struct SyncCommand: AsyncParsableCommand {
         bar.finish()
         BackgroundSync.markReached(device.directory)
         Timing.report("sync", since: started)
-        let faults = try device.replica.evidenceKinds().filter(AuditCommand.isFault).count
+        let faults = try device.replica.faultCount()
         if format.json {
             try JSONOutput.print(Output(sent: report.sent, accepted: report.accepted, received: report.received,
                                         snapshotRecords: report.snapshotRecords, removed: report.removed,

@@ -31,7 +31,7 @@ final class Ingest {
     private var answered: [Dot: (id: ChangeSetID, accepted: Bool, code: String?, message: String?)] = [:]
     private var feed: [PendingFeedEntry] = []
     /// Where `finish` put this transaction's accepted change-sets in the feed.
-    private(set) var positions: [Dot: UInt64] = [:]
+    private var positions: [Dot: UInt64] = [:]
 
     /// A feed entry waiting for its position: a change-set, or a document about the change-set
     /// at `cause` (its `asOf` is that change-set's position).
@@ -393,7 +393,7 @@ final class Ingest {
             }
         }
         try await tx.addFeedEntries(entries)
-        try await ServerCore.appendToLog(tx, first: first, ids: ids)
+        try await ServerCore.appendToLog(tx, size: reserved.logged, first: first, ids: ids)
         feed = []
     }
 }

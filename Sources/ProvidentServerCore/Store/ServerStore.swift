@@ -224,7 +224,8 @@ public protocol ServerWriting: ServerReading {
 
     // MARK: Feed
 
-    /// Reserves the next `count` feed positions and returns the first, with the mark before it.
+    /// Reserves the next `count` feed positions and returns the first, with the mark before it and
+    /// the size of the log.
     /// The feed's end is locked until the transaction ends, so positions become visible in the
     /// order they were reserved and a reader never passes a position that a slower writer fills later.
     func reserveFeedPositions(_ count: Int) async throws -> FeedReservation

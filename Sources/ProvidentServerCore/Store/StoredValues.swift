@@ -152,10 +152,13 @@ public struct NewFeedEntry: Sendable {
 public struct FeedReservation: Sendable {
     public let first: UInt64
     public let previousMark: Digest256?
+    /// How many entries the feed's log held when the end was locked (sync-protocol.md §11.14).
+    public let logged: UInt64
 
-    public init(first: UInt64, previousMark: Digest256?) {
+    public init(first: UInt64, previousMark: Digest256?, logged: UInt64) {
         self.first = first
         self.previousMark = previousMark
+        self.logged = logged
     }
 }
 
