@@ -160,6 +160,20 @@ def compute():
     out["log.checkpoint-7"] = f"\u2014 {origin} " + base64.b64encode(key_id + key.sign(body)).decode()
     receipt = b"provident-receipt-v1" + bytes.fromhex(out["create.id"]) + (1).to_bytes(8, "big") + (1795397400000).to_bytes(8, "big")
     out["log.receipt"] = key.sign(receipt).hex()
+    # Revision 1.6: one signature over a push's list, the create at 1 and the update at 2.
+    receipts = b"provident-receipts-v1" + (1795397400000).to_bytes(8, "big")
+    for name, position in (("create", 1), ("update", 2)):
+        receipts += bytes.fromhex(out[f"{name}.id"]) + position.to_bytes(8, "big")
+    out["log.receipts"] = key.sign(receipts).hex()
+    # §11.15: the witness of the key from the seed 20 21 … 3f, cosigning the 7-entry checkpoint.
+    witness = Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
+    witness_public = witness.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    name = "provident-witness/" + hashlib.blake2b(witness_public, digest_size=32).hexdigest()[:32]
+    witness_id = sha(name.encode() + b"\n\x04" + witness_public)[:4]
+    out["log.witness-key"] = f"{name}+{witness_id.hex()}+" + base64.b64encode(b"\x04" + witness_public).decode()
+    seconds = 1795397400
+    cosignature = witness.sign(f"cosignature/v1\ntime {seconds}\n".encode() + body)
+    out["log.cosignature-7"] = f"\u2014 {name} " + base64.b64encode(witness_id + seconds.to_bytes(8, "big") + cosignature).decode()
     return out
 
 

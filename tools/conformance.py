@@ -29,7 +29,8 @@ import urllib.request
 
 try:
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 except ImportError:
     sys.exit("conformance: the Python package 'cryptography' is missing; install it with: pip install cryptography")
 
@@ -45,6 +46,8 @@ NOT_CAUSED_BY_CLIENTS = {
     "storage.read_only": "the server's database is read-only",
     "storage.full": "the server's disk is full",
     "enrol.invite_expired": "an invite older than its lifetime (days); the Swift suites move a clock",
+    "log.unknown_checkpoint": "a checkpoint the server signed that is not its log: only after a restore or an edit of its database "
+                              "(LogTests signs one with the server key)",
 }
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -472,6 +475,9 @@ def run(server, suite):
     suite.expect("a change-set signed by the transport key", mover.request("POST", "/v1/push", body={"changeSets": [forged]},
                                                                              transport=transport), 401, "signature.invalid")
 
+    # ---- §11.14 receipts and checkpoints, §11.15 witnesses ----
+    log_and_witnesses(server, suite)
+
     # ---- devices the office stopped ----
     revoked = Device(server)
     revoked.enrol()
@@ -486,6 +492,69 @@ def run(server, suite):
     suite.expect("self-enrolments over the hourly limit", answer, 429, "rate_limited")
     if answer[0] == 429 and "Retry-After" not in answer[2] and "retry-after" not in answer[2]:
         suite.failures.append("rate_limited: no Retry-After header")
+
+
+def verified(key, signature, message):
+    try:
+        key.verify(signature, message)
+        return True
+    except InvalidSignature:
+        return False
+
+
+def log_and_witnesses(server, suite):
+    """A push's one receipt, the signed checkpoint, and an auditor's cosignature, each checked
+    from the spec alone (C2SP signed notes and tlog-cosignature, §11.14, §11.15)."""
+    keeper = Device(server)
+    keeper.enrol()
+    server_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(keeper.request("GET", "/v1/device")[1]["serverKey"]))
+    account, opening = keeper.enroll_account("320102198505052017")
+    envelopes = []
+    for body in (opening, None):
+        body = body or keeper.deposit(account)
+        envelope, ident = keeper.seal(body)
+        keeper.advance(body, ident)
+        envelopes.append(envelope)
+    pushed = keeper.push(envelopes)
+    suite.expect("a push of two change-sets the feed takes", pushed, 200)
+    results, receipt = pushed[1].get("results", []), pushed[1].get("receipt") or {}
+    listed = b"".join(bytes.fromhex(r["id"]) + r["position"].to_bytes(8, "big") for r in results if "position" in r)
+    message = b"provident-receipts-v1" + int(receipt.get("time", 0)).to_bytes(8, "big") + listed
+    if len(listed) != 80 or not verified(server_key, base64.b64decode(receipt.get("signature", "")), message):
+        suite.failures.append(f"§11.14: the push's receipt does not sign its results' ids and positions: {pushed[1]}")
+
+    note = keeper.request("GET", "/v1/log/checkpoint")[1]["checkpoint"]
+    text, _, signature_lines = note.partition("\n\n")
+    origin, size = text.split("\n")[0], int(text.split("\n")[1])
+    public = server_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key_id = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
+    signed = [base64.b64decode(line.split(" ")[2]) for line in signature_lines.split("\n") if line.startswith(f"\u2014 {origin} ")]
+    if origin != "provident/" + hashlib.blake2b(public, digest_size=32).hexdigest()[:16] or \
+            not any(blob[:4] == key_id and verified(server_key, blob[4:], (text + "\n").encode()) for blob in signed):
+        suite.failures.append(f"§11.14: the checkpoint is not a signed note of the server key's log: {note!r}")
+
+    suite.expect("a cosignature by a device that is not an auditor", keeper.request("POST", "/v1/log/cosign", body={"checkpoint": note}),
+                 403, "log.not_witness")
+    auditor = Device(server)
+    suite.expect("an auditor's device with its invite", auditor.enrol("invite", server.invite("auditor")), 201)
+    suite.expect("a cosigned note the server never signed",
+                 auditor.request("POST", "/v1/log/cosign", body={"checkpoint": f"{origin}\n{size}\n{b64(bytes(32))}\n\n\u2014 {origin} {b64(bytes(68))}\n"}),
+                 400, "log.checkpoint")
+    suite.expect("the server's checkpoint without the auditor's line", auditor.request("POST", "/v1/log/cosign", body={"checkpoint": note}),
+                 400, "log.cosignature")
+    name = "provident-witness/" + auditor.id
+    witness_id = hashlib.sha256(name.encode() + b"\n\x04" + auditor.public).digest()[:4]
+    seconds = int(time.time())
+    cosignature = auditor.key.sign(f"cosignature/v1\ntime {seconds}\n".encode() + (text + "\n").encode())
+    line = f"\u2014 {name} " + b64(witness_id + seconds.to_bytes(8, "big") + cosignature)
+    cosigned = auditor.request("POST", "/v1/log/cosign", body={"checkpoint": note + line + "\n"})
+    suite.expect("an auditor's cosignature", cosigned, 200)
+    if cosigned[0] == 200 and cosigned[1].get("cosigners") != 1:
+        suite.failures.append(f"§11.15: one auditor cosigned, the answer says {cosigned[1]}")
+    log = keeper.request("GET", "/v1/pull", query="?cursor=0&logSize=0")[1].get("log", {})
+    vkey = f"{name}+{witness_id.hex()}+{b64(bytes([4]) + auditor.public)}"
+    if vkey not in log.get("witnesses", []) or line not in (log.get("witnessed") or ""):
+        suite.failures.append(f"§11.15: the pull does not carry the auditor and what it cosigned: {log}")
 
 
 def main():

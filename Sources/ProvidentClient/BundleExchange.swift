@@ -94,11 +94,14 @@ extension LocalDevice {
         let after = body["after"]?.integerValue.map { UInt64(max($0, 0)) }
 
         // Everything is read and checked before anything is applied.
-        var parsed: [PushResult] = []
+        var plain: [PushResult] = []
         for result in results {
             guard let sequence = result.objectValue?["seq"]?.integerValue, sequence > 0 else { throw Bundle.Problem.unreadable(detail: "result") }
-            parsed.append(try PushResult(answer: result, for: UInt64(sequence)))
+            plain.append(try PushResult(answer: result, for: UInt64(sequence)))
         }
+        // The answer's receipt (§11.14) covers this device's change-sets it placed in the feed.
+        let parsed = PushResult.withReceipts(plain, results: results, receipt: body["receipt"],
+                                             ids: try replica.changeSetIDs(plain.filter { $0.status == .accepted }.map(\.sequence)), serverKey: serverKey)
         var documents: [SignedDocument] = []
         for item in snapshotItems {
             do {

@@ -107,7 +107,7 @@ extension LocalDevice {
         var form = form
         let state = try replica.deviceState()
         switch state.role {
-        case .selfService: throw DomainError.notPermitted
+        case .selfService, .auditor: throw DomainError.notPermitted
         case .field: form.branch = state.branch
         case .office: break
         }
@@ -162,7 +162,7 @@ extension LocalDevice {
     public func recordVisit(_ form: VisitForm, unlock: () throws -> SigningKey, now: Instant) throws -> Visit {
         let today = now.shanghaiDate
         let state = try replica.deviceState()
-        guard state.role != .selfService else { throw DomainError.notPermitted }
+        guard state.role.recordsWork else { throw DomainError.notPermitted }
         let purpose = try VisitPurpose(typed: form.purpose)
         let unitCode = try form.unit.map { text throws(DomainError) in try CreditCode(text).value }
         var place: Place?
@@ -243,7 +243,7 @@ extension LocalDevice {
     /// Records an employer's application to defer or lower its rate.
     public func recordApplication(_ form: ApplicationForm, unlock: () throws -> SigningKey, now: Instant) throws -> ReliefApplication {
         let today = now.shanghaiDate
-        guard try replica.deviceState().role != .selfService else { throw DomainError.notPermitted }
+        guard try replica.deviceState().role.recordsWork else { throw DomainError.notPermitted }
         let code = try CreditCode(form.unit).value
         let kind = try ReliefKind(typed: form.kind)
         func rate(_ text: String?) throws -> Int? {

@@ -168,6 +168,7 @@ public final class LocalDevice: Sendable {
     public func enroll(_ form: EnrollmentForm, unlock: () throws -> SigningKey, now: Instant) throws -> (account: Account, claimCode: ClaimCode?) {
         let today = now.shanghaiDate
         let state = try replica.deviceState()
+        guard state.role != .auditor else { throw DomainError.notPermitted }
         let category = try AccountCategory(typed: form.category)
         let agreement = try Agreement.typed(base: form.base, rate: form.rate, monthly: form.monthly, policy: policy)
         let outreach = state.role != .selfService
@@ -194,7 +195,7 @@ public final class LocalDevice: Sendable {
 
     /// Records that the person behind an account has been verified (office and outreach staff).
     public func verify(accountID: String, unlock: () throws -> SigningKey, now: Instant) throws -> Account {
-        guard try replica.deviceState().role != .selfService else { throw DomainError.notPermitted }
+        guard try replica.deviceState().role.recordsWork else { throw DomainError.notPermitted }
         return try changeAccount(accountID, action: .accountVerify, unlock: unlock, now: now) { account in
             guard account.status != .closed else { throw DomainError.accountClosed }
             return ["verified": .bool(true)]

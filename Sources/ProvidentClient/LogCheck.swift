@@ -34,14 +34,31 @@ enum LogCheck {
         .array(list.map { .object(["position": .integer(Int64($0.position)), "id": .string($0.id.hex)]) })
     }
 
-    /// Checks a pull answer's `log` against the checkpoint held and the page's entries; returns
-    /// the checkpoint to keep with the page, and, when the server was restored (`restored`) and
-    /// its log began again, the finding that records it. A server that has never given a log
-    /// (older than revision 1.5) is read as before, until it gives one.
+    /// What a device knows of the log's witnesses (§11.15): those it has learned, and how many
+    /// must cosign a checkpoint (the policy's `devices.witnesses`, at least one).
+    struct Witnesses: Sendable {
+        let known: [LogWitness]
+        let quorum: Int
+    }
+
+    /// What a page's `log` gave, once checked: the checkpoint to keep with the page, witnesses
+    /// first seen, and findings that do not stop the pull (a restart the device confirmed, a
+    /// witnessed checkpoint it could not take).
+    struct Checked: Sendable {
+        var checkpoint: HeldCheckpoint?
+        var learned: [LogWitness] = []
+        var findings: [LogViolation] = []
+    }
+
+    /// Checks a pull answer's `log` against the checkpoint held and the page's entries, and its
+    /// witnessed checkpoint against the witnesses known. When the server was restored
+    /// (`restored`) and its log began again, that is a finding and the new log is taken. A
+    /// server that has never given a log (older than revision 1.5) is read as before, until it
+    /// gives one.
     static func page(_ value: CanonicalValue?, entries: [(position: UInt64, id: Digest256)], held: HeldCheckpoint?, serverKey: PublicKey,
-                     restored: Bool) throws -> (checkpoint: HeldCheckpoint?, restart: LogViolation?) {
+                     restored: Bool, witnesses: Witnesses) throws -> Checked {
         guard let value, value != .null else {
-            guard let held else { return (nil, nil) }
+            guard let held else { return Checked() }
             throw LogViolation(kind: "log.missing", material: material(serverKey, ["held": .string(held.note)]))
         }
         guard let object = value.objectValue, let note = object["checkpoint"]?.stringValue, let proof = hashes(object["proof"]) else {
@@ -54,7 +71,7 @@ enum LogCheck {
         } catch {
             throw LogViolation(kind: "log.signature", material: material(serverKey, ["given": .string(note), "problem": .string("\(error)")]))
         }
-        var restart: LogViolation?
+        var checked = Checked()
         if let held {
             var finding: LogViolation?
             if checkpoint.size < held.size {
@@ -71,7 +88,7 @@ enum LogCheck {
                 // A server restored from a copy, confirmed by its key, begins its log again: that
                 // is recorded, and the new log is taken from here.
                 guard restored else { throw finding }
-                restart = LogViolation(kind: "log.restart", material: finding.material)
+                checked.findings.append(LogViolation(kind: "log.restart", material: finding.material))
             }
         }
         let leaves = entries.map { (index: $0.position - 1, hash: MerkleLog.leafHash($0.id)) }
@@ -80,13 +97,63 @@ enum LogCheck {
             throw LogViolation(kind: "log.page", material: material(serverKey, [
                 "given": .string(note), "entries": Self.entries(entries), "proof": object["proof"] ?? .null]))
         }
-        return (HeldCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note), restart)
+        let witnessed = try Self.witnessed(object, checkpoint: checkpoint, note: note, serverKey: serverKey, witnesses: witnesses, into: &checked)
+        // A page without a witnessed checkpoint keeps the one held, which the new checkpoint
+        // extends — unless the log began again (a restore the device confirmed).
+        let restarted = checked.findings.contains { $0.kind == "log.restart" }
+        checked.checkpoint = HeldCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note,
+                                            witnessed: witnessed ?? (restarted ? nil : held?.witnessed))
+        return checked
+    }
+
+    /// Checks the witnesses and the witnessed checkpoint of a `log` (§11.15): learns new
+    /// witnesses, keeps a finding for a known name given another key or a note it cannot take,
+    /// and throws `log.inconsistent` when the checkpoint does not extend what the witnesses cosigned.
+    private static func witnessed(_ object: [String: CanonicalValue], checkpoint: LogCheckpoint, note: String, serverKey: PublicKey,
+                                  witnesses: Witnesses, into checked: inout Checked) throws -> HeldWitnessed? {
+        var known = Dictionary(witnesses.known.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for item in object["witnesses"]?.arrayValue ?? [] {
+            guard let text = item.stringValue, let witness = LogWitness(verifierKey: text) else { continue }
+            if let pinned = known[witness.name] {
+                if pinned.key != witness.key {
+                    checked.findings.append(LogViolation(kind: "log.witness", material: material(serverKey, [
+                        "known": .string(pinned.verifierKey), "given": .string(text), "problem": .string("a known witness given another key")])))
+                }
+            } else {
+                known[witness.name] = witness
+                checked.learned.append(witness)
+            }
+        }
+        guard let given = object["witnessed"]?.stringValue else { return nil }
+        let cosigned: LogCheckpoint
+        do {
+            cosigned = try LogCheckpoint.verified(given, key: serverKey)
+        } catch {
+            checked.findings.append(LogViolation(kind: "log.witness", material: material(serverKey, ["witnessed": .string(given), "problem": .string("\(error)")])))
+            return nil
+        }
+        let cosigners = known.values.filter { $0.cosigned(given, checkpoint: cosigned) != nil }.count
+        guard cosigners >= max(witnesses.quorum, 1) else {
+            checked.findings.append(LogViolation(kind: "log.witness", material: material(serverKey, [
+                "witnessed": .string(given), "problem": .string("\(cosigners) valid cosignature(s) of known witnesses, \(max(witnesses.quorum, 1)) needed")])))
+            return nil
+        }
+        let proof = object["witnessedConsistency"].flatMap { hashes($0) }
+        guard let proof, MerkleLog.verifyConsistency(old: cosigned.size, oldRoot: cosigned.root, new: checkpoint.size, newRoot: checkpoint.root, proof: proof) else {
+            // What the auditors cosigned is not a prefix of the log served here: a split view.
+            // The witnesses' keys go with it, for whoever checks the cosignatures.
+            throw LogViolation(kind: "log.inconsistent", material: material(serverKey, [
+                "held": .string(given), "given": .string(note), "consistency": object["witnessedConsistency"] ?? .null,
+                "witnesses": .array(known.values.sorted { $0.name < $1.name }.map { .string($0.verifierKey) })]))
+        }
+        return HeldWitnessed(size: cosigned.size, note: given, cosigners: cosigners)
     }
 
     /// Checks a `GET /v1/log/proof` answer for these receipts against the held checkpoint;
-    /// returns the receipts proven and the findings for the others.
-    static func receipts(_ answer: CanonicalValue, receipts: [HeldReceipt], held: HeldCheckpoint,
-                         serverKey: PublicKey) throws -> (proven: [ChangeSetID], findings: [(ChangeSetID, LogViolation)]) {
+    /// returns the receipts proven and the findings for the others. `signed` gives a receipt as
+    /// evidence shows it (with the whole list its signature covers).
+    static func receipts(_ answer: CanonicalValue, receipts: [HeldReceipt], held: HeldCheckpoint, serverKey: PublicKey,
+                         signed: (HeldReceipt) throws -> LogReceipt) throws -> (proven: [ChangeSetID], findings: [(ChangeSetID, LogViolation)]) {
         guard let object = answer.objectValue, let items = object["entries"]?.arrayValue, let proof = hashes(object["proof"]),
               object["size"]?.integerValue == Int64(held.size) else { throw SyncFailure.badAnswer("log proof") }
         var given: [UInt64: Digest256?] = [:]
@@ -96,10 +163,9 @@ enum LogCheck {
             }
             given[UInt64(position)] = entry["id"]?.stringValue.flatMap { Digest256(hex: $0) }
         }
-        func finding(_ kind: String, _ receipt: HeldReceipt) -> LogViolation {
+        func finding(_ kind: String, _ receipt: HeldReceipt) throws -> LogViolation {
             LogViolation(kind: kind, material: material(serverKey, [
-                "receipt": receipt.receipt.canonicalValue.merging(["id": .string(receipt.receipt.id.hex)]),
-                "held": .string(held.note), "answer": answer]))
+                "receipt": try signed(receipt).canonicalValue, "held": .string(held.note), "answer": answer]))
         }
         let leaves = given.compactMap { position, id in id.map { (index: position - 1, hash: MerkleLog.leafHash($0)) } }.sorted { $0.index < $1.index }
         let proofHolds = MerkleLog.batchRoot(leaves: leaves, size: held.size, proof: proof) == held.root
@@ -112,18 +178,9 @@ enum LogCheck {
             if id == receipt.receipt.id, proofHolds {
                 proven.append(receipt.receipt.id)
             } else {
-                findings.append((receipt.receipt.id, finding(id == nil ? "receipt.missing" : "receipt.mismatch", receipt)))
+                findings.append((receipt.receipt.id, try finding(id == nil ? "receipt.missing" : "receipt.mismatch", receipt)))
             }
         }
         return (proven, findings)
-    }
-}
-
-extension CanonicalValue {
-    /// An object with `members` added (nothing for a value that is not an object).
-    func merging(_ members: [String: CanonicalValue]) -> CanonicalValue {
-        guard var object = objectValue else { return self }
-        for (key, value) in members { object[key] = value }
-        return .object(object)
     }
 }

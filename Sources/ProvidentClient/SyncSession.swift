@@ -51,6 +51,8 @@ public struct SyncReport: Sendable {
     public var logSize: UInt64?
     /// Receipts of this device's change-sets proven in the log by this sync.
     public var receiptsProven = 0
+    /// The size of the largest checkpoint the log's witnesses cosigned that the device holds (§11.15).
+    public var witnessedSize: UInt64?
 }
 
 /// One sync of this device with its server: enrol if needed, push the outbox, then pull —
@@ -177,7 +179,8 @@ public final class SyncSession: Sendable {
             let positions = Array(Set(batch.map(\.receipt.position))).sorted()
             let answer = try await connection.send(.GET, url: url, path: "/v1/log/proof",
                                                    query: "?size=\(held.size)&positions=\(positions.map(String.init).joined(separator: ","))", body: nil)
-            let (proven, findings) = try LogCheck.receipts(answer, receipts: batch, held: held, serverKey: serverKey)
+            let (proven, findings) = try LogCheck.receipts(answer, receipts: batch, held: held, serverKey: serverKey,
+                                                           signed: device.replica.receiptWithBatch)
             try device.replica.markProven(proven, size: held.size, at: now())
             for (_, finding) in findings { try device.replica.addEvidence(kind: finding.kind, material: finding.material, at: now()) }
             try device.replica.markProven(findings.map(\.0), size: 0, at: now())
@@ -236,12 +239,14 @@ public final class SyncSession: Sendable {
             } catch let SyncFailure.refused(403, report) where report.code == "scope.forbidden" && report.details["results"] != nil {
                 // Some change-sets wrote outside this device's scope: the batch was still
                 // committed, and the results come in the error's details.
-                answer = .object(["results": report.details["results"] ?? .null])
+                answer = .object(["results": report.details["results"] ?? .null, "receipt": report.details["receipt"] ?? .null])
             }
             guard let results = answer.objectValue?["results"]?.arrayValue, results.count == batch.count else {
                 throw SyncFailure.badAnswer("push results")
             }
-            let parsed = try zip(batch, results).map { signed, result in try PushResult(answer: result, for: signed, serverKey: serverKey) }
+            let plain = try zip(batch, results).map { signed, result in try PushResult(answer: result, for: signed.changeSet.sequence) }
+            let parsed = PushResult.withReceipts(plain, results: results, receipt: answer.objectValue?["receipt"],
+                                                 ids: Dictionary(uniqueKeysWithValues: batch.map { ($0.changeSet.sequence, $0.id) }), serverKey: serverKey)
             let refusals = try device.replica.recordPushResults(parsed)
             report.refusals += refusals
             let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
@@ -260,6 +265,7 @@ public final class SyncSession: Sendable {
             state = try device.replica.syncState()
         }
         let connection = self.connection
+        let witnesses = LogCheck.Witnesses(known: try device.replica.logWitnesses(), quorum: device.policy.witnesses)
         /// One page of the feed, read and checked: every entry's signature, and the page against
         /// the log's checkpoint, which must extend the one `held` (sync-protocol.md §11.14).
         @Sendable func fetch(_ position: (cursor: UInt64, mark: Digest256?, held: HeldCheckpoint?, restored: Bool)) async throws -> FeedAnswer {
@@ -278,12 +284,13 @@ public final class SyncSession: Sendable {
                 return UInt64(position)
             }
             let ids = zip(positions, entries).map { position, entry in (position: position, id: entry.entryID) }
-            let (checkpoint, restart) = try LogCheck.page(object["log"], entries: ids, held: held, serverKey: serverKey, restored: restored)
+            let checked = try LogCheck.page(object["log"], entries: ids, held: held, serverKey: serverKey, restored: restored, witnesses: witnesses)
             return FeedAnswer(entries: entries, cursor: UInt64(next), head: head,
                               mark: object["mark"]?.stringValue.flatMap { Digest256(hex: $0) },
                               // A server older than revision 1.3 gives no chain head: nothing to compare.
                               chainHead: object["chainHead"]?.integerValue.map { UInt64(max($0, 0)) } ?? UInt64.max,
-                              more: object["more"]?.boolValue == true, checkpoint: checkpoint ?? held, restart: restart)
+                              more: object["more"]?.boolValue == true, checkpoint: checked.checkpoint ?? held, findings: checked.findings,
+                              learned: checked.learned)
         }
         var chainHead: UInt64?
         do {
@@ -293,10 +300,12 @@ public final class SyncSession: Sendable {
                 for entry in page.entries {
                     if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
                 }
-                if let restart = page.restart { try device.replica.addEvidence(kind: restart.kind, material: restart.material, at: now()) }
+                for finding in page.findings { try device.replica.addEvidence(kind: finding.kind, material: finding.material, at: now()) }
+                try device.replica.learnWitnesses(page.learned, at: now())
                 try device.replica.applyFeedPage(page.entries, cursor: page.cursor, mark: page.mark, checkpoint: page.checkpoint, now: now())
                 report.received += page.entries.count
                 report.logSize = page.checkpoint?.size
+                report.witnessedSize = page.checkpoint?.witnessed?.size
                 progress(SyncProgress(phase: .pulling, done: report.received, total: Int(max(0, page.head - Int64(page.cursor))) + report.received))
             }
         } catch let violation as LogViolation {
@@ -341,8 +350,11 @@ public final class SyncSession: Sendable {
         let more: Bool
         /// The log's checkpoint the page was checked against, kept with it.
         let checkpoint: HeldCheckpoint?
-        /// When the restored server's log began again: the finding that records it.
-        let restart: LogViolation?
+        /// Findings that do not stop the pull: the restored server's log began again, a witnessed
+        /// checkpoint that could not be taken.
+        let findings: [LogViolation]
+        /// Witnesses of the log first seen in this answer.
+        let learned: [LogWitness]
     }
 
     /// Records asked for per snapshot page.
@@ -678,7 +690,7 @@ extension PulledEntry {
 }
 
 extension PushResult {
-    /// Reads a result of a bundle's answer, by its sequence (receipts are not read from bundles).
+    /// Reads a result of a push's or a bundle's answer, by its sequence (receipts aside).
     init(answer result: CanonicalValue, for sequence: UInt64) throws {
         guard let object = result.objectValue, let status = object["status"]?.stringValue,
               object["seq"]?.integerValue == Int64(sequence) else { throw SyncFailure.badAnswer("push result") }
@@ -687,12 +699,28 @@ extension PushResult {
                   message: object["message"]?.stringValue)
     }
 
-    /// Reads a push's result for `signed` (sync-protocol.md §11.5), with its receipt when the
-    /// server key signed it (§11.14; one that does not verify is not kept).
-    init(answer result: CanonicalValue, for signed: SignedChangeSet, serverKey: PublicKey) throws {
-        let plain = try PushResult(answer: result, for: signed.changeSet.sequence)
-        let receipt = result.objectValue?["receipt"].flatMap { LogReceipt($0, id: signed.id) }.flatMap { $0.isValid(for: serverKey) ? $0 : nil }
-        self.init(sequence: plain.sequence, status: plain.status, code: plain.code, message: plain.message,
-                  receipt: plain.status == .accepted ? receipt : nil)
+    /// Adds to results read from a push's or a bundle's answer (sync-protocol.md §11.5) the
+    /// receipts the server key signed (§11.14): the answer's one `receipt` over every result with
+    /// a `position` (revision 1.6), or a result's own `receipt` (revision 1.5). A receipt is kept
+    /// only for an accepted change-set of this device (`ids`, by sequence) and only when it
+    /// verifies; one that does not is not kept.
+    static func withReceipts(_ plain: [PushResult], results: [CanonicalValue], receipt: CanonicalValue?,
+                             ids: [UInt64: ChangeSetID], serverKey: PublicKey) -> [PushResult] {
+        let placed = results.compactMap { result -> (id: ChangeSetID, position: UInt64)? in
+            guard let object = result.objectValue, let position = object["position"]?.integerValue, position > 0,
+                  let id = object["id"]?.stringValue.flatMap({ Digest256(hex: $0) }) else { return nil }
+            return (id, UInt64(position))
+        }
+        let batch = receipt.flatMap { ReceiptBatch($0, list: placed) }.flatMap { $0.isValid(for: serverKey) ? $0 : nil }
+        return zip(plain, results).map { result, item in
+            guard result.status == .accepted, let id = ids[result.sequence], let object = item.objectValue else { return result }
+            var receipt: LogReceipt?
+            if let batch, object["id"]?.stringValue == id.hex, let position = object["position"]?.integerValue, position > 0 {
+                receipt = batch.receipt(id: id, position: UInt64(position))
+            } else if let own = object["receipt"].flatMap({ LogReceipt($0, id: id) }), own.isValid(for: serverKey) {
+                receipt = own
+            }
+            return PushResult(sequence: result.sequence, status: result.status, code: result.code, message: result.message, receipt: receipt)
+        }
     }
 }

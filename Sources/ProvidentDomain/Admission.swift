@@ -9,6 +9,12 @@ public enum DeviceRole: String, Hashable, Sendable, CaseIterable {
     case field
     /// The central office.
     case office
+    /// An audit office's device (审计部门): it reads and writes no records, and witnesses the
+    /// server's log (sync-protocol.md §11.15).
+    case auditor
+
+    /// Whether the role is staff that records field and office work (an outreach laptop or the office).
+    public var recordsWork: Bool { self == .field || self == .office }
 }
 
 /// What a device may touch: its role, its branch (field devices), its account (worker devices).
@@ -29,6 +35,7 @@ public struct DeviceGrant: Hashable, Sendable {
         case .office: nil
         case .field: Set([branch.map(Scope.branch), .staff].compactMap { $0 })
         case .selfService: Set([accountID.map(Scope.account)].compactMap { $0 })
+        case .auditor: []
         }
     }
 
@@ -37,7 +44,7 @@ public struct DeviceGrant: Hashable, Sendable {
         switch role {
         case .office: true
         case .field: branch != nil && recordBranch == branch
-        case .selfService: false
+        case .selfService, .auditor: false
         }
     }
 
@@ -47,6 +54,7 @@ public struct DeviceGrant: Hashable, Sendable {
         case .office: true
         case .field: branch != nil && account.branch == branch
         case .selfService: accountID == account.id
+        case .auditor: false
         }
     }
 }
@@ -130,6 +138,8 @@ public struct Admission: Sendable {
 
     /// Checks `changeSet` from a device with `grant`; throws the reason for refusing it.
     public func admit(_ changeSet: ChangeSet, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
+        // An auditor witnesses the log and records nothing.
+        guard grant.role != .auditor else { throw DomainError.notPermitted }
         let operations = changeSet.operations
         func only(_ type: String, _ kind: OperationKind) throws -> Operation {
             guard operations.count == 1, let op = operations.first, op.record.type == type, op.kind == kind else {
@@ -302,6 +312,8 @@ public struct Admission: Sendable {
             guard account.channel == .outreach, account.branch != nil, account.branch == grant.branch else { throw DomainError.outOfScope }
         case .office:
             break
+        case .auditor:
+            throw DomainError.notPermitted
         }
         guard account.status == .pendingVerification || grant.role == .office else { throw DomainError.notPermitted }
         guard try lookup.openAccounts(idNumber: account.idNumber).isEmpty else { throw DomainError.idNumberAlreadyEnrolled }

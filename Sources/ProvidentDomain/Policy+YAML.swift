@@ -87,6 +87,7 @@ extension Policy {
         }
         if let node = try top.mapping("devices") {
             policy.keepSentDays = try node.int("keepSentDays") ?? policy.keepSentDays
+            policy.witnesses = try node.int("witnesses") ?? policy.witnesses
             try node.finish()
         }
         if let node = try top.mapping("payee") {
@@ -104,18 +105,18 @@ extension Policy {
 
     /// The `devices` section, or a comment showing how to write one.
     private var devicesYAML: String {
-        guard let keepSentDays else {
+        guard keepSentDays != nil || witnesses > 0 else {
             return """
                 # devices:
                 #   keepSentDays: 365      # days a device keeps what it sent, to refill a restored server (default: always)
+                #   witnesses: 1           # auditors who must cosign the log for devices to take it as witnessed (default: 0)
 
                 """
         }
-        return """
-            devices:
-              keepSentDays: \(keepSentDays)       # days a device keeps what it sent, to refill a restored server
-
-            """
+        var lines = ["devices:"]
+        if let keepSentDays { lines.append("  keepSentDays: \(keepSentDays)       # days a device keeps what it sent, to refill a restored server") }
+        if witnesses > 0 { lines.append("  witnesses: \(witnesses)           # auditors who must cosign the log for devices to take it as witnessed") }
+        return lines.joined(separator: "\n") + "\n\n"
     }
 
     /// The `payee` section, or a comment showing how to write one.

@@ -58,6 +58,10 @@ public struct Policy: Hashable, Sendable {
     /// can send them again to a server restored from an older copy. Nil in the defaults: kept
     /// for as long as the device's data.
     public var keepSentDays: Int? = nil
+    /// How many auditors must cosign a checkpoint of the server's log for devices to take it as
+    /// witnessed (sync-protocol.md §11.15); 0 (the default) requires none, and one cosignature
+    /// is then enough for a checkpoint to count as witnessed.
+    public var witnesses: Int = 0
 
     /// The defaults of the domain reference: ages 16–60; base ¥2,000–¥28,000; rate 10%–24% in
     /// whole percent; fixed amount ¥210–¥6,888; no lump deposits; interest 1.5% settled on 30 June;
@@ -113,6 +117,7 @@ public struct Policy: Hashable, Sendable {
         try require((1...10).contains(collectionMinimumStaff), "visits.collectionMinimumStaff", .outOfRange(1, 10))
         try require((1...365).contains(deadlineMaxDays), "visits.deadlineMaxDays", .outOfRange(1, 365))
         if let keepSentDays { try require((30...3_650).contains(keepSentDays), "devices.keepSentDays", .outOfRange(30, 3_650)) }
+        try require((0...9).contains(witnesses), "devices.witnesses", .outOfRange(0, 9))
         if let payee {
             try require(Payee.isValidText(payee.bank, maximum: 100), "payee.bank", .text(maximum: 100))
             try require(Payee.isValidText(payee.accountName, maximum: 100), "payee.accountName", .text(maximum: 100))

@@ -386,6 +386,7 @@ struct OfficeDashboard: Sendable {
             case .office: l.pick("office", "中心")
             case .field: l.pick("field laptop", "外勤电脑")
             case .selfService: l.pick("worker's own", "个人设备")
+            case .auditor: l.pick("auditor", "审计")
             }
             let state = switch device.status {
             case .active: "<span class=\"tag ok\">\(HTML.escape(l.pick("active", "正常")))</span>"

@@ -6,7 +6,7 @@ enum OpenAPIDocument {
 openapi: 3.1.0
 info:
   title: Provident sync service
-  version: "1.5"
+  version: "1.6"
   summary: The HTTP API of provident-server; sync-protocol.md is normative.
   description: |
     Bodies are canonical JSON (sync-protocol.md §2). Every request except `GET /health`,
@@ -186,6 +186,7 @@ paths:
                   results:
                     type: array
                     items: {$ref: "#/components/schemas/PushResult"}
+                  receipt: {$ref: "#/components/schemas/Receipt"}
                   serverTime: {type: integer}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
@@ -344,6 +345,40 @@ paths:
                   serverTime: {type: integer}
         "400": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/StorageUnavailable"}
+  /v1/log/cosign:
+    post:
+      operationId: logCosign
+      summary: An auditor's cosignature of a checkpoint of the log (§11.15), in the C2SP tlog-cosignature form.
+      parameters: *signed
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [checkpoint]
+              additionalProperties: false
+              properties:
+                checkpoint: {type: string, description: "The server's signed note with the auditor's cosignature line added."}
+      responses:
+        "200":
+          description: The cosignature is kept.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [size, cosigners, serverTime]
+                properties:
+                  size: {type: integer, minimum: 1}
+                  cosigners: {type: integer, minimum: 1, description: How many active auditors have cosigned that checkpoint.}
+                  serverTime: {type: integer}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
+        "507": {$ref: "#/components/responses/Error"}
 components:
   parameters:
     ProvidentDevice:
@@ -459,14 +494,15 @@ components:
         accepted: {type: boolean}
         code: {type: string}
         message: {type: string}
-        receipt:
-          type: object
-          description: The server's signed promise of the accepted change-set's feed position (§11.14).
-          required: [position, signature, time]
-          properties:
-            position: {type: integer, minimum: 1}
-            signature: {type: string, contentEncoding: base64}
-            time: {type: integer}
+        position: {type: integer, minimum: 1, description: Where the feed holds the change-set (§11.14).}
+    Receipt:
+      type: object
+      description: The server's one signature over every result's id and position (§11.14).
+      required: [signature, time]
+      additionalProperties: false
+      properties:
+        signature: {type: string, contentEncoding: base64}
+        time: {type: integer}
     Hashes:
       type: array
       items: {type: string, contentEncoding: base64}
@@ -477,6 +513,9 @@ components:
         checkpoint: {type: string, description: The server's signed note at the feed's head.}
         consistency: {oneOf: [{$ref: "#/components/schemas/Hashes"}, {type: "null"}]}
         proof: {$ref: "#/components/schemas/Hashes"}
+        witnesses: {type: array, items: {type: string}, description: The active auditors' C2SP verifier keys (§11.15).}
+        witnessed: {type: [string, "null"], description: The largest checkpoint enough auditors cosigned, with their lines.}
+        witnessedConsistency: {oneOf: [{$ref: "#/components/schemas/Hashes"}, {type: "null"}]}
 
 """#
 }

@@ -51,6 +51,8 @@ struct SyncController: Sendable {
         router.get("/v1/log/proof") { request, context in respond(try await core.logProof(try await signed(request, context))) }
         router.get("/v1/log/inclusion") { request, context in respond(try await core.logInclusion(try await signed(request, context))) }
         router.get("/v1/log/consistency") { request, context in respond(try await core.logConsistency(try await signed(request, context))) }
+        // An auditor's cosignature (§11.15), signed like every device request.
+        router.post("/v1/log/cosign") { request, context in respond(try await core.cosign(try await signed(request, context))) }
     }
 
     @Sendable func health(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
@@ -79,8 +81,7 @@ struct SyncController: Sendable {
     }
 
     @Sendable func push(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        let answers = try await core.push(try await signed(request, context))
-        return respond(["results": .array(answers.map(\.canonicalValue))])
+        respond(try await core.push(try await signed(request, context)).canonicalMembers)
     }
 
     @Sendable func pull(_ request: Request, context: ProvidentRequestContext) async throws -> Response {

@@ -62,7 +62,7 @@ extension ServerCore {
 
         // The change-sets, exactly as a push: all decoded and verified before anything is touched.
         let batch = try Self.decode(envelopes, signedBy: device)
-        let results = batch.isEmpty ? [] : try await judge(batch, from: device, via: "bundle", now: clock(), language: language)
+        let outcome = batch.isEmpty ? PushOutcome(answers: [], receipt: nil) : try await judge(batch, from: device, via: "bundle", now: clock(), language: language)
 
         // The feed after the device's cursor, or a snapshot.
         let scopes = try await store.read { try await $0.device(deviceID) }?.grant.readScopes ?? device.grant.readScopes
@@ -110,16 +110,18 @@ extension ServerCore {
             let position = end
             endMark = try await store.read { try await $0.feedMark(at: position) }
         }
-        let answer: CanonicalValue = .object([
+        var members: [String: CanonicalValue] = [
             "v": .integer(ChangeSet.protocolVersion), "kind": .string(Bundle.Kind.answer.rawValue), "device": .string(deviceID.rawValue),
             "request": .string(opened.id.hex), "createdAt": .integer(clock().millisSinceEpoch),
-            "results": .array(results.map(\.canonicalValue)), "after": cursor.map { .integer(Int64($0)) } ?? .null,
+            "after": cursor.map { .integer(Int64($0)) } ?? .null,
             "restart": .bool(restart), "snapshot": .array(snapshot), "entries": .array(entries),
             "cursor": .integer(Int64(end)), "mark": endMark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead)),
-        ])
+        ]
+        members.merge(outcome.canonicalMembers) { _, new in new }
+        let answer: CanonicalValue = .object(members)
         logger.info("bundle imported", metadata: ["sync.device": .string(deviceID.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                                   "sync.bundle.entries": .stringConvertible(entries.count)])
-        return BundleImport(answer: try Bundle.seal(answer, signingWith: key), device: deviceID, results: results, entries: entries.count,
+        return BundleImport(answer: try Bundle.seal(answer, signingWith: key), device: deviceID, results: outcome.answers, entries: entries.count,
                             snapshotRecords: snapshotRecords, restarted: restart)
     }
 }

@@ -13,9 +13,17 @@ public struct LogAnswer: Sendable {
     public let consistency: [Digest256]?
     /// The batch proof (§11.14) of the page's entries in the tree of `size` entries.
     public let proof: [Digest256]
+    /// The active auditors' verifier keys (§11.15).
+    public let witnesses: [String]
+    /// The largest checkpoint enough auditors cosigned, as a signed note with their lines.
+    public let witnessed: String?
+    /// From the witnessed checkpoint's size to `size`.
+    public let witnessedConsistency: [Digest256]?
 
     public var canonicalValue: CanonicalValue {
-        .object(["checkpoint": .string(checkpoint), "consistency": consistency.map(Self.hashes) ?? .null, "proof": Self.hashes(proof)])
+        .object(["checkpoint": .string(checkpoint), "consistency": consistency.map(Self.hashes) ?? .null, "proof": Self.hashes(proof),
+                 "witnesses": .array(witnesses.map(CanonicalValue.string)), "witnessed": witnessed.map(CanonicalValue.string) ?? .null,
+                 "witnessedConsistency": witnessedConsistency.map(Self.hashes) ?? .null])
     }
 
     /// Hashes as a JSON array of base64 strings.
@@ -102,15 +110,58 @@ extension ServerCore {
 
     /// The log part of a feed page, read in the page's transaction: the root, the page's batch
     /// proof and the consistency proof from `known` made from one read of the nodes they need.
+    /// With them, the witnesses and the largest checkpoint they cosigned, and the proof from it (§11.15).
     func logAnswer(_ tx: any ServerReading, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
         let size = try await tx.logSize()
+        let witnessed = try await tx.witnessedCheckpoint(quorum: policy.witnesses).flatMap { $0.size <= size ? $0 : nil }
+        let witnesses = try await tx.auditors().map { LogWitness(device: $0.id, key: $0.publicKey).verifierKey }
         let indexes = positions.filter { $0 >= 1 && $0 <= size }.map { $0 - 1 }
-        let (root, proof, consistency) = try await Self.withLogNodes(tx) { node in
+        func consistency(from old: UInt64, node: (LogNode) -> Digest256) -> [Digest256] {
+            old == 0 || old == size ? [] : MerkleLog.consistencyProof(old: old, new: size, node: node)
+        }
+        let (root, proof, fromKnown, fromWitnessed) = try await Self.withLogNodes(tx) { node in
             (MerkleLog.root(size: size, node: node), MerkleLog.batchProof(indexes: indexes, size: size, node: node),
-             known.flatMap { known in known > size ? nil : known == 0 ? [] : MerkleLog.consistencyProof(old: known, new: size, node: node) })
+             known.flatMap { known in known > size ? nil : consistency(from: known, node: node) },
+             witnessed.map { consistency(from: $0.size, node: node) })
         }
         let checkpoint = LogCheckpoint(origin: logOrigin, size: size, root: root)
-        return LogAnswer(checkpoint: checkpoint.signed(with: key), size: size, consistency: consistency, proof: proof)
+        // The note of what the auditors cosigned: the size and root they saw, whatever the log
+        // holds now, so that a device can tell when the two differ.
+        let witnessedNote = witnessed.map { LogWitness.adding($0.lines, to: LogCheckpoint(origin: logOrigin, size: $0.size, root: $0.root).signed(with: key)) }
+        return LogAnswer(checkpoint: checkpoint.signed(with: key), size: size, consistency: fromKnown, proof: proof,
+                         witnesses: witnesses, witnessed: witnessedNote, witnessedConsistency: fromWitnessed)
+    }
+
+    /// `POST /v1/log/cosign` (§11.15): an auditor's cosignature of a checkpoint of this log.
+    public func cosign(_ request: SignedRequest) async throws -> [String: CanonicalValue] {
+        let value = try Self.canonicalBody(request)
+        let (device, _) = try await authenticate(request)
+        guard device.grant.role == .auditor, device.status == .active else { throw ServerError.notWitness }
+        let language = request.language
+        guard let object = value.objectValue, object.count == 1, let note = object["checkpoint"]?.stringValue else {
+            throw ServerError.malformedRequest(language.pick("the body must be {\"checkpoint\":\"<signed note with your cosignature line>\"}.",
+                                                             "请求体须为 {\"checkpoint\":\"<带联署行的签名检查点>\"}。"))
+        }
+        let checkpoint: LogCheckpoint
+        do {
+            checkpoint = try LogCheckpoint.verified(note, key: key.publicKey)
+        } catch {
+            throw ServerError.badCheckpoint("\(error)")
+        }
+        let witness = LogWitness(device: device.id, key: device.publicKey)
+        guard checkpoint.size > 0, witness.cosigned(note, checkpoint: checkpoint) != nil,
+              let line = LogWitness.lines(of: note).first(where: { $0.hasPrefix("\u{2014} \(witness.name) ") }) else { throw ServerError.badCosignature }
+        let now = clock()
+        let (count, logSize) = try await store.write { tx -> (Int, UInt64) in
+            let logSize = try await tx.logSize()
+            guard checkpoint.size <= logSize else { throw ServerError.unknownCheckpoint(size: checkpoint.size, logSize: logSize) }
+            let root = try await Self.withLogNodes(tx) { MerkleLog.root(size: checkpoint.size, node: $0) }
+            guard root == checkpoint.root else { throw ServerError.unknownCheckpoint(size: checkpoint.size, logSize: logSize) }
+            return (try await tx.addCosignature(witness: device.id, size: checkpoint.size, root: checkpoint.root, line: line, at: now), logSize)
+        }
+        logger.info("log cosigned", metadata: ["sync.device": .string(device.id.rawValue), "log.size": .stringConvertible(checkpoint.size),
+                                               "log.head": .stringConvertible(logSize)])
+        return ["size": .integer(Int64(checkpoint.size)), "cosigners": .integer(Int64(count))]
     }
 
     /// `GET /v1/log/checkpoint`: the latest checkpoint, signed.

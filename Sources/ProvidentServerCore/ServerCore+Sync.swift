@@ -194,7 +194,7 @@ extension ServerCore {
     /// Answers a push (§11.5): the request is checked, every envelope decoded and verified
     /// against the pushing device before anything is touched, then the change-sets are judged
     /// in one transaction, committed before the answer, with the request's nonce.
-    public func push(_ request: SignedRequest) async throws -> [PushAnswer] {
+    public func push(_ request: SignedRequest) async throws -> PushOutcome {
         let value = try Self.canonicalBody(request)
         let (device, signed) = try await authenticate(request, recordNonce: false)
         guard let object = value.objectValue, object.count == 1, let envelopes = object["changeSets"]?.arrayValue else {
@@ -205,24 +205,25 @@ extension ServerCore {
         let batch = try Self.decode(envelopes, signedBy: device)
         let now = clock()
         let expires = nonceExpiry(now)
-        let answers = try await judge(batch, from: device, via: "push", now: now, language: request.language) { tx in
+        let outcome = try await judge(batch, from: device, via: "push", now: now, language: request.language) { tx in
             guard try await tx.useNonce(signed.nonce, device: device.id, expiresAt: expires) else { throw ServerError.replay }
             try await tx.touch(device.id, at: now)
         }
+        let answers = outcome.answers
         let accepted = answers.filter { $0.status == .accepted }.count
         logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                        "sync.batch.accepted": .stringConvertible(accepted)])
         let forbidden = answers.filter { $0.code == DomainError.outOfScope.code }.count
         // Writing outside the device's scope is a 403 (§11.5), though the push was committed.
-        if forbidden > 0 { throw ServerError.pushPartlyForbidden(forbidden: forbidden, results: answers) }
-        return answers
+        if forbidden > 0 { throw ServerError.pushPartlyForbidden(forbidden: forbidden, results: outcome) }
+        return outcome
     }
 
     /// Judges a device's change-sets in one transaction (after `first`, run in it), as a push or a
     /// bundle: a fork quarantines the device and raises the office's alert.
     func judge(_ batch: [SignedChangeSet], from device: RegisteredDevice, via channel: String, now: Instant, language: Language,
-               first: @escaping @Sendable (any ServerWriting) async throws -> Void = { _ in }) async throws -> [PushAnswer] {
-        var answers: [PushAnswer]
+               first: @escaping @Sendable (any ServerWriting) async throws -> Void = { _ in }) async throws -> PushOutcome {
+        let answers: [PushAnswer]
         do {
             answers = try await ingest(now: now) { ingest in
                 try await first(ingest.tx)
@@ -237,15 +238,10 @@ extension ServerCore {
             throw ServerError.chainFork(sequence: sequence, index: index)
         }
         ServerMetrics.judged(answers, via: channel)
-        // Each accepted change-set gets the server's signed promise of its place (§11.14),
-        // signed once the transaction is committed.
-        let time = now.millisSinceEpoch
-        for index in answers.indices where answers[index].accepted {
-            if let position = answers[index].position {
-                answers[index].receipt = LogReceipt.signed(id: answers[index].id, position: position, time: time, key: key)
-            }
-        }
-        return answers
+        // The server's signed promise of the place of every change-set the feed holds (§11.14):
+        // one signature for the whole answer, made once the transaction is committed.
+        let placed = answers.compactMap { answer in answer.accepted ? answer.position.map { (id: answer.id, position: $0) } : nil }
+        return PushOutcome(answers: answers, receipt: ReceiptBatch.signed(placed, time: now.millisSinceEpoch, key: key))
     }
 
     /// Decodes every envelope of a push and checks, in this order, that each is well-formed

@@ -50,13 +50,21 @@ public enum ServerError: ProvidentError, Hashable {
     case feedRewound(cursor: UInt64)
     /// Some change-sets of a push wrote outside the device's scope; the push was still
     /// committed and `results` holds every answer.
-    case pushPartlyForbidden(forbidden: Int, results: [PushAnswer])
+    case pushPartlyForbidden(forbidden: Int, results: PushOutcome)
     /// Too many attempts from one address.
     case rateLimited(retryAfterSeconds: Int)
     /// No conflict with this id.
     case conflictUnknown
     /// The server's key file does not belong to this database.
     case keyMismatch
+    /// A cosignature from a device that is not an active auditor (sync-protocol.md §11.15).
+    case notWitness
+    /// A cosigned note that is not the server's checkpoint.
+    case badCheckpoint(String)
+    /// A cosigned checkpoint that is not the log's: beyond it, or another root at its size.
+    case unknownCheckpoint(size: UInt64, logSize: UInt64)
+    /// No valid cosignature line of the auditor that sent it.
+    case badCosignature
 
     public var code: String {
         switch self {
@@ -88,6 +96,10 @@ public enum ServerError: ProvidentError, Hashable {
         case .rateLimited: "rate_limited"
         case .conflictUnknown: "conflict.unknown"
         case .keyMismatch: "server.key_mismatch"
+        case .notWitness: "log.not_witness"
+        case .badCheckpoint: "log.checkpoint"
+        case .unknownCheckpoint: "log.unknown_checkpoint"
+        case .badCosignature: "log.cosignature"
         }
     }
 
@@ -96,7 +108,9 @@ public enum ServerError: ProvidentError, Hashable {
         case .malformedRequest, .badQuery, .pushSize: .invalidInput
         case .missingHeader, .digestMismatch, .clockSkew, .badRequestSignature, .replay, .unknownDevice, .transportUnknown: .unauthenticated
         case .transportNotAllowed, .deviceRevoked, .deviceQuarantined, .inviteUnknown, .inviteExpired, .inviteUsed, .claimUnknown, .claimUsed,
-             .foreignChangeSet, .pushPartlyForbidden: .forbidden
+             .foreignChangeSet, .pushPartlyForbidden, .notWitness: .forbidden
+        case .badCheckpoint, .badCosignature: .invalidInput
+        case .unknownCheckpoint: .refused
         case let .changeSetRefused(error, _): error.kind
         case .chainGap, .chainFork, .chainTime, .cursorAhead, .feedRewound: .refused
         case .rateLimited: .rateLimited
@@ -117,7 +131,7 @@ public enum ServerError: ProvidentError, Hashable {
         case let .chainFork(sequence, index): ["sequence": .integer(Int64(clamping: sequence)), "index": .integer(Int64(index))]
         case let .cursorAhead(_, head): ["head": .integer(Int64(clamping: head))]
         case let .feedRewound(cursor): ["cursor": .integer(Int64(clamping: cursor))]
-        case let .pushPartlyForbidden(_, results): ["results": .array(results.map(\.canonicalValue))]
+        case let .pushPartlyForbidden(_, outcome): outcome.canonicalMembers
         case let .rateLimited(seconds): ["retryAfterSeconds": .integer(Int64(seconds))]
         default: [:]
         }
@@ -183,9 +197,9 @@ public enum ServerError: ProvidentError, Hashable {
         case let .feedRewound(cursor):
             l.pick("The feed up to position \(cursor) is not the one this device read: the server was restored from an older copy and its positions were filled again. Send what the server lacks and take a new snapshot.",
                    "截至位置 \(cursor) 的数据流与本设备读取的不同：服务器已从较早的备份恢复，其位置已被重新填充。请补发服务器缺少的内容并重新获取快照。")
-        case let .pushPartlyForbidden(forbidden, results):
-            l.pick("\(forbidden) of the \(results.count) change-sets write records outside this device's scope; they are refused and kept with that reason, the others are answered in details.results.",
-                   "\(results.count) 个变更集中有 \(forbidden) 个写入了本设备范围以外的记录，已被拒绝并记录原因；其余的结果见 details.results。")
+        case let .pushPartlyForbidden(forbidden, outcome):
+            l.pick("\(forbidden) of the \(outcome.answers.count) change-sets write records outside this device's scope; they are refused and kept with that reason, the others are answered in details.results.",
+                   "\(outcome.answers.count) 个变更集中有 \(forbidden) 个写入了本设备范围以外的记录，已被拒绝并记录原因；其余的结果见 details.results。")
         case let .rateLimited(seconds):
             l.pick("Too many attempts from this address; try again in \(seconds / 60 + 1) minutes.", "该地址尝试次数过多；请 \(seconds / 60 + 1) 分钟后再试。")
         case .conflictUnknown:
@@ -193,6 +207,20 @@ public enum ServerError: ProvidentError, Hashable {
         case .keyMismatch:
             l.pick("The server key file does not belong to this database (another deployment's key, or another deployment's database); give the right key with server.keyPath.",
                    "服务器密钥文件与此数据库不匹配（其他部署的密钥或数据库）；请用 server.keyPath 指定正确的密钥。")
+        case .notWitness:
+            l.pick("Only an active auditor's device cosigns the log; enrol one with an invite of the role auditor.",
+                   "只有在用的审计设备可以联署日志；请用角色为 auditor 的邀请码登记。")
+        case let .badCheckpoint(problem):
+            l.pick("The checkpoint is not one this server signed (\(problem)); cosign the checkpoint of a pull or of GET /v1/log/checkpoint as given.",
+                   "该检查点不是本服务器签署的（\(problem)）；请联署拉取或 GET /v1/log/checkpoint 给出的原样检查点。")
+        case let .unknownCheckpoint(size, logSize):
+            l.pick(size > logSize ? "The checkpoint's size \(size) is beyond the log, which holds \(logSize) entries."
+                                  : "The checkpoint's root is not the log's root at size \(size): this log is not the one the auditor saw; keep the auditor's evidence (provident audit).",
+                   size > logSize ? "检查点的条目数 \(size) 超出日志范围（日志共 \(logSize) 条）。"
+                                  : "检查点的根与日志在 \(size) 条时的根不同：此日志不是审计方见过的日志；请保留审计方的证据（provident audit）。")
+        case .badCosignature:
+            l.pick("The note carries no valid cosignature line of this auditor (cosignature/v1, its device key).",
+                   "该检查点没有本审计设备有效的联署行（cosignature/v1，设备密钥）。")
         }
     }
 }
@@ -215,8 +243,6 @@ public struct PushAnswer: Hashable, Sendable {
     public let message: String?
     /// For an accepted change-set, where the feed holds it (sync-protocol.md §11.14).
     public var position: UInt64?
-    /// The server's signed promise of that position.
-    public var receipt: LogReceipt?
 
     public init(id: ChangeSetID, sequence: UInt64, status: Status, accepted: Bool, code: String?, message: String?) {
         self.id = id
@@ -233,7 +259,26 @@ public struct PushAnswer: Hashable, Sendable {
         if status == .duplicate { result["accepted"] = .bool(accepted) }
         if let code { result["code"] = .string(code) }
         if let message { result["message"] = .string(message) }
-        if let receipt { result["receipt"] = receipt.canonicalValue }
+        if let position { result["position"] = .integer(Int64(position)) }
         return .object(result)
+    }
+}
+
+/// The results of a push or a bundle, with the server's one signed receipt for those the feed
+/// holds (sync-protocol.md §11.14).
+public struct PushOutcome: Hashable, Sendable {
+    public let answers: [PushAnswer]
+    public let receipt: ReceiptBatch?
+
+    public init(answers: [PushAnswer], receipt: ReceiptBatch?) {
+        self.answers = answers
+        self.receipt = receipt
+    }
+
+    /// `results`, and `receipt` when any result has a position.
+    public var canonicalMembers: [String: CanonicalValue] {
+        var members: [String: CanonicalValue] = ["results": .array(answers.map(\.canonicalValue))]
+        if let receipt { members["receipt"] = receipt.canonicalValue }
+        return members
     }
 }

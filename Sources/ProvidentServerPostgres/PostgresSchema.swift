@@ -320,10 +320,25 @@ enum PostgresSchema {
             );
             ALTER TABLE feed_head ADD COLUMN logged BIGINT NOT NULL DEFAULT 0;
             """),
+        ("v5 witnesses", """
+            -- The role `auditor` (sync-protocol.md §11.15), and auditors' cosignatures of the
+            -- log's checkpoints: the size and root each cosigned, and its C2SP cosignature line.
+            ALTER TABLE server_devices DROP CONSTRAINT server_devices_role_check;
+            ALTER TABLE server_devices ADD CONSTRAINT server_devices_role_check CHECK (role IN ('self', 'field', 'office', 'auditor'));
+            CREATE TABLE log_cosignatures (
+                witness TEXT COLLATE "C" NOT NULL,
+                size BIGINT NOT NULL,
+                root BYTEA NOT NULL,
+                line TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                PRIMARY KEY (witness, size)
+            );
+            CREATE INDEX log_cosignatures_size ON log_cosignatures (size);
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.
-    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes", "log_nodes",
+    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes", "log_nodes", "log_cosignatures",
                          "record_scopes", "nonces", "alerts", "records", "conflicts", "accounts", "deposits", "deposit_periods",
                          "deposit_reversals", "deposit_outcomes", "interest_credits", "units", "visits", "visit_voids", "applications",
                          "application_decisions", "campaigns", "campaign_targets", "bank_statements", "bank_lines", "office_users",

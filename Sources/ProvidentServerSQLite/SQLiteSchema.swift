@@ -207,6 +207,36 @@ package enum SQLiteSchema {
                 ALTER TABLE feed_head ADD COLUMN logged INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        register("server v7 witnesses") { db in
+            // The role `auditor` (sync-protocol.md §11.15): SQLite cannot change a CHECK, so the
+            // devices' table is made again with the wider one, as its own text says, and filled.
+            guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'server_devices'") else {
+                throw DatabaseError(message: "the database has no server_devices table")
+            }
+            let narrow = "CHECK (role IN ('self', 'field', 'office'))"
+            guard sql.contains(narrow) else { throw DatabaseError(message: "server_devices has an unexpected role check") }
+            let widened = sql.replacing(narrow, with: "CHECK (role IN ('self', 'field', 'office', 'auditor'))")
+                .replacing("CREATE TABLE server_devices", with: "CREATE TABLE server_devices_widened")
+            let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'server_devices' AND sql IS NOT NULL")
+            try db.execute(sql: widened)
+            try db.execute(sql: "INSERT INTO server_devices_widened SELECT * FROM server_devices")
+            try db.execute(sql: "DROP TABLE server_devices")
+            try db.execute(sql: "ALTER TABLE server_devices_widened RENAME TO server_devices")
+            for index in indexes { try db.execute(sql: index) }
+            try db.execute(sql: """
+                -- Auditors' cosignatures of the log's checkpoints: the size and root each cosigned,
+                -- and its C2SP cosignature line.
+                CREATE TABLE log_cosignatures (
+                    witness TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    root BLOB NOT NULL,
+                    line TEXT NOT NULL,
+                    received_at TEXT NOT NULL,
+                    PRIMARY KEY (witness, size)
+                ) WITHOUT ROWID;
+                CREATE INDEX log_cosignatures_size ON log_cosignatures (size);
+                """)
+        }
         return migrator
     }
 }

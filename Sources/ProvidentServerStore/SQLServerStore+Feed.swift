@@ -101,6 +101,36 @@ extension SQLServerTransaction {
         try await session.execute("UPDATE feed_head SET logged = ? WHERE singleton = 1", [.integer(Int64(size))])
     }
 
+    func auditors() async throws -> [RegisteredDevice] {
+        try await session.query("SELECT \(Self.deviceColumns) FROM server_devices WHERE role = 'auditor' AND status = 'active' ORDER BY device_id")
+            .map(Self.device)
+    }
+
+    /// Cosignatures by active auditors.
+    private static let activeCosignatures = """
+        log_cosignatures c JOIN server_devices d ON d.device_id = c.witness AND d.role = 'auditor' AND d.status = 'active'
+        """
+
+    func witnessedCheckpoint(quorum: Int) async throws -> WitnessedCheckpoint? {
+        let rows = try await session.query("""
+            WITH best AS (SELECT c.size, c.root FROM \(Self.activeCosignatures) GROUP BY c.size, c.root HAVING count(*) >= ?
+                          ORDER BY c.size DESC LIMIT 1)
+            SELECT c.size, c.root, c.line FROM \(Self.activeCosignatures) JOIN best b ON b.size = c.size AND b.root = c.root ORDER BY c.witness
+            """, [.integer(Int64(max(quorum, 1)))])
+        guard let first = rows.first else { return nil }
+        guard let root = Digest256(bytes: try first.blob("root")) else { throw StoreFailure.damaged("a cosigned root is not 32 bytes") }
+        return WitnessedCheckpoint(size: UInt64(try first.integer("size")), root: root, lines: try rows.map { try $0.text("line") })
+    }
+
+    func addCosignature(witness: DeviceID, size: UInt64, root: Digest256, line: String, at: Instant) async throws -> Int {
+        try await session.execute("""
+            INSERT INTO log_cosignatures (witness, size, root, line, received_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (witness, size) DO UPDATE SET root = excluded.root, line = excluded.line, received_at = excluded.received_at
+            """, [.text(witness.rawValue), .integer(Int64(size)), .blob(root.bytes), .text(line), .text(at.utcISO)])
+        return Int(try await session.query("SELECT count(*) AS n FROM \(Self.activeCosignatures) WHERE c.size = ? AND c.root = ?",
+                                           [.integer(Int64(size)), .blob(root.bytes)]).first?.integer("n") ?? 0)
+    }
+
     private static let entryIDSelect = "SELECT f.seq, f.document, c.id FROM feed f LEFT JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq"
 
     func feedEntryIDs(at positions: [UInt64]) async throws -> [UInt64: Digest256] {

@@ -10,11 +10,34 @@ public struct HeldCheckpoint: Hashable, Sendable {
     public let root: Digest256
     /// The signed note, as the server gave it.
     public let note: String
+    /// The largest checkpoint the log's witnesses cosigned that this one extends (§11.15).
+    public let witnessed: HeldWitnessed?
 
-    public init(size: UInt64, root: Digest256, note: String) {
+    public init(size: UInt64, root: Digest256, note: String, witnessed: HeldWitnessed? = nil) {
         self.size = size
         self.root = root
         self.note = note
+        self.witnessed = witnessed
+    }
+
+    /// The same checkpoint, witnessed as given (or as before, when nil).
+    public func witnessed(_ witnessed: HeldWitnessed?) -> HeldCheckpoint {
+        HeldCheckpoint(size: size, root: root, note: note, witnessed: witnessed ?? self.witnessed)
+    }
+}
+
+/// A checkpoint of the server's log that its auditors cosigned (sync-protocol.md §11.15).
+public struct HeldWitnessed: Hashable, Sendable {
+    public let size: UInt64
+    /// The server's signed note with the auditors' cosignature lines.
+    public let note: String
+    /// How many witnesses this device knows cosigned it.
+    public let cosigners: Int
+
+    public init(size: UInt64, note: String, cosigners: Int) {
+        self.size = size
+        self.note = note
+        self.cosigners = cosigners
     }
 }
 
@@ -30,8 +53,9 @@ public struct LogEvidence: Hashable, Sendable {
     public let material: CanonicalValue
 
     /// The kinds that do not show the server at fault (§11.14): a restore the device confirmed
-    /// by the server's key, and a bad signature (anyone can forge one).
-    public static let notFaults = ["log.restart", "log.signature"]
+    /// by the server's key, a bad signature (anyone can forge one), and a witnessed checkpoint
+    /// the device could not take (too few cosignatures it can check, or a witness whose key changed).
+    public static let notFaults = ["log.restart", "log.signature", "log.witness"]
 
     /// Whether a finding of `kind` shows the server at fault.
     public static func isFault(_ kind: String) -> Bool {
@@ -62,24 +86,60 @@ extension ReplicaDatabase {
     }
 
     static func logCheckpoint(_ db: Database, path: String) throws -> HeldCheckpoint? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT size, root, note FROM log_checkpoint WHERE singleton = 1") else { return nil }
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT size, root, note, witnessed_size, witnessed_note, witnessed_by FROM log_checkpoint WHERE singleton = 1
+            """) else { return nil }
         let size: Int64 = row["size"]
         let root: Data = row["root"]
         guard let digest = Digest256(bytes: Array(root)) else { throw StoreError.damaged(path: path, detail: "the held log checkpoint's root is not 32 bytes") }
-        return HeldCheckpoint(size: UInt64(size), root: digest, note: row["note"])
+        var witnessed: HeldWitnessed?
+        if let witnessedSize = row["witnessed_size"] as Int64?, let note = row["witnessed_note"] as String? {
+            witnessed = HeldWitnessed(size: UInt64(witnessedSize), note: note, cosigners: row["witnessed_by"] ?? 0)
+        }
+        return HeldCheckpoint(size: UInt64(size), root: digest, note: row["note"], witnessed: witnessed)
     }
 
     static func keep(_ checkpoint: HeldCheckpoint, in db: Database, at now: Instant) throws {
+        let witnessed = checkpoint.witnessed
         try db.execute(sql: """
-            INSERT INTO log_checkpoint (singleton, size, root, note, verified_at) VALUES (1, ?, ?, ?, ?)
-            ON CONFLICT (singleton) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, verified_at = excluded.verified_at
-            """, arguments: [Int64(checkpoint.size), Data(checkpoint.root.bytes), checkpoint.note, now.utcISO])
+            INSERT INTO log_checkpoint (singleton, size, root, note, verified_at, witnessed_size, witnessed_note, witnessed_by) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (singleton) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note, verified_at = excluded.verified_at,
+                witnessed_size = excluded.witnessed_size, witnessed_note = excluded.witnessed_note, witnessed_by = excluded.witnessed_by
+            """, arguments: [Int64(checkpoint.size), Data(checkpoint.root.bytes), checkpoint.note, now.utcISO,
+                             witnessed.map { Int64($0.size) }, witnessed?.note, witnessed?.cosigners])
+    }
+
+    /// The log's witnesses this device knows, by name (§11.15).
+    public func logWitnesses() throws -> [LogWitness] {
+        let path = path
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, public_key FROM log_witnesses ORDER BY name").map { row in
+                let key: Data = row["public_key"]
+                guard let publicKey = try? PublicKey(bytes: Array(key)) else { throw StoreError.damaged(path: path, detail: "a witness's key is not 32 bytes") }
+                return LogWitness(name: row["name"], key: publicKey)
+            }
+        }
+    }
+
+    /// Remembers witnesses first seen now; a name already known keeps its key.
+    public func learnWitnesses(_ witnesses: [LogWitness], at now: Instant) throws {
+        guard !witnesses.isEmpty else { return }
+        try write { db in
+            for witness in witnesses {
+                try db.execute(sql: "INSERT INTO log_witnesses (name, public_key, learned_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                               arguments: [witness.name, Data(witness.key.bytes), now.utcISO])
+            }
+        }
     }
 
     /// Keeps the server's receipts for this device's change-sets (a newer one for the same
     /// change-set, after a restored server took it again, replaces the older).
     static func keep(_ receipts: [(receipt: LogReceipt, sequence: UInt64)], in db: Database) throws {
         for (receipt, sequence) in receipts {
+            if let batch = receipt.batch {
+                try db.execute(sql: "INSERT INTO log_receipt_batches (signature, entries) VALUES (?, ?) ON CONFLICT (signature) DO NOTHING",
+                               arguments: [Data(receipt.signature.bytes), Data(batch)])
+            }
             try db.execute(sql: """
                 INSERT INTO log_receipts (change_set, sequence, position, time, signature) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (change_set) DO UPDATE SET position = excluded.position, time = excluded.time, signature = excluded.signature,
@@ -92,6 +152,7 @@ extension ReplicaDatabase {
     /// Receipts to check against a checkpoint of `size`: those it covers that were never
     /// checked, then those checked longest ago (a log must keep holding what it once proved);
     /// none found wrong already.
+    /// (The list a batch receipt's signature covers is not read: `receiptWithBatch` gives it.)
     public func receiptsToProve(within size: UInt64, limit: Int) throws -> [HeldReceipt] {
         let path = path
         return try read { db in
@@ -99,6 +160,33 @@ extension ReplicaDatabase {
                 SELECT change_set, sequence, position, time, signature, proven_size FROM log_receipts
                 WHERE position <= ? AND (proven_size IS NULL OR proven_size > 0) ORDER BY checked_at IS NOT NULL, checked_at, position LIMIT ?
                 """, arguments: [Int64(size), limit]).map { try Self.receipt($0, path: path) }
+        }
+    }
+
+    /// A held receipt with the list its signature covers, when it was signed with others: what
+    /// evidence about it must show.
+    public func receiptWithBatch(_ held: HeldReceipt) throws -> LogReceipt {
+        let receipt = held.receipt
+        let batch = try read { db in
+            try Data.fetchOne(db, sql: "SELECT entries FROM log_receipt_batches WHERE signature = ?", arguments: [Data(receipt.signature.bytes)])
+        }
+        guard let batch else { return receipt }
+        return LogReceipt(id: receipt.id, position: receipt.position, time: receipt.time, signature: receipt.signature, batch: Array(batch))
+    }
+
+    /// The ids of this device's change-sets of these sequences (those its outbox still holds).
+    public func changeSetIDs(_ sequences: [UInt64]) throws -> [UInt64: ChangeSetID] {
+        try read { db in
+            var ids: [UInt64: ChangeSetID] = [:]
+            for chunk in stride(from: 0, to: sequences.count, by: 500).map({ sequences[$0..<min($0 + 500, sequences.count)] }) {
+                let rows = try Row.fetchAll(db, sql: "SELECT sequence, change_set_id FROM outbox WHERE sequence IN (\(chunk.map { _ in "?" }.joined(separator: ",")))",
+                                            arguments: StatementArguments(chunk.map { Int64(clamping: $0) }))
+                for row in rows {
+                    let id: Data = row["change_set_id"]
+                    if let digest = Digest256(bytes: Array(id)) { ids[UInt64(row["sequence"] as Int64)] = digest }
+                }
+            }
+            return ids
         }
     }
 
@@ -137,10 +225,14 @@ extension ReplicaDatabase {
     }
 
     /// Keeps a finding, in a transaction of its own.
+    /// The same finding found again (the same material) is kept once, as first found.
     public func addEvidence(kind: String, material: CanonicalValue, at now: Instant) throws {
         let text = String(decoding: try CanonicalEncoder.encode(material), as: UTF8.self)
         try write { db in
-            try db.execute(sql: "INSERT INTO log_evidence (kind, found_at, material) VALUES (?, ?, ?)", arguments: [kind, now.utcISO, text])
+            try db.execute(sql: """
+                INSERT INTO log_evidence (kind, found_at, material) SELECT ?, ?, ?
+                WHERE NOT EXISTS (SELECT 1 FROM log_evidence WHERE kind = ? AND material = ?)
+                """, arguments: [kind, now.utcISO, text, kind, text])
         }
     }
 

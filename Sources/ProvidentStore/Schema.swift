@@ -22,6 +22,7 @@ package enum Schema {
         ("v5 deposits by day recorded", v5DepositsByDay),
         ("v6 feed marks", v6FeedMarks),
         ("v7 feed log", v7FeedLog),
+        ("v8 receipt batches and witnesses", v8ReceiptBatchesAndWitnesses),
     ]
 
     /// How many of `released` the server's database shares.
@@ -281,6 +282,42 @@ package enum Schema {
                 found_at TEXT NOT NULL,
                 material TEXT NOT NULL
             );
+            """)
+    }
+
+    static func v8ReceiptBatchesAndWitnesses(_ db: Database) throws {
+        // Since revision 1.6 one signature covers every result of a push (sync-protocol.md
+        // §11.14): the list it covers is kept once, by its signature, which the receipts of
+        // its entries hold. A receipt whose signature is not here was signed alone.
+        // The log's witnesses (§11.15): those this device knows, by name, and the largest
+        // checkpoint they cosigned, kept with the checkpoint.
+        try db.execute(sql: """
+            CREATE TABLE log_receipt_batches (
+                signature BLOB PRIMARY KEY,
+                entries BLOB NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE log_witnesses (
+                name TEXT PRIMARY KEY,
+                public_key BLOB NOT NULL,
+                learned_at TEXT NOT NULL
+            );
+            ALTER TABLE log_checkpoint ADD COLUMN witnessed_size INTEGER;
+            ALTER TABLE log_checkpoint ADD COLUMN witnessed_note TEXT;
+            ALTER TABLE log_checkpoint ADD COLUMN witnessed_by INTEGER;
+            """)
+        // The role `auditor`: SQLite cannot change a CHECK, so the device table is made again
+        // from its own text with the wider one.
+        guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'device'") else {
+            throw DatabaseError(message: "the replica has no device table")
+        }
+        let narrow = "CHECK (role IN ('self', 'field', 'office'))"
+        guard sql.contains(narrow) else { throw DatabaseError(message: "the device table has an unexpected role check") }
+        try db.execute(sql: sql.replacing(narrow, with: "CHECK (role IN ('self', 'field', 'office', 'auditor'))")
+            .replacing("CREATE TABLE device", with: "CREATE TABLE device_widened"))
+        try db.execute(sql: """
+            INSERT INTO device_widened SELECT * FROM device;
+            DROP TABLE device;
+            ALTER TABLE device_widened RENAME TO device;
             """)
     }
 }

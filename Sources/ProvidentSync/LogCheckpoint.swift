@@ -97,24 +97,28 @@ public struct LogCheckpoint: Hashable, Sendable {
 }
 
 /// The server's signed promise that a change-set it accepted is in its feed at a position
-/// (sync-protocol.md §11.14): Ed25519 over
-/// `"provident-receipt-v1" ‖ change-set id ‖ position (8 bytes, big-endian) ‖ time (ms, 8 bytes, big-endian)`.
+/// (sync-protocol.md §11.14). Since revision 1.6 one signature covers every result of a push
+/// (`ReceiptBatch`), and `batch` holds the list it covers; a receipt from revision 1.5 was signed
+/// alone, over `"provident-receipt-v1" ‖ change-set id ‖ position (8 bytes, big-endian) ‖ time`.
 public struct LogReceipt: Hashable, Sendable {
     public let id: ChangeSetID
     public let position: UInt64
     public let time: Int64
     public let signature: Signature
+    /// The entries the signature covers (`ReceiptBatch.entries`), or nil for a receipt signed alone.
+    public let batch: [UInt8]?
 
-    public init(id: ChangeSetID, position: UInt64, time: Int64, signature: Signature) {
+    public init(id: ChangeSetID, position: UInt64, time: Int64, signature: Signature, batch: [UInt8]? = nil) {
         self.id = id
         self.position = position
         self.time = time
         self.signature = signature
+        self.batch = batch
     }
 
     static let domain = Array("provident-receipt-v1".utf8)
 
-    /// The bytes a receipt's signature covers.
+    /// The bytes a lone receipt's signature covers.
     public static func message(id: ChangeSetID, position: UInt64, time: Int64) -> [UInt8] {
         var message = domain + id.bytes
         message.appendBigEndian(position)
@@ -122,26 +126,118 @@ public struct LogReceipt: Hashable, Sendable {
         return message
     }
 
-    /// Signs a receipt.
+    /// Signs a lone receipt (revision 1.5; kept for the vectors and receipts devices hold).
     public static func signed(id: ChangeSetID, position: UInt64, time: Int64, key: SigningKey) -> LogReceipt {
         LogReceipt(id: id, position: position, time: time, signature: key.signature(for: message(id: id, position: position, time: time)))
     }
 
-    /// Whether the server key signed this receipt.
+    /// Whether the server key signed this receipt: alone, or as one of the entries of its batch.
     public func isValid(for key: PublicKey) -> Bool {
-        key.isValidSignature(signature, for: Self.message(id: id, position: position, time: time))
+        guard let batch else { return key.isValidSignature(signature, for: Self.message(id: id, position: position, time: time)) }
+        return ReceiptBatch.contains(batch, id: id, position: position)
+            && key.isValidSignature(signature, for: ReceiptBatch.message(time: time, entries: batch))
     }
 
-    /// The receipt as a push result carries it: `{"position":…,"signature":"<base64>","time":…}`.
+    /// The receipt as evidence shows it: `{"id","position","signature","time"}`, and `batch`, the
+    /// list of `{"id","position"}` the signature covers, when it was signed with others.
     public var canonicalValue: CanonicalValue {
-        .object(["position": .integer(Int64(position)), "time": .integer(time), "signature": .string(Base64.encode(signature.bytes))])
+        var object: [String: CanonicalValue] = ["id": .string(id.hex), "position": .integer(Int64(position)), "time": .integer(time),
+                                                "signature": .string(Base64.encode(signature.bytes))]
+        if let batch { object["batch"] = .array(ReceiptBatch.list(batch).map { .object(["id": .string($0.id.hex), "position": .integer(Int64($0.position))]) }) }
+        return .object(object)
     }
 
-    /// Reads a push result's `receipt` for the change-set `id`; nil when it is not one.
+    /// Reads a revision 1.5 push result's own `receipt` for the change-set `id`; nil when it is not one.
     public init?(_ value: CanonicalValue, id: ChangeSetID) {
         guard let object = value.objectValue, let position = object["position"]?.integerValue, position > 0,
               let time = object["time"]?.integerValue, let text = object["signature"]?.stringValue,
               let bytes = Base64.decode(text), let signature = try? Signature(bytes: bytes) else { return nil }
         self.init(id: id, position: UInt64(position), time: time, signature: signature)
+    }
+}
+
+/// One signature for every result of a push that the feed holds (sync-protocol.md §11.14,
+/// revision 1.6): Ed25519 over `"provident-receipts-v1" ‖ time (ms, 8 bytes, big-endian)` and then,
+/// for each such result in the answer's order, `change-set id (32 bytes) ‖ position (8 bytes,
+/// big-endian)`. A push costs one signature, not one per change-set.
+public struct ReceiptBatch: Hashable, Sendable {
+    public let time: Int64
+    public let signature: Signature
+    /// The signed list: 40 bytes per entry, id then position.
+    public let entries: [UInt8]
+
+    public init(time: Int64, signature: Signature, entries: [UInt8]) {
+        self.time = time
+        self.signature = signature
+        self.entries = entries
+    }
+
+    static let domain = Array("provident-receipts-v1".utf8)
+    static let entrySize = 40
+
+    /// The list's bytes for these entries, in order.
+    public static func entries(_ list: [(id: ChangeSetID, position: UInt64)]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(list.count * entrySize)
+        for (id, position) in list {
+            bytes += id.bytes
+            bytes.appendBigEndian(position)
+        }
+        return bytes
+    }
+
+    /// The entries of a list's bytes (a cut-short tail is not an entry).
+    public static func list(_ entries: [UInt8]) -> [(id: ChangeSetID, position: UInt64)] {
+        stride(from: 0, to: entries.count - entries.count % entrySize, by: entrySize).compactMap { start in
+            guard let id = Digest256(bytes: Array(entries[start..<(start + 32)])) else { return nil }
+            let position = entries[(start + 32)..<(start + 40)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            return (id, position)
+        }
+    }
+
+    /// Whether the list holds `id` at `position`.
+    public static func contains(_ entries: [UInt8], id: ChangeSetID, position: UInt64) -> Bool {
+        var wanted = id.bytes
+        wanted.appendBigEndian(position)
+        guard entries.count % entrySize == 0 else { return false }
+        return stride(from: 0, to: entries.count, by: entrySize).contains { entries[$0..<($0 + entrySize)].elementsEqual(wanted) }
+    }
+
+    /// The bytes the signature covers.
+    public static func message(time: Int64, entries: [UInt8]) -> [UInt8] {
+        var message = domain
+        message.reserveCapacity(domain.count + 8 + entries.count)
+        message.appendBigEndian(UInt64(bitPattern: time))
+        return message + entries
+    }
+
+    /// Signs the list; nil when it is empty (an answer with nothing in the feed carries no receipt).
+    public static func signed(_ list: [(id: ChangeSetID, position: UInt64)], time: Int64, key: SigningKey) -> ReceiptBatch? {
+        guard !list.isEmpty else { return nil }
+        let entries = entries(list)
+        return ReceiptBatch(time: time, signature: key.signature(for: message(time: time, entries: entries)), entries: entries)
+    }
+
+    /// Whether the server key signed this list.
+    public func isValid(for key: PublicKey) -> Bool {
+        entries.count % Self.entrySize == 0 && key.isValidSignature(signature, for: Self.message(time: time, entries: entries))
+    }
+
+    /// The receipt of one entry of the list.
+    public func receipt(id: ChangeSetID, position: UInt64) -> LogReceipt {
+        LogReceipt(id: id, position: position, time: time, signature: signature, batch: entries)
+    }
+
+    /// The answer's `receipt` member: `{"signature":"<base64>","time":…}`.
+    public var canonicalValue: CanonicalValue {
+        .object(["time": .integer(time), "signature": .string(Base64.encode(signature.bytes))])
+    }
+
+    /// Reads an answer's `receipt` for the results' `list` (ids and positions as the results give
+    /// them); nil when it is not one.
+    public init?(_ value: CanonicalValue, list: [(id: ChangeSetID, position: UInt64)]) {
+        guard let object = value.objectValue, let time = object["time"]?.integerValue, let text = object["signature"]?.stringValue,
+              let bytes = Base64.decode(text), let signature = try? Signature(bytes: bytes) else { return nil }
+        self.init(time: time, signature: signature, entries: Self.entries(list))
     }
 }

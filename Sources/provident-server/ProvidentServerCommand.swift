@@ -202,7 +202,15 @@ struct Serve: AsyncParsableCommand {
 
 /// The staff roles an invite code is for.
 enum InviteRole: String, ExpressibleByArgument, CaseIterable {
-    case field, office
+    case field, office, auditor
+
+    var deviceRole: DeviceRole {
+        switch self {
+        case .field: .field
+        case .office: .office
+        case .auditor: .auditor
+        }
+    }
 }
 
 struct DeviceCommand: AsyncParsableCommand {
@@ -213,7 +221,7 @@ struct DeviceCommand: AsyncParsableCommand {
     struct Invite: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: t("Issue a one-time, expiring invite code for a staff laptop.", "为工作人员电脑签发一次性、有期限的邀请码。"))
         @OptionGroup var options: ConfigurationOptions
-        @Option(help: ArgumentHelp(t("field (an outreach laptop of a branch) or office.", "field（管理部的外勤电脑）或 office（中心）。"))) var role: InviteRole
+        @Option(help: ArgumentHelp(t("field (an outreach laptop of a branch), office, or auditor (the audit office, which witnesses the log).", "field（管理部的外勤电脑）、office（中心）或 auditor（审计部门，见证日志）。"))) var role: InviteRole
         @Option(help: ArgumentHelp(t("The branch (管理部) of a field laptop.", "外勤电脑所属的管理部。"))) var branch: String?
         @Option(help: ArgumentHelp(t("Days before the code expires (default 7).", "邀请码有效天数（默认 7）。"))) var days: Int = 7
 
@@ -227,11 +235,15 @@ struct DeviceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (id, code) = try await options.withCore { core in
-                try await core.createInvite(role: role == .office ? .office : .field, branch: role == .field ? branch : nil,
+                try await core.createInvite(role: role.deviceRole, branch: role == .field ? branch : nil,
                                             validFor: Int64(days) * 86_400)
             }
-            print(t("Invite \(id) for a\(role == .office ? "n office" : " field") laptop\(branch.map { " of \($0)" } ?? ""), valid \(days) days:",
-                    "邀请 \(id)：\(role == .office ? "中心电脑" : "\(branch ?? "")外勤电脑")，\(days) 天内有效："))
+            let what = switch role {
+            case .office: t("an office laptop", "中心电脑")
+            case .field: t("a field laptop of \(branch ?? "")", "\(branch ?? "")外勤电脑")
+            case .auditor: t("an auditor's device", "审计设备")
+            }
+            print(t("Invite \(id) for \(what), valid \(days) days:", "邀请 \(id)：\(what)，\(days) 天内有效："))
             print("  \(code)")
             print(t("On the laptop: provident init --server URL --invite \(code)", "在该电脑上运行：provident init --server URL --invite \(code)"))
         }

@@ -161,6 +161,10 @@ import Testing
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(applied.stdout.contains("The server accepted 2 change(s)."), "\(applied.stdout)")
         #expect(try field.run(["outbox", "--json"]).stdout.contains("pending") == false)
+        // The answer's receipt (§11.14) came on the stick too: the laptop holds one for each of
+        // its three change-sets, the two carried by hand among them.
+        let audited = try #require(try JSONSerialization.jsonObject(with: try field.run(["audit", "--json"]).output) as? [String: Any])
+        #expect((audited["receipts"] as? [String: Any])?["held"] as? Int == 3, "\(audited)")
 
         // The conflict is there on both sides, and everyone holds the same data.
         let conflicts = try #require(try JSONSerialization.jsonObject(with: try field.run(["conflicts", "--json"]).output) as? [[String: Any]])

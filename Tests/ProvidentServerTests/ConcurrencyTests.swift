@@ -43,7 +43,7 @@ import Testing
                         // Pushes of five, alternating between the two servers.
                         for (batch, start) in stride(from: 0, to: chain.count, by: 5).enumerated() {
                             let server = servers[(index + batch) % 2]
-                            let answers = try await server.core.push(try device.push(Array(chain[start..<min(start + 5, chain.count)])))
+                            let answers = try await server.core.push(try device.push(Array(chain[start..<min(start + 5, chain.count)]))).answers
                             #expect(answers.allSatisfy { $0.status == .accepted })
                         }
                     }
@@ -76,7 +76,7 @@ import Testing
                 let (left, right) = (try await a.value, try await b.value)
                 // Each change-set is accepted exactly once, by whichever server judged it first.
                 for signed in batches.1 {
-                    let answers = (left + right).filter { $0.id == signed.id }
+                    let answers = (left.answers + right.answers).filter { $0.id == signed.id }
                     #expect(answers.filter { $0.status == .accepted }.count == 1)
                     #expect(answers.allSatisfy { $0.accepted })
                 }

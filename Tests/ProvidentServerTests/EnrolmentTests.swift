@@ -34,7 +34,7 @@ import Testing
             _ = try await server.core.enrol(laptop, "invite", code: invite.value)
             let claim = ClaimCode(randomBytes: SecureRandom.bytes(count: 12))
             let (account, enroll) = try laptop.enroll(30, branch: "涧西区", claimCode: claim)
-            #expect(try await server.core.push(try laptop.push([enroll])).first?.status == .accepted)
+            #expect(try await server.core.push(try laptop.push([enroll])).answers.first?.status == .accepted)
             let worker = TestDevice(now: { server.clock.now })
             let claimed = try await server.core.enrol(worker, "claim", code: claim.description)
             #expect(claimed.grant.accountID == account.id)

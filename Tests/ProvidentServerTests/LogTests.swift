@@ -37,15 +37,26 @@ import Testing
             let more = [try worker.deposit(account.id).1, try worker.deposit(account.id).1]
             let later = try await core.push(try worker.push(more))
 
-            // Every accepted change-set has a receipt signed by the server, at its own position.
-            let receipts = (answers + later).compactMap(\.receipt)
+            // Every accepted change-set has a receipt signed by the server, at its own position:
+            // one signature per push covers them all.
+            var receipts: [LogReceipt] = []
+            for outcome in [answers, later] {
+                let batch = try #require(outcome.receipt)
+                #expect(batch.isValid(for: serverKey))
+                receipts += outcome.answers.compactMap { answer in answer.position.map { batch.receipt(id: answer.id, position: $0) } }
+            }
             #expect(receipts.count == 9)
             #expect(receipts.allSatisfy { $0.isValid(for: serverKey) })
             #expect(receipts.map(\.id) == (pushed + more).map(\.id))
             #expect(Set(receipts.map(\.position)).count == 9)
             // Sent again, they are answered as duplicates with the same place.
             let again = try await core.push(try worker.push(Array(pushed.prefix(2))))
-            #expect(again.map { $0.receipt?.position } == receipts.prefix(2).map(\.position))
+            #expect(again.answers.map(\.position) == receipts.prefix(2).map(\.position))
+            #expect(try #require(again.receipt).isValid(for: serverKey))
+            // A receipt does not speak for an entry its list does not hold, nor for another position.
+            let one = receipts[0]
+            #expect(!LogReceipt(id: one.id, position: one.position + 1, time: one.time, signature: one.signature, batch: one.batch).isValid(for: serverKey))
+            #expect(!LogReceipt(id: receipts[8].id, position: receipts[8].position, time: one.time, signature: one.signature, batch: one.batch).isValid(for: serverKey))
 
             // A first pull: the checkpoint is the server's, and the page's entries prove against it.
             let registered = try #require(try await core.device(worker.id))
@@ -101,6 +112,79 @@ import Testing
             await #expect(throws: ServerError.self) {
                 _ = try await core.feedPage(for: registered, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=x"))
             }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anAuditorCosignsTheLogAndPullsCarryWhatItCosigned(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let core = server.core
+            let serverKey = core.key.publicKey
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await core.enrol(worker)
+            let (account, enroll) = try worker.enroll(1)
+            _ = try await core.push(try worker.push([enroll, try worker.deposit(account.id).1]))
+            let (_, invite) = try await core.createInvite(role: .auditor, branch: nil, validFor: 3_600)
+            let auditor = TestDevice(now: { server.clock.now })
+            let registered = try await core.enrol(auditor, "invite", code: invite.value)
+            #expect(registered.grant.role == .auditor && registered.grant.readScopes == [])
+            let witness = LogWitness(device: auditor.id, key: auditor.key.publicKey)
+            #expect(LogWitness(verifierKey: witness.verifierKey) == witness)
+
+            // Before any cosignature: the witness is announced, nothing is witnessed.
+            let workerDevice = try #require(try await core.device(worker.id))
+            let before = try await core.feedPage(for: workerDevice, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=0")).log
+            #expect(before.witnesses == [witness.verifierKey] && before.witnessed == nil)
+
+            // The auditor reads the checkpoint and cosigns it.
+            let note = try #require(try await core.logCheckpoint()["checkpoint"]?.stringValue)
+            let checkpoint = try LogCheckpoint.verified(note, key: serverKey)
+            let line = LogWitness.cosign(checkpoint, time: 1_795_397_400, name: witness.name, key: auditor.key)
+            let cosigned = LogWitness.adding([line], to: note)
+            #expect(witness.cosigned(cosigned, checkpoint: checkpoint) == 1_795_397_400)
+            let answer = try await core.cosign(try auditor.request("POST", "/v1/log/cosign", body: .object(["checkpoint": .string(cosigned)])))
+            #expect(answer["size"]?.integerValue == Int64(checkpoint.size) && answer["cosigners"]?.integerValue == 1)
+
+            // Later pulls carry it, with the proof that the log extends it.
+            _ = try await core.push(try worker.push([try worker.deposit(account.id).1]))
+            let after = try await core.feedPage(for: workerDevice, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=0")).log
+            let witnessed = try #require(after.witnessed)
+            #expect(witness.cosigned(witnessed, checkpoint: try LogCheckpoint.verified(witnessed, key: serverKey)) == 1_795_397_400)
+            let head = try LogCheckpoint.verified(after.checkpoint, key: serverKey)
+            #expect(head.size == checkpoint.size + 1)
+            #expect(MerkleLog.verifyConsistency(old: checkpoint.size, oldRoot: checkpoint.root, new: head.size, newRoot: head.root,
+                                                proof: try #require(after.witnessedConsistency)))
+
+            // Refused, with nothing kept: another role, a checkpoint the server did not sign, a
+            // root the log never had, a line that is not this auditor's, a size beyond the log.
+            await #expect(throws: ServerError.notWitness) {
+                _ = try await core.cosign(try worker.request("POST", "/v1/log/cosign", body: .object(["checkpoint": .string(cosigned)])))
+            }
+            let other = SigningKey.generate()
+            let forged = LogCheckpoint(origin: checkpoint.origin, size: checkpoint.size, root: MerkleLog.emptyRoot)
+            let forgedNote = LogWitness.adding([LogWitness.cosign(forged, time: 1, name: witness.name, key: auditor.key)], to: forged.signed(with: other))
+            await #expect(throws: ServerError.self) {
+                _ = try await core.cosign(try auditor.request("POST", "/v1/log/cosign", body: .object(["checkpoint": .string(forgedNote)])))
+            }
+            let wrongRoot = LogCheckpoint(origin: checkpoint.origin, size: checkpoint.size, root: MerkleLog.emptyRoot)
+            let wrongRootNote = LogWitness.adding([LogWitness.cosign(wrongRoot, time: 1, name: witness.name, key: auditor.key)], to: wrongRoot.signed(with: core.key))
+            await #expect(throws: ServerError.unknownCheckpoint(size: checkpoint.size, logSize: checkpoint.size + 1)) {
+                _ = try await core.cosign(try auditor.request("POST", "/v1/log/cosign", body: .object(["checkpoint": .string(wrongRootNote)])))
+            }
+            let othersLine = LogWitness.adding([LogWitness.cosign(checkpoint, time: 1, name: witness.name, key: other)], to: note)
+            await #expect(throws: ServerError.badCosignature) {
+                _ = try await core.cosign(try auditor.request("POST", "/v1/log/cosign", body: .object(["checkpoint": .string(othersLine)])))
+            }
+            let beyond = LogCheckpoint(origin: checkpoint.origin, size: 99, root: MerkleLog.emptyRoot)
+            let beyondNote = LogWitness.adding([LogWitness.cosign(beyond, time: 1, name: witness.name, key: auditor.key)], to: beyond.signed(with: core.key))
+            await #expect(throws: ServerError.unknownCheckpoint(size: 99, logSize: checkpoint.size + 1)) {
+                _ = try await core.cosign(try auditor.request("POST", "/v1/log/cosign", body: .object(["checkpoint": .string(beyondNote)])))
+            }
+            let still = try await core.feedPage(for: workerDevice, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=0")).log
+            #expect(still.witnessed == after.witnessed)
+            // An auditor writes nothing.
+            let (_, own) = try auditor.enroll(9)
+            #expect(try await core.push(try auditor.push([own])).answers.first?.status == .rejected)
         }
     }
 

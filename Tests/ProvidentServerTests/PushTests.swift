@@ -29,7 +29,7 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             let (account, enroll) = try device.enroll(1)
             let (_, first) = try device.deposit(account.id)
             let (_, second) = try device.deposit(account.id, fen: 25_050)
-            let answers = try await server.core.push(try device.push([enroll, first, second]))
+            let answers = try await server.core.push(try device.push([enroll, first, second])).answers
             #expect(answers.map(\.status) == [.accepted, .accepted, .accepted])
             #expect(try await server.core.device(device.id)?.grant.accountID == account.id)
 
@@ -62,9 +62,9 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             _ = try await server.core.enrol(device)
             let (account, enroll) = try device.enroll(2)
             let (_, deposit) = try device.deposit(account.id)
-            _ = try await server.core.push(try device.push([enroll]))
+            _ = try await server.core.push(try device.push([enroll])).answers
             // The first again, and within one push twice.
-            let answers = try await server.core.push(try device.push([enroll, deposit, deposit]))
+            let answers = try await server.core.push(try device.push([enroll, deposit, deposit])).answers
             #expect(answers.map(\.status) == [.duplicate, .accepted, .duplicate])
             #expect(answers.map(\.accepted) == [true, true, true])
             #expect(try await server.core.feedHead() == 2)
@@ -80,18 +80,18 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             let (_, one) = try device.deposit(account.id)
             let (_, two) = try device.deposit(account.id)
             // A gap: the enrolment is missing before the deposit.
-            await #expect(throws: ServerError.chainGap(expected: 1, index: 0)) { try await server.core.push(try device.push([one])) }
+            await #expect(throws: ServerError.chainGap(expected: 1, index: 0)) { try await server.core.push(try device.push([one])).answers }
             #expect(try await server.core.feedHead() == 0)
-            _ = try await server.core.push(try device.push([enroll, one]))
+            _ = try await server.core.push(try device.push([enroll, one])).answers
             // A clock regression: the same sequence number with an earlier time is a fork; a
             // next one not after its predecessor is a regression.
             let stale = try SignedChangeSet(signing: ChangeSet(device: device.id, sequence: 3, previous: one.id, time: one.changeSet.time,
                                                                action: two.changeSet.action, operations: two.changeSet.operations), with: device.key)
-            await #expect(throws: ServerError.chainTime(index: 0)) { try await server.core.push(try device.push([stale])) }
+            await #expect(throws: ServerError.chainTime(index: 0)) { try await server.core.push(try device.push([stale])).answers }
             // A fork: a different change-set for sequence 2.
             let forked = try SignedChangeSet(signing: ChangeSet(device: device.id, sequence: 2, previous: enroll.id, time: two.changeSet.time,
                                                                 action: two.changeSet.action, operations: two.changeSet.operations), with: device.key)
-            await #expect(throws: ServerError.chainFork(sequence: 2, index: 0)) { try await server.core.push(try device.push([forked])) }
+            await #expect(throws: ServerError.chainFork(sequence: 2, index: 0)) { try await server.core.push(try device.push([forked])).answers }
             #expect(try await server.core.device(device.id)?.status == .quarantined)
             #expect(try await server.core.alerts().first?.kind == "fork")
             #expect(try await server.core.feedHead() == 2)
@@ -106,14 +106,14 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             _ = try await server.core.enrol(other)
             let (_, theirs) = try other.enroll(4)
             // Signed by the other device, and naming it.
-            await #expect(throws: ServerError.foreignChangeSet(index: 0)) { try await server.core.push(try pusher.push([theirs])) }
+            await #expect(throws: ServerError.foreignChangeSet(index: 0)) { try await server.core.push(try pusher.push([theirs])).answers }
             // Naming the other device, but signed by the pusher.
             let forged = try SignedChangeSet(bytes: theirs.bytes, signature: pusher.key.signature(for: theirs.bytes).bytes)
-            await #expect(throws: ServerError.foreignChangeSet(index: 0)) { try await server.core.push(try pusher.push([forged])) }
+            await #expect(throws: ServerError.foreignChangeSet(index: 0)) { try await server.core.push(try pusher.push([forged])).answers }
             // The pusher's own, with another's signature: not foreign, but not signed by it.
             let (_, mine) = try pusher.enroll(5)
             let wrong = try SignedChangeSet(bytes: mine.bytes, signature: other.key.signature(for: mine.bytes).bytes)
-            await #expect(throws: ServerError.changeSetRefused(.badSignature, index: 0)) { try await server.core.push(try pusher.push([wrong])) }
+            await #expect(throws: ServerError.changeSetRefused(.badSignature, index: 0)) { try await server.core.push(try pusher.push([wrong])).answers }
             #expect(try await server.core.feedHead() == 0)
         }
     }
@@ -128,18 +128,18 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             // One the rules refuse, then a good one.
             let (_, zero) = try device.deposit(account.id, fen: 0)
             let (_, good) = try device.deposit(account.id)
-            let answers = try await server.core.push(try device.push([enroll, zero, good]))
+            let answers = try await server.core.push(try device.push([enroll, zero, good])).answers
             #expect(answers.map(\.status) == [.accepted, .rejected, .accepted])
             #expect(answers.map(\.code) == [nil, "amount.zero", nil])
             // The device's clock runs two days fast (one is allowed).
             deviceClock.advance(seconds: 2 * 86_400)
             let (_, early) = try device.deposit(account.id)
-            let late = try await server.core.push(try device.push([early], at: server.clock.now))
+            let late = try await server.core.push(try device.push([early], at: server.clock.now)).answers
             #expect(late.map(\.code) == ["clock.drift"])
             #expect(try await server.core.feedHead() == 2)
             #expect(try await server.core.store.read { try await $0.chainHead(of: device.id) }?.sequence == 4)
             // Asked again, they get the same answers.
-            let again = try await server.core.push(try device.push([zero, early], at: server.clock.now))
+            let again = try await server.core.push(try device.push([zero, early], at: server.clock.now)).answers
             #expect(again.map(\.accepted) == [false, false] && again.map(\.code) == ["amount.zero", "clock.drift"])
         }
     }
@@ -151,13 +151,13 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             let device = TestDevice(now: { deviceClock.now })
             _ = try await server.core.enrol(device)
             let (account, enroll) = try device.enroll(6)
-            let first = try await server.core.push(try device.push([enroll]))
+            let first = try await server.core.push(try device.push([enroll])).answers
             #expect(first.map(\.status) == [.accepted])
             // The clock jumps two days ahead: two deposits made then are refused, in one push.
             deviceClock.advance(seconds: 2 * 86_400)
             let (_, early) = try device.deposit(account.id)
             let (_, later) = try device.deposit(account.id)
-            let refused = try await server.core.push(try device.push([early, later], at: server.clock.now))
+            let refused = try await server.core.push(try device.push([early, later], at: server.clock.now)).answers
             #expect(refused.map(\.code) == ["clock.drift", "clock.drift"])
             // Told once, although two change-sets were refused.
             let alerts = try await server.core.alerts().filter { $0.kind == Alert.clockAhead }
@@ -170,20 +170,20 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             device.rewindClock(to: enroll.changeSet.time)
             let (_, corrected) = try device.deposit(account.id)
             #expect(corrected.changeSet.time < early.changeSet.time)
-            let answers = try await server.core.push(try device.push([corrected], at: server.clock.now))
+            let answers = try await server.core.push(try device.push([corrected], at: server.clock.now)).answers
             #expect(answers.map(\.status) == [.accepted])
             #expect(try await server.core.feedHead() == 2)
             // A time at or before the last one the server took is still a regression.
             device.rewindClock(to: enroll.changeSet.time)
             let (_, regressed) = try device.deposit(account.id)
             await #expect(throws: ServerError.chainTime(index: 0)) {
-                try await server.core.push(try device.push([regressed], at: server.clock.now))
+                try await server.core.push(try device.push([regressed], at: server.clock.now)).answers
             }
             // Another refusal the same day adds no second alert.
             deviceClock.advance(seconds: 2 * 86_400)
             device.rewindClock(to: corrected.changeSet.time)
             let (_, again) = try device.deposit(account.id)
-            _ = try? await server.core.push(try device.push([again], at: server.clock.now))
+            _ = try? await server.core.push(try device.push([again], at: server.clock.now)).answers
             #expect(try await server.core.alerts().filter { $0.kind == Alert.clockAhead }.count == 1)
         }
     }
@@ -195,14 +195,14 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             _ = try await server.core.enrol(alice)
             _ = try await server.core.enrol(bob)
             let (account, enroll) = try alice.enroll(7)
-            _ = try await server.core.push(try alice.push([enroll]))
+            _ = try await server.core.push(try alice.push([enroll])).answers
             let (_, bobsEnrol) = try bob.enroll(8)
             let (_, intruding) = try bob.deposit(account.id)
             do {
-                _ = try await server.core.push(try bob.push([bobsEnrol, intruding]))
+                _ = try await server.core.push(try bob.push([bobsEnrol, intruding])).answers
                 Issue.record("a write outside the scope was accepted")
-            } catch let ServerError.pushPartlyForbidden(forbidden, results) {
-                #expect(forbidden == 1 && results.map(\.status) == [.accepted, .rejected])
+            } catch let ServerError.pushPartlyForbidden(forbidden, outcome) {
+                #expect(forbidden == 1 && outcome.answers.map(\.status) == [.accepted, .rejected])
             }
             // Neither sees the other's records.
             #expect(try await server.core.pullAll(bob).count == 1)
@@ -236,7 +236,7 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             agreement["monthlyFen"] = .integer(try #require(agreement["monthlyFen"]?.integerValue) + 100)
             fields["agreement"] = .object(agreement)
             let wrong = try worker.sign(.accountEnroll, [ProvidentSync.Operation(record: account.recordKey, kind: .create, fields: fields)])
-            let answer = try #require(try await server.core.push(try worker.push([wrong])).first)
+            let answer = try #require(try await server.core.push(try worker.push([wrong])).answers.first)
             #expect(answer.status == .rejected)
             #expect(answer.code == "policy.agreement_amount")
         }

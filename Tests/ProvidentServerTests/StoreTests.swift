@@ -135,7 +135,7 @@ import Testing
             let (account, enroll) = try worker.enroll(50)
             var chain = [enroll]
             for _ in 0..<5 { chain.append(try worker.deposit(account.id).1) }
-            _ = try await server.core.push(try worker.push(chain))
+            _ = try await server.core.push(try worker.push(chain)).answers
             try await server.core.addOfficeUser("li.na", password: SecretBytes(utf8: "another long password"))
             _ = try await server.core.importEmployers([EmployerRow(line: 2, form: {
                 var form = EmployerForm(creditCode: "91310115MA1K3BTP2B")
@@ -154,7 +154,7 @@ import Testing
             #expect(try await moved.feedHead() == 7)
             // The devices go on where they were: the same chain, the next positions.
             let (_, next) = try worker.deposit(account.id)
-            #expect(try await moved.push(try worker.push([chain[5], next])).map(\.status) == [.duplicate, .accepted])
+            #expect(try await moved.push(try worker.push([chain[5], next])).answers.map(\.status) == [.duplicate, .accepted])
             #expect(try await moved.feedHead() == 8)
             #expect(try await moved.officeUsers().map(\.name) == ["li.na"])
             // A database that holds a deployment is not copied into.
@@ -177,7 +177,7 @@ import Testing
         let worker = TestDevice(now: { clock.now })
         _ = try await core.enrol(worker)
         let (account, enroll) = try worker.enroll(60)
-        _ = try await core.push(try worker.push([enroll]))
+        _ = try await core.push(try worker.push([enroll])).answers
         try cluster.restartAbruptly()
         // Whatever happens to requests while it restarts, nothing acknowledged is lost and the
         // server comes back without being restarted itself.
@@ -186,7 +186,7 @@ import Testing
             let (_, deposit) = try worker.deposit(account.id)
             while true {
                 do {
-                    accepted += try await core.push(try worker.push([deposit])).filter(\.accepted).count
+                    accepted += try await core.push(try worker.push([deposit])).answers.filter(\.accepted).count
                     break
                 } catch let failure as StoreFailure {
                     #expect(failure.kind == .unavailable)

@@ -34,7 +34,7 @@ import Testing
 
             // Now it pushes change-sets the device key signed, and pulls.
             let answers = try await server.core.push(try device.request("POST", "/v1/push", body: .object(["changeSets": .array([enroll.envelopeValue])]),
-                                                                        transport: transport))
+                                                                        transport: transport)).answers
             #expect(answers.map(\.status) == [.accepted])
             let known = try #require(try await server.core.device(device.id))
             let page = try await server.core.feedPage(for: known, request: try device.request("GET", "/v1/pull", query: "?cursor=0&limit=10",
@@ -46,7 +46,7 @@ import Testing
             let forged = try SignedChangeSet(bytes: deposit.bytes, signature: transport.signature(for: deposit.bytes).bytes)
             await #expect(throws: ServerError.changeSetRefused(.badSignature, index: 0)) {
                 try await server.core.push(try device.request("POST", "/v1/push", body: .object(["changeSets": .array([forged.envelopeValue])]),
-                                                              transport: transport))
+                                                              transport: transport)).answers
             }
 
             // A new transport key replaces the old one.

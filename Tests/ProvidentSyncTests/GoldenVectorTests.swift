@@ -148,6 +148,21 @@ import Testing
         #expect(try LogCheckpoint.verified(note, key: key.publicKey).root == root)
         let receipt = LogReceipt.signed(id: try #require(Digest256(hex: try vector("create.id"))), position: 1, time: 1_795_397_400_000, key: key)
         #expect(Hex.encode(receipt.signature.bytes) == (try vector("log.receipt")))
+        let list = [(id: try #require(Digest256(hex: try vector("create.id"))), position: UInt64(1)),
+                    (id: try #require(Digest256(hex: try vector("update.id"))), position: UInt64(2))]
+        let batch = try #require(ReceiptBatch.signed(list, time: 1_795_397_400_000, key: key))
+        #expect(Hex.encode(batch.signature.bytes) == (try vector("log.receipts")))
+        #expect(batch.receipt(id: list[1].id, position: 2).isValid(for: key.publicKey))
+
+        // §11.15: the witness of the second seed's key cosigns the checkpoint of 7 entries.
+        let witnessKey = try SigningKey(seed: Array(32..<64).map(UInt8.init))
+        let witness = LogWitness(device: DeviceID(publicKey: witnessKey.publicKey), key: witnessKey.publicKey)
+        #expect(witness.verifierKey == (try vector("log.witness-key")))
+        let checkpoint = LogCheckpoint(origin: try vector("log.origin"), size: 7, root: root)
+        let line = LogWitness.cosign(checkpoint, time: 1_795_397_400, name: witness.name, key: witnessKey)
+        #expect(line == (try vector("log.cosignature-7")))
+        #expect(witness.cosigned(LogWitness.adding([line], to: note), checkpoint: checkpoint) == 1_795_397_400)
+        #expect(LogWitness(name: witness.name, key: key.publicKey).cosigned(LogWitness.adding([line], to: note), checkpoint: checkpoint) == nil)
     }
 
     @Test func theVectorsChainAndMerge() throws {

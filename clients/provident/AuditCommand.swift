@@ -26,6 +26,7 @@ struct AuditCommand: ParsableCommand {
         let replica = device.replica
         let serverKey = try replica.syncState().serverKey
         let held = try replica.logCheckpoint()
+        let witnesses = try replica.logWitnesses()
         let receipts = try replica.receiptCounts()
         let findings = try replica.evidence()
         let (proven, wrong, waiting) = (receipts.proven, receipts.wrong, receipts.waiting)
@@ -35,6 +36,8 @@ struct AuditCommand: ParsableCommand {
             let document: CanonicalValue = .object([
                 "serverKey": serverKey.map { .string(Base64.encode($0.bytes)) } ?? .null,
                 "checkpoint": held.map { .string($0.note) } ?? .null,
+                "witnessed": held?.witnessed.map { .object(["checkpoint": .string($0.note), "cosigners": .integer(Int64($0.cosigners))]) } ?? .null,
+                "witnesses": .array(witnesses.map { .string($0.verifierKey) }),
                 "receipts": .object(["held": .integer(Int64(receipts.held)), "proven": .integer(Int64(proven)),
                                      "waiting": .integer(Int64(waiting)), "wrong": .integer(Int64(wrong))]),
                 "findings": .array(findings.map { finding in
@@ -49,6 +52,13 @@ struct AuditCommand: ParsableCommand {
                                "服务器日志 \(checkpoint.origin)：已核验检查点（日志共 \(held.size) 个条目）。"))
             } else {
                 Terminal.say(t("No checkpoint of the server's log verified yet: sync first.", "尚未核验服务器日志的检查点：请先同步。"))
+            }
+            if let witnessed = held?.witnessed {
+                Terminal.say(t("Witnessed: the first \(witnessed.size) entries, cosigned by \(witnessed.cosigners) of the \(witnesses.count) auditor(s) this device knows; the log served here extends them.",
+                               "见证：前 \(witnessed.size) 个条目已由本设备所知 \(witnesses.count) 个审计方中的 \(witnessed.cosigners) 个联署；此处所得日志是其延续。"))
+            } else if !witnesses.isEmpty || device.policy.witnesses > 0 {
+                Terminal.say(t("Witnessed: not yet — no checkpoint cosigned by the server's auditors has reached this device.",
+                               "见证：尚无——本设备尚未收到服务器审计方联署的检查点。"))
             }
             Terminal.say(t("Receipts: \(receipts.held) held — \(proven) proven in the log, \(waiting) waiting for the next sync, \(wrong) found wrong.",
                            "回执：共 \(receipts.held) 份，其中 \(proven) 份已在日志中证实，\(waiting) 份待下次同步核验，\(wrong) 份有误。"))
@@ -89,9 +99,16 @@ struct AuditCommand: ParsableCommand {
         case "log.rollback":
             return t("the server signed a log of \(sizes("given")) entries after one of \(sizes("held")): a log never shrinks.",
                      "服务器在签署含 \(sizes("held")) 条记录的日志之后，又签署了只含 \(sizes("given")) 条的日志：日志不应缩短。")
+        case "log.inconsistent" where !LogWitness.lines(of: material["held"]?.stringValue ?? "").isEmpty:
+            return t("the server's log of \(sizes("given")) entries does not extend the one of \(sizes("held")) its auditors cosigned: it shows this device another history than theirs.",
+                     "服务器含 \(sizes("given")) 条记录的日志并非其审计方联署的 \(sizes("held")) 条日志的延续：服务器向本设备展示的历史与审计方所见不同。")
         case "log.inconsistent":
             return t("the server's log of \(sizes("given")) entries does not extend the one of \(sizes("held")) it signed before.",
                      "服务器含 \(sizes("given")) 条记录的日志并非其此前签署的 \(sizes("held")) 条日志的延续。")
+        case "log.witness":
+            let problem = material["problem"]?.stringValue ?? ""
+            return t("a checkpoint said to be witnessed could not be taken (\(problem)); the one held before is kept.",
+                     "某个声称已见证的检查点无法采用（\(problem)）；仍保留此前的见证检查点。")
         case "log.page":
             return t("a page of the feed does not match the checkpoint the server signed with it: entries were changed, moved or left out.",
                      "数据流的某一页与服务器随附签署的检查点不符：有记录被更改、移动或遗漏。")

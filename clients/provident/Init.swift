@@ -115,6 +115,11 @@ struct Init: AsyncParsableCommand {
                 Terminal.say(t("Account \(account) claimed. Next: `provident sync` to fetch it.", "已认领账户 \(account)。下一步：用 `provident sync` 获取账户数据。"))
                 return
             }
+            if enrolled.role == .auditor {
+                Terminal.say(t("Next: `provident sync` to check and cosign the server's log; `provident audit` shows what was found.",
+                               "下一步：用 `provident sync` 核对并联署服务器的日志；`provident audit` 显示核对结果。"))
+                return
+            }
             if enrolled.role != .selfService {
                 Terminal.say(t("Next: `provident sync` to fetch your branch's data.", "下一步：用 `provident sync` 获取本管理部的数据。"))
                 return
@@ -206,6 +211,10 @@ struct WhoAmI: ParsableCommand {
         Terminal.say(t("Device id:        ", "设备 ID:     ") + state.id.rawValue)
         Terminal.say(t("Key fingerprint:  ", "密钥指纹：    ") + Self.fingerprint(state.publicKey))
         Terminal.say(t("Role:             ", "角色：        ") + role)
+        if state.role == .auditor {
+            // What devices and the office compare to know this auditor's cosignatures (§11.15).
+            Terminal.say(t("Witness key:      ", "见证密钥：    ") + LogWitness(device: state.id, key: state.publicKey).verifierKey)
+        }
         Terminal.say(t("Account:          ", "账户：        ") + (state.accountID ?? t("none yet", "尚未开户")))
         Terminal.say(t("Set up:           ", "设置时间：    ") + state.createdAt.shanghaiDisplay)
         Terminal.say(t("Data folder:      ", "数据文件夹：  ") + device.directory.path)
@@ -220,6 +229,7 @@ struct WhoAmI: ParsableCommand {
         case .selfService: t("worker's own device", "个人设备")
         case .field: t("outreach laptop", "外勤笔记本")
         case .office: t("central office", "中心")
+        case .auditor: t("auditor (witnesses the server's log)", "审计（见证服务器日志）")
         }
     }
 

@@ -63,6 +63,9 @@ struct SyncCommand: AsyncParsableCommand {
         /// and the findings against the server's log held (`provident audit`).
         let logSize: UInt64?
         let receiptsProven, logFaults: Int
+        /// How far the log is witnessed: the size of the largest checkpoint its auditors cosigned
+        /// that this device holds (sync-protocol.md §11.15).
+        let witnessedSize: UInt64?
     }
 
     /// Tells the user which changes the server refused, and that they were taken back.
@@ -125,7 +128,8 @@ struct SyncCommand: AsyncParsableCommand {
                                         refused: report.refusals.map { Refused(sequence: $0.sequence, action: $0.action, code: $0.code, message: $0.message) },
                                         clockSkewMillis: report.clockSkewMillis, serverRestored: report.serverRestored,
                                         reenrolled: report.reenrolled, refilled: report.refilled, pruned: report.pruned,
-                                        logSize: report.logSize, receiptsProven: report.receiptsProven, logFaults: faults))
+                                        logSize: report.logSize, receiptsProven: report.receiptsProven, logFaults: faults,
+                                        witnessedSize: try device.replica.logCheckpoint()?.witnessed?.size))
             return
         }
         if report.reenrolled {

@@ -101,6 +101,10 @@ public protocol ServerReading: Sendable {
     func logSize() async throws -> UInt64
     /// The stored hashes of these log nodes, where held.
     func logNodes(_ nodes: [LogNode]) async throws -> [LogNode: Digest256]
+    /// The active auditors, the log's witnesses (sync-protocol.md §11.15), by device id.
+    func auditors() async throws -> [RegisteredDevice]
+    /// The largest checkpoint (size and root) that at least `quorum` active auditors cosigned.
+    func witnessedCheckpoint(quorum: Int) async throws -> WitnessedCheckpoint?
     /// The entry ids (§11.6) of the feed entries at these positions, where the feed holds one.
     func feedEntryIDs(at positions: [UInt64]) async throws -> [UInt64: Digest256]
     /// The entry ids of the feed entries after `after` up to `through`, oldest first.
@@ -235,6 +239,9 @@ public protocol ServerWriting: ServerReading {
     /// Stores new log nodes and the log's new size, under the lock of the feed's end (taken by
     /// `reserveFeedPositions` earlier in the transaction).
     func appendLog(_ nodes: [(LogNode, Digest256)], size: UInt64) async throws
+    /// Keeps an auditor's cosignature of the checkpoint of `size` and `root` (one per auditor and
+    /// size); returns how many active auditors have cosigned that checkpoint.
+    func addCosignature(witness: DeviceID, size: UInt64, root: Digest256, line: String, at: Instant) async throws -> Int
 
     // MARK: Reconciliation
 

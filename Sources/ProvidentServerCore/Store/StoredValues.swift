@@ -147,6 +147,20 @@ public struct NewFeedEntry: Sendable {
     }
 }
 
+/// The largest checkpoint of the log that enough active auditors cosigned (sync-protocol.md
+/// §11.15): the size and root they cosigned, and their cosignature lines.
+public struct WitnessedCheckpoint: Hashable, Sendable {
+    public let size: UInt64
+    public let root: Digest256
+    public let lines: [String]
+
+    public init(size: UInt64, root: Digest256, lines: [String]) {
+        self.size = size
+        self.root = root
+        self.lines = lines
+    }
+}
+
 /// Feed positions reserved by a writer: the first, and the mark of the entry before it (nil
 /// when there is none, or it was written before the feed had marks).
 public struct FeedReservation: Sendable {
