@@ -59,6 +59,9 @@ extension LocalDevice {
             "server": .string(Base64.encode(serverKey.bytes)), "createdAt": .integer(now.millisSinceEpoch),
             "changeSets": .array(changeSets.map(\.envelopeValue)), "cursor": state.cursor.map { .integer(Int64($0)) } ?? .null,
             "mark": state.cursor == nil ? .null : state.cursorMark.map { .string($0.hex) } ?? .null,
+            // The checkpoint of the server's log this device holds (§11.14): the answer proves
+            // the log extends it, and the server learns what its devices saw.
+            "checkpoint": try replica.logCheckpoint().map { .string($0.note) } ?? .null,
         ])
         let bytes: [UInt8]
         if let deviceKey {
@@ -122,12 +125,31 @@ extension LocalDevice {
         let drift = SyncError.clockDrift(aheadMillis: 0, allowedMillis: 0).code
         if report.refusals.contains(where: { $0.code == drift }) { try replica.rewindClockAfterDrift(code: drift) }
 
+        // The answer's log (§11.14), checked like a pull's before any entry or snapshot is applied;
+        // an answer of a server before revision 1.6 carries none and is applied unchecked.
+        let applying = restart ? !(state.cursor == cursor && state.cursorMark == mark) : (state.cursor.map { $0 < cursor } ?? true)
+        var checkpoint: HeldCheckpoint?
+        if applying, let log = body["log"], log != .null {
+            let ids = zip(positions, entries).map { (position: $0.0, id: $0.1.entryID) }
+            do {
+                let checked = try LogCheck.page(log, entries: ids, held: try replica.logCheckpoint(), serverKey: serverKey,
+                                                restored: restart && state.cursor != nil,
+                                                witnesses: LogCheck.Witnesses(known: try replica.logWitnesses(), quorum: policy.witnesses))
+                for finding in checked.findings { try replica.addEvidence(kind: finding.kind, material: finding.material, at: now) }
+                try replica.learnWitnesses(checked.learned, at: now)
+                checkpoint = checked.checkpoint
+            } catch let violation as LogViolation {
+                try replica.addEvidence(kind: violation.kind, material: violation.material, at: now)
+                throw SyncFailure.logViolation(kind: violation.kind, findings: 1)
+            }
+        }
+
         if restart {
             if state.cursor == cursor, state.cursorMark == mark {
                 report.alreadyApplied = true
             } else {
                 // A snapshot: this device had none, or the server's feed is not the one it read.
-                try replica.applyWholeSnapshot(documents, mark: mark, now: now)
+                try replica.applyWholeSnapshot(documents, mark: mark, checkpoint: checkpoint, now: now)
                 for document in documents {
                     if case let .records(states) = document.content { report.snapshotRecords += states.count }
                 }
@@ -142,7 +164,7 @@ extension LocalDevice {
             for entry in fresh {
                 if case let .document(document) = entry, case let .scopeExit(keys) = document.content { report.removed += keys.count }
             }
-            try replica.applyFeedPage(fresh, cursor: cursor, mark: mark, now: now)
+            try replica.applyFeedPage(fresh, cursor: cursor, mark: mark, checkpoint: checkpoint, now: now)
             report.received = fresh.count
         }
 

@@ -46,6 +46,13 @@ extension ServerCore {
             guard let value = Digest256(hex: text) else { throw Bundle.Problem.unreadable(detail: "mark") }
             mark = value
         }
+        // The checkpoint of the log the device holds (revision 1.6; absent before): the answer
+        // proves the log extends it, and a checkpoint this log does not hold alerts the office.
+        var held: String?
+        if let value = body["checkpoint"], value != .null {
+            guard let text = value.stringValue else { throw Bundle.Problem.unreadable(detail: "checkpoint") }
+            held = text
+        }
 
         // The device, as a request's signature is checked (§11.2): known, active, its key or
         // the transport key it certified.
@@ -63,6 +70,7 @@ extension ServerCore {
         // The change-sets, exactly as a push: all decoded and verified before anything is touched.
         let batch = try Self.decode(envelopes, signedBy: device)
         let outcome = batch.isEmpty ? PushOutcome(answers: [], receipt: nil) : try await judge(batch, from: device, via: "bundle", now: clock(), language: language)
+        let heldCheckpoint = try await gossiped(held, by: deviceID)
 
         // The feed after the device's cursor, or a snapshot.
         let scopes = try await store.read { try await $0.device(deviceID) }?.grant.readScopes ?? device.grant.readScopes
@@ -118,10 +126,36 @@ extension ServerCore {
             "cursor": .integer(Int64(end)), "mark": endMark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead)),
         ]
         members.merge(outcome.canonicalMembers) { _, new in new }
+        // The log, as a pull carries it (§11.14): the checkpoint, the proof from the device's,
+        // the batch proof of the entries carried, and what the auditors cosigned.
+        let carried = entries.compactMap { $0.objectValue?["position"]?.integerValue.map { UInt64($0) } }
+        members["log"] = try await store.read { tx in try await self.logAnswer(tx, positions: carried, known: heldCheckpoint?.size) }.canonicalValue
         let answer: CanonicalValue = .object(members)
         logger.info("bundle imported", metadata: ["sync.device": .string(deviceID.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                                   "sync.bundle.entries": .stringConvertible(entries.count)])
         return BundleImport(answer: try Bundle.seal(answer, signingWith: key), device: deviceID, results: outcome.answers, entries: entries.count,
                             snapshotRecords: snapshotRecords, restarted: restart)
+    }
+
+    /// Reads the checkpoint a device's bundle gossips (§11.13): one this server signed, or nil.
+    /// One its log does not hold — beyond it, or another root at its size — raises an alert for
+    /// the office: a device saw a log this server no longer has.
+    func gossiped(_ note: String?, by device: DeviceID) async throws -> LogCheckpoint? {
+        guard let note, let checkpoint = try? LogCheckpoint.verified(note, key: key.publicKey) else { return nil }
+        let now = clock()
+        let holds = try await store.read { tx -> Bool in
+            let size = try await tx.logSize()
+            guard checkpoint.size <= size else { return false }
+            return try await Self.withLogNodes(tx) { MerkleLog.root(size: checkpoint.size, node: $0) } == checkpoint.root
+        }
+        guard !holds else { return checkpoint }
+        logger.warning("a device holds a checkpoint this log does not", metadata: ["sync.device": .string(device.rawValue),
+                                                                                   "log.size": .stringConvertible(checkpoint.size)])
+        try await store.write { tx in
+            try await tx.addAlert(Alert(kind: Alert.logDiverged, device: device,
+                                        detail: "holds a checkpoint of \(checkpoint.size) entries this server signed that its log does not hold: restored from an older copy, or its database edited",
+                                        at: now))
+        }
+        return nil
     }
 }

@@ -121,9 +121,10 @@ extension ReplicaDatabase {
     /// Replaces where this device stands with a whole snapshot given at once (a bundle's answer):
     /// every page's records joined and the cursor set to their `asOf` with `mark`, in one
     /// transaction, so an interrupted import leaves the device where it was.
-    public func applyWholeSnapshot(_ documents: [SignedDocument], mark: Digest256?, now: Instant) throws {
+    public func applyWholeSnapshot(_ documents: [SignedDocument], mark: Digest256?, checkpoint: HeldCheckpoint? = nil, now: Instant) throws {
         guard let asOf = documents.first?.asOf else { return }
         try write { db in
+            if let checkpoint { try Self.keep(checkpoint, in: db, at: now) }
             var times: [HLCTimestamp] = []
             for document in documents {
                 guard case let .records(states) = document.content else { continue }

@@ -36,7 +36,7 @@ public struct LogWitness: Hashable, Sendable {
     /// Reads a verifier key; nil when it is not one of an Ed25519 cosignature key whose key id
     /// matches its name and key.
     public init?(verifierKey text: String) {
-        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[0].contains(" "),
               let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == 0x04,
               let key = try? PublicKey(bytes: Array(blob.dropFirst())) else { return nil }

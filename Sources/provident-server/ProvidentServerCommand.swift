@@ -307,7 +307,7 @@ struct CheckCommand: AsyncParsableCommand {
 }
 
 struct AlertsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alerts", abstract: t("List what the office should look at: forked devices, devices whose clock runs ahead.", "列出中心应关注的事项：历史分叉的设备、时钟偏快的设备。"))
+    static let configuration = CommandConfiguration(commandName: "alerts", abstract: t("List what the office should look at: forked devices, devices whose clock runs ahead, devices holding a log this server no longer has.", "列出中心应关注的事项：历史分叉的设备、时钟偏快的设备、持有本服务器已不具备的日志的设备。"))
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {

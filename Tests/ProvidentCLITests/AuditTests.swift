@@ -165,6 +165,49 @@ import Testing
         #expect(try server.query("SELECT count(*) FROM log_cosignatures") == "1")
     }
 
+    @Test func aBundleCarriesTheLogAndTheCheckpointItsDeviceHolds() throws {
+        let server = try ServerProcess(policy: Self.policy)
+        let worker = try CLI()
+        try worker.enrolledWorker(server: server.url)
+        #expect(try worker.sign(["deposit", "--lump", "--amount", "88"]).status == 0)
+        try worker.sync()
+        let usb = worker.home + "/usb"
+        try FileManager.default.createDirectory(atPath: usb, withIntermediateDirectories: true)
+
+        // By hand, the answer's log is checked and its checkpoint kept.
+        #expect(try worker.sign(["deposit", "--lump", "--amount", "120"]).status == 0)
+        #expect(try worker.run(["bundle", "export", usb + "/one.bundle"]).status == 0)
+        // The office imports with the city's policy, as the deployment's environment gives it.
+        let policy = ["PROVIDENT_POLICY_PATH": try #require(server.policyFile)]
+        let first = try server.admin(["bundle", "import", usb + "/one.bundle", "--answer", usb + "/one-answer.bundle"], environment: policy)
+        #expect(first.status == 0 && first.stdout.contains("1 accepted"), "\(first.stdout)\(first.stderr)")
+        let applied = try worker.run(["bundle", "import", usb + "/one-answer.bundle"])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let held = try #require(try Self.audit(worker)["checkpoint"] as? String)
+        #expect(held.split(separator: "\n")[1] == Substring(try server.query("SELECT logged FROM feed_head")), "\(held)")
+
+        // The server's log is rewritten behind its back; the next bundle gossips the checkpoint
+        // the laptop holds: the office is alerted, and the laptop applies nothing of the answer.
+        let positions = try Self.changeSetPositions(server, count: 2)
+        try server.tamper([
+            "UPDATE feed SET device_seq = CASE seq WHEN \(positions[0]) THEN 2 ELSE 1 END WHERE seq IN (\(positions[0]), \(positions[1]))",
+            "DELETE FROM log_nodes", "UPDATE feed_head SET logged = 0",
+        ])
+        server.crash()
+        try server.start()
+        #expect(try worker.sign(["deposit", "--lump", "--amount", "30"]).status == 0)
+        #expect(try worker.run(["bundle", "export", usb + "/two.bundle"]).status == 0)
+        let second = try server.admin(["bundle", "import", usb + "/two.bundle", "--answer", usb + "/two-answer.bundle"], environment: policy)
+        #expect(second.status == 0 && second.stdout.contains("1 accepted"), "\(second.stdout)\(second.stderr)")
+        let alerts = try server.admin(["alerts"])
+        #expect(alerts.stdout.contains("log.diverged"), "\(alerts.stdout)")
+        let before = try worker.digest()
+        let refused = try worker.run(["bundle", "import", usb + "/two-answer.bundle"])
+        #expect(refused.status == 11 && refused.stderr.contains("log.inconsistent"), "\(refused.stdout)\(refused.stderr)")
+        #expect(try worker.digest() == before)
+        try Self.verifyEvidence(worker)
+    }
+
     /// Checks a device's evidence with the verifier in another language, from the spec alone.
     static func verifyEvidence(_ cli: CLI, saying words: String? = nil) throws {
         let result = try cli.run(["audit", "--json"])

@@ -168,4 +168,23 @@ import Testing
         #expect(!LogReceipt(id: receipt.id, position: 6, time: receipt.time, signature: receipt.signature).isValid(for: key.publicKey))
         #expect(LogReceipt(receipt.canonicalValue, id: receipt.id) == receipt)
     }
+
+    @Test func witnessKeysAndCosignaturesRoundTripForAnyKey() throws {
+        let checkpoint = LogCheckpoint(origin: "provident/0011223344556677", size: 9, root: Digest256(hashing: [9]))
+        let note = checkpoint.signed(with: SigningKey.generate())
+        for _ in 0..<300 {
+            // Base64 of a key often holds "+", the verifier key's separator.
+            let key = SigningKey.generate()
+            let witness = LogWitness(device: DeviceID(publicKey: key.publicKey), key: key.publicKey)
+            #expect(LogWitness(verifierKey: witness.verifierKey) == witness, "\(witness.verifierKey)")
+            let line = LogWitness.cosign(checkpoint, time: 1_795_397_400, name: witness.name, key: key)
+            let cosigned = LogWitness.adding([line], to: note)
+            #expect(witness.cosigned(cosigned, checkpoint: checkpoint) == 1_795_397_400)
+            #expect(LogWitness.lines(of: cosigned) == [line])
+            let moved = LogCheckpoint(origin: checkpoint.origin, size: 10, root: checkpoint.root)
+            #expect(witness.cosigned(cosigned, checkpoint: moved) == nil)
+        }
+        #expect(LogWitness(verifierKey: "provident-witness/x+00000000+AAAA") == nil)
+        #expect(LogWitness(verifierKey: "no separators") == nil)
+    }
 }

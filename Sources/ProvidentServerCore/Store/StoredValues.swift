@@ -59,6 +59,9 @@ public struct Alert: Hashable, Sendable {
     public static let fork = "fork"
     /// A device whose change-sets are refused because its clock runs ahead (`clock.drift`).
     public static let clockAhead = "clock.ahead"
+    /// A device holds a checkpoint this server signed that its log does not hold: the server was
+    /// restored from an older copy, or its database edited (sync-protocol.md §11.14).
+    public static let logDiverged = "log.diverged"
 
     public let kind: String
     public let device: DeviceID?
