@@ -173,6 +173,11 @@ def compute():
     out["log.witness-key"] = f"{name}+{witness_id.hex()}+" + base64.b64encode(b"\x04" + witness_public).decode()
     seconds = 1795397400
     cosignature = witness.sign(f"cosignature/v1\ntime {seconds}\n".encode() + body)
+    # §11.16: the seed's key as an office device announces the 7-entry log after the first 3.
+    office = "provident-office/" + fingerprint.hex()[:32]
+    epoch = (f"provident-epoch/v1\n{origin}\nends 3 {base64.b64encode(mth(entries[:3])).decode()}\n"
+             f"starts 7 {base64.b64encode(root).decode()}\ntime 1795397400000\n").encode()
+    out["log.epoch-7"] = f"\u2014 {office} " + base64.b64encode(sha(office.encode() + b"\n\x01" + public)[:4] + key.sign(epoch)).decode()
     out["log.cosignature-7"] = f"\u2014 {name} " + base64.b64encode(witness_id + seconds.to_bytes(8, "big") + cosignature).decode()
     return out
 

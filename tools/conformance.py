@@ -556,6 +556,27 @@ def log_and_witnesses(server, suite):
     if vkey not in log.get("witnesses", []) or line not in (log.get("witnessed") or ""):
         suite.failures.append(f"§11.15: the pull does not carry the auditor and what it cosigned: {log}")
 
+    # §11.16: an office device announces that the log begins again.
+    office = Device(server)
+    suite.expect("an office laptop for the log's epochs", office.enrol("invite", server.invite("office")), 201)
+    office_name = "provident-office/" + office.id
+    office_id = hashlib.sha256(office_name.encode() + b"\n\x01" + office.public).digest()[:4]
+    root_line = text.split("\n")[2]
+    body = f"provident-epoch/v1\n{origin}\nends 0 {b64(hashlib.sha256(b'').digest())}\nstarts {size} {root_line}\ntime {now_ms()}\n"
+
+    def epoch(signer, key_id=office_id):
+        return body + f"\n\u2014 {office_name} " + b64(key_id + signer.sign(body.encode())) + "\n"
+    suite.expect("an epoch announced by a device that is not an office's",
+                 keeper.request("POST", "/v1/log/epoch", body={"epoch": epoch(keeper.key)}), 403, "log.not_office")
+    suite.expect("an epoch signed by another key", office.request("POST", "/v1/log/epoch", body={"epoch": epoch(Ed25519PrivateKey.generate())}),
+                 400, "log.epoch")
+    suite.expect("an office device's epoch", office.request("POST", "/v1/log/epoch", body={"epoch": epoch(office.key)}), 200)
+    announced = keeper.request("GET", "/v1/log/epochs")[1]
+    office_vkey = f"{office_name}+{office_id.hex()}+{b64(bytes([1]) + office.public)}"
+    if [item.get("epoch") for item in announced.get("epochs", [])] != [epoch(office.key)] or \
+            office_vkey not in keeper.request("GET", "/v1/pull", query="?cursor=0&logSize=0")[1].get("log", {}).get("offices", []):
+        suite.failures.append(f"§11.16: the epoch or the office's key is not given back: {announced}")
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -131,12 +131,28 @@ extension LocalDevice {
         var checkpoint: HeldCheckpoint?
         if applying, let log = body["log"], log != .null {
             let ids = zip(positions, entries).map { (position: $0.0, id: $0.1.entryID) }
+            let held = try replica.logCheckpoint()
+            // A server restored from an older copy: its log begins again only as an office device
+            // this device knows announced it (§11.16); a device that knows none takes it as before.
+            var epoch: String?
+            let offices = try replica.logOffices()
+            if restart, state.cursor != nil, let held, !offices.isEmpty,
+               let note = log.objectValue?["checkpoint"]?.stringValue, let given = try? LogCheckpoint.verified(note, key: serverKey),
+               given.size < held.size || log.objectValue?["consistency"].flatMap({ LogCheck.hashes($0) }).map({
+                   !MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: given.size, newRoot: given.root, proof: $0) }) != false {
+                guard let announced = LogCheck.announced(body["epochs"]?.arrayValue ?? [], checkpoint: given, held: held, offices: offices) else {
+                    throw SyncFailure.restoreUnannounced
+                }
+                epoch = announced
+            }
             do {
-                let checked = try LogCheck.page(log, entries: ids, held: try replica.logCheckpoint(), serverKey: serverKey,
-                                                restored: restart && state.cursor != nil,
+                let checked = try LogCheck.page(log, entries: ids, held: held, serverKey: serverKey,
+                                                restored: restart && state.cursor != nil, epoch: epoch,
                                                 witnesses: LogCheck.Witnesses(known: try replica.logWitnesses(), quorum: policy.witnesses))
                 for finding in checked.findings { try replica.addEvidence(kind: finding.kind, material: finding.material, at: now) }
                 try replica.learnWitnesses(checked.learned, at: now)
+                try replica.learnOffices(checked.offices, at: now)
+                if checked.restarted { try replica.markReceiptsBeforeRestart() }
                 checkpoint = checked.checkpoint
             } catch let violation as LogViolation {
                 try replica.addEvidence(kind: violation.kind, material: violation.material, at: now)

@@ -47,7 +47,11 @@ enum LogCheck {
     struct Checked: Sendable {
         var checkpoint: HeldCheckpoint?
         var learned: [LogWitness] = []
+        /// Office devices first seen, which may announce the log's epochs (§11.16).
+        var offices: [(name: String, key: PublicKey)] = []
         var findings: [LogViolation] = []
+        /// The log began again, announced by the office (a restore): receipts held are the old log's.
+        var restarted: Bool { findings.contains { $0.kind == "log.restart" } }
     }
 
     /// Checks a pull answer's `log` against the checkpoint held and the page's entries, and its
@@ -55,8 +59,10 @@ enum LogCheck {
     /// (`restored`) and its log began again, that is a finding and the new log is taken. A
     /// server that has never given a log (older than revision 1.5) is read as before, until it
     /// gives one.
+    /// `epoch` is the office's announcement of the restore (§11.16) that lets a restored server's
+    /// log begin again, recorded with the finding.
     static func page(_ value: CanonicalValue?, entries: [(position: UInt64, id: Digest256)], held: HeldCheckpoint?, serverKey: PublicKey,
-                     restored: Bool, witnesses: Witnesses) throws -> Checked {
+                     restored: Bool, epoch: String? = nil, witnesses: Witnesses) throws -> Checked {
         guard let value, value != .null else {
             guard let held else { return Checked() }
             throw LogViolation(kind: "log.missing", material: material(serverKey, ["held": .string(held.note)]))
@@ -88,7 +94,9 @@ enum LogCheck {
                 // A server restored from a copy, confirmed by its key, begins its log again: that
                 // is recorded, and the new log is taken from here.
                 guard restored else { throw finding }
-                checked.findings.append(LogViolation(kind: "log.restart", material: finding.material))
+                var material = finding.material.objectValue ?? [:]
+                material["epoch"] = epoch.map(CanonicalValue.string) ?? .null
+                checked.findings.append(LogViolation(kind: "log.restart", material: .object(material)))
             }
         }
         let leaves = entries.map { (index: $0.position - 1, hash: MerkleLog.leafHash($0.id)) }
@@ -100,10 +108,27 @@ enum LogCheck {
         let witnessed = try Self.witnessed(object, checkpoint: checkpoint, note: note, serverKey: serverKey, witnesses: witnesses, into: &checked)
         // A page without a witnessed checkpoint keeps the one held, which the new checkpoint
         // extends — unless the log began again (a restore the device confirmed).
-        let restarted = checked.findings.contains { $0.kind == "log.restart" }
         checked.checkpoint = HeldCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note,
-                                            witnessed: witnessed ?? (restarted ? nil : held?.witnessed))
+                                            witnessed: witnessed ?? (checked.restarted ? nil : held?.witnessed))
+        checked.offices = (object["offices"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(LogEpoch.office(verifierKey:)) }
         return checked
+    }
+
+    /// The office's announcement among `items` (`{"epoch","consistency"}`, §11.16) that lets the
+    /// log begin again at `checkpoint` for a device holding `held`: signed by one of `offices`,
+    /// made since the device last verified the log (five minutes allowed for clocks), and
+    /// extended by `checkpoint`.
+    static func announced(_ items: [CanonicalValue], checkpoint: LogCheckpoint, held: HeldCheckpoint,
+                          offices: [(name: String, key: PublicKey)]) -> String? {
+        let since = (held.verifiedAt?.millisSinceEpoch ?? 0) - 300_000
+        for item in items {
+            guard let text = item.objectValue?["epoch"]?.stringValue, let (epoch, _) = LogEpoch.verified(text, offices: offices),
+                  epoch.origin == checkpoint.origin, epoch.time >= since, let proof = hashes(item.objectValue?["consistency"]),
+                  MerkleLog.verifyConsistency(old: epoch.starts.size, oldRoot: epoch.starts.root, new: checkpoint.size, newRoot: checkpoint.root,
+                                              proof: proof) else { continue }
+            return text
+        }
+        return nil
     }
 
     /// Checks the witnesses and the witnessed checkpoint of a `log` (§11.15): learns new

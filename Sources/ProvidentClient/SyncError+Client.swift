@@ -32,13 +32,16 @@ public enum SyncFailure: ProvidentError, Hashable {
     /// The server's log does not hold what it signed (sync-protocol.md §11.14): `kind` of the
     /// first of `findings` findings, each kept for `provident audit`.
     case logViolation(kind: String, findings: Int)
+    /// The server was restored from an older copy and its log begins again, but no office device
+    /// this device knows has announced it (sync-protocol.md §11.16): nothing is taken from it.
+    case restoreUnannounced
 
     /// How surfaces report it.
     public var kind: ErrorKind {
         switch self {
         case .noServer: .invalidInput
         case .unreachable, .offline, .retryLater: .unavailable
-        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill, .untrustedCertificate, .logViolation: .remoteRefusal
+        case .refused, .badAnswer, .serverKeyChanged, .cannotRefill, .untrustedCertificate, .logViolation, .restoreUnannounced: .remoteRefusal
         case .forgottenByServer(let staff, _): staff ? .remoteRefusal : .credentials
         case .notEnrolled: .credentials
         }
@@ -57,6 +60,7 @@ public enum SyncFailure: ProvidentError, Hashable {
         case .forgottenByServer: "sync.forgotten_by_server"
         case .cannotRefill: "sync.cannot_refill"
         case .logViolation: "sync.log_violation"
+        case .restoreUnannounced: "sync.restore_unannounced"
         case let .retryLater(_, _, report): report.code
         }
     }
@@ -97,6 +101,9 @@ public enum SyncFailure: ProvidentError, Hashable {
         case let .cannotRefill(sequences, keptDays):
             l.pick("The server was restored from an older copy and lacks this device's change-sets \(sequences.lowerBound)–\(sequences.upperBound), which this device no longer holds\(keptDays.map { " (the policy keeps sent change-sets \($0) days)" } ?? ""). Everything else here is intact; ask the office to restore a newer copy of the server.",
                    "服务器已从较早的备份恢复，缺少本设备的变更集 \(sequences.lowerBound)–\(sequences.upperBound)，而本设备已不再保存它们\(keptDays.map { "（政策规定已发送的变更集保存 \($0) 天）" } ?? "")。本机其余数据完好；请联系中心恢复较新的服务器备份。")
+        case .restoreUnannounced:
+            l.pick("The server was restored from an older copy, and the office has not announced that its log begins again: nothing was taken from it and nothing here changed. Ask the office to run provident epoch on an office laptop, then sync again.",
+                   "服务器已从较早的备份恢复，但中心尚未宣布其日志重新开始：未从服务器接收任何内容，本机数据未变。请中心在中心电脑上运行 provident epoch，然后再同步。")
         case let .logViolation(kind, findings):
             l.pick("The server's log does not hold what the server signed before (\(kind)\(findings > 1 ? " and \(findings - 1) more" : "")): it may have dropped or rewritten history. Nothing that fails the check was applied; your own changes were sent. The evidence is kept: run provident audit and show it to the office or the audit office.",
                    "服务器的日志与其此前签名的内容不符（\(kind)\(findings > 1 ? "，另有 \(findings - 1) 项" : "")）：历史记录可能被删除或篡改。未通过核验的内容均未应用；您的更改已发送。证据已保存：请运行 provident audit，并出示给中心或审计部门。")

@@ -32,3 +32,60 @@ extension SyncSession {
         return Cosigned(size: held.size, cosigners: Int(cosigners))
     }
 }
+
+/// What an office's announcement of a new epoch of the log said (sync-protocol.md §11.16).
+public struct Announced: Hashable, Sendable {
+    /// The size of the last checkpoint of the old log this laptop verified (0 for none).
+    public let ends: UInt64
+    /// The size of the restored log's checkpoint it starts from.
+    public let starts: UInt64
+}
+
+extension SyncSession {
+    /// On an office device, after the server was restored from an older copy: signs with the
+    /// device key and sends the announcement that the server's log begins again, naming the last
+    /// checkpoint of the old log this device verified and the restored log's current checkpoint.
+    /// Refused when the server's log still extends the checkpoint held: nothing to announce.
+    public func announceEpoch(serverURL: String? = nil, key: SigningKey) async throws -> Announced {
+        let state = try device.replica.deviceState()
+        guard state.role == .office else { throw DomainError.notPermitted }
+        guard key.publicKey == state.publicKey else { throw ClientError.keyDoesNotMatchReplica(directory: device.directory.path) }
+        let sync = try device.replica.syncState()
+        guard let url = serverURL ?? sync.serverURL else { throw SyncFailure.noServer }
+        guard let serverKey = sync.serverKey else { throw SyncFailure.notEnrolled }
+        let answer = try await connection.send(.GET, url: url, path: "/v1/log/checkpoint", query: "", body: nil)
+        guard let note = answer.objectValue?["checkpoint"]?.stringValue, let current = try? LogCheckpoint.verified(note, key: serverKey) else {
+            throw SyncFailure.badAnswer("log checkpoint")
+        }
+        let held = try device.replica.logCheckpoint()
+        if let held, current.size >= held.size {
+            let proof = try await connection.send(.GET, url: url, path: "/v1/log/consistency", query: "?from=\(held.size)&to=\(current.size)", body: nil)
+            if let path = LogCheck.hashes(proof.objectValue?["proof"]),
+               MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: current.size, newRoot: current.root, proof: path) {
+                throw EpochProblem.logContinues(size: held.size)
+            }
+        }
+        let epoch = LogEpoch(origin: current.origin, ends: held.map { ($0.size, $0.root) } ?? (0, MerkleLog.emptyRoot),
+                             starts: (current.size, current.root), time: ServerConnection.now().millisSinceEpoch)
+        let signed = epoch.signed(name: LogEpoch.officeName(state.id), key: key)
+        _ = try await connection.send(.POST, url: url, path: "/v1/log/epoch", query: "", body: .object(["epoch": .string(signed)]))
+        return Announced(ends: epoch.ends.size, starts: epoch.starts.size)
+    }
+}
+
+/// Why an office device announces no new epoch of the log.
+public enum EpochProblem: ProvidentError, Hashable {
+    /// The server's log still extends the checkpoint this device holds: it was not restored.
+    case logContinues(size: UInt64)
+
+    public var kind: ErrorKind { .refused }
+    public var code: String { "epoch.not_needed" }
+
+    public func message(_ l: Language) -> String {
+        switch self {
+        case let .logContinues(size):
+            l.pick("The server's log still extends the checkpoint of \(size) entries this laptop verified: it was not restored from an older copy, so there is no new epoch to announce.",
+                   "服务器的日志仍是本机已核验的 \(size) 条检查点的延续：服务器并未从较早的备份恢复，无需宣布新纪元。")
+        }
+    }
+}

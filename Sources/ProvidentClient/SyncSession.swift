@@ -53,6 +53,8 @@ public struct SyncReport: Sendable {
     public var receiptsProven = 0
     /// The size of the largest checkpoint the log's witnesses cosigned that the device holds (§11.15).
     public var witnessedSize: UInt64?
+    /// The office's announcement of the restore that lets the log begin again (§11.16).
+    var epoch: String?
 }
 
 /// One sync of this device with its server: enrol if needed, push the outbox, then pull —
@@ -110,13 +112,17 @@ public final class SyncSession: Sendable {
             guard let serverKey = state.serverKey else { throw SyncFailure.badAnswer("no server key") }
             var report = SyncReport()
             do {
-                if let invite { try await reenrol(url: url, as: .invite(invite), report: &report) }
+                if let invite {
+                    report.epoch = try await announcedRestore(url: url, serverKey: serverKey)
+                    try await reenrol(url: url, as: .invite(invite), report: &report)
+                }
                 try await exchange(url: url, serverKey: serverKey, report: &report)
             } catch let SyncFailure.refused(401, refusal) where refusal.code == "device.unknown" && !report.reenrolled {
                 // The server forgot this device: restored from a copy older than its enrolment.
                 let staff = try device.replica.deviceState().role != .selfService
                 guard !staff else { throw SyncFailure.forgottenByServer(staff: true, needsPassphrase: false) }
                 guard connection.signer == .device else { throw SyncFailure.forgottenByServer(staff: false, needsPassphrase: true) }
+                report.epoch = try await announcedRestore(url: url, serverKey: serverKey)
                 try await reenrol(url: url, as: .selfService, report: &report)
                 try await exchange(url: url, serverKey: serverKey, report: &report)
             }
@@ -149,6 +155,8 @@ public final class SyncSession: Sendable {
             // copy. Make sure it is still our server, then read it again from a snapshot.
             try await confirmServerKey(url: url, pinned: serverKey)
             confirmed = true
+            // Its log begins again only as the office announced it: nothing is taken before.
+            report.epoch = try await announcedRestore(url: url, serverKey: serverKey)
             try device.replica.restartFeed()
             report.serverRestored = true
             chainHead = try await pull(url: url, serverKey: serverKey, restored: true, report: &report)
@@ -179,9 +187,14 @@ public final class SyncSession: Sendable {
             let positions = Array(Set(batch.map(\.receipt.position))).sorted()
             let answer = try await connection.send(.GET, url: url, path: "/v1/log/proof",
                                                    query: "?size=\(held.size)&positions=\(positions.map(String.init).joined(separator: ","))", body: nil)
-            let (proven, findings) = try LogCheck.receipts(answer, receipts: batch, held: held, serverKey: serverKey,
-                                                           signed: device.replica.receiptWithBatch)
+            let (proven, allFindings) = try LogCheck.receipts(answer, receipts: batch, held: held, serverKey: serverKey,
+                                                              signed: device.replica.receiptWithBatch)
             try device.replica.markProven(proven, size: held.size, at: now())
+            // A receipt of the log before a restore that the new log does not hold was lost in the
+            // restore the office announced, not taken away since: it is listed, not a finding.
+            let before = Set(batch.filter(\.beforeRestart).map(\.receipt.id))
+            try device.replica.markLost(allFindings.map(\.0).filter(before.contains), at: now())
+            let findings = allFindings.filter { !before.contains($0.0) }
             for (_, finding) in findings { try device.replica.addEvidence(kind: finding.kind, material: finding.material, at: now()) }
             try device.replica.markProven(findings.map(\.0), size: 0, at: now())
             let fresh = Set(batch.filter { $0.provenSize == nil }.map(\.receipt.id))
@@ -191,6 +204,38 @@ public final class SyncSession: Sendable {
             if batch.count < Self.receiptChecks || fresh.count < batch.count { break }
         }
         if let first = found.first { throw SyncFailure.logViolation(kind: first.kind, findings: found.count) }
+    }
+
+    /// The office's announcement (§11.16) that lets a restored server's log begin again for this
+    /// device: signed by an office device it knows, made since it last verified the log, and
+    /// extended by the server's log. Nil when nothing needs announcing — the device holds no
+    /// checkpoint, or knows no office device, or the log still extends the checkpoint it holds.
+    private func announcedRestore(url: String, serverKey: PublicKey) async throws -> String? {
+        guard let held = try device.replica.logCheckpoint() else { return nil }
+        let offices = try device.replica.logOffices()
+        guard !offices.isEmpty else { return nil }
+        let answer = try await connection.send(.GET, url: url, path: "/v1/log/epochs", query: "", body: nil)
+        guard let object = answer.objectValue, let note = object["checkpoint"]?.stringValue, let items = object["epochs"]?.arrayValue else {
+            throw SyncFailure.badAnswer("log epochs")
+        }
+        let checkpoint: LogCheckpoint
+        do {
+            checkpoint = try LogCheckpoint.verified(note, key: serverKey)
+        } catch .wrongOrigin {
+            // Another server's log at this address: not this device's server.
+            throw SyncFailure.serverKeyChanged
+        } catch {
+            throw SyncFailure.badAnswer("log epochs")
+        }
+        if checkpoint.size >= held.size {
+            let proof = try await connection.send(.GET, url: url, path: "/v1/log/consistency", query: "?from=\(held.size)&to=\(checkpoint.size)", body: nil)
+            if let path = LogCheck.hashes(proof.objectValue?["proof"]),
+               MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: checkpoint.size, newRoot: checkpoint.root, proof: path) {
+                return nil
+            }
+        }
+        guard let epoch = LogCheck.announced(items, checkpoint: checkpoint, held: held, offices: offices) else { throw SyncFailure.restoreUnannounced }
+        return epoch
     }
 
     /// Enrols this device again with its existing key, on a server that forgot it, and marks
@@ -266,6 +311,7 @@ public final class SyncSession: Sendable {
         }
         let connection = self.connection
         let witnesses = LogCheck.Witnesses(known: try device.replica.logWitnesses(), quorum: device.policy.witnesses)
+        let epoch = report.epoch
         /// One page of the feed, read and checked: every entry's signature, and the page against
         /// the log's checkpoint, which must extend the one `held` (sync-protocol.md §11.14).
         @Sendable func fetch(_ position: (cursor: UInt64, mark: Digest256?, held: HeldCheckpoint?, restored: Bool)) async throws -> FeedAnswer {
@@ -284,13 +330,14 @@ public final class SyncSession: Sendable {
                 return UInt64(position)
             }
             let ids = zip(positions, entries).map { position, entry in (position: position, id: entry.entryID) }
-            let checked = try LogCheck.page(object["log"], entries: ids, held: held, serverKey: serverKey, restored: restored, witnesses: witnesses)
+            let checked = try LogCheck.page(object["log"], entries: ids, held: held, serverKey: serverKey, restored: restored, epoch: epoch,
+                                            witnesses: witnesses)
             return FeedAnswer(entries: entries, cursor: UInt64(next), head: head,
                               mark: object["mark"]?.stringValue.flatMap { Digest256(hex: $0) },
                               // A server older than revision 1.3 gives no chain head: nothing to compare.
                               chainHead: object["chainHead"]?.integerValue.map { UInt64(max($0, 0)) } ?? UInt64.max,
                               more: object["more"]?.boolValue == true, checkpoint: checked.checkpoint ?? held, findings: checked.findings,
-                              learned: checked.learned)
+                              learned: checked.learned, offices: checked.offices, restarted: checked.restarted)
         }
         var chainHead: UInt64?
         do {
@@ -302,6 +349,9 @@ public final class SyncSession: Sendable {
                 }
                 for finding in page.findings { try device.replica.addEvidence(kind: finding.kind, material: finding.material, at: now()) }
                 try device.replica.learnWitnesses(page.learned, at: now())
+                try device.replica.learnOffices(page.offices, at: now())
+                // The receipts held were given by the old log: checked again against the new one.
+                if page.restarted { try device.replica.markReceiptsBeforeRestart() }
                 try device.replica.applyFeedPage(page.entries, cursor: page.cursor, mark: page.mark, checkpoint: page.checkpoint, now: now())
                 report.received += page.entries.count
                 report.logSize = page.checkpoint?.size
@@ -355,6 +405,10 @@ public final class SyncSession: Sendable {
         let findings: [LogViolation]
         /// Witnesses of the log first seen in this answer.
         let learned: [LogWitness]
+        /// The office devices the answer names (§11.16).
+        let offices: [(name: String, key: PublicKey)]
+        /// The log began again (a restore the office announced).
+        let restarted: Bool
     }
 
     /// Records asked for per snapshot page.

@@ -379,6 +379,65 @@ paths:
         "413": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/StorageUnavailable"}
         "507": {$ref: "#/components/responses/Error"}
+  /v1/log/epoch:
+    post:
+      operationId: logEpoch
+      summary: An office device announces that the log begins again after a restore (§11.16).
+      parameters: *signed
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [epoch]
+              additionalProperties: false
+              properties:
+                epoch: {type: string, description: "A provident-epoch/v1 note signed by the office device."}
+      responses:
+        "200":
+          description: The announcement is kept.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [ends, starts, serverTime]
+                properties:
+                  ends: {type: integer, minimum: 0}
+                  starts: {type: integer, minimum: 1}
+                  serverTime: {type: integer}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
+        "507": {$ref: "#/components/responses/Error"}
+  /v1/log/epochs:
+    get:
+      operationId: logEpochs
+      summary: The latest checkpoint and the office's announcements of the log's epochs, newest first (§11.16).
+      responses:
+        "200":
+          description: The announcements, each with the proof that the log extends its start.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [checkpoint, epochs, serverTime]
+                properties:
+                  checkpoint: {type: string}
+                  epochs:
+                    type: array
+                    maxItems: 10
+                    items:
+                      type: object
+                      required: [epoch, consistency]
+                      properties:
+                        epoch: {type: string}
+                        consistency: {$ref: "#/components/schemas/Hashes"}
+                  serverTime: {type: integer}
+        "503": {$ref: "#/components/responses/StorageUnavailable"}
 components:
   parameters:
     ProvidentDevice:
@@ -516,6 +575,7 @@ components:
         witnesses: {type: array, items: {type: string}, description: The active auditors' C2SP verifier keys (§11.15).}
         witnessed: {type: [string, "null"], description: The largest checkpoint enough auditors cosigned, with their lines.}
         witnessedConsistency: {oneOf: [{$ref: "#/components/schemas/Hashes"}, {type: "null"}]}
+        offices: {type: array, items: {type: string}, description: The office devices' C2SP verifier keys, which announce epochs (§11.16).}
 
 """#
 }

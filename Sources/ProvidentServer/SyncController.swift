@@ -53,6 +53,9 @@ struct SyncController: Sendable {
         router.get("/v1/log/consistency") { request, context in respond(try await core.logConsistency(try await signed(request, context))) }
         // An auditor's cosignature (§11.15), signed like every device request.
         router.post("/v1/log/cosign") { request, context in respond(try await core.cosign(try await signed(request, context))) }
+        // The office's announcement that the log begins again after a restore (§11.16).
+        router.post("/v1/log/epoch") { request, context in respond(try await core.announceEpoch(try await signed(request, context))) }
+        router.get("/v1/log/epochs") { _, _ in respond(try await core.logEpochs()) }
     }
 
     @Sendable func health(_ request: Request, context: ProvidentRequestContext) async throws -> Response {

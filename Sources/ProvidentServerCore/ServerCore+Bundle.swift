@@ -130,6 +130,8 @@ extension ServerCore {
         // the batch proof of the entries carried, and what the auditors cosigned.
         let carried = entries.compactMap { $0.objectValue?["position"]?.integerValue.map { UInt64($0) } }
         members["log"] = try await store.read { tx in try await self.logAnswer(tx, positions: carried, known: heldCheckpoint?.size) }.canonicalValue
+        // After a restore, the office's announcements that the log begins again (§11.16).
+        if restart, held != nil { members["epochs"] = try await logEpochs()["epochs"] }
         let answer: CanonicalValue = .object(members)
         logger.info("bundle imported", metadata: ["sync.device": .string(deviceID.rawValue), "sync.batch.count": .stringConvertible(batch.count),
                                                   "sync.bundle.entries": .stringConvertible(entries.count)])

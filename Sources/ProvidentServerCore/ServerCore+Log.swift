@@ -19,11 +19,13 @@ public struct LogAnswer: Sendable {
     public let witnessed: String?
     /// From the witnessed checkpoint's size to `size`.
     public let witnessedConsistency: [Digest256]?
+    /// The active office devices' verifier keys: they announce the log's epochs (§11.16).
+    public let offices: [String]
 
     public var canonicalValue: CanonicalValue {
         .object(["checkpoint": .string(checkpoint), "consistency": consistency.map(Self.hashes) ?? .null, "proof": Self.hashes(proof),
                  "witnesses": .array(witnesses.map(CanonicalValue.string)), "witnessed": witnessed.map(CanonicalValue.string) ?? .null,
-                 "witnessedConsistency": witnessedConsistency.map(Self.hashes) ?? .null])
+                 "witnessedConsistency": witnessedConsistency.map(Self.hashes) ?? .null, "offices": .array(offices.map(CanonicalValue.string))])
     }
 
     /// Hashes as a JSON array of base64 strings.
@@ -114,7 +116,11 @@ extension ServerCore {
     func logAnswer(_ tx: any ServerReading, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
         let size = try await tx.logSize()
         let witnessed = try await tx.witnessedCheckpoint(quorum: policy.witnesses).flatMap { $0.size <= size ? $0 : nil }
-        let witnesses = try await tx.auditors().map { LogWitness(device: $0.id, key: $0.publicKey).verifierKey }
+        let witnesses = try await tx.activeDevices(role: .auditor).map { LogWitness(device: $0.id, key: $0.publicKey).verifierKey }
+        // Office devices enrolled by people; the server's own identity is not one: an epoch must
+        // come from outside the server.
+        let offices = try await tx.activeDevices(role: .office).filter { $0.enrolledVia != "server" }
+            .map { LogEpoch.verifierKey(name: LogEpoch.officeName($0.id), key: $0.publicKey) }
         let indexes = positions.filter { $0 >= 1 && $0 <= size }.map { $0 - 1 }
         func consistency(from old: UInt64, node: (LogNode) -> Digest256) -> [Digest256] {
             old == 0 || old == size ? [] : MerkleLog.consistencyProof(old: old, new: size, node: node)
@@ -129,7 +135,56 @@ extension ServerCore {
         // holds now, so that a device can tell when the two differ.
         let witnessedNote = witnessed.map { LogWitness.adding($0.lines, to: LogCheckpoint(origin: logOrigin, size: $0.size, root: $0.root).signed(with: key)) }
         return LogAnswer(checkpoint: checkpoint.signed(with: key), size: size, consistency: fromKnown, proof: proof,
-                         witnesses: witnesses, witnessed: witnessedNote, witnessedConsistency: fromWitnessed)
+                         witnesses: witnesses, witnessed: witnessedNote, witnessedConsistency: fromWitnessed, offices: offices)
+    }
+
+    /// `POST /v1/log/epoch` (§11.16): an office device announces that the log begins again —
+    /// the server was restored from an older copy — naming the last checkpoint of the old log it
+    /// verified and the restored log's checkpoint it starts from.
+    public func announceEpoch(_ request: SignedRequest) async throws -> [String: CanonicalValue] {
+        let value = try Self.canonicalBody(request)
+        let (device, _) = try await authenticate(request, allowTransport: false)
+        guard device.grant.role == .office, device.status == .active, device.enrolledVia != "server" else { throw ServerError.notOffice }
+        let language = request.language
+        guard let object = value.objectValue, object.count == 1, let note = object["epoch"]?.stringValue else {
+            throw ServerError.malformedRequest(language.pick("the body must be {\"epoch\":\"<signed note>\"}.", "请求体须为 {\"epoch\":\"<签名的纪元声明>\"}。"))
+        }
+        let name = LogEpoch.officeName(device.id)
+        guard let (epoch, _) = LogEpoch.verified(note, offices: [(name, device.publicKey)]) else {
+            throw ServerError.badEpoch(language.pick("not a provident-epoch/v1 note signed by this office device as \(name)",
+                                                     "不是本中心设备以 \(name) 签署的 provident-epoch/v1 声明"))
+        }
+        guard epoch.origin == logOrigin else {
+            throw ServerError.badEpoch(language.pick("its origin is not this server's log \(logOrigin)", "其来源不是本服务器的日志 \(logOrigin)"))
+        }
+        let now = clock()
+        try await store.write { tx in
+            let size = try await tx.logSize()
+            guard epoch.starts.size >= 1, epoch.starts.size <= size else { throw ServerError.unknownCheckpoint(size: epoch.starts.size, logSize: size) }
+            let root = try await Self.withLogNodes(tx) { MerkleLog.root(size: epoch.starts.size, node: $0) }
+            guard root == epoch.starts.root else { throw ServerError.unknownCheckpoint(size: epoch.starts.size, logSize: size) }
+            try await tx.addLogEpoch(note: note, startsSize: epoch.starts.size, by: device.id, at: now)
+        }
+        logger.notice("log epoch announced", metadata: ["sync.device": .string(device.id.rawValue), "log.ends": .stringConvertible(epoch.ends.size),
+                                                        "log.starts": .stringConvertible(epoch.starts.size)])
+        return ["starts": .integer(Int64(epoch.starts.size)), "ends": .integer(Int64(epoch.ends.size))]
+    }
+
+    /// `GET /v1/log/epochs`: the latest checkpoint, and the office's announcements of the log's
+    /// epochs (newest first, at most 10), each with the proof that the log extends its start.
+    public func logEpochs() async throws -> [String: CanonicalValue] {
+        try await store.read { tx in
+            let size = try await tx.logSize()
+            let notes = try await tx.logEpochs(limit: 10)
+            let starts = notes.map { LogEpoch.parse($0).map { min($0.starts.size, size) } ?? 0 }
+            let (root, proofs) = try await Self.withLogNodes(tx) { node in
+                (MerkleLog.root(size: size, node: node),
+                 starts.map { $0 == 0 || $0 == size ? [] : MerkleLog.consistencyProof(old: $0, new: size, node: node) })
+            }
+            let checkpoint = LogCheckpoint(origin: self.logOrigin, size: size, root: root).signed(with: self.key)
+            return ["checkpoint": .string(checkpoint),
+                    "epochs": .array(zip(notes, proofs).map { .object(["epoch": .string($0), "consistency": LogAnswer.hashes($1)]) })]
+        }
     }
 
     /// `POST /v1/log/cosign` (§11.15): an auditor's cosignature of a checkpoint of this log.

@@ -65,6 +65,10 @@ public enum ServerError: ProvidentError, Hashable {
     case unknownCheckpoint(size: UInt64, logSize: UInt64)
     /// No valid cosignature line of the auditor that sent it.
     case badCosignature
+    /// An epoch announced by a device that is not an active office device (§11.16).
+    case notOffice
+    /// An epoch note that is not one the office device signed for this log.
+    case badEpoch(String)
 
     public var code: String {
         switch self {
@@ -100,6 +104,8 @@ public enum ServerError: ProvidentError, Hashable {
         case .badCheckpoint: "log.checkpoint"
         case .unknownCheckpoint: "log.unknown_checkpoint"
         case .badCosignature: "log.cosignature"
+        case .notOffice: "log.not_office"
+        case .badEpoch: "log.epoch"
         }
     }
 
@@ -108,8 +114,8 @@ public enum ServerError: ProvidentError, Hashable {
         case .malformedRequest, .badQuery, .pushSize: .invalidInput
         case .missingHeader, .digestMismatch, .clockSkew, .badRequestSignature, .replay, .unknownDevice, .transportUnknown: .unauthenticated
         case .transportNotAllowed, .deviceRevoked, .deviceQuarantined, .inviteUnknown, .inviteExpired, .inviteUsed, .claimUnknown, .claimUsed,
-             .foreignChangeSet, .pushPartlyForbidden, .notWitness: .forbidden
-        case .badCheckpoint, .badCosignature: .invalidInput
+             .foreignChangeSet, .pushPartlyForbidden, .notWitness, .notOffice: .forbidden
+        case .badCheckpoint, .badCosignature, .badEpoch: .invalidInput
         case .unknownCheckpoint: .refused
         case let .changeSetRefused(error, _): error.kind
         case .chainGap, .chainFork, .chainTime, .cursorAhead, .feedRewound: .refused
@@ -215,12 +221,18 @@ public enum ServerError: ProvidentError, Hashable {
                    "该检查点不是本服务器签署的（\(problem)）；请联署拉取或 GET /v1/log/checkpoint 给出的原样检查点。")
         case let .unknownCheckpoint(size, logSize):
             l.pick(size > logSize ? "The checkpoint's size \(size) is beyond the log, which holds \(logSize) entries."
-                                  : "The checkpoint's root is not the log's root at size \(size): this log is not the one the auditor saw; keep the auditor's evidence (provident audit).",
+                                  : "The checkpoint's root is not the log's root at size \(size): this log is not the one that was seen; keep the device's evidence (provident audit).",
                    size > logSize ? "检查点的条目数 \(size) 超出日志范围（日志共 \(logSize) 条）。"
-                                  : "检查点的根与日志在 \(size) 条时的根不同：此日志不是审计方见过的日志；请保留审计方的证据（provident audit）。")
+                                  : "检查点的根与日志在 \(size) 条时的根不同：此日志不是当时所见的日志；请保留设备上的证据（provident audit）。")
         case .badCosignature:
             l.pick("The note carries no valid cosignature line of this auditor (cosignature/v1, its device key).",
                    "该检查点没有本审计设备有效的联署行（cosignature/v1，设备密钥）。")
+        case .notOffice:
+            l.pick("Only an active office device announces a new epoch of the log, signed with its device key (provident epoch on the office laptop).",
+                   "只有在用的中心设备可以用其设备密钥宣布日志的新纪元（在中心电脑上运行 provident epoch）。")
+        case let .badEpoch(problem):
+            l.pick("The epoch cannot be taken: \(problem). Announce it with provident epoch on the office laptop.",
+                   "无法接受该纪元声明：\(problem)。请在中心电脑上用 provident epoch 宣布。")
         }
     }
 }

@@ -320,7 +320,7 @@ enum PostgresSchema {
             );
             ALTER TABLE feed_head ADD COLUMN logged BIGINT NOT NULL DEFAULT 0;
             """),
-        ("v5 witnesses", """
+        ("v5 witnesses and epochs", """
             -- The role `auditor` (sync-protocol.md §11.15), and auditors' cosignatures of the
             -- log's checkpoints: the size and root each cosigned, and its C2SP cosignature line.
             ALTER TABLE server_devices DROP CONSTRAINT server_devices_role_check;
@@ -334,11 +334,19 @@ enum PostgresSchema {
                 PRIMARY KEY (witness, size)
             );
             CREATE INDEX log_cosignatures_size ON log_cosignatures (size);
+            -- The office's announcements that the log begins again after a restore (§11.16).
+            CREATE TABLE log_epochs (
+                id BIGSERIAL PRIMARY KEY,
+                note TEXT NOT NULL UNIQUE,
+                starts_size BIGINT NOT NULL,
+                announced_by TEXT NOT NULL,
+                announced_at TEXT NOT NULL
+            );
             """),
     ]
 
     /// The tables the server needs, for the integrity check.
-    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes", "log_nodes", "log_cosignatures",
+    static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes", "log_nodes", "log_cosignatures", "log_epochs",
                          "record_scopes", "nonces", "alerts", "records", "conflicts", "accounts", "deposits", "deposit_periods",
                          "deposit_reversals", "deposit_outcomes", "interest_credits", "units", "visits", "visit_voids", "applications",
                          "application_decisions", "campaigns", "campaign_targets", "bank_statements", "bank_lines", "office_users",

@@ -207,7 +207,7 @@ package enum SQLiteSchema {
                 ALTER TABLE feed_head ADD COLUMN logged INTEGER NOT NULL DEFAULT 0;
                 """)
         }
-        register("server v7 witnesses") { db in
+        register("server v7 witnesses and epochs") { db in
             // The role `auditor` (sync-protocol.md §11.15): SQLite cannot change a CHECK, so the
             // devices' table is made again with the wider one, as its own text says, and filled.
             guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'server_devices'") else {
@@ -235,6 +235,14 @@ package enum SQLiteSchema {
                     PRIMARY KEY (witness, size)
                 ) WITHOUT ROWID;
                 CREATE INDEX log_cosignatures_size ON log_cosignatures (size);
+                -- The office's announcements that the log begins again after a restore (§11.16).
+                CREATE TABLE log_epochs (
+                    id INTEGER PRIMARY KEY,
+                    note TEXT NOT NULL UNIQUE,
+                    starts_size INTEGER NOT NULL,
+                    announced_by TEXT NOT NULL,
+                    announced_at TEXT NOT NULL
+                );
                 """)
         }
         return migrator

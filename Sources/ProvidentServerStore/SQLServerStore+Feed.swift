@@ -101,9 +101,19 @@ extension SQLServerTransaction {
         try await session.execute("UPDATE feed_head SET logged = ? WHERE singleton = 1", [.integer(Int64(size))])
     }
 
-    func auditors() async throws -> [RegisteredDevice] {
-        try await session.query("SELECT \(Self.deviceColumns) FROM server_devices WHERE role = 'auditor' AND status = 'active' ORDER BY device_id")
-            .map(Self.device)
+    func activeDevices(role: DeviceRole) async throws -> [RegisteredDevice] {
+        try await session.query("SELECT \(Self.deviceColumns) FROM server_devices WHERE role = ? AND status = 'active' ORDER BY device_id",
+                                [.text(role.rawValue)]).map(Self.device)
+    }
+
+    func logEpochs(limit: Int) async throws -> [String] {
+        try await session.query("SELECT note FROM log_epochs ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))]).map { try $0.text("note") }
+    }
+
+    func addLogEpoch(note: String, startsSize: UInt64, by device: DeviceID, at: Instant) async throws {
+        try await session.execute("""
+            INSERT INTO log_epochs (note, starts_size, announced_by, announced_at) VALUES (?, ?, ?, ?) ON CONFLICT (note) DO NOTHING
+            """, [.text(note), .integer(Int64(startsSize)), .text(device.rawValue), .text(at.utcISO)])
     }
 
     /// Cosignatures by active auditors.

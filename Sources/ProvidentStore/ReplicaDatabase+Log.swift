@@ -12,12 +12,15 @@ public struct HeldCheckpoint: Hashable, Sendable {
     public let note: String
     /// The largest checkpoint the log's witnesses cosigned that this one extends (§11.15).
     public let witnessed: HeldWitnessed?
+    /// When this device verified it (nil before it is kept).
+    public let verifiedAt: Instant?
 
-    public init(size: UInt64, root: Digest256, note: String, witnessed: HeldWitnessed? = nil) {
+    public init(size: UInt64, root: Digest256, note: String, witnessed: HeldWitnessed? = nil, verifiedAt: Instant? = nil) {
         self.size = size
         self.root = root
         self.note = note
         self.witnessed = witnessed
+        self.verifiedAt = verifiedAt
     }
 
     /// The same checkpoint, witnessed as given (or as before, when nil).
@@ -66,8 +69,10 @@ public struct LogEvidence: Hashable, Sendable {
 /// How many receipts a device holds, by how far they are checked.
 public struct ReceiptCounts: Hashable, Sendable {
     public let held, proven, wrong: Int
-    /// Neither proven nor found wrong yet: waiting for a checkpoint that covers them.
-    public var waiting: Int { held - proven - wrong }
+    /// Given by the log before it began again, not in the new one, not acknowledged again (§11.16).
+    public let lost: Int
+    /// Neither proven nor found wrong nor lost yet: waiting for a checkpoint that covers them.
+    public var waiting: Int { held - proven - wrong - lost }
 }
 
 /// A receipt this device holds for one of its change-sets.
@@ -76,6 +81,8 @@ public struct HeldReceipt: Hashable, Sendable {
     public let sequence: UInt64
     /// The size of the checkpoint that proved it, once proven.
     public let provenSize: UInt64?
+    /// Given by the log before it began again after a restore (§11.16), and not checked since.
+    public let beforeRestart: Bool
 }
 
 extension ReplicaDatabase {
@@ -87,7 +94,7 @@ extension ReplicaDatabase {
 
     static func logCheckpoint(_ db: Database, path: String) throws -> HeldCheckpoint? {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT size, root, note, witnessed_size, witnessed_note, witnessed_by FROM log_checkpoint WHERE singleton = 1
+            SELECT size, root, note, verified_at, witnessed_size, witnessed_note, witnessed_by FROM log_checkpoint WHERE singleton = 1
             """) else { return nil }
         let size: Int64 = row["size"]
         let root: Data = row["root"]
@@ -96,7 +103,8 @@ extension ReplicaDatabase {
         if let witnessedSize = row["witnessed_size"] as Int64?, let note = row["witnessed_note"] as String? {
             witnessed = HeldWitnessed(size: UInt64(witnessedSize), note: note, cosigners: row["witnessed_by"] ?? 0)
         }
-        return HeldCheckpoint(size: UInt64(size), root: digest, note: row["note"], witnessed: witnessed)
+        return HeldCheckpoint(size: UInt64(size), root: digest, note: row["note"], witnessed: witnessed,
+                              verifiedAt: (row["verified_at"] as String?).flatMap(Instant.init(utcISO:)))
     }
 
     static func keep(_ checkpoint: HeldCheckpoint, in db: Database, at now: Instant) throws {
@@ -118,6 +126,49 @@ extension ReplicaDatabase {
                 guard let publicKey = try? PublicKey(bytes: Array(key)) else { throw StoreError.damaged(path: path, detail: "a witness's key is not 32 bytes") }
                 return LogWitness(name: row["name"], key: publicKey)
             }
+        }
+    }
+
+    /// The office devices this device knows, which may announce a new epoch of the log (§11.16).
+    public func logOffices() throws -> [(name: String, key: PublicKey)] {
+        let path = path
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, public_key FROM log_offices ORDER BY name").map { row in
+                let key: Data = row["public_key"]
+                guard let publicKey = try? PublicKey(bytes: Array(key)) else { throw StoreError.damaged(path: path, detail: "an office's key is not 32 bytes") }
+                return (row["name"], publicKey)
+            }
+        }
+    }
+
+    /// Remembers office devices first seen now; a name already known keeps its key.
+    public func learnOffices(_ offices: [(name: String, key: PublicKey)], at now: Instant) throws {
+        guard !offices.isEmpty else { return }
+        try write { db in
+            for (name, key) in offices {
+                try db.execute(sql: "INSERT INTO log_offices (name, public_key, learned_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                               arguments: [name, Data(key.bytes), now.utcISO])
+            }
+        }
+    }
+
+    /// After the log began again (§11.16): every receipt held was given by the old log, and is
+    /// checked again against the new one; one it no longer holds, and not acknowledged again, is
+    /// lost in the restore rather than a fault.
+    public func markReceiptsBeforeRestart() throws {
+        try write { db in
+            try db.execute(sql: "UPDATE log_receipts SET before_restart = 1, proven_size = NULL, checked_at = NULL WHERE proven_size IS NULL OR proven_size > 0")
+        }
+    }
+
+    /// Receipts of the old log that the new one does not hold and that were not acknowledged
+    /// again: acknowledged change-sets of this device missing since the restore.
+    public func lostReceipts() throws -> [HeldReceipt] {
+        let path = path
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT change_set, sequence, position, time, signature, proven_size, before_restart FROM log_receipts WHERE proven_size = -1 ORDER BY sequence
+                """).map { try Self.receipt($0, path: path) }
         }
     }
 
@@ -143,8 +194,9 @@ extension ReplicaDatabase {
             try db.execute(sql: """
                 INSERT INTO log_receipts (change_set, sequence, position, time, signature) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (change_set) DO UPDATE SET position = excluded.position, time = excluded.time, signature = excluded.signature,
-                    proven_size = CASE WHEN log_receipts.position = excluded.position THEN log_receipts.proven_size END,
-                    checked_at = CASE WHEN log_receipts.position = excluded.position THEN log_receipts.checked_at END
+                    proven_size = CASE WHEN log_receipts.position = excluded.position AND log_receipts.before_restart = 0 THEN log_receipts.proven_size END,
+                    checked_at = CASE WHEN log_receipts.position = excluded.position AND log_receipts.before_restart = 0 THEN log_receipts.checked_at END,
+                    before_restart = 0
                 """, arguments: [Data(receipt.id.bytes), Int64(sequence), Int64(receipt.position), receipt.time, Data(receipt.signature.bytes)])
         }
     }
@@ -157,7 +209,7 @@ extension ReplicaDatabase {
         let path = path
         return try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT change_set, sequence, position, time, signature, proven_size FROM log_receipts
+                SELECT change_set, sequence, position, time, signature, proven_size, before_restart FROM log_receipts
                 WHERE position <= ? AND (proven_size IS NULL OR proven_size > 0) ORDER BY checked_at IS NOT NULL, checked_at, position LIMIT ?
                 """, arguments: [Int64(size), limit]).map { try Self.receipt($0, path: path) }
         }
@@ -195,9 +247,9 @@ extension ReplicaDatabase {
         try read { db in
             let row = try Row.fetchOne(db, sql: """
                 SELECT count(*) AS held, count(CASE WHEN proven_size > 0 THEN 1 END) AS proven,
-                    count(CASE WHEN proven_size = 0 THEN 1 END) AS wrong FROM log_receipts
+                    count(CASE WHEN proven_size = 0 THEN 1 END) AS wrong, count(CASE WHEN proven_size = -1 THEN 1 END) AS lost FROM log_receipts
                 """)
-            return ReceiptCounts(held: row?["held"] ?? 0, proven: row?["proven"] ?? 0, wrong: row?["wrong"] ?? 0)
+            return ReceiptCounts(held: row?["held"] ?? 0, proven: row?["proven"] ?? 0, wrong: row?["wrong"] ?? 0, lost: row?["lost"] ?? 0)
         }
     }
 
@@ -207,11 +259,21 @@ extension ReplicaDatabase {
         let position: Int64 = row["position"]
         let sequence: Int64 = row["sequence"]
         let proven: Int64? = row["proven_size"]
-        guard let digest = Digest256(bytes: Array(id)), let signed = try? Signature(bytes: Array(signature)) else {
+        guard let digest = Digest256(bytes: Array(id)), let signed = try? Signature(bytes: Array(signature)), position > 0, sequence > 0 else {
             throw StoreError.damaged(path: path, detail: "a held receipt cannot be read")
         }
         return HeldReceipt(receipt: LogReceipt(id: digest, position: UInt64(position), time: row["time"], signature: signed),
-                           sequence: UInt64(sequence), provenSize: proven.map { UInt64($0) })
+                           sequence: UInt64(sequence), provenSize: proven.flatMap { $0 > 0 ? UInt64($0) : nil },
+                           beforeRestart: (row["before_restart"] as Int64?) == 1)
+    }
+
+    /// Marks receipts of the old log that the new one does not hold as lost in the restore (§11.16).
+    public func markLost(_ ids: [ChangeSetID], at now: Instant) throws {
+        try write { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE log_receipts SET proven_size = -1, checked_at = ? WHERE change_set = ?", arguments: [now.utcISO, Data(id.bytes)])
+            }
+        }
     }
 
     /// Marks receipts proven by a checkpoint of `size`, or (size 0) found wrong and kept as a finding.

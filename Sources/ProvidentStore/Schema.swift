@@ -290,7 +290,9 @@ package enum Schema {
         // §11.14): the list it covers is kept once, by its signature, which the receipts of
         // its entries hold. A receipt whose signature is not here was signed alone.
         // The log's witnesses (§11.15): those this device knows, by name, and the largest
-        // checkpoint they cosigned, kept with the checkpoint.
+        // checkpoint they cosigned, kept with the checkpoint. The office devices that may announce
+        // a new epoch of the log (§11.16), and which receipts were given by the log before it
+        // began again (`proven_size` -1: not in the new log, not acknowledged again).
         try db.execute(sql: """
             CREATE TABLE log_receipt_batches (
                 signature BLOB PRIMARY KEY,
@@ -304,6 +306,12 @@ package enum Schema {
             ALTER TABLE log_checkpoint ADD COLUMN witnessed_size INTEGER;
             ALTER TABLE log_checkpoint ADD COLUMN witnessed_note TEXT;
             ALTER TABLE log_checkpoint ADD COLUMN witnessed_by INTEGER;
+            CREATE TABLE log_offices (
+                name TEXT PRIMARY KEY,
+                public_key BLOB NOT NULL,
+                learned_at TEXT NOT NULL
+            );
+            ALTER TABLE log_receipts ADD COLUMN before_restart INTEGER NOT NULL DEFAULT 0;
             """)
         // The role `auditor`: SQLite cannot change a CHECK, so the device table is made again
         // from its own text with the wider one.

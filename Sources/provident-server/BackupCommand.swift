@@ -65,6 +65,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let manifest = try await ServerBackup.restore(folder, configuration: try await options.load(), logger: quietLogger)
         print(t("Restored the backup of \(manifest.createdAt): feed at position \(manifest.feedHead).",
                 "已恢复 \(manifest.createdAt) 的备份：数据流位置 \(manifest.feedHead)。"))
-        print(t("Start the service; devices refill what the copy lacks at their next sync.", "请启动服务；设备会在下次同步时补发副本中缺少的数据。"))
+        print(t("Start the service, then announce the restore from an office laptop before it syncs (provident epoch): devices take the restored server only then, and refill what the copy lacks.",
+                "请启动服务，然后在中心电脑同步之前用它宣布此次恢复（provident epoch）：设备只在此之后接受恢复后的服务器，并补发副本中缺少的数据。"))
     }
 }

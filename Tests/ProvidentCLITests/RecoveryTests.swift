@@ -60,6 +60,19 @@ import Testing
         let fresh = try worker.sign(["deposit", "--lump", "--amount", "66"])
         #expect(fresh.status == 0, "\(fresh.stderr)")
 
+        // Until the office announces that the restored server's log begins again, devices take
+        // nothing from it (sync-protocol.md §11.16): a restore is announced, not hidden.
+        let fieldBefore = try field.digest()
+        let unannounced = try field.sign(["sync"])
+        #expect(unannounced.status == 11 && unannounced.stderr.contains("provident epoch"), "\(unannounced.stdout)\(unannounced.stderr)")
+        #expect(try field.digest() == fieldBefore)
+        let notOffice = try field.sign(["epoch"])
+        #expect(notOffice.status != 0 && notOffice.stderr.contains("office laptop"), "\(notOffice.stderr)")
+        let announced = try office.sign(["epoch"])
+        #expect(announced.status == 0 && announced.stdout.contains("begins again"), "\(announced.stdout)\(announced.stderr)")
+        let twice = try office.sign(["epoch"])
+        #expect(twice.status == 0, "an announcement may be made again: \(twice.stderr)")
+
         // Every device syncs once. The field laptop and the worker send back what the server
         // lost, in another order than they first sent it: the feed's positions past the copy
         // are filled again with other entries, past the office laptop's old cursor.
@@ -80,6 +93,17 @@ import Testing
         let officeSync = try office.sync()
         #expect(officeSync.stdout.contains("restored from an older copy"), "\(officeSync.stdout)")
         #expect(try office.digest() == (try server.digest()))
+
+        // Each took the new log as the office announced it, and nothing it had acknowledged is
+        // missing from it (§11.16).
+        for device in [worker, field, office] {
+            let audited = try #require(try JSONSerialization.jsonObject(with: try device.run(["audit", "--json"]).output) as? [String: Any])
+            let kinds = (audited["findings"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+            #expect(kinds == ["log.restart"] && audited["verdict"] as? String == "clean", "\(audited)")
+            #expect((audited["missing"] as? [Any])?.isEmpty == true, "\(audited)")
+        }
+        #expect(try worker.run(["audit"]).stdout.contains("the office announced"))
+        try AuditTests.verifyEvidence(worker, saying: "as the office device provident-office/", atFault: false)
 
         // Nothing acknowledged is missing: every change-set every device made is acknowledged
         // by the restored server, and the office's replica, rebuilt from the feed, is the server's.

@@ -189,6 +189,66 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func anOfficeDeviceAnnouncesANewEpochOfTheLog(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let core = server.core
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await core.enrol(worker)
+            let (account, enroll) = try worker.enroll(1)
+            _ = try await core.push(try worker.push([enroll, try worker.deposit(account.id).1]))
+            let (_, invite) = try await core.createInvite(role: .office, branch: nil, validFor: 3_600)
+            let office = TestDevice(now: { server.clock.now })
+            _ = try await core.enrol(office, "invite", code: invite.value)
+            let name = LogEpoch.officeName(office.id)
+
+            // Pulls name the office devices people enrolled, not the server's own identity.
+            let workerDevice = try #require(try await core.device(worker.id))
+            let log = try await core.feedPage(for: workerDevice, request: try worker.request("GET", "/v1/pull", query: "?cursor=0&logSize=0")).log
+            #expect(log.offices == [LogEpoch.verifierKey(name: name, key: office.key.publicKey)])
+            #expect(LogEpoch.office(verifierKey: log.offices[0])?.name == name)
+
+            let note = try #require(try await core.logCheckpoint()["checkpoint"]?.stringValue)
+            let current = try LogCheckpoint.verified(note, key: core.key.publicKey)
+            let epoch = LogEpoch(origin: current.origin, ends: (9, Digest256(hashing: [9])), starts: (current.size, current.root), time: 1_795_397_400_000)
+            let signed = epoch.signed(name: name, key: office.key)
+            #expect(LogEpoch.verified(signed, offices: [(name, office.key.publicKey)])?.epoch == epoch)
+            #expect(LogEpoch.parse(signed) == epoch)
+            let answer = try await core.announceEpoch(try office.request("POST", "/v1/log/epoch", body: .object(["epoch": .string(signed)])))
+            #expect(answer["starts"]?.integerValue == Int64(current.size) && answer["ends"]?.integerValue == 9)
+
+            // Anyone reads it, with the proof that the log, grown since, extends its start.
+            _ = try await core.push(try worker.push([try worker.deposit(account.id).1]))
+            let epochs = try await core.logEpochs()
+            let head = try LogCheckpoint.verified(try #require(epochs["checkpoint"]?.stringValue), key: core.key.publicKey)
+            let item = try #require(epochs["epochs"]?.arrayValue?.first?.objectValue)
+            #expect(item["epoch"]?.stringValue == signed)
+            #expect(MerkleLog.verifyConsistency(old: current.size, oldRoot: current.root, new: head.size, newRoot: head.root,
+                                                proof: try #require(Self.hashes(item["consistency"]))))
+
+            // Refused, with nothing kept: another role, another key's signature, a start the log
+            // never had, another log's origin.
+            await #expect(throws: ServerError.notOffice) {
+                _ = try await core.announceEpoch(try worker.request("POST", "/v1/log/epoch", body: .object(["epoch": .string(signed)])))
+            }
+            let forged = epoch.signed(name: name, key: SigningKey.generate())
+            await #expect(throws: ServerError.self) {
+                _ = try await core.announceEpoch(try office.request("POST", "/v1/log/epoch", body: .object(["epoch": .string(forged)])))
+            }
+            let elsewhere = LogEpoch(origin: current.origin, ends: epoch.ends, starts: (current.size, MerkleLog.emptyRoot), time: epoch.time)
+            await #expect(throws: ServerError.unknownCheckpoint(size: current.size, logSize: head.size)) {
+                _ = try await core.announceEpoch(try office.request("POST", "/v1/log/epoch",
+                                                                    body: .object(["epoch": .string(elsewhere.signed(name: name, key: office.key))])))
+            }
+            let otherLog = LogEpoch(origin: "provident/0000000000000000", ends: epoch.ends, starts: epoch.starts, time: epoch.time)
+            await #expect(throws: ServerError.self) {
+                _ = try await core.announceEpoch(try office.request("POST", "/v1/log/epoch",
+                                                                    body: .object(["epoch": .string(otherLog.signed(name: name, key: office.key))])))
+            }
+            #expect(try await core.logEpochs()["epochs"]?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func aDatabaseFromBeforeTheLogGetsItsLogAtStart(_ backend: Backend) async throws {
         try await withServer(backend) { server in
             let worker = TestDevice(now: { server.clock.now })

@@ -163,6 +163,15 @@ import Testing
         #expect(line == (try vector("log.cosignature-7")))
         #expect(witness.cosigned(LogWitness.adding([line], to: note), checkpoint: checkpoint) == 1_795_397_400)
         #expect(LogWitness(name: witness.name, key: key.publicKey).cosigned(LogWitness.adding([line], to: note), checkpoint: checkpoint) == nil)
+
+        // §11.16: the seed's key, as an office device, announces the log of 7 after the first 3.
+        let office = LogEpoch.officeName(DeviceID(publicKey: key.publicKey))
+        let three = MerkleLog.root(size: 3, node: lookup)
+        let epoch = LogEpoch(origin: try vector("log.origin"), ends: (3, three), starts: (7, root), time: 1_795_397_400_000)
+        let announced = epoch.signed(name: office, key: key)
+        #expect(announced.split(separator: "\n").last.map(String.init) == (try vector("log.epoch-7")))
+        #expect(LogEpoch.verified(announced, offices: [(office, key.publicKey)])?.epoch == epoch)
+        #expect(LogEpoch.verified(announced, offices: [(office, witnessKey.publicKey)]) == nil)
     }
 
     @Test func theVectorsChainAndMerge() throws {

@@ -29,6 +29,7 @@ struct AuditCommand: ParsableCommand {
         let witnesses = try replica.logWitnesses()
         let receipts = try replica.receiptCounts()
         let findings = try replica.evidence()
+        let lost = try replica.lostReceipts()
         let (proven, wrong, waiting) = (receipts.proven, receipts.wrong, receipts.waiting)
         let faults = findings.filter { LogEvidence.isFault($0.kind) }
         if format.json {
@@ -38,8 +39,14 @@ struct AuditCommand: ParsableCommand {
                 "checkpoint": held.map { .string($0.note) } ?? .null,
                 "witnessed": held?.witnessed.map { .object(["checkpoint": .string($0.note), "cosigners": .integer(Int64($0.cosigners))]) } ?? .null,
                 "witnesses": .array(witnesses.map { .string($0.verifierKey) }),
+                "offices": .array(try replica.logOffices().map { .string(LogEpoch.verifierKey(name: $0.name, key: $0.key)) }),
                 "receipts": .object(["held": .integer(Int64(receipts.held)), "proven": .integer(Int64(proven)),
-                                     "waiting": .integer(Int64(waiting)), "wrong": .integer(Int64(wrong))]),
+                                     "waiting": .integer(Int64(waiting)), "wrong": .integer(Int64(wrong)), "lost": .integer(Int64(receipts.lost))]),
+                // Acknowledged change-sets of this device that a restore lost and that were not
+                // acknowledged again (§11.16).
+                "missing": .array(lost.map { held in
+                    .object(["sequence": .integer(Int64(held.sequence)), "id": .string(held.receipt.id.hex), "position": .integer(Int64(held.receipt.position))])
+                }),
                 "findings": .array(findings.map { finding in
                     .object(["kind": .string(finding.kind), "found": .string(finding.foundAt.utcISO), "material": finding.material])
                 }),
@@ -62,6 +69,14 @@ struct AuditCommand: ParsableCommand {
             }
             Terminal.say(t("Receipts: \(receipts.held) held — \(proven) proven in the log, \(waiting) waiting for the next sync, \(wrong) found wrong.",
                            "回执：共 \(receipts.held) 份，其中 \(proven) 份已在日志中证实，\(waiting) 份待下次同步核验，\(wrong) 份有误。"))
+            if !lost.isEmpty {
+                Terminal.say(t("Missing since the server was restored: \(lost.count) change(s) of this device the server had acknowledged, not in its new log and not acknowledged again:",
+                               "服务器恢复后缺失：本设备有 \(lost.count) 项更改曾被服务器确认，但不在其新日志中，也未再次确认："))
+                for held in lost {
+                    Terminal.say(t("  change \(held.sequence) (\(held.receipt.id.hex.prefix(12))…), acknowledged at position \(held.receipt.position)",
+                                   "  第 \(held.sequence) 项更改（\(held.receipt.id.hex.prefix(12))…），曾确认位于第 \(held.receipt.position) 位"))
+                }
+            }
             for (number, finding) in findings.enumerated() {
                 Terminal.say("")
                 Terminal.say("\(number + 1). \(finding.foundAt.shanghaiDisplay)  \(finding.kind) — \(Self.describe(finding))")
@@ -114,6 +129,9 @@ struct AuditCommand: ParsableCommand {
                      "数据流的某一页与服务器随附签署的检查点不符：有记录被更改、移动或遗漏。")
         case "log.missing":
             return t("the server stopped giving its log after it had given one.", "服务器曾提供日志，之后不再提供。")
+        case "log.restart" where material["epoch"]?.stringValue != nil:
+            return t("the server was restored from an older copy and the office announced that its log begins again at \(sizes("given")) entries after \(sizes("held")); this device took the new log.",
+                     "服务器已从较早的备份恢复，中心已宣布其日志在 \(sizes("held")) 条之后从 \(sizes("given")) 条重新开始；本设备已接受新日志。")
         case "log.restart":
             return t("the server was restored from an older copy (its key confirmed): its log began again at \(sizes("given")) entries after \(sizes("held")).",
                      "服务器已从较早的备份恢复（密钥已确认）：其日志在 \(sizes("held")) 条之后重新从 \(sizes("given")) 条开始。")

@@ -25,7 +25,7 @@ struct Provident: AsyncParsableCommand {
                 Init.self, WhoAmI.self, Enroll.self, AccountCommand.self, Pause.self, Resume.self, Close.self,
                 DepositCommand.self, StatementCommand.self, BalanceCommand.self, UnitCommand.self, VisitCommand.self,
                 ApplicationCommand.self, CampaignCommand.self, SyncCommand.self, BundleCommand.self, OutboxCommand.self,
-                ConflictsCommand.self, PolicyCommand.self, Check.self, AuditCommand.self, WitnessCommand.self, KeyCommand.self, ServiceCommand.self, DraftsCommand.self,
+                ConflictsCommand.self, PolicyCommand.self, Check.self, AuditCommand.self, WitnessCommand.self, EpochCommand.self, KeyCommand.self, ServiceCommand.self, DraftsCommand.self,
             ])
     }
 

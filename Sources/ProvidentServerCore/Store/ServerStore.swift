@@ -101,8 +101,11 @@ public protocol ServerReading: Sendable {
     func logSize() async throws -> UInt64
     /// The stored hashes of these log nodes, where held.
     func logNodes(_ nodes: [LogNode]) async throws -> [LogNode: Digest256]
-    /// The active auditors, the log's witnesses (sync-protocol.md §11.15), by device id.
-    func auditors() async throws -> [RegisteredDevice]
+    /// The active devices of a role, by device id: auditors are the log's witnesses
+    /// (sync-protocol.md §11.15), office devices announce its epochs (§11.16).
+    func activeDevices(role: DeviceRole) async throws -> [RegisteredDevice]
+    /// The office's announcements of the log's epochs, newest first.
+    func logEpochs(limit: Int) async throws -> [String]
     /// The largest checkpoint (size and root) that at least `quorum` active auditors cosigned.
     func witnessedCheckpoint(quorum: Int) async throws -> WitnessedCheckpoint?
     /// The entry ids (§11.6) of the feed entries at these positions, where the feed holds one.
@@ -242,6 +245,8 @@ public protocol ServerWriting: ServerReading {
     /// Keeps an auditor's cosignature of the checkpoint of `size` and `root` (one per auditor and
     /// size); returns how many active auditors have cosigned that checkpoint.
     func addCosignature(witness: DeviceID, size: UInt64, root: Digest256, line: String, at: Instant) async throws -> Int
+    /// Keeps an office's announcement of a log epoch (the same note again changes nothing).
+    func addLogEpoch(note: String, startsSize: UInt64, by device: DeviceID, at: Instant) async throws
 
     // MARK: Reconciliation
 
