@@ -12,6 +12,116 @@ extension OfficeDashboard {
         router.get("/office/employers", use: employersPage)
         router.get("/office/employers/:id", use: employerPage)
         router.post("/office/applications/:id/decide", use: decideApplication)
+        router.get("/office/visits", use: visitsPage)
+        router.get("/office/applications", use: applicationsPage)
+    }
+
+    /// A visit as a table row: date, purpose, staff, people met, outcome, documents served, notes.
+    static func visitCells(_ visit: Visit, voided: Bool, _ l: Language) -> [String] {
+        let documents = visit.documents.map { document in
+            document.kind.label(l) + " " + document.number + (document.deadline.map { l.pick(" (due \($0.iso))", "（期限 \($0.iso)）") } ?? "")
+        }.joined(separator: l.pick("; ", "；"))
+        return [HTML.escape(visit.date.iso), HTML.escape(visit.purpose.label(l)), HTML.escape(visit.staff.joined(separator: l.pick(", ", "、"))),
+                HTML.escape(visit.persons.map { "\($0.name)（\($0.role)）" }.joined(separator: l.pick(", ", "、"))),
+                HTML.escape(visit.outcome?.label(l) ?? "-"), HTML.escape(documents.isEmpty ? "-" : documents),
+                HTML.escape(visit.notes) + (voided ? " <span class=\"tag\">\(HTML.escape(l.pick("voided", "已作废")))</span>" : "")]
+    }
+
+    /// An application's decision, or the forms to decide it; `back` is where the decision returns.
+    static func decisionCell(_ application: ReliefApplication, _ decision: ApplicationDecision?, session: OfficeSession, back: String?) -> String {
+        let l = session.language
+        if let decision { return HTML.escape(decision.verdict.label(l) + l.pick(": ", "：") + decision.reason) }
+        let reason = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "理由")))\">"
+            + (back.map { "<input type=\"hidden\" name=\"back\" value=\"\(HTML.escape($0))\">" } ?? "")
+        return HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
+                         fields: "<input type=\"hidden\" name=\"verdict\" value=\"approved\">" + reason, button: l.pick("Approve", "批准"))
+            + HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
+                        fields: "<input type=\"hidden\" name=\"verdict\" value=\"rejected\">" + reason, button: l.pick("Reject", "不予批准"), confirm: true)
+    }
+
+    static func option(_ value: String, _ label: String, _ selected: Bool) -> String {
+        "<option value=\"\(HTML.escape(value))\"\(selected ? " selected" : "")>\(HTML.escape(label))</option>"
+    }
+
+    /// The field's visits across employers and places: by branch, staff, purpose and date.
+    @Sendable func visitsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            let l = session.language
+            let query = request.uri.queryParameters
+            let text = { (name: Substring) in query[name].map { String($0).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
+            let branch = text("branch"), staff = text("staff"), purposeText = text("purpose"), sinceText = text("since")
+            var errors: [String] = []
+            let purpose = purposeText.flatMap { value in VisitPurpose.allCases.first { $0.rawValue == value } }
+            if let purposeText, purpose == nil { errors.append(l.pick("“\(purposeText)” is not a purpose; showing every purpose.", "“\(purposeText)”不是有效的走访目的；已显示全部目的。")) }
+            let since = sinceText.flatMap(CivilDate.init(iso:))
+            if let sinceText, since == nil { errors.append(l.pick("“\(sinceText)” is not a date (YYYY-MM-DD); showing every date.", "“\(sinceText)”不是日期（YYYY-MM-DD）；已显示全部日期。")) }
+            let all = try await core.visitLog(branch: nil, since: nil)
+            let branches = Array(Set(all.map(\.visit.branch))).sorted()
+            if let branch, !branches.contains(branch) { errors.append(l.pick("No visit was recorded in the branch “\(branch)”.", "管理部“\(branch)”没有走访记录。")) }
+            let listed = all.filter { visit, _, _ in
+                (branch == nil || visit.branch == branch) && (purpose == nil || visit.purpose == purpose)
+                    && (since.map { visit.date >= $0 } ?? true) && (staff.map { name in visit.staff.contains { $0.contains(name) } } ?? true)
+            }
+            let shown = listed.prefix(500)
+            let rows = shown.map { visit, voided, employer -> [String] in
+                let whom = visit.unitID.map { id in "<a href=\"/office/employers/\(HTML.escape(id))\">\(HTML.escape(employer ?? id))</a>" }
+                    ?? HTML.escape(visit.place?.name ?? "-")
+                return [whom, HTML.escape(visit.branch)] + Self.visitCells(visit, voided: voided, l)
+            }
+            let filters = """
+                <form method="get" action="/office/visits" class="filters">
+                <select name="branch">\(Self.option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { Self.option($0, $0, $0 == branch) }.joined())</select>
+                <input type="text" name="staff" value="\(HTML.escape(staff ?? ""))" placeholder="\(HTML.escape(l.pick("staff", "走访人员")))">
+                <select name="purpose">\(Self.option("", l.pick("every purpose", "全部目的"), purpose == nil))\(VisitPurpose.allCases.map { Self.option($0.rawValue, $0.label(l), $0 == purpose) }.joined())</select>
+                <input type="date" name="since" value="\(HTML.escape(since?.iso ?? ""))" aria-label="\(HTML.escape(l.pick("since", "起始日期")))">
+                <button type="submit">\(HTML.escape(l.pick("Show", "查询")))</button></form>
+                """
+            let empty = all.isEmpty
+                ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : ""
+            let more = listed.count > shown.count
+                ? "<p>\(HTML.escape(l.pick("The newest 500 of \(listed.count); narrow the filters.", "仅显示最新的 500 条（共 \(listed.count) 条）；请缩小查询范围。")))</p>" : ""
+            let body = """
+                <h2>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(listed.count))</h2>
+                \(errors.map { "<div class=\"error\">\(HTML.escape($0))</div>" }.joined())
+                <div class="panel">\(filters)\(empty)\(!all.isEmpty && listed.isEmpty ? "<p>\(HTML.escape(l.pick("No visit matches these filters.", "没有符合条件的走访记录。")))</p>" : "")
+                \(listed.isEmpty ? "" : HTML.table(headers: [l.pick("Employer or place", "单位或场所"), l.pick("Branch", "管理部"), l.pick("Date", "日期"), l.pick("Purpose", "目的"),
+                                       l.pick("Staff", "走访人员"), l.pick("Met", "接待人"), l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"),
+                                       l.pick("Notes", "备注")], rows: Array(rows)))\(more)</div>
+                """
+            return page(l, title: l.pick("Visits", "走访记录"), body: body, session: session, current: "/office/visits")
+        }
+    }
+
+    /// Employers' applications to defer or lower their rate, those waiting for a decision first,
+    /// each decided from the page with its reason.
+    @Sendable func applicationsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+        try await signedIn(request) { session in
+            let l = session.language
+            let all = try await core.applications().sorted { a, b in
+                a.1 == nil && b.1 != nil || (a.1 == nil) == (b.1 == nil) && (a.0.submittedOn, a.0.id) > (b.0.submittedOn, b.0.id)
+            }
+            let waiting = all.filter { $0.1 == nil }.count
+            let rows = all.prefix(500).map { application, decision, employer -> [String] in
+                ["<a href=\"/office/employers/\(HTML.escape(application.unitID))\">\(HTML.escape(employer?.name ?? application.unitID))</a>",
+                 HTML.escape(employer?.branch ?? "-"), HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
+                 HTML.escape("\(application.from.description) – \(application.through.description)"),
+                 HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")),
+                 Self.decisionCell(application, decision, session: session, back: "/office/applications")]
+            }
+            let empty = all.isEmpty
+                ? "<p>\(HTML.escape(l.pick("No application yet: field staff record an employer's application on their laptop (provident application record) and sync.", "尚无申请：外勤人员在电脑上记录单位的申请（provident application record）并同步后即可看到。")))</p>" : ""
+            let more = all.count > 500 ? "<p>\(HTML.escape(l.pick("The first 500 of \(all.count).", "仅显示前 500 条（共 \(all.count) 条）。")))</p>" : ""
+            let body = """
+                <h2>\(HTML.escape(l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请"))) (\(all.count))</h2>
+                \(notice(request, l))
+                <div class="panel">\(all.isEmpty ? empty : """
+                <p>\(HTML.escape(l.pick("\(waiting) waiting for a decision.", "\(waiting) 件待审批。")))</p>
+                \(HTML.table(headers: [l.pick("Employer", "单位"), l.pick("Branch", "管理部"), l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"),
+                                       l.pick("Months", "期间"), l.pick("Length", "时长"), l.pick("Decision", "审批")], rows: Array(rows)))\(more)
+                """)</div>
+                """
+            return page(l, title: l.pick("Applications", "申请"), body: body, session: session, current: "/office/applications")
+        }
     }
 
     static func statusTag(_ status: ComplianceStatus, _ l: Language) -> String {
@@ -100,26 +210,9 @@ extension OfficeDashboard {
             (l.pick("Address", "地址"), HTML.escape(employer.address ?? "-")),
             (l.pick("Contact", "联系人"), HTML.escape(employer.contact.map { contact in [contact.name, contact.phone.map(ContactPhone.mask)].compactMap { $0 }.joined(separator: " ") } ?? "-")),
         ]
-        let visitRows = file.visits.map { visit, voided -> [String] in
-            let documents = visit.documents.map { document in
-                document.kind.label(l) + " " + document.number + (document.deadline.map { l.pick(" (due \($0.iso))", "（期限 \($0.iso)）") } ?? "")
-            }.joined(separator: l.pick("; ", "；"))
-            return [HTML.escape(visit.date.iso), HTML.escape(visit.purpose.label(l)), HTML.escape(visit.staff.joined(separator: l.pick(", ", "、"))),
-                    HTML.escape(visit.persons.map { "\($0.name)（\($0.role)）" }.joined(separator: l.pick(", ", "、"))),
-                    HTML.escape(visit.outcome?.label(l) ?? "-"), HTML.escape(documents.isEmpty ? "-" : documents),
-                    HTML.escape(visit.notes) + (voided ? " <span class=\"tag\">\(HTML.escape(l.pick("voided", "已作废")))</span>" : "")]
-        }
+        let visitRows = file.visits.map { visit, voided in Self.visitCells(visit, voided: voided, l) }
         let applicationRows = file.applications.map { application, decision -> [String] in
-            let action: String
-            if let decision {
-                action = HTML.escape(decision.verdict.label(l) + l.pick(": ", "：") + decision.reason)
-            } else {
-                let reason = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "理由")))\">"
-                action = HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
-                                   fields: "<input type=\"hidden\" name=\"verdict\" value=\"approved\">" + reason, button: l.pick("Approve", "批准"))
-                    + HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
-                                fields: "<input type=\"hidden\" name=\"verdict\" value=\"rejected\">" + reason, button: l.pick("Reject", "不予批准"), confirm: true)
-            }
+            let action = Self.decisionCell(application, decision, session: session, back: nil)
             return [HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
                     HTML.escape("\(application.from.description) – \(application.through.description)"),
                     HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")), action]
@@ -159,6 +252,8 @@ extension OfficeDashboard {
                 return try await employer(unit, session: session, request: request, error: Self.message(error, l), status: .conflict)
             }
             context.logger.info("application decided", metadata: ["office.user": .string(session.userName), "outreach.application": .string(id)])
+            // Back to the list it was decided from, or else to the employer's page.
+            if form["back"] == "/office/applications" { return redirect("/office/applications?done=decided") }
             return redirect("/office/employers/\(unit)?done=decided")
         }
     }

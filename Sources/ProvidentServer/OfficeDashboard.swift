@@ -531,7 +531,8 @@ struct OfficeDashboard: Sendable {
             let links: [(String, String)] = [
                 ("/office", l.pick("Overview", "概览")), ("/office/reports/coverage", l.pick("Coverage", "覆盖率")),
                 ("/office/reports/arrears", l.pick("Arrears", "欠缴停缴")), ("/office/reports/campaign", l.pick("Campaigns", "专项行动")),
-                ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/employers", l.pick("Employers", "单位")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
+                ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/employers", l.pick("Employers", "单位")),
+                ("/office/visits", l.pick("Visits", "走访")), ("/office/applications", l.pick("Applications", "申请")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
                 ("/office/conflicts", l.pick("Conflicts", "冲突")), ("/office/devices", l.pick("Devices", "设备")),
                 ("/office/uploads", l.pick("Uploads", "上传")), ("/office/users", l.pick("Users", "用户")),
             ]

@@ -158,6 +158,17 @@ extension ServerCore {
     }
 
     /// Applications, newest first, each with its decision and employer.
+    /// The field's visits, newest first, of a branch (nil: every branch) on or after `since`,
+    /// each with whether it was voided and the name of the employer visited (nil for a place).
+    public func visitLog(branch: String?, since: CivilDate?) async throws -> [(visit: Visit, voided: Bool, employer: String?)] {
+        try await store.read { tx in
+            let voided = try await tx.voidedVisitIDs()
+            let names = Dictionary(try await tx.units(branch: nil).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            return try await tx.visits(unitID: nil, branch: branch, since: since).sorted { ($0.date, $0.id) > ($1.date, $1.id) }
+                .map { visit in (visit, voided.contains(visit.id), visit.unitID.flatMap { names[$0] }) }
+        }
+    }
+
     public func applications() async throws -> [(ReliefApplication, ApplicationDecision?, Employer?)] {
         try await store.read { tx in
             let decisions = try await tx.decisions()
