@@ -138,8 +138,7 @@ extension LocalDevice {
             let offices = try replica.logOffices()
             if restart, state.cursor != nil, let held, !offices.isEmpty,
                let note = log.objectValue?["checkpoint"]?.stringValue, let given = try? LogCheckpoint.verified(note, key: serverKey),
-               given.size < held.size || log.objectValue?["consistency"].flatMap({ LogCheck.hashes($0) }).map({
-                   !MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: given.size, newRoot: given.root, proof: $0) }) != false {
+               !LogCheck.extends(held, to: given, proof: log.objectValue?["consistency"]) {
                 guard let announced = LogCheck.announced(body["epochs"]?.arrayValue ?? [], checkpoint: given, held: held, offices: offices) else {
                     throw SyncFailure.restoreUnannounced
                 }

@@ -30,6 +30,12 @@ enum LogCheck {
         return list
     }
 
+    /// Whether `proof` (RFC 9162, as JSON) shows `checkpoint` extending the checkpoint held.
+    static func extends(_ held: HeldCheckpoint, to checkpoint: LogCheckpoint, proof: CanonicalValue?) -> Bool {
+        guard checkpoint.size >= held.size, let path = hashes(proof) else { return false }
+        return MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: checkpoint.size, newRoot: checkpoint.root, proof: path)
+    }
+
     static func entries(_ list: [(position: UInt64, id: Digest256)]) -> CanonicalValue {
         .array(list.map { .object(["position": .integer(Int64($0.position)), "id": .string($0.id.hex)]) })
     }
@@ -82,13 +88,9 @@ enum LogCheck {
             var finding: LogViolation?
             if checkpoint.size < held.size {
                 finding = LogViolation(kind: "log.rollback", material: material(serverKey, ["held": .string(held.note), "given": .string(note)]))
-            } else {
-                let path = consistency.flatMap { hashes($0) }
-                if path.map({ MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: checkpoint.size, newRoot: checkpoint.root,
-                                                          proof: $0) }) != true {
-                    finding = LogViolation(kind: "log.inconsistent", material: material(serverKey, [
-                        "held": .string(held.note), "given": .string(note), "consistency": consistency ?? .null]))
-                }
+            } else if !extends(held, to: checkpoint, proof: consistency) {
+                finding = LogViolation(kind: "log.inconsistent", material: material(serverKey, [
+                    "held": .string(held.note), "given": .string(note), "consistency": consistency ?? .null]))
             }
             if let finding {
                 // A server restored from a copy, confirmed by its key, begins its log again: that

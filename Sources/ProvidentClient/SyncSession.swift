@@ -227,15 +227,17 @@ public final class SyncSession: Sendable {
         } catch {
             throw SyncFailure.badAnswer("log epochs")
         }
-        if checkpoint.size >= held.size {
-            let proof = try await connection.send(.GET, url: url, path: "/v1/log/consistency", query: "?from=\(held.size)&to=\(checkpoint.size)", body: nil)
-            if let path = LogCheck.hashes(proof.objectValue?["proof"]),
-               MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: checkpoint.size, newRoot: checkpoint.root, proof: path) {
-                return nil
-            }
-        }
+        if try await logExtends(held, to: checkpoint, url: url) { return nil }
         guard let epoch = LogCheck.announced(items, checkpoint: checkpoint, held: held, offices: offices) else { throw SyncFailure.restoreUnannounced }
         return epoch
+    }
+
+    /// Whether the server's log at `checkpoint` still extends the checkpoint held (one
+    /// `GET /v1/log/consistency`; none when it is smaller).
+    func logExtends(_ held: HeldCheckpoint, to checkpoint: LogCheckpoint, url: String) async throws -> Bool {
+        guard checkpoint.size >= held.size else { return false }
+        let answer = try await connection.send(.GET, url: url, path: "/v1/log/consistency", query: "?from=\(held.size)&to=\(checkpoint.size)", body: nil)
+        return LogCheck.extends(held, to: checkpoint, proof: answer.objectValue?["proof"])
     }
 
     /// Enrols this device again with its existing key, on a server that forgot it, and marks

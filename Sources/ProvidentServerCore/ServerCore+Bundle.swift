@@ -146,9 +146,12 @@ extension ServerCore {
         guard let note, let checkpoint = try? LogCheckpoint.verified(note, key: key.publicKey) else { return nil }
         let now = clock()
         let holds = try await store.read { tx -> Bool in
-            let size = try await tx.logSize()
-            guard checkpoint.size <= size else { return false }
-            return try await Self.withLogNodes(tx) { MerkleLog.root(size: checkpoint.size, node: $0) } == checkpoint.root
+            do {
+                try await Self.requireHeld(tx, size: checkpoint.size, root: checkpoint.root)
+                return true
+            } catch ServerError.unknownCheckpoint {
+                return false
+            }
         }
         guard !holds else { return checkpoint }
         logger.warning("a device holds a checkpoint this log does not", metadata: ["sync.device": .string(device.rawValue),

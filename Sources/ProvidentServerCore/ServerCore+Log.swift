@@ -103,6 +103,18 @@ extension ServerCore {
     /// The log's origin: its name in checkpoints.
     public var logOrigin: String { LogCheckpoint.origin(for: key.publicKey) }
 
+    /// Throws `unknownCheckpoint` unless the log, as this transaction sees it, holds a tree of
+    /// `size` entries with `root`; returns the log's size.
+    @discardableResult
+    static func requireHeld(_ tx: any ServerReading, size: UInt64, root: Digest256) async throws -> UInt64 {
+        let logSize = try await tx.logSize()
+        guard size <= logSize,
+              try await withLogNodes(tx, { MerkleLog.root(size: size, node: $0) }) == root else {
+            throw ServerError.unknownCheckpoint(size: size, logSize: logSize)
+        }
+        return logSize
+    }
+
     /// The checkpoint of the log as this transaction sees it.
     static func checkpoint(_ tx: any ServerReading, origin: String) async throws -> LogCheckpoint {
         let size = try await tx.logSize()
@@ -116,10 +128,12 @@ extension ServerCore {
     func logAnswer(_ tx: any ServerReading, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
         let size = try await tx.logSize()
         let witnessed = try await tx.witnessedCheckpoint(quorum: policy.witnesses).flatMap { $0.size <= size ? $0 : nil }
-        let witnesses = try await tx.activeDevices(role: .auditor).map { LogWitness(device: $0.id, key: $0.publicKey).verifierKey }
+        // One read for both, on every page.
+        let named = try await tx.activeDevices(roles: [.auditor, .office])
+        let witnesses = named.filter { $0.grant.role == .auditor }.map { LogWitness(device: $0.id, key: $0.publicKey).verifierKey }
         // Office devices enrolled by people; the server's own identity is not one: an epoch must
         // come from outside the server.
-        let offices = try await tx.activeDevices(role: .office).filter { $0.enrolledVia != "server" }
+        let offices = named.filter { $0.grant.role == .office && $0.enrolledVia != "server" }
             .map { LogEpoch.verifierKey(name: LogEpoch.officeName($0.id), key: $0.publicKey) }
         let indexes = positions.filter { $0 >= 1 && $0 <= size }.map { $0 - 1 }
         func consistency(from old: UInt64, node: (LogNode) -> Digest256) -> [Digest256] {
@@ -159,10 +173,9 @@ extension ServerCore {
         }
         let now = clock()
         try await store.write { tx in
-            let size = try await tx.logSize()
-            guard epoch.starts.size >= 1, epoch.starts.size <= size else { throw ServerError.unknownCheckpoint(size: epoch.starts.size, logSize: size) }
-            let root = try await Self.withLogNodes(tx) { MerkleLog.root(size: epoch.starts.size, node: $0) }
-            guard root == epoch.starts.root else { throw ServerError.unknownCheckpoint(size: epoch.starts.size, logSize: size) }
+            // A log begins again with at least one entry, as the restored server holds it.
+            let logSize = try await Self.requireHeld(tx, size: epoch.starts.size, root: epoch.starts.root)
+            guard epoch.starts.size >= 1 else { throw ServerError.unknownCheckpoint(size: 0, logSize: logSize) }
             try await tx.addLogEpoch(note: note, startsSize: epoch.starts.size, by: device.id, at: now)
         }
         logger.notice("log epoch announced", metadata: ["sync.device": .string(device.id.rawValue), "log.ends": .stringConvertible(epoch.ends.size),
@@ -208,10 +221,7 @@ extension ServerCore {
               let line = LogWitness.lines(of: note).first(where: { $0.hasPrefix("\u{2014} \(witness.name) ") }) else { throw ServerError.badCosignature }
         let now = clock()
         let (count, logSize) = try await store.write { tx -> (Int, UInt64) in
-            let logSize = try await tx.logSize()
-            guard checkpoint.size <= logSize else { throw ServerError.unknownCheckpoint(size: checkpoint.size, logSize: logSize) }
-            let root = try await Self.withLogNodes(tx) { MerkleLog.root(size: checkpoint.size, node: $0) }
-            guard root == checkpoint.root else { throw ServerError.unknownCheckpoint(size: checkpoint.size, logSize: logSize) }
+            let logSize = try await Self.requireHeld(tx, size: checkpoint.size, root: checkpoint.root)
             return (try await tx.addCosignature(witness: device.id, size: checkpoint.size, root: checkpoint.root, line: line, at: now), logSize)
         }
         logger.info("log cosigned", metadata: ["sync.device": .string(device.id.rawValue), "log.size": .stringConvertible(checkpoint.size),

@@ -101,9 +101,9 @@ extension SQLServerTransaction {
         try await session.execute("UPDATE feed_head SET logged = ? WHERE singleton = 1", [.integer(Int64(size))])
     }
 
-    func activeDevices(role: DeviceRole) async throws -> [RegisteredDevice] {
-        try await session.query("SELECT \(Self.deviceColumns) FROM server_devices WHERE role = ? AND status = 'active' ORDER BY device_id",
-                                [.text(role.rawValue)]).map(Self.device)
+    func activeDevices(roles: [DeviceRole]) async throws -> [RegisteredDevice] {
+        try await session.query("SELECT \(Self.deviceColumns) FROM server_devices WHERE role IN (\(SQL.list(roles.count))) AND status = 'active' ORDER BY device_id",
+                                roles.map { .text($0.rawValue) }).map(Self.device)
     }
 
     func logEpochs(limit: Int) async throws -> [String] {

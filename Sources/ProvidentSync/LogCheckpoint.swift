@@ -33,9 +33,26 @@ public struct LogCheckpoint: Hashable, Sendable {
     }
 
     /// The signed-note key id of an Ed25519 key named `name`: the first four bytes of
-    /// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key).
-    public static func keyID(name: String, key: PublicKey) -> [UInt8] {
-        Array(SHA256.hash(Array(name.utf8), [0x0A, 0x01], key.bytes).prefix(4))
+    /// SHA-256(name ‖ 0x0A ‖ type ‖ public key); type 0x01 signs notes, 0x04 cosigns checkpoints
+    /// (C2SP tlog-cosignature).
+    public static func keyID(name: String, key: PublicKey, type: UInt8 = 0x01) -> [UInt8] {
+        Array(SHA256.hash(Array(name.utf8), [0x0A, type], key.bytes).prefix(4))
+    }
+
+    /// The C2SP verifier key: `<name>+<key id in hex>+<base64(type ‖ public key)>`.
+    public static func verifierKey(name: String, key: PublicKey, type: UInt8 = 0x01) -> String {
+        "\(name)+\(Hex.encode(keyID(name: name, key: key, type: type)))+\(Base64.encode([type] + key.bytes))"
+    }
+
+    /// Reads a verifier key of `type`: its name and key, when the key id matches them. The
+    /// base64 may hold `+`, so the text is split in three at most.
+    public static func verifierKey(parsing text: String, type: UInt8 = 0x01) -> (name: String, key: PublicKey)? {
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[0].contains(" "),
+              let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == type,
+              let key = try? PublicKey(bytes: Array(blob.dropFirst())),
+              Hex.encode(keyID(name: String(parts[0]), key: key, type: type)) == parts[1] else { return nil }
+        return (String(parts[0]), key)
     }
 
     /// The whole signed note.

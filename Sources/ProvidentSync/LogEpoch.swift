@@ -49,17 +49,12 @@ public struct LogEpoch: Hashable, Sendable {
 
     /// The C2SP verifier key of an office device: `<name>+<key id in hex>+<base64(0x01 ‖ public key)>`.
     public static func verifierKey(name: String, key: PublicKey) -> String {
-        "\(name)+\(Hex.encode(LogCheckpoint.keyID(name: name, key: key)))+\(Base64.encode([0x01] + key.bytes))"
+        LogCheckpoint.verifierKey(name: name, key: key)
     }
 
     /// Reads an office's verifier key: its name and key, when the key id matches them.
     public static func office(verifierKey text: String) -> (name: String, key: PublicKey)? {
-        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].hasPrefix("provident-office/"), !parts[0].contains(" "),
-              let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == 0x01,
-              let key = try? PublicKey(bytes: Array(blob.dropFirst())),
-              Hex.encode(LogCheckpoint.keyID(name: String(parts[0]), key: key)) == parts[1] else { return nil }
-        return (String(parts[0]), key)
+        LogCheckpoint.verifierKey(parsing: text).flatMap { $0.name.hasPrefix("provident-office/") ? $0 : nil }
     }
 
     /// The signed note, signed by the office device `name`.

@@ -23,25 +23,20 @@ public struct LogWitness: Hashable, Sendable {
         self.init(name: "provident-witness/" + device.rawValue, key: key)
     }
 
+    /// The key type of a cosignature (C2SP tlog-cosignature).
+    static let type: UInt8 = 0x04
+
     /// The cosignature key id: the first four bytes of SHA-256(name ‖ 0x0A ‖ 0x04 ‖ public key).
-    public var keyID: [UInt8] {
-        Array(SHA256.hash(Array(name.utf8), [0x0A, 0x04], key.bytes).prefix(4))
-    }
+    public var keyID: [UInt8] { LogCheckpoint.keyID(name: name, key: key, type: Self.type) }
 
     /// The C2SP verifier key: `<name>+<key id in hex>+<base64(0x04 ‖ public key)>`.
-    public var verifierKey: String {
-        "\(name)+\(Hex.encode(keyID))+\(Base64.encode([0x04] + key.bytes))"
-    }
+    public var verifierKey: String { LogCheckpoint.verifierKey(name: name, key: key, type: Self.type) }
 
     /// Reads a verifier key; nil when it is not one of an Ed25519 cosignature key whose key id
     /// matches its name and key.
     public init?(verifierKey text: String) {
-        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[0].contains(" "),
-              let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == 0x04,
-              let key = try? PublicKey(bytes: Array(blob.dropFirst())) else { return nil }
-        self.init(name: String(parts[0]), key: key)
-        guard Hex.encode(keyID) == parts[1] else { return nil }
+        guard let (name, key) = LogCheckpoint.verifierKey(parsing: text, type: Self.type) else { return nil }
+        self.init(name: name, key: key)
     }
 
     /// The bytes a cosignature at `time` (seconds since 1970, UTC) covers.

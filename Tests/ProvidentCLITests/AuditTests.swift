@@ -13,6 +13,18 @@ import Testing
         }
     }
 
+    /// Behind the server's back, the first two change-sets of its feed trade places and its log
+    /// is built again from the feed when it restarts: another history its own checks accept.
+    static func rewriteHistory(_ server: ServerProcess) throws {
+        let positions = try changeSetPositions(server, count: 2)
+        try server.tamper([
+            "UPDATE feed SET device_seq = CASE seq WHEN \(positions[0]) THEN 2 ELSE 1 END WHERE seq IN (\(positions[0]), \(positions[1]))",
+            "DELETE FROM log_nodes", "UPDATE feed_head SET logged = 0",
+        ])
+        server.crash()
+        try server.start()
+    }
+
     static func audit(_ cli: CLI) throws -> [String: Any] {
         let result = try cli.run(["audit", "--json"])
         return try #require(try JSONSerialization.jsonObject(with: result.output) as? [String: Any], "\(result.stderr)")
@@ -92,15 +104,9 @@ import Testing
         try worker.enrolledWorker(server: server.url)
         #expect(try worker.sign(["deposit", "--lump", "--amount", "88"]).status == 0)
         try worker.sync()
-        let positions = try Self.changeSetPositions(server, count: 2)
         // The entries trade places and the log is built again from the feed so that the server's
         // own checks pass: a log of the same size with another root.
-        try server.tamper([
-            "UPDATE feed SET device_seq = CASE seq WHEN \(positions[0]) THEN 2 ELSE 1 END WHERE seq IN (\(positions[0]), \(positions[1]))",
-            "DELETE FROM log_nodes", "UPDATE feed_head SET logged = 0",
-        ])
-        server.crash()
-        try server.start()
+        try Self.rewriteHistory(server)
         let result = try worker.sign(["sync"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("log.inconsistent"), "\(result.stderr)")
@@ -139,13 +145,7 @@ import Testing
 
         // The server now serves another history: two entries trade places and its log is built
         // again from the feed, so that its own checks pass.
-        let positions = try Self.changeSetPositions(server, count: 2)
-        try server.tamper([
-            "UPDATE feed SET device_seq = CASE seq WHEN \(positions[0]) THEN 2 ELSE 1 END WHERE seq IN (\(positions[0]), \(positions[1]))",
-            "DELETE FROM log_nodes", "UPDATE feed_head SET logged = 0",
-        ])
-        server.crash()
-        try server.start()
+        try Self.rewriteHistory(server)
 
         // A device that never saw the log before has nothing of its own to compare: what the
         // auditor cosigned shows that the history it is served is not the one the auditor saw.
@@ -188,13 +188,7 @@ import Testing
 
         // The server's log is rewritten behind its back; the next bundle gossips the checkpoint
         // the laptop holds: the office is alerted, and the laptop applies nothing of the answer.
-        let positions = try Self.changeSetPositions(server, count: 2)
-        try server.tamper([
-            "UPDATE feed SET device_seq = CASE seq WHEN \(positions[0]) THEN 2 ELSE 1 END WHERE seq IN (\(positions[0]), \(positions[1]))",
-            "DELETE FROM log_nodes", "UPDATE feed_head SET logged = 0",
-        ])
-        server.crash()
-        try server.start()
+        try Self.rewriteHistory(server)
         #expect(try worker.sign(["deposit", "--lump", "--amount", "30"]).status == 0)
         #expect(try worker.run(["bundle", "export", usb + "/two.bundle"]).status == 0)
         let second = try server.admin(["bundle", "import", usb + "/two.bundle", "--answer", usb + "/two-answer.bundle"], environment: policy)

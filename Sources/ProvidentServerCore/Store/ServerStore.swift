@@ -103,7 +103,7 @@ public protocol ServerReading: Sendable {
     func logNodes(_ nodes: [LogNode]) async throws -> [LogNode: Digest256]
     /// The active devices of a role, by device id: auditors are the log's witnesses
     /// (sync-protocol.md §11.15), office devices announce its epochs (§11.16).
-    func activeDevices(role: DeviceRole) async throws -> [RegisteredDevice]
+    func activeDevices(roles: [DeviceRole]) async throws -> [RegisteredDevice]
     /// The office's announcements of the log's epochs, newest first.
     func logEpochs(limit: Int) async throws -> [String]
     /// The largest checkpoint (size and root) that at least `quorum` active auditors cosigned.

@@ -12,15 +12,22 @@ public struct Cosigned: Hashable, Sendable {
 }
 
 extension SyncSession {
+    /// This device's state and its server's address, for a statement about the log that it signs
+    /// with its device key as `role` (an auditor's cosignature, an office's epoch).
+    private func signing(as role: DeviceRole, key: SigningKey, serverURL: String?) throws -> (state: DeviceState, sync: SyncState, url: String) {
+        let state = try device.replica.deviceState()
+        guard state.role == role else { throw DomainError.notPermitted }
+        guard key.publicKey == state.publicKey else { throw ClientError.keyDoesNotMatchReplica(directory: device.directory.path) }
+        let sync = try device.replica.syncState()
+        guard let url = serverURL ?? sync.serverURL else { throw SyncFailure.noServer }
+        return (state, sync, url)
+    }
+
     /// Cosigns, with this auditor's device key, the checkpoint of the server's log it holds — the
     /// one its last pull checked against every checkpoint it had seen — and sends the
     /// cosignature. Run after a sync that found nothing wrong.
     public func cosign(serverURL: String? = nil, key: SigningKey) async throws -> Cosigned {
-        let state = try device.replica.deviceState()
-        guard state.role == .auditor else { throw DomainError.notPermitted }
-        guard key.publicKey == state.publicKey else { throw ClientError.keyDoesNotMatchReplica(directory: device.directory.path) }
-        let sync = try device.replica.syncState()
-        guard let url = serverURL ?? sync.serverURL else { throw SyncFailure.noServer }
+        let (state, _, url) = try signing(as: .auditor, key: key, serverURL: serverURL)
         guard let held = try device.replica.logCheckpoint(), held.size > 0 else { throw SyncFailure.badAnswer("the server gave no checkpoint of its log to cosign") }
         let checkpoint = try LogCheckpoint.parse(held.note)
         let seconds = UInt64(max(0, ServerConnection.now().millisSinceEpoch / 1_000))
@@ -47,24 +54,14 @@ extension SyncSession {
     /// checkpoint of the old log this device verified and the restored log's current checkpoint.
     /// Refused when the server's log still extends the checkpoint held: nothing to announce.
     public func announceEpoch(serverURL: String? = nil, key: SigningKey) async throws -> Announced {
-        let state = try device.replica.deviceState()
-        guard state.role == .office else { throw DomainError.notPermitted }
-        guard key.publicKey == state.publicKey else { throw ClientError.keyDoesNotMatchReplica(directory: device.directory.path) }
-        let sync = try device.replica.syncState()
-        guard let url = serverURL ?? sync.serverURL else { throw SyncFailure.noServer }
+        let (state, sync, url) = try signing(as: .office, key: key, serverURL: serverURL)
         guard let serverKey = sync.serverKey else { throw SyncFailure.notEnrolled }
         let answer = try await connection.send(.GET, url: url, path: "/v1/log/checkpoint", query: "", body: nil)
         guard let note = answer.objectValue?["checkpoint"]?.stringValue, let current = try? LogCheckpoint.verified(note, key: serverKey) else {
             throw SyncFailure.badAnswer("log checkpoint")
         }
         let held = try device.replica.logCheckpoint()
-        if let held, current.size >= held.size {
-            let proof = try await connection.send(.GET, url: url, path: "/v1/log/consistency", query: "?from=\(held.size)&to=\(current.size)", body: nil)
-            if let path = LogCheck.hashes(proof.objectValue?["proof"]),
-               MerkleLog.verifyConsistency(old: held.size, oldRoot: held.root, new: current.size, newRoot: current.root, proof: path) {
-                throw EpochProblem.logContinues(size: held.size)
-            }
-        }
+        if let held, try await logExtends(held, to: current, url: url) { throw EpochProblem.logContinues(size: held.size) }
         let epoch = LogEpoch(origin: current.origin, ends: held.map { ($0.size, $0.root) } ?? (0, MerkleLog.emptyRoot),
                              starts: (current.size, current.root), time: ServerConnection.now().millisSinceEpoch)
         let signed = epoch.signed(name: LogEpoch.officeName(state.id), key: key)
