@@ -124,6 +124,7 @@ public enum BankStatement {
     /// blank rows and debits; any other row that does not parse is a problem, by line.
     public static func read(_ given: CSVTable, language l: Language) throws(ImportError) -> StatementReading {
         let table = given.findingHeader(where: isHeader) ?? given
+        try table.requireUnmergedHeader()
         let lowered = table.header.map { $0.lowercased() }
         var index: [String: Int] = [:]
         for (key, names, _) in columns {

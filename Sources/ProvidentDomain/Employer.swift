@@ -457,6 +457,7 @@ public enum EmployerList {
         // A title block above the header is skipped: the header is the row naming the credit code.
         let codeNames = Set((columns.first { $0.0 == "credit_code" }?.1 ?? []).map { $0.lowercased() })
         let table = given.findingHeader { row in row.contains { codeNames.contains($0.lowercased()) } } ?? given
+        try table.requireUnmergedHeader()
         var index: [String: Int] = [:]
         for (key, names) in columns {
             if let found = table.header.firstIndex(where: { header in names.contains { $0.lowercased() == header.lowercased() } }) {

@@ -42,6 +42,8 @@ public enum ImportError: ProvidentError, Hashable {
     case empty
     case malformed(line: Int, reason: CSVProblem)
     case missingColumns([String])
+    /// The header row of a workbook has merged cells (`cells`, as A3:B3), so its columns have no names of their own.
+    case mergedHeader(line: Int, cells: String)
 
     /// A file that cannot be read is bad input.
     public var kind: ErrorKind { .invalidInput }
@@ -52,6 +54,7 @@ public enum ImportError: ProvidentError, Hashable {
         case .empty: "import.empty"
         case .malformed: "import.csv"
         case .missingColumns: "import.columns"
+        case .mergedHeader: "import.merged_header"
         }
     }
 
@@ -62,9 +65,12 @@ public enum ImportError: ProvidentError, Hashable {
         case .empty:
             l.pick("The file has no rows.", "文件中没有数据行。")
         case let .malformed(line, reason):
-            l.pick("The file is not valid CSV at line \(line): \(reason.describe(l)).", "文件第 \(line) 行不是有效的 CSV:\(reason.describe(l))。")
+            l.pick("The file is not valid CSV at line \(line): \(reason.describe(l)).", "文件第 \(line) 行不是有效的 CSV：\(reason.describe(l))。")
         case let .missingColumns(names):
             l.pick("The header lacks the columns \(names.joined(separator: ", ")).", "表头缺少以下列：\(names.joined(separator: "、"))。")
+        case let .mergedHeader(line, cells):
+            l.pick("The header on line \(line) has merged cells (\(cells)), so some columns have no name of their own. Unmerge them and give every column its name in that one row, then save and upload again; nothing was imported.",
+                   "第 \(line) 行表头有合并单元格（\(cells)），部分列没有自己的列名。请取消合并，在该行为每一列填写列名，保存后重新上传；未导入任何数据。")
         }
     }
 }
@@ -126,6 +132,28 @@ public struct CSVTable: Sendable {
     public let headerLine: Int
     /// Rows above the header that were skipped (a bank's title block: its name, the account, a blank line).
     public let rowsAboveHeader: Int
+    /// A workbook's merged cells (a CSV has none).
+    public var mergedCells: [MergedCells] = []
+
+    /// A rectangle of merged cells, as a workbook names it (`A3:B4`).
+    public struct MergedCells: Sendable, Hashable {
+        public let reference: String
+        public let rows: ClosedRange<Int>
+
+        /// Reads `A3:B4` (or a single `A3`); nil for anything else.
+        public init?(reference: String) {
+            let corners = reference.split(separator: ":").map { corner in Int(corner.drop { $0.isLetter }) }
+            guard (1...2).contains(corners.count), let top = corners.first ?? nil, let bottom = corners.last ?? nil, top <= bottom else { return nil }
+            self.reference = reference
+            rows = top...bottom
+        }
+    }
+
+    /// Refuses a header row that merged cells touch: its columns would have no names of their own.
+    public func requireUnmergedHeader() throws(ImportError) {
+        let touching = mergedCells.filter { $0.rows.contains(headerLine) }
+        guard touching.isEmpty else { throw .mergedHeader(line: headerLine, cells: touching.map(\.reference).joined(separator: ", ")) }
+    }
 
     /// A table whose first row is the header (a spreadsheet's rows, say).
     public init(rows: [Record]) throws(ImportError) {
@@ -148,7 +176,9 @@ public struct CSVTable: Sendable {
     public func findingHeader(within: Int = 20, where isHeader: ([String]) -> Bool) -> CSVTable? {
         let rows = [Record(line: headerLine, fields: header)] + records
         guard let index = rows.prefix(within).firstIndex(where: { isHeader($0.fields.map { $0.trimmingASCIIWhitespace }) }) else { return nil }
-        return CSVTable(header: rows[index], records: Array(rows[(index + 1)...]), rowsAbove: rowsAboveHeader + index)
+        var found = CSVTable(header: rows[index], records: Array(rows[(index + 1)...]), rowsAbove: rowsAboveHeader + index)
+        found.mergedCells = mergedCells
+        return found
     }
 
     /// Whether a row is empty in every field (a spreadsheet's blank line).

@@ -111,10 +111,12 @@ public enum Workbook {
         let sheetPath = try firstSheetPath(workbook: try part("xl/workbook.xml"), relations: try part("xl/_rels/workbook.xml.rels"))
         guard let sheet = try part(sheetPath) else { throw .notAWorkbook("\(sheetPath) is missing") }
         let shared = try part("xl/sharedStrings.xml").map { data throws(SpreadsheetError) in try SharedStrings.read(data) } ?? []
-        let rows = try SheetRows.read(sheet, shared: shared)
+        let (rows, merged) = try SheetRows.read(sheet, shared: shared)
         guard !rows.isEmpty else { throw .emptySheet }
         do {
-            return try CSVTable(rows: rows)
+            var table = try CSVTable(rows: rows)
+            table.mergedCells = merged
+            return table
         } catch {
             throw .emptySheet
         }
@@ -193,6 +195,7 @@ enum SheetRows {
         var value = ""
         var inValue = false
         var bad = false
+        var merged: [CSVTable.MergedCells] = []
 
         init(shared: [String]) { self.shared = shared }
 
@@ -208,6 +211,8 @@ enum SheetRows {
                 value = ""
             case "v", "t":
                 inValue = true
+            case "mergeCell":
+                if let cells = attributes["ref"].flatMap(CSVTable.MergedCells.init(reference:)) { merged.append(cells) }
             default:
                 break
             }
@@ -239,7 +244,7 @@ enum SheetRows {
         }
     }
 
-    static func read(_ data: Data, shared: [String]) throws(SpreadsheetError) -> [CSVTable.Record] {
+    static func read(_ data: Data, shared: [String]) throws(SpreadsheetError) -> (rows: [CSVTable.Record], merged: [CSVTable.MergedCells]) {
         let parser = XMLParser(data: data)
         let reader = Reader(shared: shared)
         parser.delegate = reader
@@ -247,7 +252,7 @@ enum SheetRows {
         if reader.bad { throw .notAWorkbook("a cell names a shared string that is not there") }
         // Rows padded to one width, so a short row is not mistaken for a malformed one.
         let width = reader.rows.map(\.fields.count).max() ?? 0
-        return reader.rows.map { CSVTable.Record(line: $0.line, fields: $0.fields + Array(repeating: "", count: width - $0.fields.count)) }
+        return (reader.rows.map { CSVTable.Record(line: $0.line, fields: $0.fields + Array(repeating: "", count: width - $0.fields.count)) }, reader.merged)
     }
 
     /// `AB12` → 28.

@@ -72,6 +72,40 @@ import ZIPFoundation
         #expect(throws: SpreadsheetError.notAWorkbook("xl/workbook.xml is missing")) { try OfficeFile.table(Array(data)) }
     }
 
+    /// A workbook of one sheet, its rows given as cells of text by reference (`A3`), and merged cells.
+    static func workbook(_ rows: [[(String, String)]], merged: [String]) throws -> [UInt8] {
+        let sheet = "<worksheet><sheetData>" + rows.map { cells in
+            let number = cells.first.map { String($0.0.drop { $0.isLetter }) } ?? "1"
+            return "<row r=\"\(number)\">" + cells.map { "<c r=\"\($0.0)\" t=\"inlineStr\"><is><t>\($0.1)</t></is></c>" }.joined() + "</row>"
+        }.joined() + "</sheetData><mergeCells>" + merged.map { "<mergeCell ref=\"\($0)\"/>" }.joined() + "</mergeCells></worksheet>"
+        let archive = try Archive(accessMode: .create)
+        for (path, text) in [("xl/workbook.xml", "<workbook><sheets><sheet name=\"明细\"/></sheets></workbook>"), ("xl/worksheets/sheet1.xml", sheet)] {
+            let data = Data(text.utf8)
+            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), provider: { position, length in
+                data.subdata(in: Int(position)..<Int(position) + length)
+            })
+        }
+        return Array(try #require(archive.data))
+    }
+
+    @Test func aHeaderWithMergedCellsIsRefusedWithWhereAndWhatToDo() throws {
+        // A merged title row is fine; a header whose cells are merged (a two-row header) is not.
+        let title = [("A1", "中国建设银行账户交易明细")]
+        let data = [("A5", "2026-11-03"), ("B5", "600.00"), ("C5", ""), ("D5", "张三"), ("E5", "6222"), ("F5", "公积金")]
+        let twoRows = try Self.workbook([title, [("A3", "交易日期"), ("B3", "金额"), ("D3", "对方户名"), ("E3", "对方账号"), ("F3", "摘要")],
+                                         [("B4", "贷方"), ("C4", "借方")], data], merged: ["A1:F1", "A3:A4", "B3:C3"])
+        let table = try OfficeFile.table(twoRows).table
+        #expect(table.mergedCells.map(\.reference) == ["A1:F1", "A3:A4", "B3:C3"])
+        #expect(throws: ImportError.mergedHeader(line: 3, cells: "A3:A4, B3:C3")) { try BankStatement.read(table, language: .english) }
+        #expect(ImportError.mergedHeader(line: 3, cells: "A3:A4, B3:C3").message(.chinese)
+            == "第 3 行表头有合并单元格（A3:A4, B3:C3），部分列没有自己的列名。请取消合并，在该行为每一列填写列名，保存后重新上传；未导入任何数据。")
+        // The same sheet with only its title merged reads.
+        let plain = try Self.workbook([title, [("A3", "交易日期"), ("B3", "金额"), ("C3", "备注"), ("D3", "对方户名"), ("E3", "对方账号"), ("F3", "摘要")], data],
+                                      merged: ["A1:F1"])
+        let reading = try BankStatement.read(try OfficeFile.table(plain).table, language: .english)
+        #expect(reading.headerLine == 3 && reading.lines.map(\.amountFen) == [60_000])
+    }
+
     @Test func aZipBombStopsAtTheExpansionLimit() throws {
         // 80 MiB of zeros compress to well under 1 MiB; reading stops at 64 MiB.
         let archive = try Archive(accessMode: .create)
