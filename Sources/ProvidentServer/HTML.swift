@@ -18,34 +18,37 @@ enum HTML {
         return out
     }
 
-    /// A table of a report, numbers right-aligned.
+    /// A table of a report, numbers right-aligned, their headers too.
     static func table(_ table: ReportTable, limit: Int? = nil) -> String {
-        // Numbers right-aligned, their headers too.
         let numeric = table.labels.indices.map { column in
             table.rows.first.map { row -> Bool in if case .text = row[column] { false } else { true } } ?? false
         }
-        var html = "<table><thead><tr>" + table.labels.enumerated().map { "<th\(numeric[$0.offset] ? " class=\"n\"" : "")>\(escape($0.element))</th>" }.joined()
-            + "</tr></thead><tbody>"
         let rows = limit.map { Array(table.rows.prefix($0)) } ?? table.rows
-        for row in rows {
-            // Each cell carries its column's name, shown beside it when the table becomes cards on a phone.
-            html += "<tr>" + zip(row, table.labels).map { value, label in
+        return render(headers: zip(table.labels, numeric).map { ["label": $0, "numeric": $1] }, rows: rows.map { row in
+            zip(row, table.labels).map { value, label -> [String: Any] in
                 switch value {
-                case .text: "<td\(value.display.count <= 16 ? " class=\"nw\"" : "") data-label=\"\(escape(label))\">\(escape(value.display))</td>"
-                default: "<td class=\"n\" data-label=\"\(escape(label))\">\(escape(value.display))</td>"
+                case .text: cell(label, escape(value.display), kind: value.display.count <= 16 ? "nw" : nil)
+                default: cell(label, escape(value.display), kind: "n")
                 }
-            }.joined() + "</tr>"
-        }
-        if rows.isEmpty { html += "<tr><td colspan=\"\(table.labels.count)\" class=\"empty\">—</td></tr>" }
-        return html + "</tbody></table>"
+            }
+        })
     }
 
     /// A plain table from header cells and rows of already-escaped HTML cells.
     static func table(headers: [String], rows: [[String]]) -> String {
-        "<table><thead><tr>" + headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
-            + (rows.isEmpty ? "<tr><td colspan=\"\(headers.count)\" class=\"empty\">—</td></tr>"
-                : rows.map { "<tr>" + zip($0, headers).map { "<td\(short($0) ? " class=\"nw\"" : "") data-label=\"\(escape($1))\">\($0)</td>" }.joined() + "</tr>" }.joined())
-            + "</tbody></table>"
+        render(headers: headers.map { ["label": $0] }, rows: rows.map { row in
+            zip(row, headers).map { html, label in cell(label, html, kind: short(html) ? "nw" : nil) }
+        })
+    }
+
+    private static func cell(_ label: String, _ html: String, kind: String?) -> [String: Any] {
+        var cell: [String: Any] = ["label": label, "html": html]
+        if let kind { cell["kind"] = kind }
+        return cell
+    }
+
+    private static func render(headers: [[String: Any]], rows: [[[String: Any]]]) -> String {
+        OfficeTemplates.render("table", ["headers": headers, "rows": rows.map { ["cells": $0] }, "columns": headers.count])
     }
 
     /// Whether a cell's HTML is short plain text (a date, an amount, a status) that should not
@@ -54,10 +57,14 @@ enum HTML {
         !html.contains("<form") && html.replacing(/<[^>]*>/, with: "").count <= 16
     }
 
-    /// A POST form protected by the session's CSRF token.
+    /// A POST form protected by the session's CSRF token; `fields` is HTML (escaped).
     static func form(action: String, csrf: String, fields: String, button: String, confirm: Bool = false) -> String {
-        "<form method=\"post\" action=\"\(escape(action))\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"\(escape(csrf))\">"
-            + fields + "<button type=\"submit\"\(confirm ? " class=\"danger\"" : "")>\(escape(button))</button></form>"
+        OfficeTemplates.render("form", ["action": action, "csrf": csrf, "fields": fields, "button": button, "danger": confirm])
+    }
+
+    /// Label and value pairs; the values are HTML (escaped).
+    static func facts(_ facts: [(label: String, html: String)]) -> String {
+        OfficeTemplates.render("facts", ["facts": facts.map { ["label": $0.label, "html": $0.html] }])
     }
 
     static let style = """
@@ -86,7 +93,7 @@ enum HTML {
         .login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:24px}
         .login label{display:block;margin:10px 0 4px}.login input{width:100%}.login button{margin-top:14px;width:100%;padding:6px}
         svg text{font-family:inherit}svg{max-width:100%;height:auto}td{overflow-wrap:anywhere}
-        nav{display:flex;flex-wrap:wrap;gap:2px 0}nav a{white-space:nowrap}
+        nav{display:flex;flex-wrap:wrap;gap:2px 0}nav a{white-space:nowrap}nav.pages{gap:8px 16px;margin-top:10px;align-items:center}
         dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dl.facts dt{color:#52606d}dl.facts dd{margin:0}
         form.filters{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:10px}form.filters input[type=text]{flex:1 1 14em;min-width:0}select{font:inherit;padding:2px 4px}
         @media (max-width:700px){

@@ -8,12 +8,12 @@ import ProvidentSync
 /// branch and status), each employer's file (its visits, documents served, applications and
 /// months owed), and deciding an application from its page.
 extension OfficeDashboard {
-    func addEmployerRoutes(to router: Router<ProvidentRequestContext>) {
-        router.get("/office/employers", use: employersPage)
-        router.get("/office/employers/:id", use: employerPage)
-        router.post("/office/applications/:id/decide", use: decideApplication)
-        router.get("/office/visits", use: visitsPage)
-        router.get("/office/applications", use: applicationsPage)
+    func addEmployerRoutes(to group: RouterGroup<OfficeContext>) {
+        group.get("employers", use: employersPage)
+        group.get("employers/:id", use: employerPage)
+        group.post("applications/:id/decide", use: decideApplication)
+        group.get("visits", use: visitsPage)
+        group.get("applications", use: applicationsPage)
     }
 
     /// A visit as a table row: date, purpose, staff, people met, outcome, documents served, notes.
@@ -44,84 +44,80 @@ extension OfficeDashboard {
     }
 
     /// The field's visits across employers and places: by branch, staff, purpose and date.
-    @Sendable func visitsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            let query = request.uri.queryParameters
-            let text = { (name: Substring) in query[name].map { String($0).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
-            let branch = text("branch"), staff = text("staff"), purposeText = text("purpose"), sinceText = text("since")
-            var errors: [String] = []
-            let purpose = purposeText.flatMap { value in VisitPurpose.allCases.first { $0.rawValue == value } }
-            if let purposeText, purpose == nil { errors.append(l.pick("“\(purposeText)” is not a purpose; showing every purpose.", "“\(purposeText)”不是有效的走访目的；已显示全部目的。")) }
-            let since = sinceText.flatMap(CivilDate.init(iso:))
-            if let sinceText, since == nil { errors.append(l.pick("“\(sinceText)” is not a date (YYYY-MM-DD); showing every date.", "“\(sinceText)”不是日期（YYYY-MM-DD）；已显示全部日期。")) }
-            let all = try await core.visitLog(branch: nil, since: nil)
-            let branches = Array(Set(all.map(\.visit.branch))).sorted()
-            if let branch, !branches.contains(branch) { errors.append(l.pick("No visit was recorded in the branch “\(branch)”.", "管理部“\(branch)”没有走访记录。")) }
-            let listed = all.filter { visit, _, _ in
-                (branch == nil || visit.branch == branch) && (purpose == nil || visit.purpose == purpose)
-                    && (since.map { visit.date >= $0 } ?? true) && (staff.map { name in visit.staff.contains { $0.contains(name) } } ?? true)
-            }
-            let shown = listed.prefix(500)
-            let rows = shown.map { visit, voided, employer -> [String] in
-                let whom = visit.unitID.map { id in "<a href=\"/office/employers/\(HTML.escape(id))\">\(HTML.escape(employer ?? id))</a>" }
-                    ?? HTML.escape(visit.place?.name ?? "-")
-                return [whom, HTML.escape(visit.branch)] + Self.visitCells(visit, voided: voided, l)
-            }
-            let filters = """
-                <form method="get" action="/office/visits" class="filters">
-                <select name="branch">\(Self.option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { Self.option($0, $0, $0 == branch) }.joined())</select>
-                <input type="text" name="staff" value="\(HTML.escape(staff ?? ""))" placeholder="\(HTML.escape(l.pick("staff", "走访人员")))">
-                <select name="purpose">\(Self.option("", l.pick("every purpose", "全部目的"), purpose == nil))\(VisitPurpose.allCases.map { Self.option($0.rawValue, $0.label(l), $0 == purpose) }.joined())</select>
-                <input type="date" name="since" value="\(HTML.escape(since?.iso ?? ""))" aria-label="\(HTML.escape(l.pick("since", "起始日期")))">
-                <button type="submit">\(HTML.escape(l.pick("Show", "查询")))</button></form>
-                """
-            let empty = all.isEmpty
-                ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : ""
-            let more = listed.count > shown.count
-                ? "<p>\(HTML.escape(l.pick("The newest 500 of \(listed.count); narrow the filters.", "仅显示最新的 500 条（共 \(listed.count) 条）；请缩小查询范围。")))</p>" : ""
-            let body = """
-                <h2>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(listed.count))</h2>
-                \(errors.map { "<div class=\"error\">\(HTML.escape($0))</div>" }.joined())
-                <div class="panel">\(filters)\(empty)\(!all.isEmpty && listed.isEmpty ? "<p>\(HTML.escape(l.pick("No visit matches these filters.", "没有符合条件的走访记录。")))</p>" : "")
-                \(listed.isEmpty ? "" : HTML.table(headers: [l.pick("Employer or place", "单位或场所"), l.pick("Branch", "管理部"), l.pick("Date", "日期"), l.pick("Purpose", "目的"),
-                                       l.pick("Staff", "走访人员"), l.pick("Met", "接待人"), l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"),
-                                       l.pick("Notes", "备注")], rows: Array(rows)))\(more)</div>
-                """
-            return page(l, title: l.pick("Visits", "走访记录"), body: body, session: session, current: "/office/visits")
+    @Sendable func visitsPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        let query = request.uri.queryParameters
+        let text = { (name: Substring) in query[name].map { String($0).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
+        let branch = text("branch"), staff = text("staff"), purposeText = text("purpose"), sinceText = text("since")
+        var errors: [String] = []
+        let purpose = purposeText.flatMap { value in VisitPurpose.allCases.first { $0.rawValue == value } }
+        if let purposeText, purpose == nil { errors.append(l.pick("“\(purposeText)” is not a purpose; showing every purpose.", "“\(purposeText)”不是有效的走访目的；已显示全部目的。")) }
+        let since = sinceText.flatMap(CivilDate.init(iso:))
+        if let sinceText, since == nil { errors.append(l.pick("“\(sinceText)” is not a date (YYYY-MM-DD); showing every date.", "“\(sinceText)”不是日期（YYYY-MM-DD）；已显示全部日期。")) }
+        let all = try await core.visitLog(branch: nil, since: nil)
+        let branches = Array(Set(all.map(\.visit.branch))).sorted()
+        if let branch, !branches.contains(branch) { errors.append(l.pick("No visit was recorded in the branch “\(branch)”.", "管理部“\(branch)”没有走访记录。")) }
+        let listed = all.filter { visit, _, _ in
+            (branch == nil || visit.branch == branch) && (purpose == nil || visit.purpose == purpose)
+                && (since.map { visit.date >= $0 } ?? true) && (staff.map { name in visit.staff.contains { $0.contains(name) } } ?? true)
         }
+        let paging = Paging(request, total: listed.count, l)
+        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { visit, voided, employer -> [String] in
+            let whom = visit.unitID.map { id in "<a href=\"/office/employers/\(HTML.escape(id))\">\(HTML.escape(employer ?? id))</a>" }
+                ?? HTML.escape(visit.place?.name ?? "-")
+            return [whom, HTML.escape(visit.branch)] + Self.visitCells(visit, voided: voided, l)
+        }
+        let filters = """
+            <form method="get" action="/office/visits" class="filters">
+            <select name="branch">\(Self.option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { Self.option($0, $0, $0 == branch) }.joined())</select>
+            <input type="text" name="staff" value="\(HTML.escape(staff ?? ""))" placeholder="\(HTML.escape(l.pick("staff", "走访人员")))">
+            <select name="purpose">\(Self.option("", l.pick("every purpose", "全部目的"), purpose == nil))\(VisitPurpose.allCases.map { Self.option($0.rawValue, $0.label(l), $0 == purpose) }.joined())</select>
+            <input type="date" name="since" value="\(HTML.escape(since?.iso ?? ""))" aria-label="\(HTML.escape(l.pick("since", "起始日期")))">
+            <button type="submit">\(HTML.escape(l.pick("Show", "查询")))</button></form>
+            """
+        let empty = all.isEmpty
+            ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : ""
+        let body = """
+            <h2>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(listed.count))</h2>
+            \(Self.messages(errors: errors + (paging.problem.map { [$0] } ?? [])))
+            <div class="panel">\(filters)\(empty)\(!all.isEmpty && listed.isEmpty ? "<p>\(HTML.escape(l.pick("No visit matches these filters.", "没有符合条件的走访记录。")))</p>" : "")
+            \(listed.isEmpty ? "" : HTML.table(headers: [l.pick("Employer or place", "单位或场所"), l.pick("Branch", "管理部"), l.pick("Date", "日期"), l.pick("Purpose", "目的"),
+                                   l.pick("Staff", "走访人员"), l.pick("Met", "接待人"), l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"),
+                                   l.pick("Notes", "备注")], rows: Array(rows)))\(paging.links(request, l))</div>
+            """
+        return page(l, title: l.pick("Visits", "走访记录"), body: body, session: session, current: "/office/visits", status: paging.status)
     }
 
     /// Employers' applications to defer or lower their rate, those waiting for a decision first,
     /// each decided from the page with its reason.
-    @Sendable func applicationsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            let all = try await core.applications().sorted { a, b in
-                a.1 == nil && b.1 != nil || (a.1 == nil) == (b.1 == nil) && (a.0.submittedOn, a.0.id) > (b.0.submittedOn, b.0.id)
-            }
-            let waiting = all.filter { $0.1 == nil }.count
-            let rows = all.prefix(500).map { application, decision, employer -> [String] in
-                ["<a href=\"/office/employers/\(HTML.escape(application.unitID))\">\(HTML.escape(employer?.name ?? application.unitID))</a>",
-                 HTML.escape(employer?.branch ?? "-"), HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
-                 HTML.escape("\(application.from.description) – \(application.through.description)"),
-                 HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")),
-                 Self.decisionCell(application, decision, session: session, back: "/office/applications")]
-            }
-            let empty = all.isEmpty
-                ? "<p>\(HTML.escape(l.pick("No application yet: field staff record an employer's application on their laptop (provident application record) and sync.", "尚无申请：外勤人员在电脑上记录单位的申请（provident application record）并同步后即可看到。")))</p>" : ""
-            let more = all.count > 500 ? "<p>\(HTML.escape(l.pick("The first 500 of \(all.count).", "仅显示前 500 条（共 \(all.count) 条）。")))</p>" : ""
-            let body = """
-                <h2>\(HTML.escape(l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请"))) (\(all.count))</h2>
-                \(notice(request, l))
-                <div class="panel">\(all.isEmpty ? empty : """
-                <p>\(HTML.escape(l.pick("\(waiting) waiting for a decision.", "\(waiting) 件待审批。")))</p>
-                \(HTML.table(headers: [l.pick("Employer", "单位"), l.pick("Branch", "管理部"), l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"),
-                                       l.pick("Months", "期间"), l.pick("Length", "时长"), l.pick("Decision", "审批")], rows: Array(rows)))\(more)
-                """)</div>
-                """
-            return page(l, title: l.pick("Applications", "申请"), body: body, session: session, current: "/office/applications")
+    @Sendable func applicationsPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        let all = try await core.applications().sorted { a, b in
+            a.1 == nil && b.1 != nil || (a.1 == nil) == (b.1 == nil) && (a.0.submittedOn, a.0.id) > (b.0.submittedOn, b.0.id)
         }
+        let waiting = all.filter { $0.1 == nil }.count
+        let paging = Paging(request, total: all.count, l)
+        let rows = all.dropFirst(paging.offset).prefix(Paging.perPage).map { application, decision, employer -> [String] in
+            ["<a href=\"/office/employers/\(HTML.escape(application.unitID))\">\(HTML.escape(employer?.name ?? application.unitID))</a>",
+             HTML.escape(employer?.branch ?? "-"), HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
+             HTML.escape("\(application.from.description) – \(application.through.description)"),
+             HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")),
+             Self.decisionCell(application, decision, session: session, back: "/office/applications")]
+        }
+        let empty = all.isEmpty
+            ? "<p>\(HTML.escape(l.pick("No application yet: field staff record an employer's application on their laptop (provident application record) and sync.", "尚无申请：外勤人员在电脑上记录单位的申请（provident application record）并同步后即可看到。")))</p>" : ""
+        let body = """
+            <h2>\(HTML.escape(l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请"))) (\(all.count))</h2>
+            \(notice(request, l))\(Self.messages(errors: paging.problem.map { [$0] } ?? []))
+            <div class="panel">\(all.isEmpty ? empty : """
+            <p>\(HTML.escape(l.pick("\(waiting) waiting for a decision.", "\(waiting) 件待审批。")))</p>
+            \(HTML.table(headers: [l.pick("Employer", "单位"), l.pick("Branch", "管理部"), l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"),
+                                   l.pick("Months", "期间"), l.pick("Length", "时长"), l.pick("Decision", "审批")], rows: Array(rows)))\(paging.links(request, l))
+            """)</div>
+            """
+        return page(l, title: l.pick("Applications", "申请"), body: body, session: session, current: "/office/applications", status: paging.status)
     }
 
     static func statusTag(_ status: ComplianceStatus, _ l: Language) -> String {
@@ -134,63 +130,59 @@ extension OfficeDashboard {
         return "<span class=\"tag \(kind)\">\(HTML.escape(status.label(l)))</span>"
     }
 
-    @Sendable func employersPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            let query = request.uri.queryParameters
-            let search = query["q"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
-            let branch = query["branch"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-            let statusText = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-            let wanted = statusText.flatMap { text in ComplianceStatus.allCases.first { $0.rawValue == text } }
-            let today = now().shanghaiDate
-            let all = try await core.units(branch: nil, today: today)
-            let branches = Array(Set(all.map(\.0.branch))).sorted()
-            var error: String?
-            if let statusText, wanted == nil { error = l.pick("“\(statusText)” is not a status; showing every status.", "“\(statusText)”不是有效状态；已显示全部状态。") }
-            if let branch, !branches.contains(branch) { error = l.pick("No employer is in the branch “\(branch)”.", "没有单位属于管理部“\(branch)”。") }
-            let needle = search.uppercased()
-            let listed = all.filter { employer, status in
-                (branch == nil || employer.branch == branch) && (wanted == nil || status == wanted)
-                    && (needle.isEmpty || employer.name.uppercased().contains(needle) || employer.creditCode.contains(needle))
-            }
-            let shown = listed.prefix(500)
-            let rows = shown.map { employer, status -> [String] in
-                ["<a href=\"/office/employers/\(HTML.escape(employer.id))\">\(HTML.escape(employer.name))</a>", HTML.escape(employer.creditCode),
-                 HTML.escape(employer.branch), Self.statusTag(status, l), "<span class=\"n\">\(employer.monthsOwed(asOf: today))</span>",
-                 "<span class=\"n\">\(employer.contributors) / \(employer.employees)</span>", HTML.escape(employer.lastPaid?.description ?? "-")]
-            }
-            func option(_ value: String, _ label: String, _ selected: Bool) -> String {
-                "<option value=\"\(HTML.escape(value))\"\(selected ? " selected" : "")>\(HTML.escape(label))</option>"
-            }
-            let filters = """
-                <form method="get" action="/office/employers" class="filters">
-                <input type="text" name="q" value="\(HTML.escape(search))" placeholder="\(HTML.escape(l.pick("name or credit code", "单位名称或统一社会信用代码")))">
-                <select name="branch">\(option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { option($0, $0, $0 == branch) }.joined())</select>
-                <select name="status">\(option("", l.pick("every status", "全部状态"), wanted == nil))\(ComplianceStatus.allCases.map { option($0.rawValue, $0.label(l), $0 == wanted) }.joined())</select>
-                <button type="submit">\(HTML.escape(l.pick("Search", "查询")))</button></form>
-                """
-            let empty = all.isEmpty
-                ? "<p>\(HTML.escape(l.pick("No employers yet. Import the list from market regulation or pension insurance: provident-server units import FILE (CSV or .xlsx).", "还没有单位。请导入市场监管或养老保险的单位名单：provident-server units import 文件（CSV 或 .xlsx）。")))</p>"
-                : ""
-            let more = listed.count > shown.count
-                ? "<p>\(HTML.escape(l.pick("The first 500 of \(listed.count); narrow the search.", "仅显示前 500 个（共 \(listed.count) 个）；请缩小查询范围。")))</p>" : ""
-            let body = """
-                <h2>\(HTML.escape(l.pick("Employers", "单位"))) (\(listed.count))</h2>
-                \(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
-                <div class="panel">\(filters)\(empty)
-                \(HTML.table(headers: [l.pick("Name", "单位名称"), l.pick("Credit code", "统一社会信用代码"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
-                                       l.pick("Months owed", "欠缴月数"), l.pick("Contributors / employees", "缴存人数 / 职工人数"), l.pick("Last paid", "最后缴存月份")],
-                             rows: Array(rows)))\(more)</div>
-                """
-            return page(l, title: l.pick("Employers", "单位"), body: body, session: session, current: "/office/employers")
+    @Sendable func employersPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        let query = request.uri.queryParameters
+        let search = query["q"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+        let branch = query["branch"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let statusText = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let wanted = statusText.flatMap { text in ComplianceStatus.allCases.first { $0.rawValue == text } }
+        let today = now().shanghaiDate
+        let all = try await core.units(branch: nil, today: today)
+        let branches = Array(Set(all.map(\.0.branch))).sorted()
+        var error: String?
+        if let statusText, wanted == nil { error = l.pick("“\(statusText)” is not a status; showing every status.", "“\(statusText)”不是有效状态；已显示全部状态。") }
+        if let branch, !branches.contains(branch) { error = l.pick("No employer is in the branch “\(branch)”.", "没有单位属于管理部“\(branch)”。") }
+        let needle = search.uppercased()
+        let listed = all.filter { employer, status in
+            (branch == nil || employer.branch == branch) && (wanted == nil || status == wanted)
+                && (needle.isEmpty || employer.name.uppercased().contains(needle) || employer.creditCode.contains(needle))
         }
+        let paging = Paging(request, total: listed.count, l)
+        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { employer, status -> [String] in
+            ["<a href=\"/office/employers/\(HTML.escape(employer.id))\">\(HTML.escape(employer.name))</a>", HTML.escape(employer.creditCode),
+             HTML.escape(employer.branch), Self.statusTag(status, l), "<span class=\"n\">\(employer.monthsOwed(asOf: today))</span>",
+             "<span class=\"n\">\(employer.contributors) / \(employer.employees)</span>", HTML.escape(employer.lastPaid?.description ?? "-")]
+        }
+        func option(_ value: String, _ label: String, _ selected: Bool) -> String {
+            "<option value=\"\(HTML.escape(value))\"\(selected ? " selected" : "")>\(HTML.escape(label))</option>"
+        }
+        let filters = """
+            <form method="get" action="/office/employers" class="filters">
+            <input type="text" name="q" value="\(HTML.escape(search))" placeholder="\(HTML.escape(l.pick("name or credit code", "单位名称或统一社会信用代码")))">
+            <select name="branch">\(option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { option($0, $0, $0 == branch) }.joined())</select>
+            <select name="status">\(option("", l.pick("every status", "全部状态"), wanted == nil))\(ComplianceStatus.allCases.map { option($0.rawValue, $0.label(l), $0 == wanted) }.joined())</select>
+            <button type="submit">\(HTML.escape(l.pick("Search", "查询")))</button></form>
+            """
+        let empty = all.isEmpty
+            ? "<p>\(HTML.escape(l.pick("No employers yet. Import the list from market regulation or pension insurance: provident-server units import FILE (CSV or .xlsx).", "还没有单位。请导入市场监管或养老保险的单位名单：provident-server units import 文件（CSV 或 .xlsx）。")))</p>"
+            : ""
+        let body = """
+            <h2>\(HTML.escape(l.pick("Employers", "单位"))) (\(listed.count))</h2>
+            \(notice(request, l))\(Self.messages(errors: (error.map { [$0] } ?? []) + (paging.problem.map { [$0] } ?? [])))
+            <div class="panel">\(filters)\(empty)
+            \(HTML.table(headers: [l.pick("Name", "单位名称"), l.pick("Credit code", "统一社会信用代码"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
+                                   l.pick("Months owed", "欠缴月数"), l.pick("Contributors / employees", "缴存人数 / 职工人数"), l.pick("Last paid", "最后缴存月份")],
+                         rows: Array(rows)))\(paging.links(request, l))</div>
+            """
+        return page(l, title: l.pick("Employers", "单位"), body: body, session: session, current: "/office/employers", status: paging.status)
     }
 
-    @Sendable func employerPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            guard let id = context.parameters.get("id") else { return notFound(session.language, session: session) }
-            return try await employer(id, session: session, request: request)
-        }
+    @Sendable func employerPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        guard let id = context.parameters.get("id") else { return notFound(session.language, session: session) }
+        return try await employer(id, session: session, request: request)
     }
 
     func employer(_ id: String, session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
@@ -219,9 +211,9 @@ extension OfficeDashboard {
         }
         let body = """
             <h2>\(HTML.escape(employer.name))</h2>
-            <p><a href="/office/employers">\(HTML.escape(l.pick("← All employers", "← 全部单位")))</a></p>
-            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
-            <div class="panel"><dl class="facts">\(facts.map { "<dt>\(HTML.escape($0.0))</dt><dd>\($0.1)</dd>" }.joined())</dl></div>
+            <p><a href="/office/employers">\(HTML.escape(l.pick("← All employers", "← 全部单位")))</a> · \(Self.historyLink(RecordKey(type: Employer.recordType, id: employer.id), l))</p>
+            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
+            <div class="panel">\(HTML.facts(facts))</div>
             <div class="panel"><h3>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(file.visits.count))</h3>
             \(file.visits.isEmpty ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : "")
             \(HTML.table(headers: [l.pick("Date", "日期"), l.pick("Purpose", "目的"), l.pick("Staff", "走访人员"), l.pick("Met", "接待人"),
@@ -233,28 +225,26 @@ extension OfficeDashboard {
         return page(l, title: employer.name, body: body, session: session, current: "/office/employers", status: status)
     }
 
-    @Sendable func decideApplication(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            guard let id = context.parameters.get("id") else { return notFound(l, session: session) }
-            guard let verdict = form["verdict"].flatMap(ApplicationDecision.Verdict.init(rawValue:)) else {
-                return page(l, title: l.pick("Refused", "请求被拒绝"), body: "<div class=\"error\">\(HTML.escape(l.pick("Choose approve or reject.", "请选择批准或不予批准。")))</div>",
-                            session: session, status: .badRequest)
-            }
-            let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
-            let unit = try await core.application(id)?.unitID
-            guard let unit else { return notFound(l, session: session) }
-            guard !reason.isEmpty else {
-                return try await employer(unit, session: session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest)
-            }
-            do {
-                _ = try await core.decideApplication(id, verdict: verdict, reason: reason)
-            } catch {
-                return try await employer(unit, session: session, request: request, error: Self.message(error, l), status: .conflict)
-            }
-            context.logger.info("application decided", metadata: ["office.user": .string(session.userName), "outreach.application": .string(id)])
-            // Back to the list it was decided from, or else to the employer's page.
-            if form["back"] == "/office/applications" { return redirect("/office/applications?done=decided") }
-            return redirect("/office/employers/\(unit)?done=decided")
+    @Sendable func decideApplication(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        guard let id = context.parameters.get("id") else { return notFound(l, session: session) }
+        guard let verdict = form["verdict"].flatMap(ApplicationDecision.Verdict.init(rawValue:)) else {
+            return refusal(l, l.pick("Choose approve or reject; nothing was decided.", "请选择批准或不予批准；未做任何审批。"), status: .badRequest, session: session)
         }
+        let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+        let unit = try await core.application(id)?.unitID
+        guard let unit else { return notFound(l, session: session) }
+        guard !reason.isEmpty else {
+            return try await employer(unit, session: session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest)
+        }
+        do {
+            _ = try await core.decideApplication(id, verdict: verdict, reason: reason)
+        } catch {
+            return try await employer(unit, session: session, request: request, error: Self.message(error, l), status: .conflict)
+        }
+        context.logger.info("application decided", metadata: ["office.user": .string(session.userName), "outreach.application": .string(id)])
+        // Back to the list it was decided from, or else to the employer's page.
+        if form["back"] == "/office/applications" { return redirect("/office/applications?done=decided") }
+        return redirect("/office/employers/\(unit)?done=decided")
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import MultipartKit
 import ProvidentDomain
 import ProvidentServerCore
 import ProvidentSpreadsheet
@@ -18,14 +17,14 @@ extension OfficeDashboard {
         case statement, employers
     }
 
-    func addUploadRoutes(to router: Router<ProvidentRequestContext>) {
-        router.get("/office/uploads", use: uploadsPage)
-        router.post("/office/uploads/:kind", use: previewUpload)
-        router.post("/office/uploads/:kind/confirm", use: confirmUpload)
+    func addUploadRoutes(to group: RouterGroup<OfficeContext>) {
+        group.get("uploads", use: uploadsPage)
+        group.post("uploads/:kind", use: previewUpload)
+        group.post("uploads/:kind/confirm", use: confirmUpload)
     }
 
-    @Sendable func uploadsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in uploads(session, request: request) }
+    @Sendable func uploadsPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        uploads(try context.signedIn(), request: request)
     }
 
     func uploads(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
@@ -41,7 +40,7 @@ extension OfficeDashboard {
         }
         let body = """
             <h2>\(HTML.escape(l.pick("Uploads", "上传文件")))</h2>
-            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
             \(form(.statement, l.pick("Bank statement", "银行对账单"),
                    l.pick("CSV (UTF-8 or GBK) or .xlsx as the bank exports it. You see what would be matched before anything is imported.",
                           "银行导出的 CSV（UTF-8 或 GBK）或 .xlsx。导入前先显示将会匹配的结果。")))
@@ -52,41 +51,28 @@ extension OfficeDashboard {
         return page(l, title: l.pick("Uploads", "上传文件"), body: body, session: session, current: "/office/uploads", status: status)
     }
 
-    /// The first step: the file from a multipart form, read and imported as a dry run.
-    @Sendable func previewUpload(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            guard let kind = context.parameters.get("kind").flatMap(UploadKind.init(rawValue:)) else { return notFound(l, session: session) }
-            let parts: [String: (filename: String?, bytes: [UInt8])]
-            do {
-                parts = try await Self.multipart(request)
-            } catch let problem as UploadProblem {
-                return uploads(session, request: request, error: problem.message(l), status: problem.status)
-            }
-            guard let token = parts["csrf"].map({ String(decoding: $0.bytes, as: UTF8.self) }), Self.same(token, session.csrfToken) else {
-                context.logger.warning("office upload without a valid CSRF token", metadata: ["office.user": .string(session.userName)])
-                return forbidden(l)
-            }
-            guard let file = parts["file"], !file.bytes.isEmpty else {
-                return uploads(session, request: request, error: l.pick("Choose a file to upload.", "请选择要上传的文件。"), status: .badRequest)
-            }
-            return try await importUpload(kind, bytes: file.bytes, name: file.filename ?? kind.rawValue, dryRun: true, session: session, request: request)
+    /// The first step: the file from a multipart form (read by the session middleware, which
+    /// checked its CSRF token), imported as a dry run.
+    @Sendable func previewUpload(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        guard let kind = context.parameters.get("kind").flatMap(UploadKind.init(rawValue:)) else { return notFound(l, session: session) }
+        guard let file = context.form.files["file"], !file.bytes.isEmpty else {
+            return uploads(session, request: request, error: l.pick("Choose a file to upload.", "请选择要上传的文件。"), status: .badRequest)
         }
+        return try await importUpload(kind, bytes: file.bytes, name: file.filename ?? kind.rawValue, dryRun: true, session: session, request: request)
     }
 
     /// The second step: the same bytes, sent back with the confirmation, imported for real.
-    @Sendable func confirmUpload(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        let form = try await Self.form(request, limit: Self.uploadLimit * 4 / 3 + 65_536)
-        return try await signedIn(request) { session in
-            let l = session.language
-            guard let token = form["csrf"], Self.same(token, session.csrfToken) else { return forbidden(l) }
-            guard let kind = context.parameters.get("kind").flatMap(UploadKind.init(rawValue:)),
-                  let bytes = form["file"].flatMap(Base64.decode), let name = form["name"] else {
-                return uploads(session, request: request, error: l.pick("The confirmation did not carry the file; upload it again.", "确认请求中没有文件；请重新上传。"),
-                               status: .badRequest)
-            }
-            return try await importUpload(kind, bytes: bytes, name: name, dryRun: false, session: session, request: request)
+    @Sendable func confirmUpload(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form
+        let l = session.language
+        guard let kind = context.parameters.get("kind").flatMap(UploadKind.init(rawValue:)),
+              let bytes = form["file"].flatMap(Base64.decode), let name = form["name"] else {
+            return uploads(session, request: request, error: l.pick("The confirmation did not carry the file; upload it again.", "确认请求中没有文件；请重新上传。"),
+                           status: .badRequest)
         }
+        return try await importUpload(kind, bytes: bytes, name: name, dryRun: false, session: session, request: request)
     }
 
     func importUpload(_ kind: UploadKind, bytes: [UInt8], name: String, dryRun: Bool, session: OfficeSession, request: Request) async throws -> Response {
@@ -143,63 +129,12 @@ extension OfficeDashboard {
             <h2>\(HTML.escape(l.pick("Preview: ", "预览：") + name))</h2>
             <div class="notice">\(HTML.escape(l.pick("A dry run: nothing has been imported yet.", "仅为试运行：尚未导入任何内容。")))</div>
             \(skipped.map { "<p>\(HTML.escape($0))</p>" } ?? "")
-            \(refusedWhole ? "<div class=\"error\">\(HTML.escape(l.pick("These rows do not parse; a statement is imported whole or not at all. Correct the file and upload it again.", "以下各行无法读取；对账单须整体导入。请更正文件后重新上传。")))</div>" : "")
+            \(refusedWhole ? Self.messages(errors: [l.pick("These rows do not parse; a statement is imported whole or not at all. Correct the file and upload it again.", "以下各行无法读取；对账单须整体导入。请更正文件后重新上传。")]) : "")
             \(problemList.isEmpty ? "" : "<div class=\"panel\"><ul>\(problemList)</ul></div>")
             \(summary.isEmpty ? "" : "<div class=\"panel\"><dl class=\"facts\">\(summary.map { "<dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd>" }.joined())</dl></div>")
             \(confirm)
             """
         return page(l, title: l.pick("Preview", "预览"), body: body, session: session, current: "/office/uploads",
                     status: refusedWhole ? .badRequest : .ok)
-    }
-
-    /// Why an upload could not be read.
-    enum UploadProblem: Error {
-        case notMultipart, tooLarge, malformed
-
-        var status: HTTPResponse.Status { self == .tooLarge ? .contentTooLarge : .badRequest }
-
-        func message(_ l: Language) -> String {
-            switch self {
-            case .notMultipart: l.pick("Send the file with the upload form.", "请用上传表单发送文件。")
-            case .tooLarge: l.pick("The file is larger than \(OfficeDashboard.uploadLimit / 1_048_576) MiB; split it and upload each part.",
-                                   "文件超过 \(OfficeDashboard.uploadLimit / 1_048_576) MiB；请拆分后分别上传。")
-            case .malformed: l.pick("The upload arrived damaged; try again.", "上传的内容已损坏；请重试。")
-            }
-        }
-    }
-
-    /// The parts of a `multipart/form-data` body by name, read with MultipartKit's parser.
-    static func multipart(_ request: Request) async throws -> [String: (filename: String?, bytes: [UInt8])] {
-        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("multipart/form-data"),
-              let boundary = type.split(separator: ";").compactMap({ part -> String? in
-                  let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                  guard pair.count == 2, pair[0].lowercased() == "boundary" else { return nil }
-                  return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-              }).first else { throw UploadProblem.notMultipart }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: uploadLimit + 65_536) } catch { throw UploadProblem.tooLarge }
-        final class Collector {
-            var parts: [String: (filename: String?, bytes: [UInt8])] = [:]
-            var disposition = ""
-            var bytes: [UInt8] = []
-        }
-        let collector = Collector()
-        let parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { name, value in if name.lowercased() == "content-disposition" { collector.disposition = value } }
-        parser.onBody = { buffer in collector.bytes += buffer.readableBytesView }
-        parser.onPartComplete = {
-            func parameter(_ key: String) -> String? {
-                collector.disposition.split(separator: ";").compactMap { part -> String? in
-                    let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                    guard pair.count == 2, pair[0] == key else { return nil }
-                    return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                }.first
-            }
-            if let name = parameter("name") { collector.parts[name] = (parameter("filename"), collector.bytes) }
-            collector.disposition = ""
-            collector.bytes = []
-        }
-        do { try parser.execute(body) } catch { throw UploadProblem.malformed }
-        return collector.parts
     }
 }

@@ -8,26 +8,33 @@ import ProvidentSync
 /// The people who sign in to the dashboard: added, removed and their own password changed from
 /// the dashboard, as `provident-server office` does on the command line.
 extension OfficeDashboard {
-    func addUserRoutes(to router: Router<ProvidentRequestContext>) {
-        router.get("/office/users", use: usersPage)
-        router.post("/office/users", use: addUser)
-        router.post("/office/users/:name/remove", use: removeUser)
-        router.post("/office/password", use: changePassword)
+    func addUserRoutes(to group: RouterGroup<OfficeContext>) {
+        group.get("users", use: usersPage)
+        group.post("users", use: addUser)
+        group.post("users/:name/remove", use: removeUser)
+        group.post("users/:name/disable", use: disableUser)
+        group.post("users/:name/enable", use: enableUser)
+        group.post("password", use: changePassword)
     }
 
-    @Sendable func usersPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in try await users(session, request: request) }
+    @Sendable func usersPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        try await users(try context.signedIn(), request: request)
     }
 
     func users(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
         let all = try await core.officeUsers()
         let rows = all.map { user -> [String] in
+            let path = "/office/users/\(Browserless.encode(user.name))"
             let action = user.name == session.userName
                 ? HTML.escape(l.pick("(you)", "（本人）"))
-                : HTML.form(action: "/office/users/\(Browserless.encode(user.name))/remove", csrf: session.csrfToken, fields: "",
-                            button: l.pick("Remove", "删除"), confirm: true)
-            return [HTML.escape(user.name), HTML.escape(user.createdAt.shanghaiDisplay), action]
+                : (user.disabledAt == nil
+                    ? HTML.form(action: path + "/disable", csrf: session.csrfToken, fields: "", button: l.pick("Disable", "停用"), confirm: true)
+                    : HTML.form(action: path + "/enable", csrf: session.csrfToken, fields: "", button: l.pick("Enable", "启用")))
+                    + " " + HTML.form(action: path + "/remove", csrf: session.csrfToken, fields: "", button: l.pick("Remove", "删除"), confirm: true)
+            let state = user.disabledAt.map { "<span class=\"tag bad\">\(HTML.escape(l.pick("disabled", "已停用") + " " + $0.shanghaiDisplay))</span>" }
+                ?? "<span class=\"tag ok\">\(HTML.escape(l.pick("active", "正常")))</span>"
+            return [HTML.escape(user.name), HTML.escape(user.createdAt.shanghaiDisplay), state, action]
         }
         func field(_ name: String, _ label: String, type: String = "password") -> String {
             "<input type=\"\(type)\" name=\"\(name)\" required placeholder=\"\(HTML.escape(label))\" autocomplete=\"\(type == "password" ? "new-password" : "off")\">"
@@ -35,8 +42,8 @@ extension OfficeDashboard {
         let minimum = PasswordHash.minimumLength
         let body = """
             <h2>\(HTML.escape(l.pick("Office users", "中心用户"))) (\(all.count))</h2>
-            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
-            <div class="panel">\(HTML.table(headers: [l.pick("Name", "用户名"), l.pick("Added (Beijing)", "添加时间"), l.pick("Action", "操作")], rows: rows))</div>
+            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
+            <div class="panel">\(HTML.table(headers: [l.pick("Name", "用户名"), l.pick("Added (Beijing)", "添加时间"), l.pick("Status", "状态"), l.pick("Action", "操作")], rows: rows))</div>
             <div class="panel"><h3>\(HTML.escape(l.pick("Add a user", "添加用户")))</h3>
             <p>\(HTML.escape(l.pick("Letters, digits, . _ - (at most 32); a password of at least \(minimum) characters, given to the person in private.",
                                     "用户名由字母、数字及 . _ - 组成（最多 32 个）；密码至少 \(minimum) 个字符，请私下交给本人。")))</p>
@@ -52,60 +59,83 @@ extension OfficeDashboard {
         return page(l, title: l.pick("Office users", "中心用户"), body: body, session: session, current: "/office/users", status: status)
     }
 
-    @Sendable func addUser(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard form["password"] == form["again"] else {
-                return try await users(session, request: request, error: l.pick("The two passwords differ; nothing was changed.", "两次输入的密码不同；未做任何更改。"),
-                                       status: .badRequest)
-            }
-            do {
-                try await core.addOfficeUser(name, password: SecretBytes(copying: Array((form["password"] ?? "").utf8)))
-            } catch {
-                return try await users(session, request: request, error: Self.message(error, l), status: .badRequest)
-            }
-            context.logger.info("office user added", metadata: ["office.user": .string(session.userName), "office.added": .string(name)])
-            return redirect("/office/users?done=user-added")
+    @Sendable func addUser(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard form["password"] == form["again"] else {
+            return try await users(session, request: request, error: l.pick("The two passwords differ; nothing was changed.", "两次输入的密码不同；未做任何更改。"),
+                                   status: .badRequest)
         }
+        do {
+            try await core.addOfficeUser(name, password: SecretBytes(copying: Array((form["password"] ?? "").utf8)))
+        } catch {
+            return try await users(session, request: request, error: Self.message(error, l), status: .badRequest)
+        }
+        context.logger.info("office user added", metadata: ["office.user": .string(session.userName), "office.added": .string(name)])
+        return redirect("/office/users?done=user-added")
     }
 
-    @Sendable func removeUser(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, _, l in
-            guard let name = context.parameters.get("name").flatMap({ $0.removingPercentEncoding }) else { return notFound(l, session: session) }
-            guard name != session.userName else {
-                return try await users(session, request: request, error: l.pick("You cannot remove yourself; ask another office user.", "不能删除本人；请由其他中心用户操作。"),
-                                       status: .badRequest)
-            }
-            do {
-                try await core.removeOfficeUser(name)
-            } catch {
-                return try await users(session, request: request, error: Self.message(error, l), status: .conflict)
-            }
-            context.logger.info("office user removed", metadata: ["office.user": .string(session.userName), "office.removed": .string(name)])
-            return redirect("/office/users?done=user-removed")
+    @Sendable func removeUser(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), l = session.language
+        guard let name = context.parameters.get("name").flatMap({ $0.removingPercentEncoding }) else { return notFound(l, session: session) }
+        guard name != session.userName else {
+            return try await users(session, request: request, error: l.pick("You cannot remove yourself; ask another office user.", "不能删除本人；请由其他中心用户操作。"),
+                                   status: .badRequest)
         }
+        do {
+            try await core.removeOfficeUser(name)
+        } catch {
+            return try await users(session, request: request, error: Self.message(error, l), status: .conflict)
+        }
+        context.logger.info("office user removed", metadata: ["office.user": .string(session.userName), "office.removed": .string(name)])
+        return redirect("/office/users?done=user-removed")
     }
 
-    @Sendable func changePassword(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            guard form["password"] == form["again"] else {
-                return try await users(session, request: request, error: l.pick("The two new passwords differ; nothing was changed.", "两次输入的新密码不同；未做任何更改。"),
-                                       status: .badRequest)
-            }
-            let changed: Bool
-            do {
-                changed = try await core.changePassword(session.userName, current: SecretBytes(copying: Array((form["current"] ?? "").utf8)),
-                                                        new: SecretBytes(copying: Array((form["password"] ?? "").utf8)),
-                                                        sessionToken: request.cookies[Self.sessionCookie]?.value, address: context.remoteAddress)
-            } catch {
-                return try await users(session, request: request, error: Self.message(error, l), status: .badRequest)
-            }
-            guard changed else {
-                return try await users(session, request: request, error: l.pick("The current password is wrong; nothing was changed.", "当前密码不正确；未做任何更改。"),
-                                       status: .forbidden)
-            }
-            return redirect("/office/users?done=password-changed")
+    @Sendable func disableUser(_ request: Request, context: OfficeContext) async throws -> Response {
+        try await setDisabled(true, request, context)
+    }
+
+    @Sendable func enableUser(_ request: Request, context: OfficeContext) async throws -> Response {
+        try await setDisabled(false, request, context)
+    }
+
+    /// Disables or enables another user; nobody disables themselves, so one user can always sign in.
+    func setDisabled(_ disabled: Bool, _ request: Request, _ context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), l = session.language
+        guard let name = context.parameters.get("name").flatMap({ $0.removingPercentEncoding }) else { return notFound(l, session: session) }
+        guard name != session.userName else {
+            return try await users(session, request: request, error: l.pick("You cannot disable yourself; ask another office user.", "不能停用本人；请由其他中心用户操作。"),
+                                   status: .badRequest)
         }
+        do {
+            try await core.setOfficeUserDisabled(name, disabled)
+        } catch {
+            return try await users(session, request: request, error: Self.message(error, l), status: .conflict)
+        }
+        context.logger.info(disabled ? "office user disabled" : "office user enabled",
+                            metadata: ["office.user": .string(session.userName), "office.changed": .string(name)])
+        return redirect("/office/users?done=" + (disabled ? "user-disabled" : "user-enabled"))
+    }
+
+    @Sendable func changePassword(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        guard form["password"] == form["again"] else {
+            return try await users(session, request: request, error: l.pick("The two new passwords differ; nothing was changed.", "两次输入的新密码不同；未做任何更改。"),
+                                   status: .badRequest)
+        }
+        let changed: Bool
+        do {
+            changed = try await core.changePassword(session.userName, current: SecretBytes(copying: Array((form["current"] ?? "").utf8)),
+                                                    new: SecretBytes(copying: Array((form["password"] ?? "").utf8)),
+                                                    sessionToken: request.cookies[Self.sessionCookie]?.value, address: context.remoteAddress)
+        } catch {
+            return try await users(session, request: request, error: Self.message(error, l), status: .badRequest)
+        }
+        guard changed else {
+            return try await users(session, request: request, error: l.pick("The current password is wrong; nothing was changed.", "当前密码不正确；未做任何更改。"),
+                                   status: .forbidden)
+        }
+        return redirect("/office/users?done=password-changed")
     }
 }
 

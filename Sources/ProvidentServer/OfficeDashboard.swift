@@ -24,59 +24,70 @@ struct OfficeDashboard: Sendable {
     static let sessionCookie = "provident_session"
     static let loginCookie = "provident_login"
 
+    /// The dashboard's routes: one group under /office whose middleware sets the security
+    /// headers; inside it, the signed-in group whose middleware finds the session and checks
+    /// every form's CSRF token, so no handler can forget either.
     func addRoutes(to router: Router<ProvidentRequestContext>) {
-        router.get("/office/style.css", use: style)
-        router.get("/office/login", use: loginPage)
-        router.post("/office/login", use: login)
-        router.post("/office/logout", use: logout)
-        router.post("/office/language", use: setLanguage)
-        router.get("/office", use: overview)
-        router.get("/office/reports/:name", use: reportPage)
-        router.get("/office/reports/:name/:table", use: csv)
-        router.get("/office/reconcile", use: reconcilePage)
-        router.post("/office/reconcile/:line/confirm", use: confirmLine)
-        router.post("/office/reconcile/:line/dismiss", use: dismissLine)
-        router.post("/office/reconcile/reject", use: rejectDeposit)
-        router.get("/office/conflicts", use: conflictsPage)
-        router.post("/office/conflicts/:id/resolve", use: resolveConflict)
-        router.get("/office/devices", use: devicesPage)
-        router.post("/office/devices/:id/revoke", use: revokeDevice)
-        addEmployerRoutes(to: router)
-        addUploadRoutes(to: router)
-        addUserRoutes(to: router)
+        let office = router.group("office", context: OfficeContext.self).add(middleware: OfficeHeadersMiddleware())
+        office.get("style.css", use: style)
+        office.get("login", use: loginPage)
+        office.post("login", use: login)
+        let signed = office.group().add(middleware: OfficeSessionMiddleware(dashboard: self))
+        signed.post("logout", use: logout)
+        signed.post("language", use: setLanguage)
+        signed.get(use: overview)
+        signed.get("reports/:name", use: reportPage)
+        signed.get("reports/:name/:table", use: csv)
+        signed.get("reconcile", use: reconcilePage)
+        signed.post("reconcile/:line/confirm", use: confirmLine)
+        signed.post("reconcile/:line/dismiss", use: dismissLine)
+        signed.post("reconcile/reject", use: rejectDeposit)
+        signed.get("conflicts", use: conflictsPage)
+        signed.post("conflicts/:id/resolve", use: resolveConflict)
+        signed.get("devices", use: devicesPage)
+        signed.post("devices/:id/revoke", use: revokeDevice)
+        addEmployerRoutes(to: signed)
+        addUploadRoutes(to: signed)
+        addUserRoutes(to: signed)
+        addRecordRoutes(to: signed)
+        addCampaignRoutes(to: signed)
     }
 
     // MARK: Signing in
 
-    @Sendable func style(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+    @Sendable func style(_ request: Request, context: OfficeContext) async throws -> Response {
         Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                  body: .init(byteBuffer: ByteBuffer(string: HTML.style)))
     }
 
-    @Sendable func loginPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
+    @Sendable func loginPage(_ request: Request, context: OfficeContext) async throws -> Response {
         let l: Language = request.uri.queryParameters["lang"] == "en" ? .english : .chinese
         return loginForm(l, request: request, error: nil, status: .ok)
     }
 
     func loginForm(_ l: Language, request: Request, error: String?, status: HTTPResponse.Status) -> Response {
         let token = Hex.encode(SecureRandom.bytes(count: 16))
-        let body = """
-            <div class="login"><h2>\(HTML.escape(l.pick("Provident office sign-in", "公积金管理中心 · 登录")))</h2>
-            \(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
-            <form method="post" action="/office/login">
-            <input type="hidden" name="csrf" value="\(token)"><input type="hidden" name="lang" value="\(l.rawValue)">
-            <label for="name">\(HTML.escape(l.pick("User name", "用户名")))</label><input type="text" id="name" name="name" autocomplete="username" required>
-            <label for="password">\(HTML.escape(l.pick("Password", "密码")))</label><input type="password" id="password" name="password" autocomplete="current-password" required>
-            <button type="submit">\(HTML.escape(l.pick("Sign in", "登录")))</button></form>
-            <p><a href="/office/login?lang=\(l == .chinese ? "en" : "zh")">\(l == .chinese ? "English" : "中文")</a></p></div>
-            """
+        var fields: [String: Any] = [
+            "heading": l.pick("Provident office sign-in", "公积金管理中心 · 登录"), "csrf": token, "lang": l.rawValue,
+            "nameLabel": l.pick("User name", "用户名"), "passwordLabel": l.pick("Password", "密码"), "signIn": l.pick("Sign in", "登录"),
+            "otherLanguage": l == .chinese ? "en" : "zh", "otherLanguageLabel": l == .chinese ? "English" : "中文",
+        ]
+        if let error { fields["error"] = error }
+        let body = OfficeTemplates.render("login", fields)
         var response = page(l, title: l.pick("Sign in", "登录"), body: body, status: status)
         response.setCookie(cookie(Self.loginCookie, token, maxAge: 1_800, request: request))
         return response
     }
 
-    @Sendable func login(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        let form = try await Self.form(request)
+    @Sendable func login(_ request: Request, context: OfficeContext) async throws -> Response {
+        // Outside the signed-in group: the token is the one the sign-in page set in a cookie.
+        var request = request
+        let form: OfficeForm
+        do {
+            form = try await OfficeForm.read(&request, limit: 65_536)
+        } catch let problem as OfficeFormProblem {
+            return refusal(.chinese, problem.message(.chinese), status: problem.status)
+        }
         let l: Language = form["lang"] == "en" ? .english : .chinese
         guard let token = form["csrf"], let expected = request.cookies[Self.loginCookie]?.value, Self.same(token, expected) else {
             return forbidden(l)
@@ -101,118 +112,111 @@ struct OfficeDashboard: Sendable {
         return response
     }
 
-    @Sendable func logout(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { _, form, _ in
-            if let token = request.cookies[Self.sessionCookie]?.value { try await core.endSession(token: token) }
-            var response = redirect("/office/login")
-            response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, request: request))
-            _ = form
-            return response
-        }
+    @Sendable func logout(_ request: Request, context: OfficeContext) async throws -> Response {
+        if let token = request.cookies[Self.sessionCookie]?.value { try await core.endSession(token: token) }
+        var response = redirect("/office/login")
+        response.setCookie(cookie(Self.sessionCookie, "", maxAge: 0, request: request))
+        return response
     }
 
-    @Sendable func setLanguage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { _, form, _ in
-            if let token = request.cookies[Self.sessionCookie]?.value {
-                try await core.setSessionLanguage(token: token, form["lang"] == "en" ? .english : .chinese)
-            }
-            return redirect(Self.safeReturn(form["back"]))
+    @Sendable func setLanguage(_ request: Request, context: OfficeContext) async throws -> Response {
+        let form = context.form
+        if let token = request.cookies[Self.sessionCookie]?.value {
+            try await core.setSessionLanguage(token: token, form["lang"] == "en" ? .english : .chinese)
         }
+        return redirect(Self.safeReturn(form["back"]))
     }
 
     // MARK: Pages
 
-    @Sendable func overview(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            let today = now().shanghaiDate
-            let coverage = try await core.report(.coverage, asOf: today, language: l)
-            let arrears = try await core.report(.arrears, asOf: today, language: l)
-            let enrolment = try await core.report(.enrolment, asOf: today, language: l)
-            let campaign = try await core.report(.campaign, asOf: today, language: l)
-            let openLines = try await core.reconciliationLines().filter(\.status.open).count
-            let missing = try await core.missingPayments(windowDays: core.settings.reconciliationWindowDays).count
-            let conflicts = try await core.conflicts().filter { !$0.resolved }.count
-            let devices = try await core.devices().filter { $0.status == .active && $0.grant.role != .selfService && $0.enrolledVia != "server" }.count
-            let totals = enrolment.tables[0].rows.first ?? []
-            func card(_ value: String, _ label: String, _ link: String) -> String {
-                "<a class=\"card\" href=\"\(link)\"><div class=\"v\">\(HTML.escape(value))</div><div class=\"l\">\(HTML.escape(label))</div></a>"
-            }
-            let body = """
-                <h2>\(HTML.escape(l.pick("Overview", "概览")))</h2><div class="asof">\(HTML.escape(l.pick("As of", "截至"))) \(today.iso)</div>
-                <div class="cards">
-                \(card(enrolment.tables[0].value(totals, "accounts")?.display ?? "0", l.pick("voluntary accounts", "自愿缴存账户"), "/office/reports/enrolment"))
-                \(card(enrolment.tables[0].value(totals, "reconciled")?.display ?? "-", l.pick("deposits reconciled", "缴存对账完成率"), "/office/reports/enrolment"))
-                \(card(String(openLines + missing), l.pick("reconciliation items to review", "待处理对账事项"), "/office/reconcile"))
-                \(card(String(conflicts), l.pick("conflicts awaiting review", "待处理冲突"), "/office/conflicts"))
-                \(card(coverage.tables[0].rows.last.flatMap { coverage.tables[0].value($0, "coverage")?.display } ?? "-", l.pick("coverage (all branches)", "总体覆盖率"), "/office/reports/coverage"))
-                \(card(String(devices), l.pick("staff devices", "工作人员设备"), "/office/devices"))
-                </div>
-                <div class="grid">
-                <div class="panel">\(coverageChart(coverage, l))</div>
-                <div class="panel">\(arrearsChart(arrears, l))</div>
-                <div class="panel">\(depositsChart(enrolment, l))</div>
-                <div class="panel">\(campaignChart(campaign, l))</div>
-                </div>
-                """
-            return page(l, title: l.pick("Overview", "概览"), body: body, session: session, current: "/office")
+    @Sendable func overview(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        let today = now().shanghaiDate
+        let coverage = try await core.report(.coverage, asOf: today, language: l)
+        let arrears = try await core.report(.arrears, asOf: today, language: l)
+        let enrolment = try await core.report(.enrolment, asOf: today, language: l)
+        let campaign = try await core.report(.campaign, asOf: today, language: l)
+        let openLines = try await core.reconciliationLines().filter(\.status.open).count
+        let missing = try await core.missingPayments(windowDays: core.settings.reconciliationWindowDays).count
+        let conflicts = try await core.conflicts().filter { !$0.resolved }.count
+        let devices = try await core.devices().filter { $0.status == .active && $0.grant.role != .selfService && $0.enrolledVia != "server" }.count
+        let totals = enrolment.tables[0].rows.first ?? []
+        func card(_ value: String, _ label: String, _ link: String) -> String {
+            "<a class=\"card\" href=\"\(link)\"><div class=\"v\">\(HTML.escape(value))</div><div class=\"l\">\(HTML.escape(label))</div></a>"
         }
+        let body = """
+            <h2>\(HTML.escape(l.pick("Overview", "概览")))</h2><div class="asof">\(HTML.escape(l.pick("As of", "截至"))) \(today.iso)</div>
+            <div class="cards">
+            \(card(enrolment.tables[0].value(totals, "accounts")?.display ?? "0", l.pick("voluntary accounts", "自愿缴存账户"), "/office/reports/enrolment"))
+            \(card(enrolment.tables[0].value(totals, "reconciled")?.display ?? "-", l.pick("deposits reconciled", "缴存对账完成率"), "/office/reports/enrolment"))
+            \(card(String(openLines + missing), l.pick("reconciliation items to review", "待处理对账事项"), "/office/reconcile"))
+            \(card(String(conflicts), l.pick("conflicts awaiting review", "待处理冲突"), "/office/conflicts"))
+            \(card(coverage.tables[0].rows.last.flatMap { coverage.tables[0].value($0, "coverage")?.display } ?? "-", l.pick("coverage (all branches)", "总体覆盖率"), "/office/reports/coverage"))
+            \(card(String(devices), l.pick("staff devices", "工作人员设备"), "/office/devices"))
+            </div>
+            <div class="grid">
+            <div class="panel">\(coverageChart(coverage, l))</div>
+            <div class="panel">\(arrearsChart(arrears, l))</div>
+            <div class="panel">\(depositsChart(enrolment, l))</div>
+            <div class="panel">\(campaignChart(campaign, l))</div>
+            </div>
+            """
+        return page(l, title: l.pick("Overview", "概览"), body: body, session: session, current: "/office")
     }
 
-    @Sendable func reportPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)) else { return notFound(l, session: session) }
-            let asOfText = request.uri.queryParameters["as-of"].map(String.init)
-            guard let asOf = asOfText.map({ CivilDate(iso: $0) }) ?? now().shanghaiDate else {
-                return page(l, title: l.pick("Report", "报表"), body: "<div class=\"error\">\(HTML.escape(DomainError.dateFormat(asOfText ?? "").message(l)))</div>",
-                            session: session, current: "/office/reports/\(name.rawValue)", status: .badRequest)
-            }
-            let report = try await core.report(name, asOf: asOf, language: l)
-            var chart = ""
-            switch name {
-            case .coverage: chart = coverageChart(report, l)
-            case .arrears: chart = arrearsChart(report, l)
-            case .campaign: chart = campaignChart(report, l)
-            case .enrolment: chart = depositsChart(report, l)
-            case .conflicts: chart = ""
-            }
-            let query = asOfText.map { "?as-of=\($0)" } ?? ""
-            var body = """
-                <h2>\(HTML.escape(report.title))</h2>
-                <form method="get" class="inline asof">\(HTML.escape(l.pick("As of", "截至")))
-                <input type="date" name="as-of" value="\(report.asOf.iso)"><button type="submit">\(HTML.escape(l.pick("Show", "查看")))</button></form>
-                <div class="downloads">\(HTML.escape(l.pick("Download CSV:", "下载 CSV："))) \(report.tables.map { "<a href=\"/office/reports/\(name.rawValue)/\($0.name).csv\(query)\">\(HTML.escape($0.title))</a>" }.joined(separator: " "))</div>
-                """
-            if !chart.isEmpty { body += "<div class=\"panel\">\(chart)</div>" }
-            for table in report.tables {
-                body += "<div class=\"panel\"><h3>\(HTML.escape(table.title))</h3>\(HTML.table(table, limit: 500))"
-                if table.rows.count > 500 {
-                    body += "<p>\(HTML.escape(l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行（共 \(table.rows.count) 行）；完整数据请下载 CSV。")))</p>"
-                }
-                body += "</div>"
-            }
-            return page(l, title: report.title, body: body, session: session, current: "/office/reports/\(name.rawValue)")
+    @Sendable func reportPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)) else { return notFound(l, session: session) }
+        let asOfText = request.uri.queryParameters["as-of"].map(String.init)
+        guard let asOf = asOfText.map({ CivilDate(iso: $0) }) ?? now().shanghaiDate else {
+            return page(l, title: l.pick("Report", "报表"), body: Self.messages(errors: [DomainError.dateFormat(asOfText ?? "").message(l)]),
+                        session: session, current: "/office/reports/\(name.rawValue)", status: .badRequest)
         }
+        let report = try await core.report(name, asOf: asOf, language: l)
+        var chart = ""
+        switch name {
+        case .coverage: chart = coverageChart(report, l)
+        case .arrears: chart = arrearsChart(report, l)
+        case .campaign: chart = campaignChart(report, l)
+        case .enrolment: chart = depositsChart(report, l)
+        case .conflicts: chart = ""
+        }
+        let query = asOfText.map { "?as-of=\($0)" } ?? ""
+        var body = """
+            <h2>\(HTML.escape(report.title))</h2>
+            <form method="get" class="inline asof">\(HTML.escape(l.pick("As of", "截至")))
+            <input type="date" name="as-of" value="\(report.asOf.iso)"><button type="submit">\(HTML.escape(l.pick("Show", "查看")))</button></form>
+            <div class="downloads">\(HTML.escape(l.pick("Download CSV:", "下载 CSV："))) \(report.tables.map { "<a href=\"/office/reports/\(name.rawValue)/\($0.name).csv\(query)\">\(HTML.escape($0.title))</a>" }.joined(separator: " "))</div>
+            """
+        if !chart.isEmpty { body += "<div class=\"panel\">\(chart)</div>" }
+        for table in report.tables {
+            body += "<div class=\"panel\"><h3>\(HTML.escape(table.title))</h3>\(HTML.table(table, limit: 500))"
+            if table.rows.count > 500 {
+                body += "<p>\(HTML.escape(l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行（共 \(table.rows.count) 行）；完整数据请下载 CSV。")))</p>"
+            }
+            body += "</div>"
+        }
+        return page(l, title: report.title, body: body, session: session, current: "/office/reports/\(name.rawValue)")
     }
 
-    @Sendable func csv(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in
-            let l = session.language
-            guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)),
-                  let file = context.parameters.get("table"), file.hasSuffix(".csv") else { return notFound(l, session: session) }
-            let asOf = request.uri.queryParameters["as-of"].flatMap { CivilDate(iso: String($0)) } ?? now().shanghaiDate
-            let report = try await core.report(name, asOf: asOf, language: l)
-            guard let table = report.tables.first(where: { $0.name == String(file.dropLast(4)) }) else { return notFound(l, session: session) }
-            return Response(status: .ok, headers: [
-                .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"\(name.rawValue)-\(table.name)-\(asOf.iso).csv\"",
-            ], body: .init(byteBuffer: ByteBuffer(string: table.csv)))
-        }
+    @Sendable func csv(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn()
+        let l = session.language
+        guard let name = context.parameters.get("name").flatMap(ReportName.init(rawValue:)),
+              let file = context.parameters.get("table"), file.hasSuffix(".csv") else { return notFound(l, session: session) }
+        let asOf = request.uri.queryParameters["as-of"].flatMap { CivilDate(iso: String($0)) } ?? now().shanghaiDate
+        let report = try await core.report(name, asOf: asOf, language: l)
+        guard let table = report.tables.first(where: { $0.name == String(file.dropLast(4)) }) else { return notFound(l, session: session) }
+        return Response(status: .ok, headers: [
+            .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+            .contentDisposition: "attachment; filename=\"\(name.rawValue)-\(table.name)-\(asOf.iso).csv\"",
+        ], body: .init(byteBuffer: ByteBuffer(string: table.csv)))
     }
 
-    @Sendable func reconcilePage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in try await reconcile(session, request: request) }
+    @Sendable func reconcilePage(_ request: Request, context: OfficeContext) async throws -> Response {
+        try await reconcile(try context.signedIn(), request: request)
     }
 
     func reconcile(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
@@ -275,7 +279,7 @@ struct OfficeDashboard: Sendable {
         }
         let body = """
             <h2>\(HTML.escape(l.pick("Reconciliation", "缴存对账")))</h2>
-            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
             <div class="panel"><h3>\(HTML.escape(l.pick("Bank lines to review", "待处理的银行流水"))) (\(open.count))</h3>
             \(HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
                                    l.pick("Memo", "摘要"), l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("Action", "操作")], rows: openRows))</div>
@@ -289,46 +293,43 @@ struct OfficeDashboard: Sendable {
         return page(l, title: l.pick("Reconciliation", "缴存对账"), body: body, session: session, current: "/office/reconcile", status: status)
     }
 
-    @Sendable func confirmLine(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
-            do {
-                let deposit = form["deposit"].flatMap { $0.isEmpty ? nil : $0 }
-                _ = try await core.confirmLine(line, reference: deposit)
-                context.logger.info("reconcile confirm", metadata: ["office.user": .string(session.userName), "reconcile.line": .stringConvertible(line)])
-                return redirect("/office/reconcile?done=confirmed")
-            } catch {
-                return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
-            }
+    @Sendable func confirmLine(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
+        do {
+            let deposit = form["deposit"].flatMap { $0.isEmpty ? nil : $0 }
+            _ = try await core.confirmLine(line, reference: deposit)
+            context.logger.info("reconcile confirm", metadata: ["office.user": .string(session.userName), "reconcile.line": .stringConvertible(line)])
+            return redirect("/office/reconcile?done=confirmed")
+        } catch {
+            return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
         }
     }
 
-    @Sendable func dismissLine(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
-            do {
-                _ = try await core.dismissLine(line, reason: form["reason"] ?? "")
-                return redirect("/office/reconcile?done=dismissed")
-            } catch {
-                return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
-            }
+    @Sendable func dismissLine(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        guard let line = context.parameters.get("line", as: Int64.self) else { return notFound(l, session: session) }
+        do {
+            _ = try await core.dismissLine(line, reason: form["reason"] ?? "")
+            return redirect("/office/reconcile?done=dismissed")
+        } catch {
+            return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
         }
     }
 
-    @Sendable func rejectDeposit(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            do {
-                _ = try await core.rejectDeposit(reference: form["reference"] ?? "", reason: form["reason"] ?? "")
-                context.logger.info("reconcile reject", metadata: ["office.user": .string(session.userName)])
-                return redirect("/office/reconcile?done=rejected")
-            } catch {
-                return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
-            }
+    @Sendable func rejectDeposit(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        do {
+            _ = try await core.rejectDeposit(reference: form["reference"] ?? "", reason: form["reason"] ?? "")
+            context.logger.info("reconcile reject", metadata: ["office.user": .string(session.userName)])
+            return redirect("/office/reconcile?done=rejected")
+        } catch {
+            return try await reconcile(session, request: request, error: Self.message(error, l), status: .conflict)
         }
     }
 
-    @Sendable func conflictsPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in try await conflicts(session, request: request) }
+    @Sendable func conflictsPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        try await conflicts(try context.signedIn(), request: request)
     }
 
     func conflicts(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
@@ -341,7 +342,8 @@ struct OfficeDashboard: Sendable {
                           fields: "<input type=\"hidden\" name=\"keep\" value=\"\(side)\">", button: l.pick("Keep \(side)", "保留 \(side)"))
             }
             let applied = conflict.winner.dot == conflict.first.dot ? "a" : "b"
-            return [HTML.escape(String(conflict.id.hex.prefix(16))), HTML.escape(conflict.record.description), HTML.escape(conflict.field),
+            return [HTML.escape(String(conflict.id.hex.prefix(16))), HTML.escape(conflict.record.description) + " " + Self.historyLink(conflict.record, l),
+                    HTML.escape(conflict.field),
                     "a: " + HTML.escape(Reports.masked(conflict.first.value, field: conflict.field)) + "<br>b: "
                         + HTML.escape(Reports.masked(conflict.second.value, field: conflict.field)),
                     HTML.escape("a: \(conflict.first.dot.device.rawValue.prefix(12)) \(when(conflict.first))") + "<br>"
@@ -350,7 +352,7 @@ struct OfficeDashboard: Sendable {
         }
         let body = """
             <h2>\(HTML.escape(l.pick("Conflicts awaiting review", "待处理的冲突"))) (\(open.count))</h2>
-            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
             <p>\(HTML.escape(l.pick("Two devices changed the same field without seeing each other's change; the later one applies until you choose. Your choice syncs to every device holding the record.",
                                     "两台设备在互不知情的情况下修改了同一字段；在您选择之前，以较晚的修改为准。您的选择会同步到所有持有该记录的设备。")))</p>
             <div class="panel">\(HTML.table(headers: [l.pick("Conflict", "冲突"), l.pick("Record", "记录"), l.pick("Field", "字段"), l.pick("Values", "两个值"),
@@ -359,35 +361,29 @@ struct OfficeDashboard: Sendable {
         return page(l, title: l.pick("Conflicts", "冲突"), body: body, session: session, current: "/office/conflicts", status: status)
     }
 
-    @Sendable func resolveConflict(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            guard let idText = context.parameters.get("id"), let id = Digest256(hex: idText), let keep = form["keep"], keep == "a" || keep == "b" else {
-                return try await conflicts(session, request: request, error: l.pick("Choose a or b.", "请选择 a 或 b。"), status: .badRequest)
-            }
-            guard let conflict = try await core.conflicts().first(where: { $0.conflict.id == id && !$0.resolved })?.conflict else {
-                return try await conflicts(session, request: request, error: ServerError.conflictUnknown.message(l), status: .conflict)
-            }
-            let value = keep == "a" ? conflict.first.value : conflict.second.value
-            _ = try await core.resolveConflict(id, value: value)
-            context.logger.info("conflict resolved", metadata: ["office.user": .string(session.userName)])
-            return redirect("/office/conflicts?done=resolved")
+    @Sendable func resolveConflict(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        guard let idText = context.parameters.get("id"), let id = Digest256(hex: idText), let keep = form["keep"], keep == "a" || keep == "b" else {
+            return try await conflicts(session, request: request, error: l.pick("Choose a or b.", "请选择 a 或 b。"), status: .badRequest)
         }
+        guard let conflict = try await core.conflicts().first(where: { $0.conflict.id == id && !$0.resolved })?.conflict else {
+            return try await conflicts(session, request: request, error: ServerError.conflictUnknown.message(l), status: .conflict)
+        }
+        let value = keep == "a" ? conflict.first.value : conflict.second.value
+        _ = try await core.resolveConflict(id, value: value)
+        context.logger.info("conflict resolved", metadata: ["office.user": .string(session.userName)])
+        return redirect("/office/conflicts?done=resolved")
     }
 
-    @Sendable func devicesPage(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await signedIn(request) { session in try await devices(session, request: request) }
+    @Sendable func devicesPage(_ request: Request, context: OfficeContext) async throws -> Response {
+        try await devices(try context.signedIn(), request: request)
     }
 
     func devices(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
         let all = try await core.devices().filter { $0.enrolledVia != "server" }
         let rows = all.map { device -> [String] in
-            let role = switch device.grant.role {
-            case .office: l.pick("office", "中心")
-            case .field: l.pick("field laptop", "外勤电脑")
-            case .selfService: l.pick("worker's own", "个人设备")
-            case .auditor: l.pick("auditor", "审计")
-            }
+            let role = Self.roleLabel(device.grant.role, l)
             let state = switch device.status {
             case .active: "<span class=\"tag ok\">\(HTML.escape(l.pick("active", "正常")))</span>"
             case .revoked: "<span class=\"tag bad\">\(HTML.escape(l.pick("revoked", "已停用")))</span>"
@@ -402,26 +398,25 @@ struct OfficeDashboard: Sendable {
         }
         let body = """
             <h2>\(HTML.escape(l.pick("Devices", "设备"))) (\(all.count))</h2>
-            \(notice(request, l))\(error.map { "<div class=\"error\">\(HTML.escape($0))</div>" } ?? "")
+            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
             <div class="panel">\(HTML.table(headers: [l.pick("Device", "设备"), l.pick("Role", "角色"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
                                                    l.pick("Last seen (Beijing)", "最近同步"), l.pick("Revoke", "停用")], rows: rows))</div>
             """
         return page(l, title: l.pick("Devices", "设备"), body: body, session: session, current: "/office/devices", status: status)
     }
 
-    @Sendable func revokeDevice(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        try await action(request, context) { session, form, l in
-            guard let id = context.parameters.get("id").flatMap(DeviceID.init) else { return notFound(l, session: session) }
-            let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard !reason.isEmpty else { return try await devices(session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest) }
-            do {
-                try await core.revoke(id, reason: reason)
-            } catch {
-                return try await devices(session, request: request, error: Self.message(error, l), status: .conflict)
-            }
-            context.logger.info("device revoked", metadata: ["office.user": .string(session.userName), "sync.device": .string(id.rawValue)])
-            return redirect("/office/devices?done=revoked")
+    @Sendable func revokeDevice(_ request: Request, context: OfficeContext) async throws -> Response {
+        let session = try context.signedIn(), form = context.form, l = session.language
+        guard let id = context.parameters.get("id").flatMap(DeviceID.init) else { return notFound(l, session: session) }
+        let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard !reason.isEmpty else { return try await devices(session, request: request, error: DomainError.reasonEmpty.message(l), status: .badRequest) }
+        do {
+            try await core.revoke(id, reason: reason)
+        } catch {
+            return try await devices(session, request: request, error: Self.message(error, l), status: .conflict)
         }
+        context.logger.info("device revoked", metadata: ["office.user": .string(session.userName), "sync.device": .string(id.rawValue)])
+        return redirect("/office/devices?done=revoked")
     }
 
     // MARK: Charts
@@ -471,38 +466,21 @@ struct OfficeDashboard: Sendable {
 
     // MARK: Plumbing
 
-    /// Runs `body` for a signed-in session, or sends the browser to sign in.
-    func signedIn(_ request: Request, _ body: (OfficeSession) async throws -> Response) async throws -> Response {
-        guard let token = request.cookies[Self.sessionCookie]?.value, let session = try await core.session(token: token) else {
-            return redirect("/office/login")
-        }
-        return try await body(session)
-    }
-
-    /// Runs a form action: signed in, with the session's CSRF token in the form.
-    func action(_ request: Request, _ context: ProvidentRequestContext,
-                _ body: (OfficeSession, [String: String], Language) async throws -> Response) async throws -> Response {
-        let form = try await Self.form(request)
-        return try await signedIn(request) { session in
-            guard let token = form["csrf"], Self.same(token, session.csrfToken) else {
-                context.logger.warning("office form without a valid CSRF token", metadata: ["office.user": .string(session.userName),
-                                                                                             "http.path": .string(request.uri.path)])
-                return forbidden(session.language)
-            }
-            return try await body(session, form, session.language)
-        }
+    /// A refusal on a page of its own: what was wrong and the way back; nothing was changed.
+    func refusal(_ l: Language, _ message: String, status: HTTPResponse.Status, session: OfficeSession? = nil) -> Response {
+        page(l, title: l.pick("Refused", "请求被拒绝"),
+             body: OfficeTemplates.render("refusal", ["message": message, "back": session == nil ? "/office/login" : "/office",
+                                                      "backLabel": l.pick("Back to the dashboard", "返回首页")]),
+             session: session, status: status)
     }
 
     func forbidden(_ l: Language) -> Response {
-        page(l, title: l.pick("Refused", "请求被拒绝"), body: """
-            <div class="login"><div class="error">\(HTML.escape(l.pick("This form has expired or did not come from this dashboard, so nothing was done. Reload the page and try again.",
-                                                                       "该表单已过期或并非来自本系统，未做任何操作。请刷新页面后重试。")))</div>
-            <a href="/office">\(HTML.escape(l.pick("Back to the dashboard", "返回首页")))</a></div>
-            """, status: .forbidden)
+        refusal(l, l.pick("This form has expired or did not come from this dashboard, so nothing was done. Reload the page and try again.",
+                          "该表单已过期或并非来自本系统，未做任何操作。请刷新页面后重试。"), status: .forbidden)
     }
 
     func notFound(_ l: Language, session: OfficeSession) -> Response {
-        page(l, title: l.pick("Not found", "未找到"), body: "<div class=\"error\">\(HTML.escape(l.pick("There is no such page.", "没有这个页面。")))</div>",
+        page(l, title: l.pick("Not found", "未找到"), body: Self.messages(errors: [l.pick("There is no such page.", "没有这个页面。")]),
              session: session, current: "", status: .notFound)
     }
 
@@ -517,48 +495,44 @@ struct OfficeDashboard: Sendable {
         case "imported": l.pick("Imported.", "已导入。")
         case "user-added": l.pick("User added; give them the password in private.", "用户已添加；请私下把密码交给本人。")
         case "user-removed": l.pick("User removed; their sessions ended.", "用户已删除，其登录会话已结束。")
+        case "user-disabled": l.pick("User disabled; their sessions ended and they cannot sign in until enabled.", "用户已停用，其登录会话已结束；重新启用前不能登录。")
+        case "user-enabled": l.pick("User enabled; they can sign in again.", "用户已启用，可以重新登录。")
         case "password-changed": l.pick("Password changed; your other sessions ended.", "密码已修改；您的其他登录会话已结束。")
         case "decided": l.pick("Decision recorded; the branch's laptops receive it at their next sync.", "审批结果已记录；该管理部的外勤电脑下次同步即可收到。")
         default: ""
         }
-        return text.isEmpty ? "" : "<div class=\"notice\">\(HTML.escape(text))</div>"
+        return Self.messages(notice: text.isEmpty ? nil : text)
+    }
+
+    /// A notice of what was done and the errors of what was not, escaped by the template.
+    static func messages(notice: String? = nil, errors: [String] = []) -> String {
+        var fields: [String: Any] = ["errors": errors]
+        if let notice { fields["notice"] = notice }
+        return OfficeTemplates.render("messages", fields)
     }
 
     func page(_ l: Language, title: String, body: String, session: OfficeSession? = nil, current: String = "",
               status: HTTPResponse.Status = .ok) -> Response {
-        var nav = ""
+        var fields: [String: Any] = ["lang": l == .chinese ? "zh-CN" : "en", "title": title, "body": body,
+                                     "heading": l.pick("Provident · HPF office", "Provident · 公积金管理中心")]
         if let session {
             let links: [(String, String)] = [
                 ("/office", l.pick("Overview", "概览")), ("/office/reports/coverage", l.pick("Coverage", "覆盖率")),
-                ("/office/reports/arrears", l.pick("Arrears", "欠缴停缴")), ("/office/reports/campaign", l.pick("Campaigns", "专项行动")),
+                ("/office/reports/arrears", l.pick("Arrears", "欠缴停缴")), ("/office/campaigns", l.pick("Campaigns", "专项行动")),
                 ("/office/reports/enrolment", l.pick("Flexible employment", "灵活就业")), ("/office/employers", l.pick("Employers", "单位")),
                 ("/office/visits", l.pick("Visits", "走访")), ("/office/applications", l.pick("Applications", "申请")), ("/office/reconcile", l.pick("Reconciliation", "对账")),
                 ("/office/conflicts", l.pick("Conflicts", "冲突")), ("/office/devices", l.pick("Devices", "设备")),
                 ("/office/uploads", l.pick("Uploads", "上传")), ("/office/users", l.pick("Users", "用户")),
             ]
-            nav = "<nav>" + links.map { "<a href=\"\($0.0)\"\($0.0 == current ? " class=\"on\"" : "")>\(HTML.escape($0.1))</a>" }.joined() + "</nav>"
-            nav += "<div class=\"who\">\(HTML.escape(session.userName)) "
-            nav += HTML.form(action: "/office/language", csrf: session.csrfToken,
-                             fields: "<input type=\"hidden\" name=\"lang\" value=\"\(l == .chinese ? "en" : "zh")\"><input type=\"hidden\" name=\"back\" value=\"\(HTML.escape(current.isEmpty ? "/office" : current))\">",
-                             button: l == .chinese ? "English" : "中文")
-            nav += " " + HTML.form(action: "/office/logout", csrf: session.csrfToken, fields: "", button: l.pick("Sign out", "退出")) + "</div>"
+            fields["user"] = [
+                "name": session.userName, "csrf": session.csrfToken, "back": current.isEmpty ? "/office" : current,
+                "otherLanguage": l == .chinese ? "en" : "zh", "otherLanguageLabel": l == .chinese ? "English" : "中文", "signOut": l.pick("Sign out", "退出"),
+                "links": links.map { ["href": $0.0, "label": $0.1, "on": $0.0 == current] as [String: Any] },
+            ] as [String: Any]
         }
-        let html = """
-            <!DOCTYPE html><html lang="\(l == .chinese ? "zh-CN" : "en")"><head><meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1"><title>\(HTML.escape(title)) · Provident</title>
-            <link rel="stylesheet" href="/office/style.css"></head><body>
-            <header><h1>\(HTML.escape(l.pick("Provident · HPF office", "Provident · 公积金管理中心")))</h1>\(nav)</header>
-            <main>\(body)</main></body></html>
-            """
-        return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+        let html = OfficeTemplates.render("layout", fields)
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
-
-    static let pageHeaders: HTTPFields = [
-        .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-        .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        FieldName("X-Content-Type-Options")!: "nosniff", FieldName("Referrer-Policy")!: "no-referrer",
-        FieldName("X-Frame-Options")!: "DENY",
-    ]
 
     func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
@@ -581,22 +555,6 @@ struct OfficeDashboard: Sendable {
 
     static func message(_ error: any Error, _ l: Language) -> String {
         (error as? any ProvidentError)?.message(l) ?? l.pick("The action failed; nothing was changed.", "操作失败；未做任何更改。")
-    }
-
-    /// Reads an `application/x-www-form-urlencoded` body (at most `limit` bytes, 64 KiB by default).
-    static func form(_ request: Request, limit: Int = 65_536) async throws -> [String: String] {
-        let buffer = try await request.body.collect(upTo: limit)
-        let text = String(buffer: buffer)
-        var fields: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            guard let key = parts.first else { continue }
-            fields[decode(key)] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return fields
     }
 }
 

@@ -155,6 +155,35 @@ extension ServerCore {
         }
     }
 
+    /// Disables a user, who can no longer sign in and whose sessions end, or enables them again.
+    /// The name stays taken, and what they did stays theirs.
+    public func setOfficeUserDisabled(_ name: String, _ disabled: Bool) async throws {
+        let now = clock()
+        guard try await store.write({ try await $0.setOfficeUserDisabled(name, at: disabled ? now : nil) }) else { throw OfficeUserError.unknown(name) }
+        logger.info(disabled ? "office user disabled" : "office user enabled", metadata: ["office.user": .string(name)])
+    }
+
+    /// A record's history: every change-set that wrote it, newest first, a page at a time — when,
+    /// by which device and role, with which action, and which fields (names only: the values may
+    /// be personal). Nil when there is no such record.
+    public func recordHistory(_ key: RecordKey, limit: Int, offset: Int) async throws -> (changes: [RecordChange], total: Int)? {
+        try await store.read { tx in
+            guard try await tx.records([key])[key] != nil else { return nil }
+            let (stored, total) = try await tx.recordChanges(key, limit: limit, offset: offset)
+            return (try stored.map { change in
+                let changeSet: ChangeSet
+                do { changeSet = try ChangeSet(canonicalBytes: change.changeSet) } catch {
+                    throw StoreFailure.damaged("the change-set at feed position \(change.position) cannot be read")
+                }
+                let operations = changeSet.operations.filter { $0.record == key }
+                return RecordChange(position: change.position, action: changeSet.action, kinds: operations.map(\.kind),
+                                    fields: Set(operations.flatMap(\.fields.keys)).sorted(), written: changeSet.time.instant,
+                                    received: change.receivedAt, device: change.device, role: change.role, branch: change.branch,
+                                    byServer: change.enrolledVia == "server")
+            }, total)
+        }
+    }
+
     /// Removes a user and ends their sessions.
     public func removeOfficeUser(_ name: String) async throws {
         guard try await store.write({ try await $0.removeOfficeUser(name) }) else { throw OfficeUserError.unknown(name) }

@@ -343,11 +343,28 @@ enum PostgresSchema {
                 announced_at TEXT NOT NULL
             );
             """),
+        ("v6 record history and disabled users", """
+            -- Which feed entries wrote each record, for its history on the dashboard; filled
+            -- from the change-sets already in the feed, then by every push.
+            CREATE TABLE record_changes (
+                type TEXT COLLATE "C" NOT NULL,
+                id TEXT COLLATE "C" NOT NULL,
+                feed_seq BIGINT NOT NULL,
+                PRIMARY KEY (type, id, feed_seq)
+            );
+            INSERT INTO record_changes (type, id, feed_seq)
+                SELECT DISTINCT op->>'type', op->>'id', f.seq
+                FROM feed f JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq,
+                     jsonb_array_elements(convert_from(c.bytes, 'UTF8')::jsonb -> 'ops') op
+                WHERE f.device IS NOT NULL;
+            -- An office user who may no longer sign in, kept with their name.
+            ALTER TABLE office_users ADD COLUMN disabled_at TEXT;
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.
     static let tables = ["server_devices", "transport_keys", "invites", "claims", "change_sets", "chain_heads", "feed_head", "feed", "feed_scopes", "log_nodes", "log_cosignatures", "log_epochs",
-                         "record_scopes", "nonces", "alerts", "records", "conflicts", "accounts", "deposits", "deposit_periods",
+                         "record_scopes", "record_changes", "nonces", "alerts", "records", "conflicts", "accounts", "deposits", "deposit_periods",
                          "deposit_reversals", "deposit_outcomes", "interest_credits", "units", "visits", "visit_voids", "applications",
                          "application_decisions", "campaigns", "campaign_targets", "bank_statements", "bank_lines", "office_users",
                          "office_sessions", "rate_events"]

@@ -245,6 +245,25 @@ package enum SQLiteSchema {
                 );
                 """)
         }
+        register("server v8 record history and disabled users") { db in
+            try db.execute(sql: """
+                -- Which feed entries wrote each record, for its history on the dashboard; filled
+                -- from the change-sets already in the feed, then by every push.
+                CREATE TABLE record_changes (
+                    type TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    feed_seq INTEGER NOT NULL,
+                    PRIMARY KEY (type, id, feed_seq)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO record_changes (type, id, feed_seq)
+                    SELECT json_extract(op.value, '$.type'), json_extract(op.value, '$.id'), f.seq
+                    FROM feed f JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq,
+                         json_each(CAST(c.bytes AS TEXT), '$.ops') op
+                    WHERE f.device IS NOT NULL;
+                -- An office user who may no longer sign in, kept with their name.
+                ALTER TABLE office_users ADD COLUMN disabled_at TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -25,7 +25,7 @@ extension SQLServerStore {
     static let deploymentTables: [(name: String, key: [String])] = [
         ("server_devices", ["device_id"]), ("transport_keys", ["device"]), ("invites", ["id"]), ("claims", ["account_id"]), ("alerts", ["id"]),
         ("chain_heads", ["device"]), ("change_sets", ["device", "seq"]), ("feed_head", ["singleton"]), ("feed", ["seq"]), ("log_nodes", ["level", "idx"]), ("log_cosignatures", ["witness", "size"]), ("log_epochs", ["id"]),
-        ("feed_scopes", ["scope", "feed_seq"]), ("records", ["type", "id"]), ("record_scopes", ["scope", "type", "id"]),
+        ("feed_scopes", ["scope", "feed_seq"]), ("records", ["type", "id"]), ("record_scopes", ["scope", "type", "id"]), ("record_changes", ["type", "id", "feed_seq"]),
         ("conflicts", ["id"]), ("accounts", ["id"]), ("deposits", ["id"]), ("deposit_periods", ["account_id", "period", "deposit_id"]),
         ("deposit_reversals", ["deposit_id"]), ("deposit_outcomes", ["deposit_id"]), ("interest_credits", ["id"]), ("units", ["id"]),
         ("visits", ["id"]), ("visit_voids", ["visit_id"]), ("applications", ["id"]), ("application_decisions", ["application_id"]),

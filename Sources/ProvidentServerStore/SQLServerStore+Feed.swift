@@ -73,6 +73,10 @@ extension SQLServerTransaction {
         try await chunked(scopes, columns: 2, { count in
             "INSERT INTO feed_scopes (scope, feed_seq) \(SQL.values(rows: count, columns: 2)) ON CONFLICT DO NOTHING"
         }, bind: { [.text($0.0.description), .integer(Int64($0.1))] })
+        let changes = entries.flatMap { entry in Set(entry.records).sorted().map { ($0, entry.position) } }
+        try await chunked(changes, columns: 3, { count in
+            "INSERT INTO record_changes (type, id, feed_seq) \(SQL.values(rows: count, columns: 3)) ON CONFLICT DO NOTHING"
+        }, bind: { [.text($0.0.type), .text($0.0.id), .integer(Int64($0.1))] })
     }
 
     // MARK: The feed's log

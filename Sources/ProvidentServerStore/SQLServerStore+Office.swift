@@ -107,19 +107,40 @@ extension SQLServerTransaction {
     // MARK: Office users and sessions
 
     func officeUsers() async throws -> [OfficeUser] {
-        try await session.query("SELECT name, created_at FROM office_users ORDER BY name").map { row in
-            OfficeUser(name: try row.text("name"), createdAt: Instant(utcISO: try row.text("created_at")) ?? Instant(millisSinceEpoch: 0))
+        try await session.query("SELECT name, created_at, disabled_at FROM office_users ORDER BY name").map { row in
+            OfficeUser(name: try row.text("name"), createdAt: Instant(utcISO: try row.text("created_at")) ?? Instant(millisSinceEpoch: 0),
+                       disabledAt: try row.optionalText("disabled_at").flatMap(Instant.init(utcISO:)))
         }
     }
 
+    func recordChanges(_ key: RecordKey, limit: Int, offset: Int) async throws -> (changes: [StoredRecordChange], total: Int) {
+        let total = try await session.query("SELECT count(*) AS n FROM record_changes WHERE type = ? AND id = ?",
+                                            [.text(key.type), .text(key.id)]).first?.integer("n") ?? 0
+        let rows = try await session.query("""
+            SELECT r.feed_seq, c.device, c.bytes, c.received_at, d.role, d.branch, d.enrolled_via FROM record_changes r
+            JOIN feed f ON f.seq = r.feed_seq JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq
+            LEFT JOIN server_devices d ON d.device_id = c.device
+            WHERE r.type = ? AND r.id = ? ORDER BY r.feed_seq DESC LIMIT ? OFFSET ?
+            """, [.text(key.type), .text(key.id), .integer(Int64(limit)), .integer(Int64(offset))])
+        let changes = try rows.map { row in
+            guard let device = DeviceID(try row.text("device")), let received = Instant(utcISO: try row.text("received_at")) else {
+                throw StoreFailure.damaged("a change-set of the record \(key) cannot be read")
+            }
+            return StoredRecordChange(position: UInt64(try row.integer("feed_seq")), changeSet: try row.blob("bytes"), receivedAt: received,
+                                      device: device, role: try row.optionalText("role").flatMap(DeviceRole.init(rawValue:)),
+                                      branch: try row.optionalText("branch"), enrolledVia: try row.optionalText("enrolled_via"))
+        }
+        return (changes, Int(total))
+    }
+
     func passwordHash(user: String) async throws -> String? {
-        try await session.query("SELECT password_hash FROM office_users WHERE name = ?", [.text(user)]).first.map { try $0.text("password_hash") }
+        try await session.query("SELECT password_hash FROM office_users WHERE name = ? AND disabled_at IS NULL", [.text(user)]).first.map { try $0.text("password_hash") }
     }
 
     func session(tokenDigest: String, now: Instant) async throws -> OfficeSession? {
         try await session.query("""
             SELECT s.user_name, s.csrf_token, s.language, s.expires_at FROM office_sessions s JOIN office_users u ON u.name = s.user_name
-            WHERE s.token_digest = ? AND s.expires_at >= ?
+            WHERE s.token_digest = ? AND s.expires_at >= ? AND u.disabled_at IS NULL
             """, [.text(tokenDigest), .integer(now.millisSinceEpoch)]).first.map { row in
             OfficeSession(userName: try row.text("user_name"), csrfToken: try row.text("csrf_token"),
                           language: Language(rawValue: try row.text("language")) ?? .chinese,
@@ -135,6 +156,13 @@ extension SQLServerTransaction {
     func removeOfficeUser(_ name: String) async throws -> Bool {
         try await session.execute("DELETE FROM office_sessions WHERE user_name = ?", [.text(name)])
         return try await !session.query("DELETE FROM office_users WHERE name = ? RETURNING name", [.text(name)]).isEmpty
+    }
+
+    func setOfficeUserDisabled(_ name: String, at: Instant?) async throws -> Bool {
+        guard try await !session.query("UPDATE office_users SET disabled_at = ? WHERE name = ? RETURNING name",
+                                       [at.map { .text($0.utcISO) } ?? .null, .text(name)]).isEmpty else { return false }
+        if at != nil { try await session.execute("DELETE FROM office_sessions WHERE user_name = ?", [.text(name)]) }
+        return true
     }
 
     func setPasswordHash(user: String, _ passwordHash: String, keepingSession keeping: String?) async throws -> Bool {

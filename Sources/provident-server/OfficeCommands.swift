@@ -357,7 +357,7 @@ func reportJSON(_ report: Report) -> [String: Any] {
 struct OfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "office", abstract: t("The people who sign in to the dashboard at /office.", "登录 /office 看板的人员。"),
-        subcommands: [AddUser.self, RemoveUser.self, Users.self])
+        subcommands: [AddUser.self, DisableUser.self, EnableUser.self, RemoveUser.self, Users.self])
 
     struct AddUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -397,6 +397,29 @@ struct OfficeCommand: AsyncParsableCommand {
         }
     }
 
+    struct DisableUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disable-user", abstract: t("Stop a dashboard user signing in and end their sessions; their name and what they did stay.", "停用看板用户并结束其会话；用户名及其操作记录保留。"))
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: ArgumentHelp(t("The user name.", "用户名。"))) var name: String
+
+        func run() async throws {
+            try await options.withCore { try await $0.setOfficeUserDisabled(name, true) }
+            print(t("User \(name) disabled; enable again with `provident-server office enable-user \(name)`.", "已停用用户 \(name)；可用 `provident-server office enable-user \(name)` 重新启用。"))
+        }
+    }
+
+    struct EnableUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "enable-user", abstract: t("Let a disabled dashboard user sign in again.", "重新启用已停用的看板用户。"))
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: ArgumentHelp(t("The user name.", "用户名。"))) var name: String
+
+        func run() async throws {
+            try await options.withCore { try await $0.setOfficeUserDisabled(name, false) }
+            print(t("User \(name) may sign in again.", "用户 \(name) 可以重新登录。"))
+        }
+    }
+
     struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "users", abstract: t("List dashboard users.", "列出看板用户。"))
         @OptionGroup var options: ConfigurationOptions
@@ -404,7 +427,9 @@ struct OfficeCommand: AsyncParsableCommand {
         func run() async throws {
             let users = try await options.withCore { try await $0.officeUsers() }
             if users.isEmpty { print(t("No users yet; add one with `provident-server office add-user NAME`.", "尚无用户；可用 `provident-server office add-user 用户名` 添加。")) }
-            for user in users { print("\(user.name)  \(user.createdAt.shanghaiDisplay)") }
+            for user in users {
+                print("\(user.name)  \(user.createdAt.shanghaiDisplay)" + (user.disabledAt.map { t("  disabled \($0.shanghaiDisplay)", "  已于 \($0.shanghaiDisplay) 停用") } ?? ""))
+            }
         }
     }
 }

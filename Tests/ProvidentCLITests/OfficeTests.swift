@@ -71,6 +71,11 @@ final class Browser: @unchecked Sendable {
         return try await send(.POST, path, bytes: body, headers: [("content-type", "multipart/form-data; boundary=\(boundary)")])
     }
 
+    /// Posts a body as it is, labelled as form encoding.
+    func send(raw body: String, to path: String) async throws -> Page {
+        try await send(.POST, path, body: body, headers: [("content-type", "application/x-www-form-urlencoded")])
+    }
+
     func forget(_ cookie: String) {
         cookies[cookie] = nil
     }
@@ -278,6 +283,25 @@ extension ServerProcess {
         #expect(try await lina.signIn("li.na", "another long password").status == 303)
         #expect(try await lina.get("/office").status == 200)
 
+        // Disabling: not oneself; the user's session ends and they cannot sign in until enabled,
+        // on the dashboard or the command line; the name stays.
+        #expect(try await clerk.post("/office/users/clerk/disable", [("csrf", csrf)]).status == 400)
+        let disabled = try await clerk.post("/office/users/li.na/disable", [("csrf", csrf)])
+        #expect(disabled.status == 303 && disabled.location == "/office/users?done=user-disabled")
+        #expect(try await lina.get("/office").location == "/office/login")
+        let refusedDisabled = try await Browser(server.url).signIn("li.na", "another long password")
+        #expect(refusedDisabled.status == 401 && refusedDisabled.body.contains("用户名或密码错误"))
+        let listed = try await clerk.get("/office/users")
+        #expect(listed.body.contains("已停用") && listed.body.contains("/office/users/li%2Ena/enable"))
+        #expect(try server.admin(["office", "users"]).stdout.contains("li.na") && server.admin(["office", "users"]).stdout.contains("disabled"))
+        #expect(try await clerk.post("/office/users/nobody/disable", [("csrf", csrf)]).status == 409)
+        #expect(try server.admin(["office", "enable-user", "li.na"]).status == 0)
+        #expect(try await lina.signIn("li.na", "another long password").status == 303)
+        #expect(try server.admin(["office", "disable-user", "li.na"]).status == 0)
+        #expect(try await lina.get("/office").location == "/office/login")
+        #expect(try await clerk.post("/office/users/li.na/enable", [("csrf", csrf)]).location == "/office/users?done=user-enabled")
+        #expect(try await lina.signIn("li.na", "another long password").status == 303)
+
         // Removing: not oneself; the removed user's session ends at once.
         #expect(try await clerk.post("/office/users/clerk/remove", [("csrf", csrf)]).status == 400)
         #expect(try await clerk.post("/office/users/li.na/remove", [("csrf", "00")]).status == 403)
@@ -380,6 +404,14 @@ extension ServerProcess {
             for text in texts { #expect(page.body.contains(text), "\(path) lacks \(text)") }
             #expect(page.headers["cache-control"].first == "no-store")
         }
+        // The security headers come from one place: pages, redirects, the style sheet, downloads.
+        for path in ["/office", "/office/style.css", "/office/reports/arrears/summary.csv", "/office/campaigns"] {
+            let answer = try await browser.get(path)
+            #expect(answer.headers["x-frame-options"].first == "DENY" && answer.headers["x-content-type-options"].first == "nosniff", "\(path)")
+            #expect(answer.headers["content-security-policy"].first?.contains("frame-ancestors 'none'") == true, "\(path)")
+        }
+        let campaigns = try await browser.get("/office/campaigns")
+        #expect(campaigns.status == 200 && campaigns.body.contains("尚无专项行动") && campaigns.body.contains("provident-server campaign create"))
         let csv = try await browser.get("/office/reports/arrears/summary.csv?as-of=2026-11-23")
         #expect(csv.status == 200 && csv.body.hasPrefix("\u{FEFF}管理部,") && csv.headers["content-disposition"].first?.contains("attachment") == true)
         #expect(try await browser.get("/office/reports/nothing").status == 404)
@@ -395,6 +427,12 @@ extension ServerProcess {
         #expect(revoked.status == 303)
         #expect(try server.adminJSON(["device", "list"]).first { $0["device"] as? String == fieldDevice }?["status"] as? String == "revoked")
         #expect(try field.sign(["sync"]).status == 11)
+
+        // A form that arrives damaged (not form encoding) is refused plainly; nothing changes.
+        let damaged = try await browser.post("/office/devices/\(fieldDevice)/revoke", [], headers: [("content-type", "application/x-www-form-urlencoded")])
+        #expect(damaged.status == 403)
+        let mangled = try await browser.send(raw: "csrf=\(token)&reason=%E4%B8%A2%zz[", to: "/office/devices/\(fieldDevice)/revoke")
+        #expect(mangled.status == 400 && mangled.body.contains("表单内容已损坏"), "\(mangled.status) \(mangled.body.prefix(300))")
 
         // English on request, for the session.
         let switched = try await browser.post("/office/language", [("csrf", token), ("lang", "en"), ("back", "/office/devices")])
@@ -438,6 +476,18 @@ extension ServerProcess {
         let done = try await browser.post(String(resolve), [("csrf", token), ("keep", keepA ? "a" : "b")])
         #expect(done.status == 303)
         #expect(try await browser.get("/office/conflicts").body.contains("(0)"))
+        // The account's history: every change-set that wrote it, with device, role and fields — not their values.
+        let history = try await browser.get("/office/records/account/\(account)")
+        #expect(history.status == 200, "\(history.body.prefix(400))")
+        for text in ["记录变更历史 (4)", "开户", "修改账户", "处理冲突", "外勤电脑", "个人设备", "中心（系统或管理端）", "phone"] {
+            #expect(history.body.contains(text), "history lacks \(text)")
+        }
+        #expect(!history.body.contains("13700137000") && !history.body.contains("137****7000"))
+        #expect(try await browser.get("/office/records/account/nobody").status == 404)
+        let beyond = try await browser.get("/office/records/account/\(account)?page=7")
+        #expect(beyond.status == 404 && beyond.body.contains("没有第 7 页：共 1 页。") && beyond.body.contains("开户"))
+        let notANumber = try await browser.get("/office/records/account/\(account)?page=x")
+        #expect(notANumber.status == 400 && notANumber.body.contains("“x”不是页码"))
         for cli in [worker, field] { try cli.sync() }
         #expect(try worker.json(["account", "show", "--reveal"])["phone"] as? String == "13700137000")
         #expect(try field.json(["account", "show", "--account", account, "--reveal"])["phone"] as? String == "13700137000")

@@ -1,8 +1,11 @@
 import Foundation
+import GRDB
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
+import ProvidentServerStore
 import ProvidentSync
+import ProvidentTestSupport
 import Testing
 
 @Suite struct OfficeCoreTests {
@@ -43,6 +46,63 @@ import Testing
             _ = try await server.core.dismissLine(stray.id, reason: "退回付款人")
             await #expect(throws: ReconciliationError.lineClosed(.dismissed)) { try await server.core.dismissLine(stray.id, reason: "again") }
             #expect(try await server.core.reconciliationLines().filter(\.status.open).count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRecordsHistoryNamesEveryChangeSetThatWroteItAndAnOlderDatabaseIsFilledFromItsFeed(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(worker)
+            let (account, enroll) = try worker.enroll(43)
+            let (deposit, payment) = try worker.deposit(account.id, fen: 60_000)
+            _ = try await server.core.push(try worker.push([enroll]))
+            _ = try await server.core.push(try worker.push([payment]))
+            _ = try await server.core.rejectDeposit(reference: deposit.reference, reason: "未到账")
+            let accountKey = RecordKey(type: Account.recordType, id: account.id)
+            let history = try #require(try await server.core.recordHistory(accountKey, limit: 10, offset: 0))
+            #expect(history.total == 1 && history.changes.map(\.action) == ["account.enroll"])
+            #expect(history.changes[0].device == worker.id && history.changes[0].role == .selfService && !history.changes[0].byServer)
+            #expect(history.changes[0].kinds == [.create] && history.changes[0].fields.contains("name"))
+            let outcome = try #require(try await server.core.recordHistory(RecordKey(type: DepositOutcome.recordType, id: "out-\(deposit.id)"), limit: 10, offset: 0))
+            #expect(outcome.total == 1 && outcome.changes[0].byServer && outcome.changes[0].action == "reconcile.reject")
+            #expect(try await server.core.recordHistory(RecordKey(type: Account.recordType, id: "nobody"), limit: 10, offset: 0) == nil)
+            // A page beyond the end is empty, with the total.
+            let beyond = try #require(try await server.core.recordHistory(accountKey, limit: 10, offset: 10))
+            #expect(beyond.changes.isEmpty && beyond.total == 1)
+
+            // As a database from before record histories: the migration fills them from the feed.
+            let positions = { (store: SQLServerStore) in
+                try await store.read { tx in
+                    var all: [String: [UInt64]] = [:]
+                    for key in [accountKey, RecordKey(type: Deposit.recordType, id: deposit.id), RecordKey(type: DepositOutcome.recordType, id: "out-\(deposit.id)")] {
+                        all[key.description] = try await tx.recordChanges(key, limit: 100, offset: 0).changes.map(\.position)
+                    }
+                    return all
+                }
+            }
+            let before = try await positions(try await server.database.open())
+            #expect(before.values.map(\.count).sorted() == [1, 1, 1])
+            switch backend {
+            case .sqlite:
+                let queue = try DatabaseQueue(path: server.database.location)
+                try await queue.write { db in
+                    try db.execute(sql: """
+                        DROP TABLE record_changes; ALTER TABLE office_users DROP COLUMN disabled_at;
+                        DELETE FROM grdb_migrations WHERE identifier = 'server v8 record history and disabled users'
+                        """)
+                }
+                try queue.close()
+            case .postgres:
+                let name = String(server.database.location.split(separator: "/").last ?? "")
+                try PostgresCluster.current().psql("""
+                    DROP TABLE record_changes; ALTER TABLE office_users DROP COLUMN disabled_at;
+                    DELETE FROM provident_migrations WHERE name = 'v6 record history and disabled users'
+                    """, database: name)
+            }
+            let upgraded = try await server.database.open()
+            #expect(try await positions(upgraded) == before)
+            await upgraded.close()
         }
     }
 

@@ -36,7 +36,7 @@ final class Ingest {
     /// A feed entry waiting for its position: a change-set, or a document about the change-set
     /// at `cause` (its `asOf` is that change-set's position).
     private enum PendingFeedEntry {
-        case changeSet(Dot, ChangeSetID, Set<Scope>)
+        case changeSet(Dot, ChangeSetID, Set<Scope>, records: [RecordKey])
         case document(SignedDocument.Content, Set<Scope>, cause: Int)
     }
 
@@ -217,7 +217,7 @@ final class Ingest {
             feedScopes.formUnion(scopes)
         }
         let cause = feed.count
-        feed.append(.changeSet(changeSet.dot, id, feedScopes))
+        feed.append(.changeSet(changeSet.dot, id, feedScopes, records: changeSet.operations.map(\.record)))
         guard let rescoped, let before = scopesBefore else { return }
         let after = try RecordLinks.scopes(of: rescoped, in: working)
         // The store must hold this transaction's records before it is asked what hangs off one.
@@ -351,7 +351,7 @@ final class Ingest {
         if !feed.isEmpty {
             let taken = try await tx.reserveFeedPositions(feed.count)
             for (index, entry) in feed.enumerated() {
-                if case let .changeSet(dot, _, _) = entry { positions[dot] = taken.first + UInt64(index) }
+                if case let .changeSet(dot, _, _, _) = entry { positions[dot] = taken.first + UInt64(index) }
             }
             reserved = taken
         }
@@ -378,11 +378,11 @@ final class Ingest {
         for (index, entry) in feed.enumerated() {
             let position = first + UInt64(index)
             switch entry {
-            case let .changeSet(dot, id, scopes):
+            case let .changeSet(dot, id, scopes, records):
                 let next = FeedMark.after(mark, position: position, entry: id)
                 mark = next
                 ids.append(id)
-                entries.append(NewFeedEntry(position: position, content: .changeSet(dot), scopes: scopes, mark: next))
+                entries.append(NewFeedEntry(position: position, content: .changeSet(dot), scopes: scopes, mark: next, records: records))
             case let .document(content, scopes, cause):
                 let document = try SignedDocument(asOf: first + UInt64(cause), content: content, signingWith: core.key)
                 let id = FeedMark.entryID(document: document.bytes)

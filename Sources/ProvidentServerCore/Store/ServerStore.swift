@@ -165,6 +165,8 @@ public protocol ServerReading: Sendable {
 
     /// The dashboard's users, by name.
     func officeUsers() async throws -> [OfficeUser]
+    /// The feed entries that wrote a record, newest first, a page at a time, and how many there are.
+    func recordChanges(_ key: RecordKey, limit: Int, offset: Int) async throws -> (changes: [StoredRecordChange], total: Int)
     /// A user's password hash.
     func passwordHash(user: String) async throws -> String?
     /// The live session whose token has this digest.
@@ -265,6 +267,9 @@ public protocol ServerWriting: ServerReading {
     func addOfficeUser(_ name: String, passwordHash: String, at: Instant) async throws -> Bool
     /// Removes a user and their sessions; false if there is no such user.
     func removeOfficeUser(_ name: String) async throws -> Bool
+    /// Disables a user (their sessions end) with the time, or enables them again with nil;
+    /// false when there is no such user.
+    func setOfficeUserDisabled(_ name: String, at: Instant?) async throws -> Bool
     /// Replaces a user's password hash and ends their other sessions (all but `keeping`);
     /// false when there is no such user.
     func setPasswordHash(user: String, _ passwordHash: String, keepingSession keeping: String?) async throws -> Bool

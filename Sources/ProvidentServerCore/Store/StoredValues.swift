@@ -141,12 +141,15 @@ public struct NewFeedEntry: Sendable {
     public let scopes: Set<Scope>
     /// The feed's mark after this entry (sync-protocol.md §11.6).
     public let mark: Digest256
+    /// The records a change-set writes, for each record's history.
+    public let records: [RecordKey]
 
-    public init(position: UInt64, content: Content, scopes: Set<Scope>, mark: Digest256) {
+    public init(position: UInt64, content: Content, scopes: Set<Scope>, mark: Digest256, records: [RecordKey] = []) {
         self.position = position
         self.content = content
         self.scopes = scopes
         self.mark = mark
+        self.records = records
     }
 }
 
@@ -317,10 +320,65 @@ public struct MissingPayment: Sendable {
 public struct OfficeUser: Hashable, Sendable {
     public let name: String
     public let createdAt: Instant
+    /// When the user was disabled; nil while they may sign in.
+    public let disabledAt: Instant?
 
-    public init(name: String, createdAt: Instant) {
+    public init(name: String, createdAt: Instant, disabledAt: Instant? = nil) {
         self.name = name
         self.createdAt = createdAt
+        self.disabledAt = disabledAt
+    }
+}
+
+/// One change-set in a record's history.
+public struct RecordChange: Sendable {
+    public let position: UInt64
+    public let action: String
+    public let kinds: [OperationKind]
+    public let fields: [String]
+    /// The device's clock when it wrote (its HLC), and when the server took the change-set.
+    public let written: Instant
+    public let received: Instant
+    public let device: DeviceID
+    public let role: DeviceRole?
+    public let branch: String?
+    /// Written by the server's own identity: the office's dashboard or command line.
+    public let byServer: Bool
+
+    public init(position: UInt64, action: String, kinds: [OperationKind], fields: [String], written: Instant, received: Instant,
+                device: DeviceID, role: DeviceRole?, branch: String?, byServer: Bool) {
+        self.position = position
+        self.action = action
+        self.kinds = kinds
+        self.fields = fields
+        self.written = written
+        self.received = received
+        self.device = device
+        self.role = role
+        self.branch = branch
+        self.byServer = byServer
+    }
+}
+
+/// A change-set in the feed that wrote a record: where, what it said, when the server took it,
+/// and the device that signed it (absent when the device is no longer known).
+public struct StoredRecordChange: Sendable {
+    public let position: UInt64
+    public let changeSet: [UInt8]
+    public let receivedAt: Instant
+    public let device: DeviceID
+    public let role: DeviceRole?
+    public let branch: String?
+    public let enrolledVia: String?
+
+    public init(position: UInt64, changeSet: [UInt8], receivedAt: Instant, device: DeviceID, role: DeviceRole?, branch: String?, enrolledVia: String?) {
+        self.position = position
+        self.changeSet = changeSet
+        self.receivedAt = receivedAt
+        self.device = device
+        self.role = role
+        self.branch = branch
+        self.enrolledVia = enrolledVia
     }
 }
 
