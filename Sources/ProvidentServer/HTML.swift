@@ -1,6 +1,7 @@
 import ProvidentDomain
 
-/// HTML built from escaped text: every string that comes from data goes through `escape`.
+/// The dashboard's HTML, from the templates in `OfficeTemplates`: text goes in as text and the
+/// templates escape it. `escape` remains for the SVG of the charts.
 enum HTML {
     static func escape(_ text: String) -> String {
         var out = ""
@@ -27,22 +28,22 @@ enum HTML {
         return render(headers: zip(table.labels, numeric).map { ["label": $0, "numeric": $1] }, rows: rows.map { row in
             zip(row, table.labels).map { value, label -> [String: Any] in
                 switch value {
-                case .text: cell(label, escape(value.display), kind: value.display.count <= 16 ? "nw" : nil)
-                default: cell(label, escape(value.display), kind: "n")
+                case .text: cell(label, [.text(value.display)], kind: value.display.count <= 16 ? "nw" : nil)
+                default: cell(label, [.text(value.display)], kind: "n")
                 }
             }
         })
     }
 
-    /// A plain table from header cells and rows of already-escaped HTML cells.
-    static func table(headers: [String], rows: [[String]]) -> String {
+    /// A table from header labels and rows of cells, each cell a list of parts.
+    static func table(headers: [String], rows: [[Cell]]) -> String {
         render(headers: headers.map { ["label": $0] }, rows: rows.map { row in
-            zip(row, headers).map { html, label in cell(label, html, kind: short(html) ? "nw" : nil) }
+            zip(row, headers).map { parts, label in cell(label, parts, kind: short(parts) ? "nw" : nil) }
         })
     }
 
-    private static func cell(_ label: String, _ html: String, kind: String?) -> [String: Any] {
-        var cell: [String: Any] = ["label": label, "html": html]
+    private static func cell(_ label: String, _ parts: Cell, kind: String?) -> [String: Any] {
+        var cell: [String: Any] = ["label": label, "parts": parts.map(\.context)]
         if let kind { cell["kind"] = kind }
         return cell
     }
@@ -51,20 +52,25 @@ enum HTML {
         OfficeTemplates.render("table", ["headers": headers, "rows": rows.map { ["cells": $0] }, "columns": headers.count])
     }
 
-    /// Whether a cell's HTML is short plain text (a date, an amount, a status) that should not
-    /// wrap; long text and forms wrap so a table fits its panel.
-    static func short(_ html: String) -> Bool {
-        !html.contains("<form") && html.replacing(/<[^>]*>/, with: "").count <= 16
+    /// Whether a cell is short plain text (a date, an amount, a status) that should not wrap;
+    /// long text and forms wrap so a table fits its panel.
+    static func short(_ parts: Cell) -> Bool {
+        parts.allSatisfy { if case .form = $0 { false } else { true } } && parts.map(\.text).joined().count <= 16
     }
 
-    /// A POST form protected by the session's CSRF token; `fields` is HTML (escaped).
-    static func form(action: String, csrf: String, fields: String, button: String, confirm: Bool = false) -> String {
-        OfficeTemplates.render("form", ["action": action, "csrf": csrf, "fields": fields, "button": button, "danger": confirm])
+    /// Label and value pairs.
+    static func facts(_ facts: [(label: String, value: Cell)]) -> String {
+        OfficeTemplates.render("facts", ["facts": facts.map { ["label": $0.label, "parts": $0.value.map(\.context)] }])
     }
 
-    /// Label and value pairs; the values are HTML (escaped).
-    static func facts(_ facts: [(label: String, html: String)]) -> String {
-        OfficeTemplates.render("facts", ["facts": facts.map { ["label": $0.label, "html": $0.html] }])
+    /// A list of items, one line each.
+    static func items(_ items: [String]) -> String {
+        items.isEmpty ? "" : OfficeTemplates.render("items", ["items": items])
+    }
+
+    /// A GET form that filters a list: text and date inputs, and choices.
+    static func filters(action: String, fields: [FilterField], button: String) -> String {
+        OfficeTemplates.render("filters", ["action": action, "fields": fields.map(\.context), "button": button])
     }
 
     static let style = """
@@ -94,7 +100,7 @@ enum HTML {
         .login label{display:block;margin:10px 0 4px}.login input{width:100%}.login button{margin-top:14px;width:100%;padding:6px}
         svg text{font-family:inherit}svg{max-width:100%;height:auto}td{overflow-wrap:anywhere}
         nav{display:flex;flex-wrap:wrap;gap:2px 0}nav a{white-space:nowrap}nav.pages{gap:8px 16px;margin-top:10px;align-items:center}
-        dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dl.facts dt{color:#52606d}dl.facts dd{margin:0}
+        dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dl.facts dt{color:#52606d}dl.facts dd{margin:0}dl.facts+table{margin-top:10px}
         form.filters{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:10px}form.filters input[type=text]{flex:1 1 14em;min-width:0}select{font:inherit;padding:2px 4px}
         @media (max-width:700px){
         header{padding:8px 12px;gap:8px}header .who{margin-left:0}main{padding:12px}
@@ -107,4 +113,140 @@ enum HTML {
         form.inline input[type=text]{flex:1 1 8em;min-width:0}button{white-space:normal;text-align:left}
         }
         """
+}
+
+/// One table cell, or a fact's value: a list of parts.
+typealias Cell = [Part]
+
+/// A part of a cell, rendered by the `parts` template: text and numbers are escaped there; a
+/// form comes rendered by its own template.
+enum Part {
+    case text(String)
+    /// Right-aligned, in tabular figures.
+    case number(String)
+    case link(String, href: String)
+    /// A small label: `kind` is ok, bad, warn or empty.
+    case tag(String, kind: String)
+    case lineBreak
+    case form(Form)
+
+    var context: [String: Any] {
+        switch self {
+        case let .text(text): ["text": text]
+        case let .number(text): ["number": text]
+        case let .link(text, href): ["link": ["label": text, "href": href]]
+        case let .tag(text, kind): ["tag": ["label": text, "kind": kind]]
+        case .lineBreak: ["br": true]
+        case let .form(form): ["form": form.rendered]
+        }
+    }
+
+    /// The text a reader sees.
+    var text: String {
+        switch self {
+        case let .text(text), let .number(text), let .link(text, _), let .tag(text, _): text
+        case .lineBreak, .form: ""
+        }
+    }
+}
+
+/// A POST form carrying the session's CSRF token, rendered by the `form` template.
+struct Form {
+    struct Input {
+        var type = "text"
+        let name: String
+        var placeholder: String?
+        var size: Int?
+        var accept: String?
+        var autocomplete: String?
+
+        var context: [String: Any] {
+            var fields: [String: Any] = ["type": type, "name": name]
+            if let placeholder { fields["placeholder"] = placeholder }
+            if let size { fields["size"] = String(size) }
+            if let accept { fields["accept"] = accept }
+            if let autocomplete { fields["autocomplete"] = autocomplete }
+            return fields
+        }
+    }
+
+    let action: String
+    let csrf: String
+    var hidden: [(name: String, value: String)] = []
+    var inputs: [Input] = []
+    let button: String
+    /// A button that changes something that cannot simply be undone, in red.
+    var danger = false
+    /// A form on a line of its own (an upload, a confirmation) rather than inside a table cell.
+    var block = false
+    var multipart = false
+    var cancel: (label: String, href: String)?
+
+    var rendered: String {
+        var fields: [String: Any] = [
+            "action": action, "csrf": csrf, "hidden": hidden.map { ["name": $0.name, "value": $0.value] }, "inputs": inputs.map(\.context),
+            "button": button, "danger": danger, "class": block ? "filters" : "inline", "multipart": multipart,
+        ]
+        if let cancel { fields["cancel"] = ["label": cancel.label, "href": cancel.href] }
+        return OfficeTemplates.render("form", fields)
+    }
+}
+
+/// A field of a filter form.
+enum FilterField {
+    case text(name: String, value: String, placeholder: String)
+    case date(name: String, value: String, label: String)
+    case choice(name: String, options: [(value: String, label: String)], selected: String?)
+
+    var context: [String: Any] {
+        switch self {
+        case let .text(name, value, placeholder): ["text": ["name": name, "value": value, "placeholder": placeholder]]
+        case let .date(name, value, label): ["date": ["name": name, "value": value, "label": label]]
+        case let .choice(name, options, selected):
+            ["select": ["name": name, "options": options.map { ["value": $0.value, "label": $0.label, "selected": $0.value == (selected ?? "")] as [String: Any] }]]
+        }
+    }
+}
+
+/// Most pages' body, from the `body` template: a heading, links, what was done or went wrong,
+/// an introduction, and panels whose content comes from other templates.
+struct Body {
+    struct Panel {
+        var title: String?
+        var note: String?
+        var filters = ""
+        var paragraphs: [String] = []
+        var content = ""
+        var pages = ""
+    }
+
+    let heading: String
+    var asof: String?
+    var links: [(label: String, href: String)] = []
+    var notice: String?
+    var errors: [String] = []
+    var intro: String?
+    var panels: [Panel] = []
+
+    init(heading: String, notice: String? = nil, errors: [String] = []) {
+        self.heading = heading
+        self.notice = notice
+        self.errors = errors
+    }
+
+    var rendered: String {
+        var fields: [String: Any] = [
+            "heading": heading, "messages": OfficeDashboard.messages(notice: notice, errors: errors),
+            "panels": panels.map { panel -> [String: Any] in
+                var fields: [String: Any] = ["filters": panel.filters, "paragraphs": panel.paragraphs, "content": panel.content, "pages": panel.pages]
+                if let title = panel.title { fields["title"] = title }
+                if let note = panel.note { fields["note"] = note }
+                return fields
+            },
+        ]
+        if let asof { fields["asof"] = asof }
+        if let intro { fields["intro"] = intro }
+        if !links.isEmpty { fields["links"] = ["items": links.map { ["label": $0.label, "href": $0.href] }] }
+        return OfficeTemplates.render("body", fields)
+    }
 }

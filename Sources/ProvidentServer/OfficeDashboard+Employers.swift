@@ -17,30 +17,26 @@ extension OfficeDashboard {
     }
 
     /// A visit as a table row: date, purpose, staff, people met, outcome, documents served, notes.
-    static func visitCells(_ visit: Visit, voided: Bool, _ l: Language) -> [String] {
+    static func visitCells(_ visit: Visit, voided: Bool, _ l: Language) -> [Cell] {
         let documents = visit.documents.map { document in
             document.kind.label(l) + " " + document.number + (document.deadline.map { l.pick(" (due \($0.iso))", "（期限 \($0.iso)）") } ?? "")
         }.joined(separator: l.pick("; ", "；"))
-        return [HTML.escape(visit.date.iso), HTML.escape(visit.purpose.label(l)), HTML.escape(visit.staff.joined(separator: l.pick(", ", "、"))),
-                HTML.escape(visit.persons.map { "\($0.name)（\($0.role)）" }.joined(separator: l.pick(", ", "、"))),
-                HTML.escape(visit.outcome?.label(l) ?? "-"), HTML.escape(documents.isEmpty ? "-" : documents),
-                HTML.escape(visit.notes) + (voided ? " <span class=\"tag\">\(HTML.escape(l.pick("voided", "已作废")))</span>" : "")]
+        return [[.text(visit.date.iso)], [.text(visit.purpose.label(l))], [.text(visit.staff.joined(separator: l.pick(", ", "、")))],
+                [.text(visit.persons.map { "\($0.name)（\($0.role)）" }.joined(separator: l.pick(", ", "、")))],
+                [.text(visit.outcome?.label(l) ?? "-")], [.text(documents.isEmpty ? "-" : documents)],
+                [.text(visit.notes)] + (voided ? [.text(" "), .tag(l.pick("voided", "已作废"), kind: "")] : [])]
     }
 
     /// An application's decision, or the forms to decide it; `back` is where the decision returns.
-    static func decisionCell(_ application: ReliefApplication, _ decision: ApplicationDecision?, session: OfficeSession, back: String?) -> String {
+    static func decisionCell(_ application: ReliefApplication, _ decision: ApplicationDecision?, session: OfficeSession, back: String?) -> Cell {
         let l = session.language
-        if let decision { return HTML.escape(decision.verdict.label(l) + l.pick(": ", "：") + decision.reason) }
-        let reason = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "理由")))\">"
-            + (back.map { "<input type=\"hidden\" name=\"back\" value=\"\(HTML.escape($0))\">" } ?? "")
-        return HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
-                         fields: "<input type=\"hidden\" name=\"verdict\" value=\"approved\">" + reason, button: l.pick("Approve", "批准"))
-            + HTML.form(action: "/office/applications/\(application.id)/decide", csrf: session.csrfToken,
-                        fields: "<input type=\"hidden\" name=\"verdict\" value=\"rejected\">" + reason, button: l.pick("Reject", "不予批准"), confirm: true)
-    }
-
-    static func option(_ value: String, _ label: String, _ selected: Bool) -> String {
-        "<option value=\"\(HTML.escape(value))\"\(selected ? " selected" : "")>\(HTML.escape(label))</option>"
+        if let decision { return [.text(decision.verdict.label(l) + l.pick(": ", "：") + decision.reason)] }
+        let reason = Form.Input(name: "reason", placeholder: l.pick("reason", "理由"))
+        let returning = back.map { [("back", $0)] } ?? []
+        let action = "/office/applications/\(application.id)/decide"
+        return [.form(Form(action: action, csrf: session.csrfToken, hidden: [("verdict", "approved")] + returning, inputs: [reason], button: l.pick("Approve", "批准"))),
+                .form(Form(action: action, csrf: session.csrfToken, hidden: [("verdict", "rejected")] + returning, inputs: [reason],
+                           button: l.pick("Reject", "不予批准"), danger: true))]
     }
 
     /// The field's visits across employers and places: by branch, staff, purpose and date.
@@ -63,30 +59,28 @@ extension OfficeDashboard {
                 && (since.map { visit.date >= $0 } ?? true) && (staff.map { name in visit.staff.contains { $0.contains(name) } } ?? true)
         }
         let paging = Paging(request, total: listed.count, l)
-        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { visit, voided, employer -> [String] in
-            let whom = visit.unitID.map { id in "<a href=\"/office/employers/\(HTML.escape(id))\">\(HTML.escape(employer ?? id))</a>" }
-                ?? HTML.escape(visit.place?.name ?? "-")
-            return [whom, HTML.escape(visit.branch)] + Self.visitCells(visit, voided: voided, l)
+        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { visit, voided, employer -> [Cell] in
+            let whom: Part = visit.unitID.map { id in .link(employer ?? id, href: "/office/employers/\(Browserless.encode(id))") } ?? .text(visit.place?.name ?? "-")
+            return [[whom], [.text(visit.branch)]] + Self.visitCells(visit, voided: voided, l)
         }
-        let filters = """
-            <form method="get" action="/office/visits" class="filters">
-            <select name="branch">\(Self.option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { Self.option($0, $0, $0 == branch) }.joined())</select>
-            <input type="text" name="staff" value="\(HTML.escape(staff ?? ""))" placeholder="\(HTML.escape(l.pick("staff", "走访人员")))">
-            <select name="purpose">\(Self.option("", l.pick("every purpose", "全部目的"), purpose == nil))\(VisitPurpose.allCases.map { Self.option($0.rawValue, $0.label(l), $0 == purpose) }.joined())</select>
-            <input type="date" name="since" value="\(HTML.escape(since?.iso ?? ""))" aria-label="\(HTML.escape(l.pick("since", "起始日期")))">
-            <button type="submit">\(HTML.escape(l.pick("Show", "查询")))</button></form>
-            """
-        let empty = all.isEmpty
-            ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : ""
-        let body = """
-            <h2>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(listed.count))</h2>
-            \(Self.messages(errors: errors + (paging.problem.map { [$0] } ?? [])))
-            <div class="panel">\(filters)\(empty)\(!all.isEmpty && listed.isEmpty ? "<p>\(HTML.escape(l.pick("No visit matches these filters.", "没有符合条件的走访记录。")))</p>" : "")
-            \(listed.isEmpty ? "" : HTML.table(headers: [l.pick("Employer or place", "单位或场所"), l.pick("Branch", "管理部"), l.pick("Date", "日期"), l.pick("Purpose", "目的"),
-                                   l.pick("Staff", "走访人员"), l.pick("Met", "接待人"), l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"),
-                                   l.pick("Notes", "备注")], rows: Array(rows)))\(paging.links(request, l))</div>
-            """
-        return page(l, title: l.pick("Visits", "走访记录"), body: body, session: session, current: "/office/visits", status: paging.status)
+        let filters = HTML.filters(action: "/office/visits", fields: [
+            .choice(name: "branch", options: [("", l.pick("every branch", "全部管理部"))] + branches.map { ($0, $0) }, selected: branch),
+            .text(name: "staff", value: staff ?? "", placeholder: l.pick("staff", "走访人员")),
+            .choice(name: "purpose", options: [("", l.pick("every purpose", "全部目的"))] + VisitPurpose.allCases.map { ($0.rawValue, $0.label(l)) }, selected: purpose?.rawValue),
+            .date(name: "since", value: since?.iso ?? "", label: l.pick("since", "起始日期")),
+        ], button: l.pick("Show", "查询"))
+        var body = Body(heading: l.pick("Visits", "走访记录") + " (\(listed.count))", errors: errors + (paging.problem.map { [$0] } ?? []))
+        var paragraphs: [String] = []
+        if all.isEmpty {
+            paragraphs.append(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。"))
+        } else if listed.isEmpty {
+            paragraphs.append(l.pick("No visit matches these filters.", "没有符合条件的走访记录。"))
+        }
+        body.panels = [.init(filters: filters, paragraphs: paragraphs, content: listed.isEmpty ? "" : HTML.table(headers: [
+            l.pick("Employer or place", "单位或场所"), l.pick("Branch", "管理部"), l.pick("Date", "日期"), l.pick("Purpose", "目的"), l.pick("Staff", "走访人员"),
+            l.pick("Met", "接待人"), l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"), l.pick("Notes", "备注"),
+        ], rows: Array(rows)), pages: paging.links(request, l))]
+        return page(l, title: l.pick("Visits", "走访记录"), body: body.rendered, session: session, current: "/office/visits", status: paging.status)
     }
 
     /// Employers' applications to defer or lower their rate, those waiting for a decision first,
@@ -99,35 +93,33 @@ extension OfficeDashboard {
         }
         let waiting = all.filter { $0.1 == nil }.count
         let paging = Paging(request, total: all.count, l)
-        let rows = all.dropFirst(paging.offset).prefix(Paging.perPage).map { application, decision, employer -> [String] in
-            ["<a href=\"/office/employers/\(HTML.escape(application.unitID))\">\(HTML.escape(employer?.name ?? application.unitID))</a>",
-             HTML.escape(employer?.branch ?? "-"), HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
-             HTML.escape("\(application.from.description) – \(application.through.description)"),
-             HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")),
+        let rows = all.dropFirst(paging.offset).prefix(Paging.perPage).map { application, decision, employer -> [Cell] in
+            [[.link(employer?.name ?? application.unitID, href: "/office/employers/\(Browserless.encode(application.unitID))")],
+             [.text(employer?.branch ?? "-")], [.text(application.submittedOn.iso)], [.text(application.kind.label(l))],
+             [.text("\(application.from.description) – \(application.through.description)")],
+             [.text(l.pick("\(application.months) months", "\(application.months) 个月"))],
              Self.decisionCell(application, decision, session: session, back: "/office/applications")]
         }
-        let empty = all.isEmpty
-            ? "<p>\(HTML.escape(l.pick("No application yet: field staff record an employer's application on their laptop (provident application record) and sync.", "尚无申请：外勤人员在电脑上记录单位的申请（provident application record）并同步后即可看到。")))</p>" : ""
-        let body = """
-            <h2>\(HTML.escape(l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请"))) (\(all.count))</h2>
-            \(notice(request, l))\(Self.messages(errors: paging.problem.map { [$0] } ?? []))
-            <div class="panel">\(all.isEmpty ? empty : """
-            <p>\(HTML.escape(l.pick("\(waiting) waiting for a decision.", "\(waiting) 件待审批。")))</p>
-            \(HTML.table(headers: [l.pick("Employer", "单位"), l.pick("Branch", "管理部"), l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"),
-                                   l.pick("Months", "期间"), l.pick("Length", "时长"), l.pick("Decision", "审批")], rows: Array(rows)))\(paging.links(request, l))
-            """)</div>
-            """
-        return page(l, title: l.pick("Applications", "申请"), body: body, session: session, current: "/office/applications", status: paging.status)
+        var body = Body(heading: l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请") + " (\(all.count))",
+                        notice: notice(request, l), errors: paging.problem.map { [$0] } ?? [])
+        body.panels = [all.isEmpty
+            ? .init(paragraphs: [l.pick("No application yet: field staff record an employer's application on their laptop (provident application record) and sync.",
+                                        "尚无申请：外勤人员在电脑上记录单位的申请（provident application record）并同步后即可看到。")])
+            : .init(paragraphs: [l.pick("\(waiting) waiting for a decision.", "\(waiting) 件待审批。")],
+                    content: HTML.table(headers: [l.pick("Employer", "单位"), l.pick("Branch", "管理部"), l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"),
+                                                  l.pick("Months", "期间"), l.pick("Length", "时长"), l.pick("Decision", "审批")], rows: Array(rows)),
+                    pages: paging.links(request, l))]
+        return page(l, title: l.pick("Applications", "申请"), body: body.rendered, session: session, current: "/office/applications", status: paging.status)
     }
 
-    static func statusTag(_ status: ComplianceStatus, _ l: Language) -> String {
+    static func statusTag(_ status: ComplianceStatus, _ l: Language) -> Part {
         let kind = switch status {
         case .normal: "ok"
         case .inArrears, .stopped: "bad"
         case .deferred, .reducedRate: "warn"
         case .notEstablished: ""
         }
-        return "<span class=\"tag \(kind)\">\(HTML.escape(status.label(l)))</span>"
+        return .tag(status.label(l), kind: kind)
     }
 
     @Sendable func employersPage(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -141,42 +133,35 @@ extension OfficeDashboard {
         let today = now().shanghaiDate
         let all = try await core.units(branch: nil, today: today)
         let branches = Array(Set(all.map(\.0.branch))).sorted()
-        var error: String?
-        if let statusText, wanted == nil { error = l.pick("“\(statusText)” is not a status; showing every status.", "“\(statusText)”不是有效状态；已显示全部状态。") }
-        if let branch, !branches.contains(branch) { error = l.pick("No employer is in the branch “\(branch)”.", "没有单位属于管理部“\(branch)”。") }
+        var errors: [String] = []
+        if let statusText, wanted == nil { errors.append(l.pick("“\(statusText)” is not a status; showing every status.", "“\(statusText)”不是有效状态；已显示全部状态。")) }
+        if let branch, !branches.contains(branch) { errors.append(l.pick("No employer is in the branch “\(branch)”.", "没有单位属于管理部“\(branch)”。")) }
         let needle = search.uppercased()
         let listed = all.filter { employer, status in
             (branch == nil || employer.branch == branch) && (wanted == nil || status == wanted)
                 && (needle.isEmpty || employer.name.uppercased().contains(needle) || employer.creditCode.contains(needle))
         }
         let paging = Paging(request, total: listed.count, l)
-        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { employer, status -> [String] in
-            ["<a href=\"/office/employers/\(HTML.escape(employer.id))\">\(HTML.escape(employer.name))</a>", HTML.escape(employer.creditCode),
-             HTML.escape(employer.branch), Self.statusTag(status, l), "<span class=\"n\">\(employer.monthsOwed(asOf: today))</span>",
-             "<span class=\"n\">\(employer.contributors) / \(employer.employees)</span>", HTML.escape(employer.lastPaid?.description ?? "-")]
+        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { employer, status -> [Cell] in
+            [[.link(employer.name, href: "/office/employers/\(Browserless.encode(employer.id))")], [.text(employer.creditCode)], [.text(employer.branch)],
+             [Self.statusTag(status, l)], [.number(String(employer.monthsOwed(asOf: today)))],
+             [.number("\(employer.contributors) / \(employer.employees)")], [.text(employer.lastPaid?.description ?? "-")]]
         }
-        func option(_ value: String, _ label: String, _ selected: Bool) -> String {
-            "<option value=\"\(HTML.escape(value))\"\(selected ? " selected" : "")>\(HTML.escape(label))</option>"
-        }
-        let filters = """
-            <form method="get" action="/office/employers" class="filters">
-            <input type="text" name="q" value="\(HTML.escape(search))" placeholder="\(HTML.escape(l.pick("name or credit code", "单位名称或统一社会信用代码")))">
-            <select name="branch">\(option("", l.pick("every branch", "全部管理部"), branch == nil))\(branches.map { option($0, $0, $0 == branch) }.joined())</select>
-            <select name="status">\(option("", l.pick("every status", "全部状态"), wanted == nil))\(ComplianceStatus.allCases.map { option($0.rawValue, $0.label(l), $0 == wanted) }.joined())</select>
-            <button type="submit">\(HTML.escape(l.pick("Search", "查询")))</button></form>
-            """
-        let empty = all.isEmpty
-            ? "<p>\(HTML.escape(l.pick("No employers yet. Import the list from market regulation or pension insurance: provident-server units import FILE (CSV or .xlsx).", "还没有单位。请导入市场监管或养老保险的单位名单：provident-server units import 文件（CSV 或 .xlsx）。")))</p>"
-            : ""
-        let body = """
-            <h2>\(HTML.escape(l.pick("Employers", "单位"))) (\(listed.count))</h2>
-            \(notice(request, l))\(Self.messages(errors: (error.map { [$0] } ?? []) + (paging.problem.map { [$0] } ?? [])))
-            <div class="panel">\(filters)\(empty)
-            \(HTML.table(headers: [l.pick("Name", "单位名称"), l.pick("Credit code", "统一社会信用代码"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
-                                   l.pick("Months owed", "欠缴月数"), l.pick("Contributors / employees", "缴存人数 / 职工人数"), l.pick("Last paid", "最后缴存月份")],
-                         rows: Array(rows)))\(paging.links(request, l))</div>
-            """
-        return page(l, title: l.pick("Employers", "单位"), body: body, session: session, current: "/office/employers", status: paging.status)
+        let filters = HTML.filters(action: "/office/employers", fields: [
+            .text(name: "q", value: search, placeholder: l.pick("name or credit code", "单位名称或统一社会信用代码")),
+            .choice(name: "branch", options: [("", l.pick("every branch", "全部管理部"))] + branches.map { ($0, $0) }, selected: branch),
+            .choice(name: "status", options: [("", l.pick("every status", "全部状态"))] + ComplianceStatus.allCases.map { ($0.rawValue, $0.label(l)) },
+                    selected: wanted?.rawValue),
+        ], button: l.pick("Search", "查询"))
+        var body = Body(heading: l.pick("Employers", "单位") + " (\(listed.count))", notice: notice(request, l), errors: errors + (paging.problem.map { [$0] } ?? []))
+        body.panels = [.init(filters: filters, paragraphs: all.isEmpty ? [l.pick(
+            "No employers yet. Import the list from market regulation or pension insurance: provident-server units import FILE (CSV or .xlsx), or on the Uploads page.",
+            "还没有单位。请导入市场监管或养老保险的单位名单：provident-server units import 文件（CSV 或 .xlsx），或在“上传”页面上传。")] : [],
+                             content: HTML.table(headers: [l.pick("Name", "单位名称"), l.pick("Credit code", "统一社会信用代码"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
+                                                           l.pick("Months owed", "欠缴月数"), l.pick("Contributors / employees", "缴存人数 / 职工人数"),
+                                                           l.pick("Last paid", "最后缴存月份")], rows: Array(rows)),
+                             pages: paging.links(request, l))]
+        return page(l, title: l.pick("Employers", "单位"), body: body.rendered, session: session, current: "/office/employers", status: paging.status)
     }
 
     @Sendable func employerPage(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -190,39 +175,38 @@ extension OfficeDashboard {
         let today = now().shanghaiDate
         guard let file = try await core.employerFile(id, today: today) else { return notFound(l, session: session) }
         let employer = file.employer
-        let facts: [(String, String)] = [
-            (l.pick("Credit code", "统一社会信用代码"), HTML.escape(employer.creditCode)),
-            (l.pick("Branch", "管理部"), HTML.escape(employer.branch)),
-            (l.pick("Kind", "单位类型"), HTML.escape(employer.kind.label(l))),
-            (l.pick("Status", "状态"), Self.statusTag(file.status, l)),
-            (l.pick("Months owed", "欠缴月数"), "<span class=\"n\">\(file.monthsOwed)</span>"),
-            (l.pick("Last paid", "最后缴存月份"), HTML.escape(employer.lastPaid?.description ?? "-")),
-            (l.pick("Contributors / employees", "缴存人数 / 职工人数"), "\(employer.contributors) / \(employer.employees)"),
-            (l.pick("Pension insured", "养老保险参保人数"), "\(employer.pensionInsured)"),
-            (l.pick("Address", "地址"), HTML.escape(employer.address ?? "-")),
-            (l.pick("Contact", "联系人"), HTML.escape(employer.contact.map { contact in [contact.name, contact.phone.map(ContactPhone.mask)].compactMap { $0 }.joined(separator: " ") } ?? "-")),
+        let facts: [(label: String, value: Cell)] = [
+            (l.pick("Credit code", "统一社会信用代码"), [.text(employer.creditCode)]),
+            (l.pick("Branch", "管理部"), [.text(employer.branch)]),
+            (l.pick("Kind", "单位类型"), [.text(employer.kind.label(l))]),
+            (l.pick("Status", "状态"), [Self.statusTag(file.status, l)]),
+            (l.pick("Months owed", "欠缴月数"), [.number(String(file.monthsOwed))]),
+            (l.pick("Last paid", "最后缴存月份"), [.text(employer.lastPaid?.description ?? "-")]),
+            (l.pick("Contributors / employees", "缴存人数 / 职工人数"), [.text("\(employer.contributors) / \(employer.employees)")]),
+            (l.pick("Pension insured", "养老保险参保人数"), [.text("\(employer.pensionInsured)")]),
+            (l.pick("Address", "地址"), [.text(employer.address ?? "-")]),
+            (l.pick("Contact", "联系人"), [.text(employer.contact.map { contact in [contact.name, contact.phone.map(ContactPhone.mask)].compactMap { $0 }.joined(separator: " ") } ?? "-")]),
+            (l.pick("History", "变更记录"), [Self.historyLink(employer.recordKey, l)]),
         ]
         let visitRows = file.visits.map { visit, voided in Self.visitCells(visit, voided: voided, l) }
-        let applicationRows = file.applications.map { application, decision -> [String] in
-            let action = Self.decisionCell(application, decision, session: session, back: nil)
-            return [HTML.escape(application.submittedOn.iso), HTML.escape(application.kind.label(l)),
-                    HTML.escape("\(application.from.description) – \(application.through.description)"),
-                    HTML.escape(l.pick("\(application.months) months", "\(application.months) 个月")), action]
+        let applicationRows = file.applications.map { application, decision -> [Cell] in
+            [[.text(application.submittedOn.iso)], [.text(application.kind.label(l))], [.text("\(application.from.description) – \(application.through.description)")],
+             [.text(l.pick("\(application.months) months", "\(application.months) 个月"))], Self.decisionCell(application, decision, session: session, back: nil)]
         }
-        let body = """
-            <h2>\(HTML.escape(employer.name))</h2>
-            <p><a href="/office/employers">\(HTML.escape(l.pick("← All employers", "← 全部单位")))</a> · \(Self.historyLink(RecordKey(type: Employer.recordType, id: employer.id), l))</p>
-            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
-            <div class="panel">\(HTML.facts(facts))</div>
-            <div class="panel"><h3>\(HTML.escape(l.pick("Visits", "走访记录"))) (\(file.visits.count))</h3>
-            \(file.visits.isEmpty ? "<p>\(HTML.escape(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")))</p>" : "")
-            \(HTML.table(headers: [l.pick("Date", "日期"), l.pick("Purpose", "目的"), l.pick("Staff", "走访人员"), l.pick("Met", "接待人"),
-                                   l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"), l.pick("Notes", "备注")], rows: visitRows))</div>
-            <div class="panel"><h3>\(HTML.escape(l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请"))) (\(file.applications.count))</h3>
-            \(HTML.table(headers: [l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"), l.pick("Months", "期间"), l.pick("Length", "时长"),
-                                   l.pick("Decision", "审批")], rows: applicationRows))</div>
-            """
-        return page(l, title: employer.name, body: body, session: session, current: "/office/employers", status: status)
+        var body = Body(heading: employer.name, notice: notice(request, l), errors: error.map { [$0] } ?? [])
+        body.links = [(l.pick("← All employers", "← 全部单位"), "/office/employers")]
+        body.panels = [
+            .init(content: HTML.facts(facts)),
+            .init(title: l.pick("Visits", "走访记录") + " (\(file.visits.count))",
+                  paragraphs: file.visits.isEmpty ? [l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.",
+                                                            "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。")] : [],
+                  content: HTML.table(headers: [l.pick("Date", "日期"), l.pick("Purpose", "目的"), l.pick("Staff", "走访人员"), l.pick("Met", "接待人"),
+                                                l.pick("Outcome", "结果"), l.pick("Documents served", "送达文书"), l.pick("Notes", "备注")], rows: visitRows)),
+            .init(title: l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请") + " (\(file.applications.count))",
+                  content: HTML.table(headers: [l.pick("Submitted", "提交日期"), l.pick("Kind", "类型"), l.pick("Months", "期间"), l.pick("Length", "时长"),
+                                                l.pick("Decision", "审批")], rows: applicationRows)),
+        ]
+        return page(l, title: employer.name, body: body.rendered, session: session, current: "/office/employers", status: status)
     }
 
     @Sendable func decideApplication(_ request: Request, context: OfficeContext) async throws -> Response {

@@ -65,8 +65,8 @@ extension OfficeDashboard {
         group.get("records/:type/:id", use: historyPage)
     }
 
-    static func historyLink(_ key: RecordKey, _ l: Language) -> String {
-        "<a href=\"/office/records/\(Browserless.encode(key.type))/\(Browserless.encode(key.id))\">\(HTML.escape(l.pick("history", "变更记录")))</a>"
+    static func historyLink(_ key: RecordKey, _ l: Language) -> Part {
+        .link(l.pick("history", "变更记录"), href: "/office/records/\(Browserless.encode(key.type))/\(Browserless.encode(key.id))")
     }
 
     @Sendable func historyPage(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -78,26 +78,22 @@ extension OfficeDashboard {
         guard let first = try await core.recordHistory(key, limit: 0, offset: 0) else { return notFound(l, session: session) }
         let paging = Paging(request, total: first.total, l)
         let changes = try await core.recordHistory(key, limit: Paging.perPage, offset: paging.offset)?.changes ?? []
-        let rows = changes.map { change -> [String] in
+        let rows = changes.map { change -> [Cell] in
             let role = change.byServer ? l.pick("office (dashboard or server)", "中心（系统或管理端）") : change.role.map { Self.roleLabel($0, l) } ?? l.pick("unknown device", "未知设备")
-            return [HTML.escape(String(change.position)), HTML.escape(change.received.shanghaiDisplay), HTML.escape(change.written.shanghaiDisplay),
-                    HTML.escape(Action(rawValue: change.action)?.label(l) ?? change.action),
-                    HTML.escape(change.kinds.map(\.rawValue).joined(separator: " ")),
-                    HTML.escape(change.fields.isEmpty ? "-" : change.fields.joined(separator: l.pick(", ", "、"))),
-                    HTML.escape(role + (change.branch.map { " · \($0)" } ?? "")),
-                    HTML.escape(String(change.device.rawValue.prefix(16)))]
+            return [[.text(String(change.position))], [.text(change.received.shanghaiDisplay)], [.text(change.written.shanghaiDisplay)],
+                    [.text(Action(rawValue: change.action)?.label(l) ?? change.action)], [.text(change.kinds.map(\.rawValue).joined(separator: " "))],
+                    [.text(change.fields.isEmpty ? "-" : change.fields.joined(separator: l.pick(", ", "、")))],
+                    [.text(role + (change.branch.map { " · \($0)" } ?? ""))], [.text(String(change.device.rawValue.prefix(16)))]]
         }
-        let table = HTML.table(headers: [l.pick("Feed position", "序号"), l.pick("Received (Beijing)", "服务器接收时间"), l.pick("Written on the device", "设备记录时间"),
-                                         l.pick("Action", "操作"), l.pick("Kind", "类型"), l.pick("Fields", "字段"), l.pick("By", "来源"),
-                                         l.pick("Device", "设备")], rows: rows)
-        var fields: [String: Any] = [
-            "heading": l.pick("History of a record", "记录变更历史") + " (\(first.total))", "record": key.description, "table": table,
-            "messages": Self.messages(errors: paging.problem.map { [$0] } ?? []), "pages": paging.links(request, l),
-        ]
-        if first.total == 0 {
-            fields["empty"] = l.pick("No change-set in the feed wrote this record (it came with an import or a snapshot).", "同步记录中没有写入该记录的变更（可能来自导入）。")
-        }
-        return page(l, title: l.pick("History", "变更记录"), body: OfficeTemplates.render("history", fields), session: session, status: paging.status)
+        var body = Body(heading: l.pick("History of a record", "记录变更历史") + " (\(first.total))", errors: paging.problem.map { [$0] } ?? [])
+        body.asof = key.description
+        body.panels = [.init(paragraphs: first.total == 0 ? [l.pick("No change-set in the feed wrote this record (it came with an import or a snapshot).",
+                                                                     "同步记录中没有写入该记录的变更（可能来自导入）。")] : [],
+                             content: HTML.table(headers: [l.pick("Feed position", "序号"), l.pick("Received (Beijing)", "服务器接收时间"),
+                                                           l.pick("Written on the device", "设备记录时间"), l.pick("Action", "操作"), l.pick("Kind", "类型"),
+                                                           l.pick("Fields", "字段"), l.pick("By", "来源"), l.pick("Device", "设备")], rows: rows),
+                             pages: paging.links(request, l))]
+        return page(l, title: l.pick("History", "变更记录"), body: body.rendered, session: session, status: paging.status)
     }
 
     static func roleLabel(_ role: DeviceRole, _ l: Language) -> String {

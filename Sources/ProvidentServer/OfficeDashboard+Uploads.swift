@@ -29,26 +29,22 @@ extension OfficeDashboard {
 
     func uploads(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         let l = session.language
-        func form(_ kind: UploadKind, _ title: String, _ explanation: String) -> String {
-            """
-            <div class="panel"><h3>\(HTML.escape(title))</h3><p>\(HTML.escape(explanation))</p>
-            <form method="post" action="/office/uploads/\(kind.rawValue)" enctype="multipart/form-data" class="filters">
-            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
-            <input type="file" name="file" accept=".csv,.xlsx,text/csv" required>
-            <button type="submit">\(HTML.escape(l.pick("Preview", "预览")))</button></form></div>
-            """
+        func panel(_ kind: UploadKind, _ title: String, _ explanation: String) -> Body.Panel {
+            .init(title: title, paragraphs: [explanation],
+                  content: Form(action: "/office/uploads/\(kind.rawValue)", csrf: session.csrfToken,
+                                inputs: [Form.Input(type: "file", name: "file", accept: ".csv,.xlsx,text/csv")], button: l.pick("Preview", "预览"),
+                                block: true, multipart: true).rendered)
         }
-        let body = """
-            <h2>\(HTML.escape(l.pick("Uploads", "上传文件")))</h2>
-            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
-            \(form(.statement, l.pick("Bank statement", "银行对账单"),
-                   l.pick("CSV (UTF-8 or GBK) or .xlsx as the bank exports it. You see what would be matched before anything is imported.",
-                          "银行导出的 CSV（UTF-8 或 GBK）或 .xlsx。导入前先显示将会匹配的结果。")))
-            \(form(.employers, l.pick("Employer list", "单位名单"),
-                   l.pick("From market regulation or pension insurance, CSV or .xlsx, with a 统一社会信用代码 column. You see what would change before anything is imported.",
-                          "来自市场监管或养老保险的名单，CSV 或 .xlsx，须有“统一社会信用代码”列。导入前先显示将会变更的内容。")))
-            """
-        return page(l, title: l.pick("Uploads", "上传文件"), body: body, session: session, current: "/office/uploads", status: status)
+        var body = Body(heading: l.pick("Uploads", "上传文件"), notice: notice(request, l), errors: error.map { [$0] } ?? [])
+        body.panels = [
+            panel(.statement, l.pick("Bank statement", "银行对账单"),
+                  l.pick("CSV (UTF-8 or GBK) or .xlsx as the bank exports it. You see what would be matched before anything is imported.",
+                         "银行导出的 CSV（UTF-8 或 GBK）或 .xlsx。导入前先显示将会匹配的结果。")),
+            panel(.employers, l.pick("Employer list", "单位名单"),
+                  l.pick("From market regulation or pension insurance, CSV or .xlsx, with a 统一社会信用代码 column. You see what would change before anything is imported.",
+                         "来自市场监管或养老保险的名单，CSV 或 .xlsx，须有“统一社会信用代码”列。导入前先显示将会变更的内容。")),
+        ]
+        return page(l, title: l.pick("Uploads", "上传文件"), body: body.rendered, session: session, current: "/office/uploads", status: status)
     }
 
     /// The first step: the file from a multipart form (read by the session middleware, which
@@ -115,26 +111,21 @@ extension OfficeDashboard {
         if !dryRun, problems.isEmpty || kind == .employers {
             return redirect(kind == .statement ? "/office/reconcile?done=imported" : "/office/employers?done=imported")
         }
-        let problemList = problems.prefix(200).map { "<li>\(HTML.escape(l.pick("line \($0.line): \($0.message)", "第 \($0.line) 行：\($0.message)")))</li>" }.joined()
         let refusedWhole = kind == .statement && !problems.isEmpty
-        let confirm = refusedWhole ? "" : """
-            <form method="post" action="/office/uploads/\(kind.rawValue)/confirm" class="filters">
-            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
-            <input type="hidden" name="name" value="\(HTML.escape(name))">
-            <input type="hidden" name="file" value="\(HTML.escape(Base64.encode(bytes)))">
-            <button type="submit">\(HTML.escape(l.pick("Import it", "确认导入")))</button>
-            <a href="/office/uploads">\(HTML.escape(l.pick("Cancel", "取消")))</a></form>
-            """
-        let body = """
-            <h2>\(HTML.escape(l.pick("Preview: ", "预览：") + name))</h2>
-            <div class="notice">\(HTML.escape(l.pick("A dry run: nothing has been imported yet.", "仅为试运行：尚未导入任何内容。")))</div>
-            \(skipped.map { "<p>\(HTML.escape($0))</p>" } ?? "")
-            \(refusedWhole ? Self.messages(errors: [l.pick("These rows do not parse; a statement is imported whole or not at all. Correct the file and upload it again.", "以下各行无法读取；对账单须整体导入。请更正文件后重新上传。")]) : "")
-            \(problemList.isEmpty ? "" : "<div class=\"panel\"><ul>\(problemList)</ul></div>")
-            \(summary.isEmpty ? "" : "<div class=\"panel\"><dl class=\"facts\">\(summary.map { "<dt>\(HTML.escape($0.0))</dt><dd>\(HTML.escape($0.1))</dd>" }.joined())</dl></div>")
-            \(confirm)
-            """
-        return page(l, title: l.pick("Preview", "预览"), body: body, session: session, current: "/office/uploads",
+        var body = Body(heading: l.pick("Preview: ", "预览：") + name, notice: l.pick("A dry run: nothing has been imported yet.", "仅为试运行：尚未导入任何内容。"),
+                        errors: refusedWhole ? [l.pick("These rows do not parse; a statement is imported whole or not at all. Correct the file and upload it again.",
+                                                       "以下各行无法读取；对账单须整体导入。请更正文件后重新上传。")] : [])
+        body.intro = skipped
+        if !problems.isEmpty {
+            body.panels.append(.init(content: HTML.items(problems.prefix(200).map { l.pick("line \($0.line): \($0.message)", "第 \($0.line) 行：\($0.message)") })))
+        }
+        if !summary.isEmpty { body.panels.append(.init(content: HTML.facts(summary.map { ($0.0, [.text($0.1)]) }))) }
+        if !refusedWhole {
+            body.panels.append(.init(content: Form(action: "/office/uploads/\(kind.rawValue)/confirm", csrf: session.csrfToken,
+                                                   hidden: [("name", name), ("file", Base64.encode(bytes))], button: l.pick("Import it", "确认导入"), block: true,
+                                                   cancel: (l.pick("Cancel", "取消"), "/office/uploads")).rendered))
+        }
+        return page(l, title: l.pick("Preview", "预览"), body: body.rendered, session: session, current: "/office/uploads",
                     status: refusedWhole ? .badRequest : .ok)
     }
 }

@@ -24,39 +24,37 @@ extension OfficeDashboard {
     func users(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
         let all = try await core.officeUsers()
-        let rows = all.map { user -> [String] in
+        let rows = all.map { user -> [Cell] in
             let path = "/office/users/\(Browserless.encode(user.name))"
-            let action = user.name == session.userName
-                ? HTML.escape(l.pick("(you)", "（本人）"))
-                : (user.disabledAt == nil
-                    ? HTML.form(action: path + "/disable", csrf: session.csrfToken, fields: "", button: l.pick("Disable", "停用"), confirm: true)
-                    : HTML.form(action: path + "/enable", csrf: session.csrfToken, fields: "", button: l.pick("Enable", "启用")))
-                    + " " + HTML.form(action: path + "/remove", csrf: session.csrfToken, fields: "", button: l.pick("Remove", "删除"), confirm: true)
-            let state = user.disabledAt.map { "<span class=\"tag bad\">\(HTML.escape(l.pick("disabled", "已停用") + " " + $0.shanghaiDisplay))</span>" }
-                ?? "<span class=\"tag ok\">\(HTML.escape(l.pick("active", "正常")))</span>"
-            return [HTML.escape(user.name), HTML.escape(user.createdAt.shanghaiDisplay), state, action]
+            let actions: Cell = user.name == session.userName ? [.text(l.pick("(you)", "（本人）"))] : [
+                user.disabledAt == nil
+                    ? .form(Form(action: path + "/disable", csrf: session.csrfToken, button: l.pick("Disable", "停用"), danger: true))
+                    : .form(Form(action: path + "/enable", csrf: session.csrfToken, button: l.pick("Enable", "启用"))),
+                .text(" "), .form(Form(action: path + "/remove", csrf: session.csrfToken, button: l.pick("Remove", "删除"), danger: true)),
+            ]
+            let state: Part = user.disabledAt.map { .tag(l.pick("disabled", "已停用") + " " + $0.shanghaiDisplay, kind: "bad") } ?? .tag(l.pick("active", "正常"), kind: "ok")
+            return [[.text(user.name)], [.text(user.createdAt.shanghaiDisplay)], [state], actions]
         }
-        func field(_ name: String, _ label: String, type: String = "password") -> String {
-            "<input type=\"\(type)\" name=\"\(name)\" required placeholder=\"\(HTML.escape(label))\" autocomplete=\"\(type == "password" ? "new-password" : "off")\">"
+        func field(_ name: String, _ label: String, type: String = "password") -> Form.Input {
+            Form.Input(type: type, name: name, placeholder: label, autocomplete: type == "password" ? "new-password" : "off")
         }
         let minimum = PasswordHash.minimumLength
-        let body = """
-            <h2>\(HTML.escape(l.pick("Office users", "中心用户"))) (\(all.count))</h2>
-            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
-            <div class="panel">\(HTML.table(headers: [l.pick("Name", "用户名"), l.pick("Added (Beijing)", "添加时间"), l.pick("Status", "状态"), l.pick("Action", "操作")], rows: rows))</div>
-            <div class="panel"><h3>\(HTML.escape(l.pick("Add a user", "添加用户")))</h3>
-            <p>\(HTML.escape(l.pick("Letters, digits, . _ - (at most 32); a password of at least \(minimum) characters, given to the person in private.",
-                                    "用户名由字母、数字及 . _ - 组成（最多 32 个）；密码至少 \(minimum) 个字符，请私下交给本人。")))</p>
-            \(HTML.form(action: "/office/users", csrf: session.csrfToken,
-                        fields: field("name", l.pick("user name", "用户名"), type: "text") + field("password", l.pick("password", "密码"))
-                            + field("again", l.pick("password again", "再次输入密码")), button: l.pick("Add", "添加")))</div>
-            <div class="panel"><h3>\(HTML.escape(l.pick("Change your password", "修改本人密码")))</h3>
-            <p>\(HTML.escape(l.pick("Your other sessions end; this one goes on.", "您的其他登录会话将结束；本会话继续有效。")))</p>
-            \(HTML.form(action: "/office/password", csrf: session.csrfToken,
-                        fields: field("current", l.pick("current password", "当前密码")) + field("password", l.pick("new password", "新密码"))
-                            + field("again", l.pick("new password again", "再次输入新密码")), button: l.pick("Change", "修改")))</div>
-            """
-        return page(l, title: l.pick("Office users", "中心用户"), body: body, session: session, current: "/office/users", status: status)
+        var body = Body(heading: l.pick("Office users", "中心用户") + " (\(all.count))", notice: notice(request, l), errors: error.map { [$0] } ?? [])
+        body.panels = [
+            .init(content: HTML.table(headers: [l.pick("Name", "用户名"), l.pick("Added (Beijing)", "添加时间"), l.pick("Status", "状态"), l.pick("Action", "操作")], rows: rows)),
+            .init(title: l.pick("Add a user", "添加用户"),
+                  paragraphs: [l.pick("Letters, digits, . _ - (at most 32); a password of at least \(minimum) characters, given to the person in private.",
+                                      "用户名由字母、数字及 . _ - 组成（最多 32 个）；密码至少 \(minimum) 个字符，请私下交给本人。")],
+                  content: Form(action: "/office/users", csrf: session.csrfToken,
+                                inputs: [field("name", l.pick("user name", "用户名"), type: "text"), field("password", l.pick("password", "密码")),
+                                         field("again", l.pick("password again", "再次输入密码"))], button: l.pick("Add", "添加")).rendered),
+            .init(title: l.pick("Change your password", "修改本人密码"),
+                  paragraphs: [l.pick("Your other sessions end; this one goes on.", "您的其他登录会话将结束；本会话继续有效。")],
+                  content: Form(action: "/office/password", csrf: session.csrfToken,
+                                inputs: [field("current", l.pick("current password", "当前密码")), field("password", l.pick("new password", "新密码")),
+                                         field("again", l.pick("new password again", "再次输入新密码"))], button: l.pick("Change", "修改")).rendered),
+        ]
+        return page(l, title: l.pick("Office users", "中心用户"), body: body.rendered, session: session, current: "/office/users", status: status)
     }
 
     @Sendable func addUser(_ request: Request, context: OfficeContext) async throws -> Response {

@@ -142,26 +142,19 @@ struct OfficeDashboard: Sendable {
         let conflicts = try await core.conflicts().filter { !$0.resolved }.count
         let devices = try await core.devices().filter { $0.status == .active && $0.grant.role != .selfService && $0.enrolledVia != "server" }.count
         let totals = enrolment.tables[0].rows.first ?? []
-        func card(_ value: String, _ label: String, _ link: String) -> String {
-            "<a class=\"card\" href=\"\(link)\"><div class=\"v\">\(HTML.escape(value))</div><div class=\"l\">\(HTML.escape(label))</div></a>"
-        }
-        let body = """
-            <h2>\(HTML.escape(l.pick("Overview", "概览")))</h2><div class="asof">\(HTML.escape(l.pick("As of", "截至"))) \(today.iso)</div>
-            <div class="cards">
-            \(card(enrolment.tables[0].value(totals, "accounts")?.display ?? "0", l.pick("voluntary accounts", "自愿缴存账户"), "/office/reports/enrolment"))
-            \(card(enrolment.tables[0].value(totals, "reconciled")?.display ?? "-", l.pick("deposits reconciled", "缴存对账完成率"), "/office/reports/enrolment"))
-            \(card(String(openLines + missing), l.pick("reconciliation items to review", "待处理对账事项"), "/office/reconcile"))
-            \(card(String(conflicts), l.pick("conflicts awaiting review", "待处理冲突"), "/office/conflicts"))
-            \(card(coverage.tables[0].rows.last.flatMap { coverage.tables[0].value($0, "coverage")?.display } ?? "-", l.pick("coverage (all branches)", "总体覆盖率"), "/office/reports/coverage"))
-            \(card(String(devices), l.pick("staff devices", "工作人员设备"), "/office/devices"))
-            </div>
-            <div class="grid">
-            <div class="panel">\(coverageChart(coverage, l))</div>
-            <div class="panel">\(arrearsChart(arrears, l))</div>
-            <div class="panel">\(depositsChart(enrolment, l))</div>
-            <div class="panel">\(campaignChart(campaign, l))</div>
-            </div>
-            """
+        let cards: [(String, String, String)] = [
+            (enrolment.tables[0].value(totals, "accounts")?.display ?? "0", l.pick("voluntary accounts", "自愿缴存账户"), "/office/reports/enrolment"),
+            (enrolment.tables[0].value(totals, "reconciled")?.display ?? "-", l.pick("deposits reconciled", "缴存对账完成率"), "/office/reports/enrolment"),
+            (String(openLines + missing), l.pick("reconciliation items to review", "待处理对账事项"), "/office/reconcile"),
+            (String(conflicts), l.pick("conflicts awaiting review", "待处理冲突"), "/office/conflicts"),
+            (coverage.tables[0].rows.last.flatMap { coverage.tables[0].value($0, "coverage")?.display } ?? "-", l.pick("coverage (all branches)", "总体覆盖率"), "/office/reports/coverage"),
+            (String(devices), l.pick("staff devices", "工作人员设备"), "/office/devices"),
+        ]
+        let body = OfficeTemplates.render("overview", [
+            "heading": l.pick("Overview", "概览"), "asof": l.pick("As of ", "截至 ") + today.iso,
+            "cards": cards.map { ["value": $0.0, "label": $0.1, "href": $0.2] },
+            "charts": [coverageChart(coverage, l), arrearsChart(arrears, l), depositsChart(enrolment, l), campaignChart(campaign, l)],
+        ])
         return page(l, title: l.pick("Overview", "概览"), body: body, session: session, current: "/office")
     }
 
@@ -175,30 +168,28 @@ struct OfficeDashboard: Sendable {
                         session: session, current: "/office/reports/\(name.rawValue)", status: .badRequest)
         }
         let report = try await core.report(name, asOf: asOf, language: l)
-        var chart = ""
-        switch name {
-        case .coverage: chart = coverageChart(report, l)
-        case .arrears: chart = arrearsChart(report, l)
-        case .campaign: chart = campaignChart(report, l)
-        case .enrolment: chart = depositsChart(report, l)
-        case .conflicts: chart = ""
+        let chart = switch name {
+        case .coverage: coverageChart(report, l)
+        case .arrears: arrearsChart(report, l)
+        case .campaign: campaignChart(report, l)
+        case .enrolment: depositsChart(report, l)
+        case .conflicts: ""
         }
         let query = asOfText.map { "?as-of=\($0)" } ?? ""
-        var body = """
-            <h2>\(HTML.escape(report.title))</h2>
-            <form method="get" class="inline asof">\(HTML.escape(l.pick("As of", "截至")))
-            <input type="date" name="as-of" value="\(report.asOf.iso)"><button type="submit">\(HTML.escape(l.pick("Show", "查看")))</button></form>
-            <div class="downloads">\(HTML.escape(l.pick("Download CSV:", "下载 CSV："))) \(report.tables.map { "<a href=\"/office/reports/\(name.rawValue)/\($0.name).csv\(query)\">\(HTML.escape($0.title))</a>" }.joined(separator: " "))</div>
-            """
-        if !chart.isEmpty { body += "<div class=\"panel\">\(chart)</div>" }
-        for table in report.tables {
-            body += "<div class=\"panel\"><h3>\(HTML.escape(table.title))</h3>\(HTML.table(table, limit: 500))"
-            if table.rows.count > 500 {
-                body += "<p>\(HTML.escape(l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行（共 \(table.rows.count) 行）；完整数据请下载 CSV。")))</p>"
-            }
-            body += "</div>"
-        }
-        return page(l, title: report.title, body: body, session: session, current: "/office/reports/\(name.rawValue)")
+        var fields: [String: Any] = [
+            "title": report.title, "asOfLabel": l.pick("As of", "截至"), "asOf": report.asOf.iso, "show": l.pick("Show", "查看"),
+            "downloadLabel": l.pick("Download CSV:", "下载 CSV："),
+            "downloads": report.tables.map { ["href": "/office/reports/\(name.rawValue)/\($0.name).csv\(query)", "label": $0.title] },
+            "tables": report.tables.map { table -> [String: Any] in
+                var fields: [String: Any] = ["title": table.title, "table": HTML.table(table, limit: 500)]
+                if table.rows.count > 500 {
+                    fields["more"] = l.pick("First 500 of \(table.rows.count) rows; download the CSV for all.", "仅显示前 500 行（共 \(table.rows.count) 行）；完整数据请下载 CSV。")
+                }
+                return fields
+            },
+        ]
+        if !chart.isEmpty { fields["chart"] = chart }
+        return page(l, title: report.title, body: OfficeTemplates.render("report", fields), session: session, current: "/office/reports/\(name.rawValue)")
     }
 
     @Sendable func csv(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -210,7 +201,7 @@ struct OfficeDashboard: Sendable {
         let report = try await core.report(name, asOf: asOf, language: l)
         guard let table = report.tables.first(where: { $0.name == String(file.dropLast(4)) }) else { return notFound(l, session: session) }
         return Response(status: .ok, headers: [
-            .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+            .contentType: "text/csv; charset=utf-8",
             .contentDisposition: "attachment; filename=\"\(name.rawValue)-\(table.name)-\(asOf.iso).csv\"",
         ], body: .init(byteBuffer: ByteBuffer(string: table.csv)))
     }
@@ -225,72 +216,64 @@ struct OfficeDashboard: Sendable {
         let open = lines.filter(\.status.open)
         let window = core.settings.reconciliationWindowDays
         let missing = try await core.missingPayments(windowDays: window)
-        func tag(_ status: ReconciliationLine.Status) -> String {
+        func tag(_ status: ReconciliationLine.Status) -> Part {
             let kind = switch status {
             case .confirmed: "ok"
             case .amountMismatch, .duplicate: "bad"
             case .noDeposit: "warn"
             case .rejected, .dismissed: ""
             }
-            return "<span class=\"tag \(kind)\">\(HTML.escape(status.label(l)))</span>"
+            return .tag(status.label(l), kind: kind)
         }
-        let reasonField = "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "原因")))\">"
+        let reason = Form.Input(name: "reason", placeholder: l.pick("reason", "原因"))
+        func reject(_ reference: String) -> Part {
+            .form(Form(action: "/office/reconcile/reject", csrf: session.csrfToken, hidden: [("reference", reference)], inputs: [reason],
+                       button: l.pick("Reject deposit", "退回缴存"), danger: true))
+        }
         var suggestions: [Int64: [Suggestion]] = [:]
         for line in open.prefix(200) where line.status == .noDeposit { suggestions[line.id] = try await core.suggestions(forLine: line.id) }
-        let openRows = open.map { line -> [String] in
-            var actions = ""
+        let openRows = open.map { line -> [Cell] in
+            let confirm = "/office/reconcile/\(line.id)/confirm"
             // One action per likely deposit, best first.
-            for suggestion in (suggestions[line.id] ?? []).prefix(3) {
+            var actions: Cell = (suggestions[line.id] ?? []).prefix(3).map { suggestion in
                 let deposit = suggestion.candidate.deposit
-                actions += HTML.form(action: "/office/reconcile/\(line.id)/confirm", csrf: session.csrfToken,
-                                     fields: "<input type=\"hidden\" name=\"deposit\" value=\"\(HTML.escape(deposit.reference))\">",
-                                     button: l.pick("Confirm ", "确认 ") + deposit.reference + " · " + suggestion.candidate.holder + " · "
-                                         + Money(fen: deposit.amountFen).formatted + " · " + suggestion.because(l))
+                return .form(Form(action: confirm, csrf: session.csrfToken, hidden: [("deposit", deposit.reference)],
+                                  button: l.pick("Confirm ", "确认 ") + deposit.reference + " · " + suggestion.candidate.holder + " · "
+                                      + Money(fen: deposit.amountFen).formatted + " · " + suggestion.because(l)))
             }
             if line.status == .noDeposit || line.status == .amountMismatch {
-                let depositField = line.status == .noDeposit
-                    ? "<input type=\"text\" name=\"deposit\" size=\"17\" required placeholder=\"\(HTML.escape(l.pick("reference code", "缴存识别码")))\">" : ""
-                actions += HTML.form(action: "/office/reconcile/\(line.id)/confirm", csrf: session.csrfToken, fields: depositField,
-                                     button: l.pick("Confirm", "确认"))
+                let depositField = line.status == .noDeposit ? [Form.Input(name: "deposit", placeholder: l.pick("reference code", "缴存识别码"), size: 17)] : []
+                actions.append(.form(Form(action: confirm, csrf: session.csrfToken, inputs: depositField, button: l.pick("Confirm", "确认"))))
             }
-            if line.status == .amountMismatch, let reference = line.reference {
-                actions += HTML.form(action: "/office/reconcile/reject", csrf: session.csrfToken,
-                                     fields: "<input type=\"hidden\" name=\"reference\" value=\"\(HTML.escape(reference))\">" + reasonField,
-                                     button: l.pick("Reject deposit", "退回缴存"), confirm: true)
-            }
-            actions += HTML.form(action: "/office/reconcile/\(line.id)/dismiss", csrf: session.csrfToken, fields: reasonField,
-                                 button: l.pick("Set aside", "搁置处理"))
-            return [String(line.id), line.bankLine.date.iso, "<span class=\"n\">\(HTML.escape(Money(fen: line.bankLine.amountFen).formatted))</span>",
-                    HTML.escape(line.bankLine.payerName), HTML.escape(line.bankLine.memo), tag(line.status),
-                    HTML.escape(line.reference ?? (line.candidates.isEmpty ? "-" : l.pick("\(line.candidates.count) possible", "\(line.candidates.count) 笔可能"))),
+            if line.status == .amountMismatch, let reference = line.reference { actions.append(reject(reference)) }
+            actions.append(.form(Form(action: "/office/reconcile/\(line.id)/dismiss", csrf: session.csrfToken, inputs: [reason], button: l.pick("Set aside", "搁置处理"))))
+            return [[.text(String(line.id))], [.text(line.bankLine.date.iso)], [.number(Money(fen: line.bankLine.amountFen).formatted)],
+                    [.text(line.bankLine.payerName)], [.text(line.bankLine.memo)], [tag(line.status)],
+                    [.text(line.reference ?? (line.candidates.isEmpty ? "-" : l.pick("\(line.candidates.count) possible", "\(line.candidates.count) 笔可能")))],
                     actions]
         }
-        let missingRows = missing.map { item -> [String] in
-            [HTML.escape(item.deposit.reference), HTML.escape(item.holder), HTML.escape(Money(fen: item.deposit.amountFen).formatted),
-             HTML.escape(item.deposit.recordedAt.shanghaiDisplay),
-             HTML.form(action: "/office/reconcile/reject", csrf: session.csrfToken,
-                       fields: "<input type=\"hidden\" name=\"reference\" value=\"\(HTML.escape(item.deposit.reference))\">" + reasonField,
-                       button: l.pick("Reject deposit", "退回缴存"), confirm: true)]
+        let missingRows = missing.map { item -> [Cell] in
+            [[.text(item.deposit.reference)], [.text(item.holder)], [.text(Money(fen: item.deposit.amountFen).formatted)],
+             [.text(item.deposit.recordedAt.shanghaiDisplay)], [reject(item.deposit.reference)]]
         }
-        let recentRows = lines.filter { !$0.status.open }.prefix(50).map { line -> [String] in
-            [String(line.id), line.bankLine.date.iso, HTML.escape(Money(fen: line.bankLine.amountFen).formatted), HTML.escape(line.bankLine.payerName),
-             tag(line.status), HTML.escape(line.reference ?? "-"),
-             HTML.escape(line.method?.label(l) ?? line.note.map { MatchResult.NoDepositNote.label(stored: $0, l) } ?? "")]
+        let recentRows = lines.filter { !$0.status.open }.prefix(50).map { line -> [Cell] in
+            [[.text(String(line.id))], [.text(line.bankLine.date.iso)], [.text(Money(fen: line.bankLine.amountFen).formatted)], [.text(line.bankLine.payerName)],
+             [tag(line.status)], [.text(line.reference ?? "-")],
+             [.text(line.method?.label(l) ?? line.note.map { MatchResult.NoDepositNote.label(stored: $0, l) } ?? "")]]
         }
-        let body = """
-            <h2>\(HTML.escape(l.pick("Reconciliation", "缴存对账")))</h2>
-            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
-            <div class="panel"><h3>\(HTML.escape(l.pick("Bank lines to review", "待处理的银行流水"))) (\(open.count))</h3>
-            \(HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
-                                   l.pick("Memo", "摘要"), l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("Action", "操作")], rows: openRows))</div>
-            <div class="panel"><h3>\(HTML.escape(l.pick("Deposits without a bank line after \(window) days", "登记超过 \(window) 天仍无银行流水的缴存"))) (\(missing.count))</h3>
-            \(HTML.table(headers: [l.pick("Reference", "识别码"), l.pick("Holder", "持有人"), l.pick("Amount", "金额"), l.pick("Recorded (Beijing)", "登记时间"),
-                                   l.pick("Action", "操作")], rows: missingRows))</div>
-            <div class="panel"><h3>\(HTML.escape(l.pick("Recently settled", "最近已处理")))</h3>
-            \(HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
-                                   l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("How", "方式")], rows: recentRows))</div>
-            """
-        return page(l, title: l.pick("Reconciliation", "缴存对账"), body: body, session: session, current: "/office/reconcile", status: status)
+        var body = Body(heading: l.pick("Reconciliation", "缴存对账"), notice: notice(request, l), errors: error.map { [$0] } ?? [])
+        body.panels = [
+            .init(title: l.pick("Bank lines to review", "待处理的银行流水") + " (\(open.count))",
+                  content: HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
+                                                l.pick("Memo", "摘要"), l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("Action", "操作")], rows: openRows)),
+            .init(title: l.pick("Deposits without a bank line after \(window) days", "登记超过 \(window) 天仍无银行流水的缴存") + " (\(missing.count))",
+                  content: HTML.table(headers: [l.pick("Reference", "识别码"), l.pick("Holder", "持有人"), l.pick("Amount", "金额"), l.pick("Recorded (Beijing)", "登记时间"),
+                                                l.pick("Action", "操作")], rows: missingRows)),
+            .init(title: l.pick("Recently settled", "最近已处理"),
+                  content: HTML.table(headers: [l.pick("Line", "编号"), l.pick("Bank date", "银行日期"), l.pick("Amount", "金额"), l.pick("Payer", "付款人"),
+                                                l.pick("Status", "状态"), l.pick("Deposit", "缴存"), l.pick("How", "方式")], rows: recentRows)),
+        ]
+        return page(l, title: l.pick("Reconciliation", "缴存对账"), body: body.rendered, session: session, current: "/office/reconcile", status: status)
     }
 
     @Sendable func confirmLine(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -335,30 +318,27 @@ struct OfficeDashboard: Sendable {
     func conflicts(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
         let open = try await core.conflicts().filter { !$0.resolved }.map(\.conflict)
-        let rows = open.map { conflict -> [String] in
+        let rows = open.map { conflict -> [Cell] in
             func when(_ write: FieldWrite) -> String { write.time.instant.shanghaiDisplay }
-            let keep = { (side: String) in
-                HTML.form(action: "/office/conflicts/\(conflict.id.hex)/resolve", csrf: session.csrfToken,
-                          fields: "<input type=\"hidden\" name=\"keep\" value=\"\(side)\">", button: l.pick("Keep \(side)", "保留 \(side)"))
+            let keep = { (side: String) -> Part in
+                .form(Form(action: "/office/conflicts/\(conflict.id.hex)/resolve", csrf: session.csrfToken, hidden: [("keep", side)],
+                           button: l.pick("Keep \(side)", "保留 \(side)")))
             }
             let applied = conflict.winner.dot == conflict.first.dot ? "a" : "b"
-            return [HTML.escape(String(conflict.id.hex.prefix(16))), HTML.escape(conflict.record.description) + " " + Self.historyLink(conflict.record, l),
-                    HTML.escape(conflict.field),
-                    "a: " + HTML.escape(Reports.masked(conflict.first.value, field: conflict.field)) + "<br>b: "
-                        + HTML.escape(Reports.masked(conflict.second.value, field: conflict.field)),
-                    HTML.escape("a: \(conflict.first.dot.device.rawValue.prefix(12)) \(when(conflict.first))") + "<br>"
-                        + HTML.escape("b: \(conflict.second.dot.device.rawValue.prefix(12)) \(when(conflict.second))"),
-                    applied, keep("a") + " " + keep("b")]
+            return [[.text(String(conflict.id.hex.prefix(16)))], [.text(conflict.record.description + " "), Self.historyLink(conflict.record, l)],
+                    [.text(conflict.field)],
+                    [.text("a: " + Reports.masked(conflict.first.value, field: conflict.field)), .lineBreak,
+                     .text("b: " + Reports.masked(conflict.second.value, field: conflict.field))],
+                    [.text("a: \(conflict.first.dot.device.rawValue.prefix(12)) \(when(conflict.first))"), .lineBreak,
+                     .text("b: \(conflict.second.dot.device.rawValue.prefix(12)) \(when(conflict.second))")],
+                    [.text(applied)], [keep("a"), .text(" "), keep("b")]]
         }
-        let body = """
-            <h2>\(HTML.escape(l.pick("Conflicts awaiting review", "待处理的冲突"))) (\(open.count))</h2>
-            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
-            <p>\(HTML.escape(l.pick("Two devices changed the same field without seeing each other's change; the later one applies until you choose. Your choice syncs to every device holding the record.",
-                                    "两台设备在互不知情的情况下修改了同一字段；在您选择之前，以较晚的修改为准。您的选择会同步到所有持有该记录的设备。")))</p>
-            <div class="panel">\(HTML.table(headers: [l.pick("Conflict", "冲突"), l.pick("Record", "记录"), l.pick("Field", "字段"), l.pick("Values", "两个值"),
-                                                   l.pick("Written by", "写入设备与时间"), l.pick("Applied", "当前生效"), l.pick("Resolve", "处理")], rows: rows))</div>
-            """
-        return page(l, title: l.pick("Conflicts", "冲突"), body: body, session: session, current: "/office/conflicts", status: status)
+        var body = Body(heading: l.pick("Conflicts awaiting review", "待处理的冲突") + " (\(open.count))", notice: notice(request, l), errors: error.map { [$0] } ?? [])
+        body.intro = l.pick("Two devices changed the same field without seeing each other's change; the later one applies until you choose. Your choice syncs to every device holding the record.",
+                            "两台设备在互不知情的情况下修改了同一字段；在您选择之前，以较晚的修改为准。您的选择会同步到所有持有该记录的设备。")
+        body.panels = [.init(content: HTML.table(headers: [l.pick("Conflict", "冲突"), l.pick("Record", "记录"), l.pick("Field", "字段"), l.pick("Values", "两个值"),
+                                                            l.pick("Written by", "写入设备与时间"), l.pick("Applied", "当前生效"), l.pick("Resolve", "处理")], rows: rows))]
+        return page(l, title: l.pick("Conflicts", "冲突"), body: body.rendered, session: session, current: "/office/conflicts", status: status)
     }
 
     @Sendable func resolveConflict(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -382,27 +362,23 @@ struct OfficeDashboard: Sendable {
     func devices(_ session: OfficeSession, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let l = session.language
         let all = try await core.devices().filter { $0.enrolledVia != "server" }
-        let rows = all.map { device -> [String] in
-            let role = Self.roleLabel(device.grant.role, l)
-            let state = switch device.status {
-            case .active: "<span class=\"tag ok\">\(HTML.escape(l.pick("active", "正常")))</span>"
-            case .revoked: "<span class=\"tag bad\">\(HTML.escape(l.pick("revoked", "已停用")))</span>"
-            case .quarantined: "<span class=\"tag bad\">\(HTML.escape(l.pick("quarantined", "已暂停")))</span>"
+        let rows = all.map { device -> [Cell] in
+            let state: Part = switch device.status {
+            case .active: .tag(l.pick("active", "正常"), kind: "ok")
+            case .revoked: .tag(l.pick("revoked", "已停用"), kind: "bad")
+            case .quarantined: .tag(l.pick("quarantined", "已暂停"), kind: "bad")
             }
-            let revoke = device.status == .active
-                ? HTML.form(action: "/office/devices/\(device.id.rawValue)/revoke", csrf: session.csrfToken,
-                            fields: "<input type=\"text\" name=\"reason\" required placeholder=\"\(HTML.escape(l.pick("reason", "原因")))\">",
-                            button: l.pick("Revoke", "停用"), confirm: true) : HTML.escape(device.statusReason ?? "")
-            return [HTML.escape(String(device.id.rawValue.prefix(16))), HTML.escape(role), HTML.escape(device.grant.branch ?? "-"), state,
-                    HTML.escape(device.lastSeenAt?.shanghaiDisplay ?? l.pick("never", "从未")), revoke]
+            let revoke: Part = device.status == .active
+                ? .form(Form(action: "/office/devices/\(device.id.rawValue)/revoke", csrf: session.csrfToken,
+                             inputs: [Form.Input(name: "reason", placeholder: l.pick("reason", "原因"))], button: l.pick("Revoke", "停用"), danger: true))
+                : .text(device.statusReason ?? "")
+            return [[.text(String(device.id.rawValue.prefix(16)))], [.text(Self.roleLabel(device.grant.role, l))], [.text(device.grant.branch ?? "-")], [state],
+                    [.text(device.lastSeenAt?.shanghaiDisplay ?? l.pick("never", "从未"))], [revoke]]
         }
-        let body = """
-            <h2>\(HTML.escape(l.pick("Devices", "设备"))) (\(all.count))</h2>
-            \(notice(request, l))\(Self.messages(errors: error.map { [$0] } ?? []))
-            <div class="panel">\(HTML.table(headers: [l.pick("Device", "设备"), l.pick("Role", "角色"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
-                                                   l.pick("Last seen (Beijing)", "最近同步"), l.pick("Revoke", "停用")], rows: rows))</div>
-            """
-        return page(l, title: l.pick("Devices", "设备"), body: body, session: session, current: "/office/devices", status: status)
+        var body = Body(heading: l.pick("Devices", "设备") + " (\(all.count))", notice: notice(request, l), errors: error.map { [$0] } ?? [])
+        body.panels = [.init(content: HTML.table(headers: [l.pick("Device", "设备"), l.pick("Role", "角色"), l.pick("Branch", "管理部"), l.pick("Status", "状态"),
+                                                            l.pick("Last seen (Beijing)", "最近同步"), l.pick("Revoke", "停用")], rows: rows))]
+        return page(l, title: l.pick("Devices", "设备"), body: body.rendered, session: session, current: "/office/devices", status: status)
     }
 
     @Sendable func revokeDevice(_ request: Request, context: OfficeContext) async throws -> Response {
@@ -484,8 +460,9 @@ struct OfficeDashboard: Sendable {
              session: session, current: "", status: .notFound)
     }
 
-    func notice(_ request: Request, _ l: Language) -> String {
-        guard let done = request.uri.queryParameters["done"] else { return "" }
+    /// What the action before the redirect did (`?done=`), said once on the page it returned to.
+    func notice(_ request: Request, _ l: Language) -> String? {
+        guard let done = request.uri.queryParameters["done"] else { return nil }
         let text = switch done {
         case "confirmed": l.pick("Deposit confirmed; the worker sees it at the next sync.", "缴存已确认；本人下次同步即可看到。")
         case "rejected": l.pick("Deposit rejected; the worker sees the reason at the next sync.", "缴存已退回；本人下次同步即可看到原因。")
@@ -501,7 +478,7 @@ struct OfficeDashboard: Sendable {
         case "decided": l.pick("Decision recorded; the branch's laptops receive it at their next sync.", "审批结果已记录；该管理部的外勤电脑下次同步即可收到。")
         default: ""
         }
-        return Self.messages(notice: text.isEmpty ? nil : text)
+        return text.isEmpty ? nil : text
     }
 
     /// A notice of what was done and the errors of what was not, escaped by the template.

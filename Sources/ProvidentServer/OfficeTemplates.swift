@@ -32,24 +32,48 @@ enum OfficeTemplates {
         "messages": """
             {{#notice}}<div class="notice">{{notice}}</div>{{/notice}}{{#errors}}<div class="error">{{.}}</div>{{/errors}}
             """,
+        // Most pages: a heading, links back, messages, an introduction, and panels of content.
+        "body": """
+            <h2>{{heading}}</h2>{{#asof}}<div class="asof">{{asof}}</div>{{/asof}}
+            {{#links}}<p class="links">{{#items}}<a href="{{href}}">{{label}}</a> {{/items}}</p>{{/links}}
+            {{{messages}}}{{#intro}}<p>{{intro}}</p>{{/intro}}
+            {{#panels}}<div class="panel">{{#title}}<h3>{{title}}</h3>{{/title}}{{#note}}<div class="asof">{{note}}</div>{{/note}}{{{filters}}}{{#paragraphs}}<p>{{.}}</p>{{/paragraphs}}{{{content}}}{{{pages}}}</div>{{/panels}}
+            """,
+        "overview": """
+            <h2>{{heading}}</h2><div class="asof">{{asof}}</div>
+            <div class="cards">{{#cards}}<a class="card" href="{{href}}"><div class="v">{{value}}</div><div class="l">{{label}}</div></a>{{/cards}}</div>
+            <div class="grid">{{#charts}}<div class="panel">{{{.}}}</div>{{/charts}}</div>
+            """,
+        "report": """
+            <h2>{{title}}</h2>
+            <form method="get" class="inline asof">{{asOfLabel}} <input type="date" name="as-of" value="{{asOf}}"><button type="submit">{{show}}</button></form>
+            <div class="downloads">{{downloadLabel}} {{#downloads}}<a href="{{href}}">{{label}}</a> {{/downloads}}</div>
+            {{#chart}}<div class="panel">{{{chart}}}</div>{{/chart}}
+            {{#tables}}<div class="panel"><h3>{{title}}</h3>{{{table}}}{{#more}}<p>{{more}}</p>{{/more}}</div>{{/tables}}
+            """,
+        // What a cell or a fact holds: text, numbers, links, tags, line breaks, forms.
+        "parts": """
+            {{#parts}}{{#text}}{{.}}{{/text}}{{#number}}<span class="n">{{.}}</span>{{/number}}{{#link}}<a href="{{href}}">{{label}}</a>{{/link}}{{#tag}}<span class="tag {{kind}}">{{label}}</span>{{/tag}}{{#br}}<br>{{/br}}{{#form}}{{{.}}}{{/form}}{{/parts}}
+            """,
         // A table; each cell carries its column's name, shown beside it when the table becomes cards on a phone.
         "table": """
             <table><thead><tr>{{#headers}}<th{{#numeric}} class="n"{{/numeric}}>{{label}}</th>{{/headers}}</tr></thead><tbody>
-            {{#rows}}<tr>{{#cells}}<td{{#kind}} class="{{kind}}"{{/kind}} data-label="{{label}}">{{{html}}}</td>{{/cells}}</tr>{{/rows}}{{^rows}}<tr><td colspan="{{columns}}" class="empty">—</td></tr>{{/rows}}
+            {{#rows}}<tr>{{#cells}}<td{{#kind}} class="{{kind}}"{{/kind}} data-label="{{label}}">{{>parts}}</td>{{/cells}}</tr>{{/rows}}{{^rows}}<tr><td colspan="{{columns}}" class="empty">—</td></tr>{{/rows}}
             </tbody></table>
             """,
         // A POST form protected by the session's CSRF token.
         "form": """
-            <form method="post" action="{{action}}" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">{{{fields}}}<button type="submit"{{#danger}} class="danger"{{/danger}}>{{button}}</button></form>
+            <form method="post" action="{{action}}" class="{{class}}"{{#multipart}} enctype="multipart/form-data"{{/multipart}}><input type="hidden" name="csrf" value="{{csrf}}">{{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">{{/hidden}}{{#inputs}}<input type="{{type}}" name="{{name}}"{{#placeholder}} placeholder="{{placeholder}}"{{/placeholder}}{{#size}} size="{{size}}"{{/size}}{{#accept}} accept="{{accept}}"{{/accept}}{{#autocomplete}} autocomplete="{{autocomplete}}"{{/autocomplete}} required>{{/inputs}}<button type="submit"{{#danger}} class="danger"{{/danger}}>{{button}}</button>{{#cancel}} <a href="{{href}}">{{label}}</a>{{/cancel}}</form>
+            """,
+        // A GET form that filters a list.
+        "filters": """
+            <form method="get" action="{{action}}" class="filters">{{#fields}}{{#text}}<input type="text" name="{{name}}" value="{{value}}" placeholder="{{placeholder}}">{{/text}}{{#date}}<input type="date" name="{{name}}" value="{{value}}" aria-label="{{label}}">{{/date}}{{#select}}<select name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/select}}{{/fields}}<button type="submit">{{button}}</button></form>
             """,
         "facts": """
-            <dl class="facts">{{#facts}}<dt>{{label}}</dt><dd>{{{html}}}</dd>{{/facts}}</dl>
+            <dl class="facts">{{#facts}}<dt>{{label}}</dt><dd>{{>parts}}</dd>{{/facts}}</dl>
             """,
-        "history": """
-            <h2>{{heading}}</h2>
-            <p class="asof">{{record}}</p>
-            {{{messages}}}
-            <div class="panel">{{#empty}}<p>{{empty}}</p>{{/empty}}{{{table}}}{{#more}}<p>{{more}}</p>{{/more}}{{{pages}}}</div>
+        "items": """
+            <ul>{{#items}}<li>{{.}}</li>{{/items}}</ul>
             """,
         "pages": """
             <nav class="pages">{{#previous}}<a href="{{previous}}">{{previousLabel}}</a>{{/previous}} <span>{{position}}</span> {{#next}}<a href="{{next}}">{{nextLabel}}</a>{{/next}}</nav>
