@@ -129,7 +129,12 @@ extension ServerCore {
         if recordNonce {
             let now = clock()
             let expires = nonceExpiry(now)
+            // A read (GET) changes nothing but its nonce and the device's last-seen time; a crash
+            // that loses them could only let the same read be answered again, so its commit
+            // does not wait for the disk. Every request that writes commits durably.
+            let read = request.method == "GET"
             let fresh = try await store.write { tx in
+                if read { try await tx.commitWithoutWaitingForTheDisk() }
                 try await tx.touch(signed.device, at: now)
                 return try await tx.useNonce(signed.nonce, device: signed.device, expiresAt: expires)
             }

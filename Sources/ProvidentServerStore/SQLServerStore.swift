@@ -220,6 +220,10 @@ extension SQLServerTransaction {
                                  [.text(kind), .text(device.rawValue), .text(since.utcISO)]).isEmpty
     }
 
+    func commitWithoutWaitingForTheDisk() async throws {
+        if dialect == .postgres { try await session.execute("SET LOCAL synchronous_commit = off") }
+    }
+
     func useNonce(_ nonce: String, device: DeviceID, expiresAt: Instant) async throws -> Bool {
         try await !session.query("INSERT INTO nonces (device, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING nonce",
                                  [.text(device.rawValue), .text(nonce), .integer(expiresAt.millisSinceEpoch)]).isEmpty

@@ -209,6 +209,10 @@ public protocol ServerWriting: ServerReading {
     func hasAlert(kind: String, device: DeviceID, since: Instant) async throws -> Bool
     /// Records a request's nonce; false if the device already used it (a replay).
     func useNonce(_ nonce: String, device: DeviceID, expiresAt: Instant) async throws -> Bool
+    /// Lets this transaction's commit return before its changes are on disk: only for what a
+    /// crash may lose without harm. PostgreSQL commits it asynchronously; SQLite, whose fsync
+    /// costs a fraction of a millisecond, as always.
+    func commitWithoutWaitingForTheDisk() async throws
     /// Forgets nonces that expired before `now`.
     func pruneNonces(before now: Instant) async throws
 
