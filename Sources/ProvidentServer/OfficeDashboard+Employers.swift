@@ -60,7 +60,7 @@ extension OfficeDashboard {
         }
         let paging = Paging(request, total: listed.count, l)
         let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { visit, voided, employer -> [Cell] in
-            let whom: Part = visit.unitID.map { id in .link(employer ?? id, href: "/office/employers/\(Browserless.encode(id))") } ?? .text(visit.place?.name ?? "-")
+            let whom: Part = visit.unitID.map { id in .link(employer ?? id, href: "/office/employers/\(PathSegment.encode(id))") } ?? .text(visit.place?.name ?? "-")
             return [[whom], [.text(visit.branch)]] + Self.visitCells(visit, voided: voided, l)
         }
         let filters = HTML.filters(action: "/office/visits", fields: [
@@ -94,7 +94,7 @@ extension OfficeDashboard {
         let waiting = all.filter { $0.1 == nil }.count
         let paging = Paging(request, total: all.count, l)
         let rows = all.dropFirst(paging.offset).prefix(Paging.perPage).map { application, decision, employer -> [Cell] in
-            [[.link(employer?.name ?? application.unitID, href: "/office/employers/\(Browserless.encode(application.unitID))")],
+            [[.link(employer?.name ?? application.unitID, href: "/office/employers/\(PathSegment.encode(application.unitID))")],
              [.text(employer?.branch ?? "-")], [.text(application.submittedOn.iso)], [.text(application.kind.label(l))],
              [.text("\(application.from.description) – \(application.through.description)")],
              [.text(l.pick("\(application.months) months", "\(application.months) 个月"))],
@@ -143,7 +143,7 @@ extension OfficeDashboard {
         }
         let paging = Paging(request, total: listed.count, l)
         let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { employer, status -> [Cell] in
-            [[.link(employer.name, href: "/office/employers/\(Browserless.encode(employer.id))")], [.text(employer.creditCode)], [.text(employer.branch)],
+            [[.link(employer.name, href: "/office/employers/\(PathSegment.encode(employer.id))")], [.text(employer.creditCode)], [.text(employer.branch)],
              [Self.statusTag(status, l)], [.number(String(employer.monthsOwed(asOf: today)))],
              [.number("\(employer.contributors) / \(employer.employees)")], [.text(employer.lastPaid?.description ?? "-")]]
         }
@@ -166,7 +166,7 @@ extension OfficeDashboard {
 
     @Sendable func employerPage(_ request: Request, context: OfficeContext) async throws -> Response {
         let session = try context.signedIn()
-        guard let id = context.parameters.get("id") else { return notFound(session.language, session: session) }
+        guard let id = context.parameters.get("id")?.removingPercentEncoding else { return notFound(session.language, session: session) }
         return try await employer(id, session: session, request: request)
     }
 

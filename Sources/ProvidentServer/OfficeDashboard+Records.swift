@@ -66,7 +66,7 @@ extension OfficeDashboard {
     }
 
     static func historyLink(_ key: RecordKey, _ l: Language) -> Part {
-        .link(l.pick("history", "变更记录"), href: "/office/records/\(Browserless.encode(key.type))/\(Browserless.encode(key.id))")
+        .link(l.pick("history", "变更记录"), href: "/office/records/\(PathSegment.encode(key.type))/\(PathSegment.encode(key.id))")
     }
 
     @Sendable func historyPage(_ request: Request, context: OfficeContext) async throws -> Response {

@@ -25,7 +25,7 @@ extension OfficeDashboard {
         let l = session.language
         let all = try await core.officeUsers()
         let rows = all.map { user -> [Cell] in
-            let path = "/office/users/\(Browserless.encode(user.name))"
+            let path = "/office/users/\(PathSegment.encode(user.name))"
             let actions: Cell = user.name == session.userName ? [.text(l.pick("(you)", "（本人）"))] : [
                 user.disabledAt == nil
                     ? .form(Form(action: path + "/disable", csrf: session.csrfToken, button: l.pick("Disable", "停用"), danger: true))
@@ -137,9 +137,12 @@ extension OfficeDashboard {
     }
 }
 
-/// Percent-encoding of a path segment.
-enum Browserless {
+/// A path segment of a dashboard link: everything but RFC 3986's unreserved characters
+/// (ASCII letters and digits, `-._~`) percent-encoded; the routes decode it again.
+enum PathSegment {
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
     }
 }

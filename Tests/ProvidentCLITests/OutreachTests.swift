@@ -345,7 +345,13 @@ enum Days {
         #expect(badSince.status == 200 && badSince.body.contains("“yesterday”不是日期"), "\(badSince.body)")
         let waiting = try await browser.get("/office/applications")
         #expect(waiting.status == 200 && waiting.body.contains("1 件待审批") && waiting.body.contains("name=\"back\""), "\(waiting.body)")
-        let page = try await browser.get("/office/employers/unit-\(Self.b)")
+        // The list links to the employer's page, and that page to the employer's history.
+        let link = try #require(listed.body.firstMatch(of: /href="(\/office\/employers\/[^"]+)"/)).output.1
+        #expect(link == "/office/employers/unit-\(Self.b)")
+        let page = try await browser.get(String(link))
+        let history = try #require(page.body.firstMatch(of: /href="(\/office\/records\/unit\/[^"]+)"/)).output.1
+        let changes = try await browser.get(String(history))
+        #expect(changes.status == 200 && changes.body.contains("登记单位"), "\(changes.body.prefix(300))")
         #expect(page.status == 200)
         #expect(page.body.contains("<dt>欠缴月数</dt><dd><span class=\"n\">6</span></dd>"), "\(page.body)")
         #expect(page.body.contains("张伟、李娜") && page.body.contains("孙丽（法定代表人）") && page.body.contains("同意缴存"), "\(page.body)")
