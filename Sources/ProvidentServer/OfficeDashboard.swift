@@ -29,6 +29,7 @@ struct OfficeDashboard: Sendable {
     /// every form's CSRF token, so no handler can forget either.
     func addRoutes(to router: Router<ProvidentRequestContext>) {
         let office = router.group("office", context: OfficeContext.self).add(middleware: OfficeHeadersMiddleware())
+            .add(middleware: OfficeErrorPageMiddleware(dashboard: self))
         office.get("style.css", use: style)
         office.get("login", use: loginPage)
         office.post("login", use: login)
@@ -443,9 +444,9 @@ struct OfficeDashboard: Sendable {
     // MARK: Plumbing
 
     /// A refusal on a page of its own: what was wrong and the way back; nothing was changed.
-    func refusal(_ l: Language, _ message: String, status: HTTPResponse.Status, session: OfficeSession? = nil) -> Response {
+    func refusal(_ l: Language, _ message: String, status: HTTPResponse.Status, session: OfficeSession? = nil, back: String? = nil) -> Response {
         page(l, title: l.pick("Refused", "请求被拒绝"),
-             body: OfficeTemplates.render("refusal", ["message": message, "back": session == nil ? "/office/login" : "/office",
+             body: OfficeTemplates.render("refusal", ["message": message, "back": back ?? (session == nil ? "/office/login" : "/office"),
                                                       "backLabel": l.pick("Back to the dashboard", "返回首页")]),
              session: session, status: status)
     }

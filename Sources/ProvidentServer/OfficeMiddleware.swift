@@ -165,3 +165,33 @@ struct OfficeSessionMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 }
+
+/// A failure inside the dashboard answered as a page a clerk can read, not as the sync API's
+/// JSON: what went wrong (a database that does not answer, say), the status it calls for, and
+/// that nothing was changed. Unexpected errors are logged, without their details on the page.
+struct OfficeErrorPageMiddleware: RouterMiddleware {
+    typealias Context = OfficeContext
+    let dashboard: OfficeDashboard
+
+    func handle(_ request: Request, context: OfficeContext, next: (Request, OfficeContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let l = ErrorShapeMiddleware<OfficeContext>.language(request)
+            let status: HTTPResponse.Status
+            let message: String
+            if let known = error as? any ProvidentError, known.kind != .internal {
+                status = APIError.status(known.kind)
+                message = known.message(l) + l.pick(" Nothing was changed.", "未做任何更改。")
+            } else {
+                status = .internalServerError
+                message = l.pick("The dashboard failed on this page and nothing was changed; try again, and if it fails again tell whoever runs the server.",
+                                 "本页面出错，未做任何更改；请重试，如仍出错请联系服务器管理员。")
+            }
+            if status.code >= 500 {
+                context.logger.error("office page failed", metadata: ["http.path": .string(request.uri.path), "error.type": .string(String(describing: type(of: error)))])
+            }
+            return dashboard.refusal(l, message, status: status, back: "/office")
+        }
+    }
+}

@@ -49,6 +49,28 @@ import Glibc
         #expect(try cluster.value("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: name) == "0")
     }
 
+    @Test func aDatabaseThatStopsAnsweringIsSaidOnTheDashboardAsAPageNotAsJSON() async throws {
+        let server = try ServerProcess(backend: .postgres)
+        let browser = try await server.signedInClerk()
+        #expect(try await browser.get("/office").status == 200)
+        let cluster = try PostgresCluster.current()
+        let name = String(server.database.split(separator: "/").last ?? "")
+        try cluster.psql("ALTER DATABASE \(name) ALLOW_CONNECTIONS false")
+        try cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)'")
+        let page = try await browser.get("/office", headers: [("accept-language", "zh-CN")])
+        try cluster.psql("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
+        #expect(page.status == 503, "\(page.status) \(page.body.prefix(300))")
+        #expect(page.body.hasPrefix("<!DOCTYPE html>") && page.body.contains("未做任何更改"), "\(page.body.prefix(400))")
+        #expect(page.headers["content-security-policy"].first?.contains("default-src 'none'") == true)
+        // The database answers again: so does the dashboard.
+        var again = try await browser.get("/office")
+        for _ in 0..<50 where again.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            again = try await browser.get("/office")
+        }
+        #expect(again.status == 200)
+    }
+
     @Test(arguments: [TestBackend.sqlite, .postgres])
     func anotherDeploymentsKeyIsRefusedAndNoKeyIsMade(_ backend: TestBackend) throws {
         let server = try ServerProcess(backend: backend)
