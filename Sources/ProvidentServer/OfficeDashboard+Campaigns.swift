@@ -29,11 +29,8 @@ extension OfficeDashboard {
                 let state = today < phase.from ? l.pick("to come", "未开始") : today > phase.to ? l.pick("over", "已结束") : l.pick("now", "进行中")
                 return [[.text(phase.name)], [.text(phase.from.iso)], [.text(phase.to.iso)], [.tag(state, kind: now ? "ok" : "")]]
             }
-            let chart = Charts.bars(title: l.pick("Targets surveyed, by branch", "各管理部摸底进度"), rows: progress.map { p in
-                let share = ReportValue.share(p.surveyed, of: p.targets)
-                let basisPoints = if case let .share(value?) = share { value } else { 0 }
-                return (p.branch, basisPoints, "\(p.surveyed)/\(p.targets) · " + l.pick("complied \(p.complied)", "已整改 \(p.complied)"))
-            }, maximum: 10_000, color: Charts.palette[2])
+            let chart = Self.surveyedChart(title: l.pick("Targets surveyed, by branch", "各管理部摸底进度"),
+                                           rows: progress.map { ($0.branch, $0.surveyed, $0.targets, $0.complied) }, l)
             let branches = progress.map { p -> [Cell] in
                 [[.text(p.branch)]] + [p.targets, p.surveyed, p.letterServed, p.interviewed, p.complied, p.applied, p.refused].map { [.number(String($0))] }
             }

@@ -16,6 +16,16 @@ extension OfficeDashboard {
         group.get("applications", use: applicationsPage)
     }
 
+    /// A link to an employer's page.
+    static func employerLink(_ name: String, id: String) -> Part {
+        .link(name, href: "/office/employers/\(PathSegment.encode(id))")
+    }
+
+    /// A filter's value from the query, trimmed; nil when absent or empty.
+    static func filterValue(_ request: Request, _ name: String) -> String? {
+        request.uri.queryParameters[Substring(name)].map { String($0).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// A visit as a table row: date, purpose, staff, people met, outcome, documents served, notes.
     static func visitCells(_ visit: Visit, voided: Bool, _ l: Language) -> [Cell] {
         let documents = visit.documents.map { document in
@@ -43,8 +53,7 @@ extension OfficeDashboard {
     @Sendable func visitsPage(_ request: Request, context: OfficeContext) async throws -> Response {
         let session = try context.signedIn()
         let l = session.language
-        let query = request.uri.queryParameters
-        let text = { (name: Substring) in query[name].map { String($0).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
+        let text = { (name: String) in Self.filterValue(request, name) }
         let branch = text("branch"), staff = text("staff"), purposeText = text("purpose"), sinceText = text("since")
         var errors: [String] = []
         let purpose = purposeText.flatMap { value in VisitPurpose.allCases.first { $0.rawValue == value } }
@@ -59,8 +68,8 @@ extension OfficeDashboard {
                 && (since.map { visit.date >= $0 } ?? true) && (staff.map { name in visit.staff.contains { $0.contains(name) } } ?? true)
         }
         let paging = Paging(request, total: listed.count, l)
-        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { visit, voided, employer -> [Cell] in
-            let whom: Part = visit.unitID.map { id in .link(employer ?? id, href: "/office/employers/\(PathSegment.encode(id))") } ?? .text(visit.place?.name ?? "-")
+        let rows = paging.slice(listed).map { visit, voided, employer -> [Cell] in
+            let whom: Part = visit.unitID.map { id in Self.employerLink(employer ?? id, id: id) } ?? .text(visit.place?.name ?? "-")
             return [[whom], [.text(visit.branch)]] + Self.visitCells(visit, voided: voided, l)
         }
         let filters = HTML.filters(action: "/office/visits", fields: [
@@ -69,7 +78,7 @@ extension OfficeDashboard {
             .choice(name: "purpose", options: [("", l.pick("every purpose", "全部目的"))] + VisitPurpose.allCases.map { ($0.rawValue, $0.label(l)) }, selected: purpose?.rawValue),
             .date(name: "since", value: since?.iso ?? "", label: l.pick("since", "起始日期")),
         ], button: l.pick("Show", "查询"))
-        var body = Body(heading: l.pick("Visits", "走访记录") + " (\(listed.count))", errors: errors + (paging.problem.map { [$0] } ?? []))
+        var body = Body(heading: l.pick("Visits", "走访记录") + " (\(listed.count))", errors: errors + paging.problems)
         var paragraphs: [String] = []
         if all.isEmpty {
             paragraphs.append(l.pick("No visit recorded yet: field staff record them on their laptops (provident visit record) and sync.", "尚无走访记录：外勤人员在电脑上记录（provident visit record）并同步后即可看到。"))
@@ -93,15 +102,15 @@ extension OfficeDashboard {
         }
         let waiting = all.filter { $0.1 == nil }.count
         let paging = Paging(request, total: all.count, l)
-        let rows = all.dropFirst(paging.offset).prefix(Paging.perPage).map { application, decision, employer -> [Cell] in
-            [[.link(employer?.name ?? application.unitID, href: "/office/employers/\(PathSegment.encode(application.unitID))")],
+        let rows = paging.slice(all).map { application, decision, employer -> [Cell] in
+            [[Self.employerLink(employer?.name ?? application.unitID, id: application.unitID)],
              [.text(employer?.branch ?? "-")], [.text(application.submittedOn.iso)], [.text(application.kind.label(l))],
              [.text("\(application.from.description) – \(application.through.description)")],
              [.text(l.pick("\(application.months) months", "\(application.months) 个月"))],
              Self.decisionCell(application, decision, session: session, back: "/office/applications")]
         }
         var body = Body(heading: l.pick("Applications to defer or lower the rate", "缓缴、降低缴存比例申请") + " (\(all.count))",
-                        notice: notice(request, l), errors: paging.problem.map { [$0] } ?? [])
+                        notice: notice(request, l), errors: paging.problems)
         body.panels = [all.isEmpty
             ? .init(paragraphs: [l.pick("No application yet: field staff record an employer's application on their laptop (provident application record) and sync.",
                                         "尚无申请：外勤人员在电脑上记录单位的申请（provident application record）并同步后即可看到。")])
@@ -125,10 +134,8 @@ extension OfficeDashboard {
     @Sendable func employersPage(_ request: Request, context: OfficeContext) async throws -> Response {
         let session = try context.signedIn()
         let l = session.language
-        let query = request.uri.queryParameters
-        let search = query["q"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
-        let branch = query["branch"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        let statusText = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let search = Self.filterValue(request, "q") ?? ""
+        let branch = Self.filterValue(request, "branch"), statusText = Self.filterValue(request, "status")
         let wanted = statusText.flatMap { text in ComplianceStatus.allCases.first { $0.rawValue == text } }
         let today = now().shanghaiDate
         let all = try await core.units(branch: nil, today: today)
@@ -142,8 +149,8 @@ extension OfficeDashboard {
                 && (needle.isEmpty || employer.name.uppercased().contains(needle) || employer.creditCode.contains(needle))
         }
         let paging = Paging(request, total: listed.count, l)
-        let rows = listed.dropFirst(paging.offset).prefix(Paging.perPage).map { employer, status -> [Cell] in
-            [[.link(employer.name, href: "/office/employers/\(PathSegment.encode(employer.id))")], [.text(employer.creditCode)], [.text(employer.branch)],
+        let rows = paging.slice(listed).map { employer, status -> [Cell] in
+            [[Self.employerLink(employer.name, id: employer.id)], [.text(employer.creditCode)], [.text(employer.branch)],
              [Self.statusTag(status, l)], [.number(String(employer.monthsOwed(asOf: today)))],
              [.number("\(employer.contributors) / \(employer.employees)")], [.text(employer.lastPaid?.description ?? "-")]]
         }
@@ -153,7 +160,7 @@ extension OfficeDashboard {
             .choice(name: "status", options: [("", l.pick("every status", "全部状态"))] + ComplianceStatus.allCases.map { ($0.rawValue, $0.label(l)) },
                     selected: wanted?.rawValue),
         ], button: l.pick("Search", "查询"))
-        var body = Body(heading: l.pick("Employers", "单位") + " (\(listed.count))", notice: notice(request, l), errors: errors + (paging.problem.map { [$0] } ?? []))
+        var body = Body(heading: l.pick("Employers", "单位") + " (\(listed.count))", notice: notice(request, l), errors: errors + paging.problems)
         body.panels = [.init(filters: filters, paragraphs: all.isEmpty ? [l.pick(
             "No employers yet. Import the list from market regulation or pension insurance: provident-server units import FILE (CSV or .xlsx), or on the Uploads page.",
             "还没有单位。请导入市场监管或养老保险的单位名单：provident-server units import 文件（CSV 或 .xlsx），或在“上传”页面上传。")] : [],

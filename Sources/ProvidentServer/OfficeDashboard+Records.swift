@@ -16,10 +16,10 @@ struct Paging {
     let problem: String?
     let status: HTTPResponse.Status
 
-    init(_ request: Request, total: Int, perPage: Int = Paging.perPage, _ l: Language) {
+    init(_ request: Request, total: Int, _ l: Language) {
         self.total = total
-        pages = max(1, (total + perPage - 1) / perPage)
-        let text = request.uri.queryParameters["page"].map(String.init)
+        pages = max(1, (total + Self.perPage - 1) / Self.perPage)
+        let text = Self.asked(request)
         switch text.map({ Int($0) }) {
         case .none:
             page = 1
@@ -40,7 +40,25 @@ struct Paging {
         }
     }
 
+    /// The `page` the request asks for, as written; an empty one asks for none.
+    static func asked(_ request: Request) -> String? {
+        request.uri.queryParameters["page"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Where the page asked for starts, when it is a page number at all (it may lie past the end).
+    static func offsetAsked(_ request: Request) -> Int {
+        asked(request).flatMap { Int($0) }.map { max(0, $0 - 1) * perPage } ?? 0
+    }
+
     var offset: Int { (page - 1) * Paging.perPage }
+
+    /// The problem with the page asked for, as a list of messages (none or one).
+    var problems: [String] { problem.map { [$0] } ?? [] }
+
+    /// This page's items of a list held whole.
+    func slice<T>(_ items: [T]) -> ArraySlice<T> {
+        items.dropFirst(offset).prefix(Paging.perPage)
+    }
 
     /// The links to the pages before and after, keeping the other query parameters.
     func links(_ request: Request, _ l: Language) -> String {
@@ -75,9 +93,11 @@ extension OfficeDashboard {
             return notFound(l, session: session)
         }
         let key = RecordKey(type: type, id: id)
-        guard let first = try await core.recordHistory(key, limit: 0, offset: 0) else { return notFound(l, session: session) }
+        // The page asked for is read with the total; only a page out of range is read again.
+        let asked = Paging.offsetAsked(request)
+        guard let first = try await core.recordHistory(key, limit: Paging.perPage, offset: asked) else { return notFound(l, session: session) }
         let paging = Paging(request, total: first.total, l)
-        let changes = try await core.recordHistory(key, limit: Paging.perPage, offset: paging.offset)?.changes ?? []
+        let changes = paging.offset == asked ? first.changes : try await core.recordHistory(key, limit: Paging.perPage, offset: paging.offset)?.changes ?? []
         let rows = changes.map { change -> [Cell] in
             let role = change.byServer ? l.pick("office (dashboard or server)", "中心（系统或管理端）") : change.role.map { Self.roleLabel($0, l) } ?? l.pick("unknown device", "未知设备")
             return [[.text(String(change.position))], [.text(change.received.shanghaiDisplay)], [.text(change.written.shanghaiDisplay)],
@@ -85,7 +105,7 @@ extension OfficeDashboard {
                     [.text(change.fields.isEmpty ? "-" : change.fields.joined(separator: l.pick(", ", "、")))],
                     [.text(role + (change.branch.map { " · \($0)" } ?? ""))], [.text(String(change.device.rawValue.prefix(16)))]]
         }
-        var body = Body(heading: l.pick("History of a record", "记录变更历史") + " (\(first.total))", errors: paging.problem.map { [$0] } ?? [])
+        var body = Body(heading: l.pick("History of a record", "记录变更历史") + " (\(first.total))", errors: paging.problems)
         body.asof = key.description
         body.panels = [.init(paragraphs: first.total == 0 ? [l.pick("No change-set in the feed wrote this record (it came with an import or a snapshot).",
                                                                      "同步记录中没有写入该记录的变更（可能来自导入）。")] : [],

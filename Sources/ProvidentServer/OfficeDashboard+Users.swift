@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
@@ -74,45 +75,40 @@ extension OfficeDashboard {
     }
 
     @Sendable func removeUser(_ request: Request, context: OfficeContext) async throws -> Response {
-        let session = try context.signedIn(), l = session.language
-        guard let name = context.parameters.get("name").flatMap({ $0.removingPercentEncoding }) else { return notFound(l, session: session) }
-        guard name != session.userName else {
-            return try await users(session, request: request, error: l.pick("You cannot remove yourself; ask another office user.", "不能删除本人；请由其他中心用户操作。"),
-                                   status: .badRequest)
+        try await onAnotherUser(request, context, done: "user-removed", log: "office user removed",
+                                yourself: { $0.pick("You cannot remove yourself; ask another office user.", "不能删除本人；请由其他中心用户操作。") }) {
+            try await core.removeOfficeUser($0)
         }
-        do {
-            try await core.removeOfficeUser(name)
-        } catch {
-            return try await users(session, request: request, error: Self.message(error, l), status: .conflict)
-        }
-        context.logger.info("office user removed", metadata: ["office.user": .string(session.userName), "office.removed": .string(name)])
-        return redirect("/office/users?done=user-removed")
     }
 
     @Sendable func disableUser(_ request: Request, context: OfficeContext) async throws -> Response {
-        try await setDisabled(true, request, context)
+        try await onAnotherUser(request, context, done: "user-disabled", log: "office user disabled",
+                                yourself: { $0.pick("You cannot disable yourself; ask another office user.", "不能停用本人；请由其他中心用户操作。") }) {
+            try await core.setOfficeUserDisabled($0, true)
+        }
     }
 
     @Sendable func enableUser(_ request: Request, context: OfficeContext) async throws -> Response {
-        try await setDisabled(false, request, context)
+        try await onAnotherUser(request, context, done: "user-enabled", log: "office user enabled",
+                                yourself: { $0.pick("You cannot enable yourself; ask another office user.", "不能启用本人；请由其他中心用户操作。") }) {
+            try await core.setOfficeUserDisabled($0, false)
+        }
     }
 
-    /// Disables or enables another user; nobody disables themselves, so one user can always sign in.
-    func setDisabled(_ disabled: Bool, _ request: Request, _ context: OfficeContext) async throws -> Response {
+    /// Removes, disables or enables the user the path names; nobody does it to themselves, so
+    /// one user can always sign in. A refusal is said on the users page; success redirects.
+    func onAnotherUser(_ request: Request, _ context: OfficeContext, done: String, log: String, yourself: (Language) -> String,
+                       _ action: (String) async throws -> Void) async throws -> Response {
         let session = try context.signedIn(), l = session.language
         guard let name = context.parameters.get("name").flatMap({ $0.removingPercentEncoding }) else { return notFound(l, session: session) }
-        guard name != session.userName else {
-            return try await users(session, request: request, error: l.pick("You cannot disable yourself; ask another office user.", "不能停用本人；请由其他中心用户操作。"),
-                                   status: .badRequest)
-        }
+        guard name != session.userName else { return try await users(session, request: request, error: yourself(l), status: .badRequest) }
         do {
-            try await core.setOfficeUserDisabled(name, disabled)
+            try await action(name)
         } catch {
             return try await users(session, request: request, error: Self.message(error, l), status: .conflict)
         }
-        context.logger.info(disabled ? "office user disabled" : "office user enabled",
-                            metadata: ["office.user": .string(session.userName), "office.changed": .string(name)])
-        return redirect("/office/users?done=" + (disabled ? "user-disabled" : "user-enabled"))
+        context.logger.info(Logger.Message(stringLiteral: log), metadata: ["office.user": .string(session.userName), "office.changed": .string(name)])
+        return redirect("/office/users?done=" + done)
     }
 
     @Sendable func changePassword(_ request: Request, context: OfficeContext) async throws -> Response {

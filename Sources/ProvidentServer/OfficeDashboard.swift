@@ -430,15 +430,18 @@ struct OfficeDashboard: Sendable {
 
     func campaignChart(_ report: Report, _ l: Language) -> String {
         let table = report.tables[0]
-        let rows = table.rows.map { row -> (String, Int, String) in
-            let share = table.value(row, "progress")
-            let basisPoints = if case let .share(value?) = share { value } else { 0 }
-            let label = (table.value(row, "branch")?.plain ?? "")
-            func count(_ key: String) -> String { table.value(row, key)?.plain ?? "0" }
-            return (label, basisPoints, "\(count("surveyed"))/\(count("targets")) · " + l.pick("complied \(count("complied"))", "已整改 \(count("complied"))"))
-        }
-        return Charts.bars(title: l.pick("Campaign: targets surveyed, by branch", "专项行动：各管理部摸底进度"), rows: rows, maximum: 10_000,
-                           color: Charts.palette[2])
+        return Self.surveyedChart(title: l.pick("Campaign: targets surveyed, by branch", "专项行动：各管理部摸底进度"), rows: table.rows.map { row in
+            func count(_ key: String) -> Int { if case let .count(value)? = table.value(row, key) { value } else { 0 } }
+            return (table.value(row, "branch")?.plain ?? "", count("surveyed"), count("targets"), count("complied"))
+        }, l)
+    }
+
+    /// Bars of the share of targets surveyed per branch, each with surveyed/targets and how many complied.
+    static func surveyedChart(title: String, rows: [(branch: String, surveyed: Int, targets: Int, complied: Int)], _ l: Language) -> String {
+        Charts.bars(title: title, rows: rows.map { row in
+            let basisPoints = if case let .share(value?) = ReportValue.share(row.surveyed, of: row.targets) { value } else { 0 }
+            return (row.branch, basisPoints, "\(row.surveyed)/\(row.targets) · " + l.pick("complied \(row.complied)", "已整改 \(row.complied)"))
+        }, maximum: 10_000, color: Charts.palette[2])
     }
 
     // MARK: Plumbing
@@ -512,8 +515,9 @@ struct OfficeDashboard: Sendable {
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
+    /// Post/redirect/get; `OfficeHeadersMiddleware` marks it not to be cached, as every answer.
     func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+        Response(status: .seeOther, headers: [.location: location])
     }
 
     func cookie(_ name: String, _ value: String, maxAge: Int, request: Request) -> Cookie {

@@ -62,13 +62,18 @@ struct OfficeForm: Sendable {
         }
     }
 
+    /// A parameter of a header value such as `multipart/form-data; boundary="…"` or
+    /// `form-data; name="file"; filename="…"`, its name compared without case.
+    static func parameter(_ key: String, of header: String) -> String? {
+        header.split(separator: ";").lazy.compactMap { part -> String? in
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].lowercased() == key else { return nil }
+            return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }.first
+    }
+
     static func multipart(_ request: inout Request, limit: Int) async throws -> OfficeForm {
-        guard let type = request.headers[.contentType],
-              let boundary = type.split(separator: ";").compactMap({ part -> String? in
-                  let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                  guard pair.count == 2, pair[0].lowercased() == "boundary" else { return nil }
-                  return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-              }).first else { throw OfficeFormProblem.malformed }
+        guard let boundary = request.headers[.contentType].flatMap({ parameter("boundary", of: $0) }) else { throw OfficeFormProblem.malformed }
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: limit) } catch { throw OfficeFormProblem.tooLarge }
         final class Collector {
@@ -81,15 +86,8 @@ struct OfficeForm: Sendable {
         parser.onHeader = { name, value in if name.lowercased() == "content-disposition" { collector.disposition = value } }
         parser.onBody = { buffer in collector.bytes += buffer.readableBytesView }
         parser.onPartComplete = {
-            func parameter(_ key: String) -> String? {
-                collector.disposition.split(separator: ";").compactMap { part -> String? in
-                    let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                    guard pair.count == 2, pair[0] == key else { return nil }
-                    return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                }.first
-            }
-            if let name = parameter("name") {
-                if let filename = parameter("filename") {
+            if let name = parameter("name", of: collector.disposition) {
+                if let filename = parameter("filename", of: collector.disposition) {
                     collector.form.files[name] = File(filename: filename, bytes: collector.bytes)
                 } else {
                     collector.form.fields[name] = String(decoding: collector.bytes, as: UTF8.self)

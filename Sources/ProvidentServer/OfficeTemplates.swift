@@ -81,7 +81,7 @@ enum OfficeTemplates {
     ]
 
     /// The templates, parsed; a template that does not parse is a mistake in this file, which
-    /// `OfficeDashboard.init` reports at start-up and a test checks.
+    /// `DashboardTemplateTests` catches (every template parses and renders).
     static func load() throws -> MustacheLibrary {
         var library = MustacheLibrary()
         for (name, text) in sources { try library.register(text, named: name) }

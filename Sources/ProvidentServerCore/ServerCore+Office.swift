@@ -168,7 +168,8 @@ extension ServerCore {
     /// be personal). Nil when there is no such record.
     public func recordHistory(_ key: RecordKey, limit: Int, offset: Int) async throws -> (changes: [RecordChange], total: Int)? {
         try await store.read { tx in
-            guard try await tx.records([key])[key] != nil else { return nil }
+            // Whether the record exists, without decoding its state.
+            guard try await tx.recordTransferForms([key])[key] != nil else { return nil }
             let (stored, total) = try await tx.recordChanges(key, limit: limit, offset: offset)
             return (try stored.map { change in
                 let changeSet: ChangeSet
