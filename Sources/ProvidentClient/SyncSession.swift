@@ -368,21 +368,33 @@ public final class SyncSession: Sendable {
         return chainHead ?? UInt64.max
     }
 
-    /// Reads pages from `start` until `next` gives none, asking for the next page while the
-    /// current one is applied (so the server's work and the device's overlap); pages are still
-    /// applied one after the other, in order. A page that fails to apply ends it, and the page
-    /// asked for meanwhile is dropped.
+    /// Reads pages from `start` until `next` gives none and applies them one after the other, in
+    /// order, while the next two are asked for and checked: page n+2 is asked for as soon as
+    /// page n+1 arrives, even while page n is still being applied, so the server's work, the
+    /// checking of one page and the applying of another overlap. At most three pages are held.
+    /// A page that fails to apply ends it, and the pages asked for meanwhile are dropped.
     private static func pipelined<Position: Sendable, Page: Sendable>(
         from start: Position, fetch: @escaping @Sendable (Position) async throws -> Page,
-        next: (Page) -> Position?, apply: (Page) throws -> Void) async throws {
-        var pending = Task { try await fetch(start) }
-        defer { pending.cancel() }
+        next: @escaping @Sendable (Page) -> Position?, apply: (Page) async throws -> Void) async throws {
+        /// A page, and the request for the page after it, made as soon as it arrived.
+        @Sendable func arrival(of page: Task<Page, any Error>) -> Task<(Page, Task<Page, any Error>?), any Error> {
+            Task {
+                let answer = try await withTaskCancellationHandler { try await page.value } onCancel: { page.cancel() }
+                return (answer, next(answer).map { position in Task { try await fetch(position) } })
+            }
+        }
+        var pending = arrival(of: Task { try await fetch(start) })
+        var following: Task<Page, any Error>?
+        defer {
+            pending.cancel()
+            following?.cancel()
+        }
         while true {
-            let page = try await pending.value
-            let position = next(page)
-            if let position { pending = Task { try await fetch(position) } }
-            try apply(page)
-            if position == nil { return }
+            let (page, after) = try await pending.value
+            following = after
+            if let after { pending = arrival(of: after) }
+            try await apply(page)
+            if after == nil { return }
         }
     }
 
@@ -418,16 +430,17 @@ public final class SyncSession: Sendable {
 
     /// One snapshot page as read and checked, before it is applied.
     private struct SnapshotAnswer: Sendable {
-        let document: SignedDocument
+        /// The page's document, being checked and read while the next page is asked for.
+        let document: Task<SignedDocument, any Error>
         let next: RecordKey?
         let mark: Digest256?
         let total: Int?
     }
 
-    /// Reads the snapshot from `start` (the beginning when nil) to its last page. The next page
-    /// is asked for and its signature checked while this one is applied, so the server's work
-    /// and the device's overlap; each page is still applied, with `next`, in a transaction of
-    /// its own, in order.
+    /// Reads the snapshot from `start` (the beginning when nil) to its last page. A page's
+    /// signature is checked and its records read while the next page is asked for and another
+    /// applied, so the server's work and the device's overlap; each page is still applied, with
+    /// `next`, in a transaction of its own, in order.
     private func snapshot(from start: RecordKey?, url: String, serverKey: PublicKey, report: inout SyncReport) async throws {
         let connection = self.connection
         @Sendable func fetch(_ after: RecordKey?) async throws -> SnapshotAnswer {
@@ -436,11 +449,12 @@ public final class SyncSession: Sendable {
             if let after { query += "&after=\(after.type)/\(after.id)" }
             let answer = try await connection.send(.GET, url: url, path: "/v1/snapshot", query: query, body: nil)
             guard let object = answer.objectValue, let envelope = object["document"] else { throw SyncFailure.badAnswer("snapshot") }
-            let document: SignedDocument
-            do {
-                document = try SignedDocument(envelope: envelope, serverKey: serverKey)
-            } catch {
-                throw SyncFailure.badAnswer("snapshot page not signed by the server: \(error.code)")
+            let document = Task {
+                do throws(SyncError) {
+                    return try SignedDocument(envelope: envelope, serverKey: serverKey)
+                } catch {
+                    throw SyncFailure.badAnswer("snapshot page not signed by the server: \(error.code)")
+                }
             }
             let next = object["next"]?.stringValue.flatMap { text -> RecordKey? in
                 let parts = text.split(separator: "/", maxSplits: 1)
@@ -451,8 +465,9 @@ public final class SyncSession: Sendable {
         }
         var total: Int?
         try await Self.pipelined(from: start, fetch: fetch, next: { $0.next.map(Optional.some) }) { page in
-            try device.replica.applySnapshotPage(page.document, next: page.next, mark: page.mark, now: now())
-            if case let .records(states) = page.document.content { report.snapshotRecords += states.count }
+            let document = try await page.document.value
+            try device.replica.applySnapshotPage(document, next: page.next, mark: page.mark, now: now())
+            if case let .records(states) = document.content { report.snapshotRecords += states.count }
             total = total ?? page.total
             progress(SyncProgress(phase: .snapshot, done: report.snapshotRecords, total: total))
         }

@@ -100,8 +100,9 @@ extension ReplicaDatabase {
         // it again.
         let forms = document.transferForms.flatMap { $0.count == states.count ? $0 : nil }
         try write { db in
-            for (index, state) in states.enumerated() { try Self.join(state, into: db, transferForm: forms?[index]) }
             let started = try Row.fetchOne(db, sql: "SELECT snapshot_as_of, snapshot_mark FROM device WHERE singleton = 1 AND snapshot_as_of IS NOT NULL")
+            if started == nil { try DeferredIndexes.setAsideIfEmpty(db) }
+            for (index, state) in states.enumerated() { try Self.join(state, into: db, transferForm: forms?[index]) }
             let asOf: Int64 = started?["snapshot_as_of"] ?? Int64(document.asOf)
             let asOfMark: Data? = started == nil ? mark.map { Data($0.bytes) } : started?["snapshot_mark"]
             if let next {
@@ -112,6 +113,7 @@ extension ReplicaDatabase {
                     UPDATE device SET snapshot_as_of = NULL, snapshot_mark = NULL, snapshot_next = NULL, cursor = ?, cursor_mark = ?
                     WHERE singleton = 1
                     """, arguments: [asOf, asOfMark])
+                try DeferredIndexes.restore(db)
             }
             try Self.advanceClock(db, past: states.flatMap { $0.fields.values.map(\.winner.time) }, now: now)
         }
@@ -125,6 +127,7 @@ extension ReplicaDatabase {
         guard let asOf = documents.first?.asOf else { return }
         try write { db in
             if let checkpoint { try Self.keep(checkpoint, in: db, at: now) }
+            try DeferredIndexes.setAsideIfEmpty(db)
             var times: [HLCTimestamp] = []
             for document in documents {
                 guard case let .records(states) = document.content else { continue }
@@ -135,6 +138,7 @@ extension ReplicaDatabase {
                 UPDATE device SET cursor = ?, cursor_mark = ?, snapshot_as_of = NULL, snapshot_mark = NULL, snapshot_next = NULL
                 WHERE singleton = 1
                 """, arguments: [Int64(asOf), mark.map { Data($0.bytes) }])
+            try DeferredIndexes.restore(db)
             try Self.advanceClock(db, past: times, now: now)
         }
     }
@@ -259,6 +263,8 @@ extension ReplicaDatabase {
                 UPDATE device SET cursor = NULL, cursor_mark = NULL, snapshot_as_of = NULL, snapshot_mark = NULL, snapshot_next = NULL
                 WHERE singleton = 1
                 """)
+            // A snapshot given up builds the indexes it set aside; the next one may not.
+            try DeferredIndexes.restore(db)
         }
     }
 
@@ -313,6 +319,15 @@ extension ReplicaDatabase {
     /// Joins a whole record; `transferForm`, when given, is `state`'s transfer form, stored as
     /// it is if the record is new here.
     static func join(_ state: RecordState, into db: Database, transferForm: ArraySlice<UInt8>? = nil) throws {
+        if let transferForm {
+            // Most records of a snapshot are new here: one insert finds out, without a read first.
+            try db.cachedStatement(sql: "INSERT INTO records (type, id, state) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .execute(arguments: [state.key.type, state.key.id, Data(transferForm)])
+            if db.changesCount == 1 {
+                try storeDerived(try RecordMerge.join(state, into: nil), in: db)
+                return
+            }
+        }
         let current = try recordState(db, state.key)
         let outcome = try RecordMerge.join(state, into: current)
         guard outcome.changed else { return }

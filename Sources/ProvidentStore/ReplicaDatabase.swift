@@ -264,6 +264,11 @@ public final class ReplicaDatabase: Sendable {
         let form = try transferForm.map { Data($0) } ?? Data(try outcome.state.transferBytes())
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO records (type, id, state) VALUES (?, ?, ?)")
             .execute(arguments: [key.type, key.id, form])
+        try storeDerived(outcome, in: db)
+    }
+
+    /// What a merged record brings besides its row in `records`: its new conflicts and its read model.
+    static func storeDerived(_ outcome: RecordMerge.Outcome, in db: Database) throws {
         for conflict in outcome.conflicts {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO conflicts (id, type, record_id, field, state) VALUES (?, ?, ?, ?, ?)")
                 .execute(arguments: [Data(conflict.id.bytes), conflict.record.type, conflict.record.id, conflict.field,

@@ -23,6 +23,7 @@ package enum Schema {
         ("v6 feed marks", v6FeedMarks),
         ("v7 feed log", v7FeedLog),
         ("v8 receipt batches and witnesses", v8ReceiptBatchesAndWitnesses),
+        ("v9 deferred indexes", v9DeferredIndexes),
     ]
 
     /// How many of `released` the server's database shares.
@@ -326,6 +327,18 @@ package enum Schema {
             INSERT INTO device_widened SELECT * FROM device;
             DROP TABLE device;
             ALTER TABLE device_widened RENAME TO device;
+            """)
+    }
+
+    static func v9DeferredIndexes(_ db: Database) throws {
+        // The read models' secondary indexes set aside while a snapshot fills an empty replica
+        // (`DeferredIndexes`): each is built again, from this text, once the snapshot is
+        // complete. A later migration that drops one of them deletes its row here too.
+        try db.execute(sql: """
+            CREATE TABLE deferred_indexes (
+                name TEXT PRIMARY KEY,
+                sql TEXT NOT NULL
+            );
             """)
     }
 }

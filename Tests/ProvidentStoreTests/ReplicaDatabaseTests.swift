@@ -187,6 +187,59 @@ let now = Instant(utcISO: "2026-11-23T02:00:00Z")!
         #expect(try database.allRecords().isEmpty)
     }
 
+    /// A snapshot page of deposits `numbers` of account acc-1, signed by `server`, as a device reads it.
+    func snapshotPage(_ numbers: ClosedRange<Int>, server: SigningKey) throws -> SignedDocument {
+        let office = DeviceID(publicKey: try SigningKey(seed: [UInt8](repeating: 9, count: 32)).publicKey)
+        let states = try numbers.map { n in
+            let deposit = Deposit(id: "dep-\(n)", accountID: "acc-1", amountFen: Int64(n) * 100, kind: .lump, periods: [],
+                                  method: .bankTransfer, reference: "PV4K7Q9MXTR2H\(n)", recordedAt: now)
+            return try RecordMerge.apply(Operation(record: deposit.recordKey, kind: .fact, fields: deposit.fields),
+                                         dot: Dot(device: office, sequence: UInt64(n)), time: HLCTimestamp(wallMillis: 10, counter: 0), to: nil).state
+        }
+        let signed = try SignedDocument(asOf: 7, transferForms: try states.map { (key: $0.key, form: try $0.transferBytes()) }, signingWith: server)
+        return try SignedDocument(envelope: signed.envelopeValue, serverKey: server.publicKey)
+    }
+
+    /// The deposits' indexes the replica has, and those it holds set aside.
+    func indexes() throws -> (present: Set<String>, setAside: Set<String>) {
+        let queue = try DatabaseQueue(path: database.path)
+        return try queue.read { db in
+            (Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'deposits' AND sql IS NOT NULL")),
+             Set(try String.fetchAll(db, sql: "SELECT name FROM deferred_indexes WHERE name LIKE 'deposits%'")))
+        }
+    }
+
+    @Test func aSnapshotIntoAnEmptyReplicaBuildsTheReadModelsIndexesOnceAtItsEnd() throws {
+        let server = SigningKey.generate()
+        let all: Set = ["deposits_account", "deposits_reference", "deposits_recorded"]
+        #expect(try indexes() == (all, []))
+        try database.applySnapshotPage(try snapshotPage(1...3, server: server), next: RecordKey(type: "deposit", id: "dep-3"), mark: nil, now: now)
+        // Set aside while the snapshot fills the replica; the read models answer all the same.
+        #expect(try indexes() == ([], all))
+        #expect(try database.reading { try $0.deposits(accountID: "acc-1") }.map(\.id) == ["dep-1", "dep-2", "dep-3"])
+        try database.applySnapshotPage(try snapshotPage(4...5, server: server), next: nil, mark: nil, now: now)
+        #expect(try indexes() == (all, []))
+        #expect(try database.reading { try $0.deposits(accountID: "acc-1") }.count == 5)
+        #expect(try database.check().isConsistent)
+        #expect(try database.syncState().cursor == 7)
+    }
+
+    @Test func aSnapshotGivenUpBuildsTheIndexesItSetAside() throws {
+        let server = SigningKey.generate()
+        try database.applySnapshotPage(try snapshotPage(1...3, server: server), next: RecordKey(type: "deposit", id: "dep-3"), mark: nil, now: now)
+        #expect(try indexes().present.isEmpty)
+        try database.restartFeed()
+        #expect(try indexes() == (["deposits_account", "deposits_reference", "deposits_recorded"], []))
+    }
+
+    @Test func aSnapshotIntoAReplicaHoldingRecordsKeepsItsIndexes() throws {
+        try enroll(try account())
+        try database.applySnapshotPage(try snapshotPage(1...3, server: SigningKey.generate()), next: RecordKey(type: "deposit", id: "dep-3"),
+                                       mark: nil, now: now)
+        #expect(try indexes() == (["deposits_account", "deposits_reference", "deposits_recorded"], []))
+        #expect(try database.reading { try $0.deposits(accountID: "acc-1") }.count == 3)
+    }
+
     @Test func persistsAcrossReopening() throws {
         try enroll(try account())
         let digest = try database.stateDigest()
