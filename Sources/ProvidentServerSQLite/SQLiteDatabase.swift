@@ -162,11 +162,19 @@ public final class SQLiteDatabase: SQLDatabase {
 
 /// One transaction on a GRDB connection, used from async code. GRDB runs a database access on
 /// its own thread and hands out the connection only inside a closure; the closure here stays
-/// open for the transaction's length and runs, one after the other, the statements the async
-/// side sends it, answering each through a continuation. While it runs, GRDB's writer is busy:
-/// that is the exclusive write transaction.
-final class SQLiteSession: SQLSession, @unchecked Sendable {
-    private enum Command {
+/// open for the transaction's length. While it runs, GRDB's writer is busy: that is the
+/// exclusive write transaction.
+///
+/// The session is also the task executor of the transaction's body: the body's code runs on
+/// the connection's thread, inside that closure, so each statement runs at once where it is
+/// asked for. Handing every statement to GRDB's thread and its rows back cost two thread
+/// switches per statement, about as much as the statements themselves on a pull. A statement
+/// asked for from another thread (code of the body that runs elsewhere, an actor's) is still
+/// handed over and answered through a continuation.
+final class SQLiteSession: SQLSession, TaskExecutor, @unchecked Sendable {
+    private enum Work {
+        /// A piece of the body's task, to run on the connection's thread.
+        case job(UnownedJob)
         case statement(String, [SQLValue], CheckedContinuation<[SQLRow], any Error>)
         case finish(commit: Bool, CheckedContinuation<Void, any Error>)
     }
@@ -175,26 +183,52 @@ final class SQLiteSession: SQLSession, @unchecked Sendable {
     /// GRDB ends a read transaction itself.
     private let writes: Bool
     private let condition = NSCondition()
-    private var commands: [Command] = []
-    /// Set once the connection's closure has returned (or never ran): nothing more is served.
+    private var work: [Work] = []
+    /// Set once the transaction is finished or the connection's closure has returned (or never
+    /// ran): nothing more is served.
     private var closed: (any Error)?
     private var ready: CheckedContinuation<Void, any Error>?
     private var started = false
+    /// The thread serving the session and its connection, while it serves.
+    private var serving: (thread: pthread_t, db: Database)?
 
     init(writes: Bool) {
         self.writes = writes
     }
 
     func query(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
-        try await withCheckedThrowingContinuation { send(.statement(sql, arguments, $0)) }
+        if let db = connectionHere() { return try Self.answer { try Self.run(sql, arguments, in: db) } }
+        return try await withCheckedThrowingContinuation { send(.statement(sql, arguments, $0)) }
     }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
         _ = try await query(sql, arguments)
     }
 
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        guard closed == nil else {
+            condition.unlock()
+            // The transaction is over: whatever is left of the task runs elsewhere.
+            globalConcurrentExecutor.enqueue(job)
+            return
+        }
+        work.append(.job(job))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The connection, when the calling code runs on the thread serving it.
+    private func connectionHere() -> Database? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let serving, pthread_equal(serving.thread, pthread_self()) != 0 else { return nil }
+        return serving.db
+    }
+
     /// Starts the access with `access` (which calls `serve` on GRDB's thread), runs `body`
-    /// against this session, then commits (for writes) or ends the access.
+    /// against this session on that thread, then commits (for writes) or ends the access.
     func run<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T,
                           access: @escaping @Sendable (@escaping @Sendable (Database) -> Void) async throws -> Void) async throws -> T {
         let served = Task {
@@ -219,29 +253,77 @@ final class SQLiteSession: SQLSession, @unchecked Sendable {
                     condition.unlock()
                 }
             }
-            let result = try await body(self)
-            try await withCheckedThrowingContinuation { send(.finish(commit: true, $0)) }
+            let result = try await withTaskExecutorPreference(self) {
+                do {
+                    let result = try await body(self)
+                    try await self.finish(commit: true)
+                    return result
+                } catch {
+                    try? await self.finish(commit: false)
+                    throw error
+                }
+            }
             await served.value
             return result
         } catch {
-            try? await withCheckedThrowingContinuation { send(.finish(commit: false, $0)) }
+            try? await finish(commit: false)
             await served.value
             if let error = error as? DatabaseError { throw SQLiteDatabase.translate(error) }
             throw error
         }
     }
 
-    private func send(_ command: Command) {
+    /// Commits or rolls back (a read transaction GRDB ends itself) and ends the session: at once
+    /// on the connection's thread, otherwise by handing it over. Nothing once it is over.
+    private func finish(commit: Bool) async throws {
+        guard let db = connectionHere() else {
+            try await withCheckedThrowingContinuation { send(.finish(commit: commit, $0)) }
+            return
+        }
+        stopServing()
+        try Self.answer { try self.end(db, commit: commit) }
+    }
+
+    /// Nothing more is served: the session is finished.
+    private func stopServing() {
+        condition.lock()
+        closed = closed ?? CancellationError()
+        serving = nil
+        condition.unlock()
+    }
+
+    private func end(_ db: Database, commit: Bool) throws {
+        do {
+            if writes, db.isInsideTransaction {
+                if commit { try db.commit() } else { try db.rollback() }
+            }
+        } catch {
+            if writes, db.isInsideTransaction { try? db.rollback() }
+            throw error
+        }
+    }
+
+    /// Runs `statement`, with a database error said as the server's store says it.
+    private static func answer<T>(_ statement: () throws -> T) throws -> T {
+        do {
+            return try statement()
+        } catch let error as DatabaseError {
+            throw SQLiteDatabase.translate(error).or(error)
+        }
+    }
+
+    private func send(_ item: Work) {
         condition.lock()
         if let closed {
             condition.unlock()
-            switch command {
+            switch item {
             case let .statement(_, _, continuation): continuation.resume(throwing: closed)
             case let .finish(_, continuation): continuation.resume()
+            case let .job(job): globalConcurrentExecutor.enqueue(job)
             }
             return
         }
-        commands.append(command)
+        work.append(item)
         condition.signal()
         condition.unlock()
     }
@@ -250,50 +332,55 @@ final class SQLiteSession: SQLSession, @unchecked Sendable {
         condition.lock()
         let waiting = ready
         ready = nil
-        closed = error ?? CancellationError()
-        let leftover = commands
-        commands = []
+        if closed == nil { closed = error ?? CancellationError() }
+        serving = nil
+        let leftover = work
+        work = []
         condition.unlock()
         waiting?.resume(throwing: error ?? CancellationError())
-        for command in leftover {
-            switch command {
+        for item in leftover {
+            switch item {
             case let .statement(_, _, continuation): continuation.resume(throwing: error ?? CancellationError())
             case let .finish(_, continuation): continuation.resume()
+            case let .job(job): globalConcurrentExecutor.enqueue(job)
             }
         }
     }
 
-    /// Runs on GRDB's thread until told to finish.
+    /// Runs on GRDB's thread until the session is finished: the body's code, and the statements
+    /// and the end handed over from elsewhere.
     private func serve(_ db: Database) {
         condition.lock()
         started = true
+        serving = (pthread_self(), db)
         let waiting = ready
         ready = nil
         condition.unlock()
         waiting?.resume()
         while true {
             condition.lock()
-            while commands.isEmpty { condition.wait() }
-            let command = commands.removeFirst()
+            while work.isEmpty && closed == nil { condition.wait() }
+            guard !work.isEmpty else {
+                // Finished on this thread by the body.
+                condition.unlock()
+                return
+            }
+            let item = work.removeFirst()
             condition.unlock()
-            switch command {
+            switch item {
+            case let .job(job):
+                job.runSynchronously(on: asUnownedTaskExecutor())
             case let .statement(sql, arguments, continuation):
                 do {
-                    continuation.resume(returning: try Self.run(sql, arguments, in: db))
-                } catch let error as DatabaseError {
-                    continuation.resume(throwing: SQLiteDatabase.translate(error).or(error))
+                    continuation.resume(returning: try Self.answer { try Self.run(sql, arguments, in: db) })
                 } catch {
                     continuation.resume(throwing: error)
                 }
             case let .finish(commit, continuation):
+                stopServing()
                 do {
-                    if writes, db.isInsideTransaction {
-                        if commit { try db.commit() } else { try db.rollback() }
-                    }
+                    try Self.answer { try self.end(db, commit: commit) }
                     continuation.resume()
-                } catch let error as DatabaseError {
-                    if writes, db.isInsideTransaction { try? db.rollback() }
-                    continuation.resume(throwing: SQLiteDatabase.translate(error))
                 } catch {
                     continuation.resume(throwing: error)
                 }
