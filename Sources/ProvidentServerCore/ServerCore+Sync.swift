@@ -133,8 +133,7 @@ extension ServerCore {
             // that loses them could only let the same read be answered again, so its commit
             // does not wait for the disk. Every request that writes commits durably.
             let read = request.method == "GET"
-            let fresh = try await store.write { tx in
-                if read { try await tx.commitWithoutWaitingForTheDisk() }
+            let fresh = try await store.write(waitingForTheDisk: !read) { tx in
                 try await tx.touch(signed.device, at: now)
                 return try await tx.useNonce(signed.nonce, device: signed.device, expiresAt: expires)
             }

@@ -134,7 +134,7 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
@@ -143,6 +143,8 @@ public final class PostgresDatabase: SQLDatabase {
                     let session = PostgresSession(connection: connection, logger: logger)
                     try await session.execute("BEGIN")
                     do {
+                        // For this transaction only: the commit returns before the WAL is flushed.
+                        if !waitingForTheDisk { try await session.execute("SET LOCAL synchronous_commit = off") }
                         let result = try await body(session)
                         try await session.execute("COMMIT")
                         return result

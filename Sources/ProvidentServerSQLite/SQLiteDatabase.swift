@@ -93,12 +93,19 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
         let session = SQLiteSession(writes: true)
         return try await session.run(body) { serve in
             try await self.pool.writeWithoutTransaction { db in
+                // SQLite takes the level only outside a transaction, so it is set before each one:
+                // FULL syncs the log on commit; NORMAL does not, and the next FULL commit's sync
+                // makes the log durable up to it. A crash may lose a NORMAL commit, but never
+                // leaves the database damaged (WAL).
+                try db.execute(sql: waitingForTheDisk ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 try db.beginTransaction(.immediate)
                 serve(db)
+                // Between transactions the level in force stays FULL, as `synchronousLevel` reads it.
+                if !waitingForTheDisk { try db.execute(sql: "PRAGMA synchronous = FULL") }
             }
         }
     }

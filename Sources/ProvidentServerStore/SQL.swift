@@ -127,9 +127,10 @@ public protocol SQLDatabase: Sendable {
     var maxParameters: Int { get }
     /// Runs `body` in a read transaction that sees one consistent snapshot.
     func read<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
-    /// Runs `body` in a write transaction, committed durably before it returns, and run again
-    /// from the start when concurrent writers collide.
-    func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
+    /// Runs `body` in a write transaction, committed before it returns, and run again from the
+    /// start when concurrent writers collide. The commit waits for the disk unless told not to:
+    /// then a crash may lose the transaction, never damage the database.
+    func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
     /// What the database says of its own integrity.
     func integrityCheck() async throws -> [String]
     /// Whether it answers now.
@@ -137,6 +138,13 @@ public protocol SQLDatabase: Sendable {
     /// Regular upkeep while serving: SQLite copies its write-ahead log into the database.
     func maintain() async throws
     func close() async
+}
+
+extension SQLDatabase {
+    /// Runs `body` in a write transaction, committed durably before it returns.
+    public func write<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        try await write(waitingForTheDisk: true, body)
+    }
 }
 
 enum SQL {

@@ -24,9 +24,9 @@ public struct SQLServerStore: ServerStore {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T {
         let dialect = database.dialect, limit = database.maxParameters
-        return try await database.write { session in
+        return try await database.write(waitingForTheDisk: waitingForTheDisk) { session in
             try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit))
         }
     }
@@ -218,10 +218,6 @@ extension SQLServerTransaction {
         // `at` is fixed-width UTC ISO text, so text order is time order.
         try await !session.query("SELECT 1 FROM alerts WHERE kind = ? AND device = ? AND at >= ? LIMIT 1",
                                  [.text(kind), .text(device.rawValue), .text(since.utcISO)]).isEmpty
-    }
-
-    func commitWithoutWaitingForTheDisk() async throws {
-        if dialect == .postgres { try await session.execute("SET LOCAL synchronous_commit = off") }
     }
 
     func useNonce(_ nonce: String, device: DeviceID, expiresAt: Instant) async throws -> Bool {

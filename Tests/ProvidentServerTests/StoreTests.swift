@@ -20,6 +20,27 @@ import Testing
         await sqlite.close()
     }
 
+    @Test func sqliteLetsOnlyACommitToldNotToWaitSkipTheDiskAndThenSyncsFullyAgain() async throws {
+        let database = try TestDatabase(.sqlite)
+        let sqlite = try SQLiteDatabase.open(path: database.location, create: true)
+        @Sendable func level(_ session: any SQLSession) async throws -> Int64? { try await session.query("PRAGMA synchronous").first?.integer("synchronous") }
+        // A read's nonce (sync-protocol.md §11.2): NORMAL, no sync of the log on commit; and committed all the same.
+        let relaxed = try await sqlite.write(waitingForTheDisk: false) { session in
+            try await session.execute("INSERT INTO nonces (device, nonce, expires_at) VALUES ('d', 'n1', 1)")
+            return try await level(session)
+        }
+        #expect(relaxed == 1)
+        #expect(try await sqlite.synchronousLevel() == 2)
+        let durable = try await sqlite.write { session in
+            try await session.execute("INSERT INTO nonces (device, nonce, expires_at) VALUES ('d', 'n2', 1)")
+            return try await level(session)
+        }
+        #expect(durable == 2)
+        let held = try await sqlite.read { session in try await session.query("SELECT count(*) AS n FROM nonces").first?.integer("n") }
+        #expect(held == 2)
+        await sqlite.close()
+    }
+
     @Test func aDatabaseLeftByTheFirstVersionOpensWithItsFeedAndIdentity() async throws {
         let database = try TestDatabase(.sqlite)
         let key = SigningKey.generate()

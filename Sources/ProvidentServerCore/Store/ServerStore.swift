@@ -19,8 +19,10 @@ public protocol ServerStore: Sendable {
 
     /// Runs `body` in one read transaction.
     func read<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T
-    /// Runs `body` in one write transaction, committed (durably) before it returns.
-    func write<T: Sendable>(_ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T
+    /// Runs `body` in one write transaction, committed before it returns: durably, or, without
+    /// `waitingForTheDisk`, in a way a crash may lose, only for what can be lost without harm
+    /// (a read's nonce: sync-protocol.md §11.2).
+    func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T
     /// What the database itself says of its integrity: `["ok"]`, or what it found.
     func integrityCheck() async throws -> [String]
     /// The database's size in bytes, as the database counts it (pages in use on SQLite,
@@ -209,10 +211,6 @@ public protocol ServerWriting: ServerReading {
     func hasAlert(kind: String, device: DeviceID, since: Instant) async throws -> Bool
     /// Records a request's nonce; false if the device already used it (a replay).
     func useNonce(_ nonce: String, device: DeviceID, expiresAt: Instant) async throws -> Bool
-    /// Lets this transaction's commit return before its changes are on disk: only for what a
-    /// crash may lose without harm. PostgreSQL commits it asynchronously; SQLite, whose fsync
-    /// costs a fraction of a millisecond, as always.
-    func commitWithoutWaitingForTheDisk() async throws
     /// Forgets nonces that expired before `now`.
     func pruneNonces(before now: Instant) async throws
 
@@ -292,4 +290,11 @@ public protocol ServerWriting: ServerReading {
     func addAttempt(bucket: String, address: String, at: Instant) async throws
     /// Forgets attempts made before `before`.
     func pruneAttempts(before: Instant) async throws
+}
+
+extension ServerStore {
+    /// Runs `body` in one write transaction, committed durably before it returns.
+    public func write<T: Sendable>(_ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T {
+        try await write(waitingForTheDisk: true, body)
+    }
 }
