@@ -213,17 +213,7 @@ final class SQLiteSession: SQLSession, TaskExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        condition.lock()
-        guard closed == nil else {
-            condition.unlock()
-            // The transaction is over: whatever is left of the task runs elsewhere.
-            globalConcurrentExecutor.enqueue(job)
-            return
-        }
-        work.append(.job(job))
-        condition.signal()
-        condition.unlock()
+        send(.job(UnownedJob(job)))
     }
 
     /// The connection, when the calling code runs on the thread serving it.
@@ -326,6 +316,7 @@ final class SQLiteSession: SQLSession, TaskExecutor, @unchecked Sendable {
             switch item {
             case let .statement(_, _, continuation): continuation.resume(throwing: closed)
             case let .finish(_, continuation): continuation.resume()
+            // The transaction is over: whatever is left of the task runs elsewhere.
             case let .job(job): globalConcurrentExecutor.enqueue(job)
             }
             return

@@ -30,9 +30,8 @@ enum DeferredIndexes {
         }
     }
 
-    /// Builds every index set aside again. Returns how many.
-    @discardableResult
-    static func restore(_ db: Database) throws -> Int {
+    /// Builds every index set aside again.
+    static func restore(_ db: Database) throws {
         let rows = try Row.fetchAll(db, sql: "SELECT name, sql FROM deferred_indexes ORDER BY name")
         for row in rows {
             let name: String = row["name"]
@@ -41,7 +40,6 @@ enum DeferredIndexes {
             if !exists { try db.execute(sql: row["sql"]) }
             try db.execute(sql: "DELETE FROM deferred_indexes WHERE name = ?", arguments: [name])
         }
-        return rows.count
     }
 
     /// Sets the indexes aside if the replica holds no record: a snapshot is about to fill it.

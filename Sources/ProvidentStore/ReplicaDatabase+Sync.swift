@@ -317,7 +317,7 @@ extension ReplicaDatabase {
     // MARK: Internals shared with the server
 
     /// Joins a whole record; `transferForm`, when given, is `state`'s transfer form, stored as
-    /// it is if the record is new here.
+    /// it is if the record is new here (a record already held is merged and encoded again).
     static func join(_ state: RecordState, into db: Database, transferForm: ArraySlice<UInt8>? = nil) throws {
         if let transferForm {
             // Most records of a snapshot are new here: one insert finds out, without a read first.
@@ -331,7 +331,7 @@ extension ReplicaDatabase {
         let current = try recordState(db, state.key)
         let outcome = try RecordMerge.join(state, into: current)
         guard outcome.changed else { return }
-        try store(outcome, in: db, transferForm: current == nil ? transferForm : nil)
+        try store(outcome, in: db)
     }
 
     static func withdraw(_ dot: Dot, wasCreate: Bool, from key: RecordKey, in db: Database) throws {

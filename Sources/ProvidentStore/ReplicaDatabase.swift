@@ -259,9 +259,9 @@ public final class ReplicaDatabase: Sendable {
     }
 
     /// Writes a merge outcome: the record, its new conflicts, its read model.
-    static func store(_ outcome: RecordMerge.Outcome, in db: Database, transferForm: ArraySlice<UInt8>? = nil) throws {
+    static func store(_ outcome: RecordMerge.Outcome, in db: Database) throws {
         let key = outcome.state.key
-        let form = try transferForm.map { Data($0) } ?? Data(try outcome.state.transferBytes())
+        let form = Data(try outcome.state.transferBytes())
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO records (type, id, state) VALUES (?, ?, ?)")
             .execute(arguments: [key.type, key.id, form])
         try storeDerived(outcome, in: db)
