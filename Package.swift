@@ -42,7 +42,8 @@ let package = Package(
         // The server's store in SQL, one implementation over either database.
         .target(name: "ProvidentServerStore", dependencies: ["ProvidentServerCore", "ProvidentDomain", "ProvidentSync", "ProvidentCrypto"]),
         .target(name: "ProvidentServerSQLite", dependencies: ["ProvidentServerStore", "ProvidentServerCore", "ProvidentStore",
-                                                              .product(name: "GRDB", package: "GRDB.swift")]),
+                                                              .product(name: "GRDB", package: "GRDB.swift"),
+                                                              .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         .target(name: "ProvidentServerPostgres", dependencies: ["ProvidentServerStore", "ProvidentServerCore",
                                                                 .product(name: "PostgresNIO", package: "postgres-nio"),
                                                                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),

@@ -133,8 +133,9 @@ public struct SyncService: Sendable {
 }
 
 /// The store's upkeep while serving, off the request path: SQLite's log copied into the
-/// database twice a second, expired nonces, sessions and rate-limit counts forgotten every
-/// minute. It starts and stops with the server.
+/// database ten times a second (so the writer's own checkpoint, when the log reaches its limit,
+/// finds little left to copy: that copy holds up every push behind it), expired nonces,
+/// sessions and rate-limit counts forgotten every minute. It starts and stops with the server.
 struct StoreUpkeep: Service {
     let core: ServerCore
     let logger: Logger
@@ -142,11 +143,11 @@ struct StoreUpkeep: Service {
     func run() async throws {
         var ticks = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(100))
             ticks += 1
             do {
                 try await core.store.maintain()
-                if ticks % 120 == 1 { try await core.prune() }
+                if ticks % 600 == 1 { try await core.prune() }
             } catch {
                 logger.warning("store upkeep failed; retrying", metadata: ["error.code": .string((error as? any ProvidentError)?.code ?? "unexpected")])
             }
