@@ -136,6 +136,25 @@ public struct ReferenceCode: Hashable, Sendable, CustomStringConvertible {
 
     /// Checks a code as typed: upper or lower case, with or without spaces or hyphens.
     public init(_ text: String) throws(DomainError) {
+        // Every deposit of a push has its code checked in the server's write transaction: ASCII,
+        // as nearly every code is, is read byte by byte; anything else as characters.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            var symbols: [UInt8] = []
+            symbols.reserveCapacity(Self.prefix.count + Self.randomCount + 1)
+            var values: [Int] = []
+            values.reserveCapacity(Self.randomCount + 1)
+            for byte in text.utf8 where byte != UInt8(ascii: " ") && byte != UInt8(ascii: "-") {
+                let upper = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
+                symbols.append(upper)
+                guard symbols.count > Self.prefix.count else { continue }
+                guard let index = Self.indexes[Int(upper)] else { throw .referenceFormat }
+                values.append(index)
+            }
+            guard symbols.count == Self.prefix.count + Self.randomCount + 1, symbols.starts(with: Self.prefix.utf8) else { throw .referenceFormat }
+            guard Self.check(Array(values.prefix(Self.randomCount))) == values[Self.randomCount] else { throw .referenceCheck }
+            value = String(decoding: symbols, as: UTF8.self)
+            return
+        }
         let characters = Array(text.uppercased().filter { $0 != " " && $0 != "-" })
         guard characters.count == Self.prefix.count + Self.randomCount + 1,
               String(characters.prefix(2)) == Self.prefix else { throw .referenceFormat }
@@ -153,6 +172,9 @@ public struct ReferenceCode: Hashable, Sendable, CustomStringConvertible {
     static func index(_ c: Character) -> Int {
         CreditCode.alphabet.firstIndex(of: c) ?? 0
     }
+
+    /// The alphabet's index of each ASCII byte that is in it.
+    private static let indexes: [Int?] = (0..<128).map { byte in CreditCode.alphabet.firstIndex(of: Character(Unicode.Scalar(UInt8(byte)))) }
 
     static func check(_ values: [Int]) -> Int {
         let sum = values.enumerated().reduce(0) { $0 + $1.element * ($1.offset + 2) }

@@ -20,6 +20,13 @@ struct WorkingSet: ReplicaLookup {
     private var paid: [String: [Period: PaidPeriod]] = [:]
     /// Accounts held for each resident ID number looked up (open when loaded; their state decides).
     private var accountsByIDNumber: [String: Set<String>] = [:]
+    /// Accounts read from their states, until a state changes: the rules read the account of
+    /// every deposit of a push.
+    private let decoded = DecodedAccounts()
+
+    private final class DecodedAccounts {
+        var accounts: [String: Account?] = [:]
+    }
 
     // MARK: Loading
 
@@ -30,6 +37,7 @@ struct WorkingSet: ReplicaLookup {
 
     mutating func loaded(_ key: RecordKey, _ state: RecordState?) {
         states[key] = .some(state)
+        if key.type == Account.recordType { decoded.accounts[key.id] = nil }
     }
 
     mutating func loaded(reference: String, depositID: String?) {
@@ -56,6 +64,7 @@ struct WorkingSet: ReplicaLookup {
     mutating func put(_ state: RecordState) {
         let previous = states[state.key] ?? nil
         states[state.key] = .some(state)
+        if state.key.type == Account.recordType { decoded.accounts[state.key.id] = nil }
         guard previous == nil || state.key.type == Account.recordType else { return }
         let values = state.values
         switch state.key.type {
@@ -88,8 +97,11 @@ struct WorkingSet: ReplicaLookup {
     // MARK: ReplicaLookup
 
     func account(id: String) throws -> Account? {
+        if let known = decoded.accounts[id] { return known }
         guard let state = try state(RecordKey(type: Account.recordType, id: id)), state.created else { return nil }
-        return Account(id: id, values: state.values)
+        let account = Account(id: id, values: state.values)
+        decoded.accounts[id] = .some(account)
+        return account
     }
 
     func deposit(id: String) throws -> Deposit? {
