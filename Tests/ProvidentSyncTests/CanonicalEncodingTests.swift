@@ -21,6 +21,26 @@ import Testing
         #expect(try CanonicalDecoder.decode(bytes, limit: 1_000) == .string(text))
     }
 
+    /// Long strings are checked eight bytes at a time: a character to escape, or one beyond
+    /// ASCII, is found wherever it falls in or across those words.
+    @Test func findsWhatMustBeEscapedAtEveryPlaceOfALongString() throws {
+        let escapes: [(Character, String)] = [("\u{01}", #"\u0001"#), ("\u{1F}", #"\u001f"#), ("\"", #"\""#), ("\\", #"\\"#),
+                                              ("\n", #"\n"#), ("é", "é"), ("\u{7F}", "\u{7F}"), (" ", " "), ("~", "~")]
+        for length in [1, 7, 8, 9, 15, 16, 17, 40] {
+            let plain = String(repeating: "Az09+/=", count: 6).prefix(length)
+            #expect(String(decoding: try CanonicalEncoder.encode(.string(String(plain))), as: UTF8.self) == "\"\(plain)\"")
+            for place in 0..<length {
+                for (character, written) in escapes {
+                    var text = Array(plain)
+                    text[place] = character
+                    let expected = "\"" + String(text[..<place]) + written + String(text[(place + 1)...]) + "\""
+                    let bytes = try CanonicalEncoder.encode(.string(String(text)))
+                    #expect(String(decoding: bytes, as: UTF8.self) == expected)
+                }
+            }
+        }
+    }
+
     @Test(arguments: [Int64(0), 1, -1, 42, 9_007_199_254_740_991, -9_007_199_254_740_991])
     func roundTripsIntegersInRange(value: Int64) throws {
         let bytes = try CanonicalEncoder.encode(.integer(value))
