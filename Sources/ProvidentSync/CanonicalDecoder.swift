@@ -62,11 +62,13 @@ public struct CanonicalDecoder {
     private mutating func parseObject(depth: Int) throws(CanonicalError) -> CanonicalValue {
         guard depth < CanonicalRules.maxDepth else { throw .tooDeep(offset: position) }
         try expect(UInt8(ascii: "{"))
-        var members: [String: CanonicalValue] = [:]
         if try peek() == UInt8(ascii: "}") {
             position += 1
-            return .object(members)
+            return .object([:])
         }
+        // Collected in order, then hashed once into a table of the right size: growing the
+        // table member by member rehashed it several times for every record.
+        var members: [(String, CanonicalValue)] = []
         var previousKey: UnsafeBufferPointer<UInt8>.SubSequence?
         while true {
             let keyOffset = position
@@ -86,10 +88,11 @@ public struct CanonicalDecoder {
             }
             previousKey = key
             try expect(UInt8(ascii: ":"))
-            members[keyString] = try parseValue(depth: depth + 1)
+            members.append((keyString, try parseValue(depth: depth + 1)))
             let next = try peek()
             position += 1
-            if next == UInt8(ascii: "}") { return .object(members) }
+            // The keys were checked in strictly increasing order: no two are the same.
+            if next == UInt8(ascii: "}") { return .object(Dictionary(uniqueKeysWithValues: members)) }
             guard next == UInt8(ascii: ",") else { throw .unexpectedByte(offset: position - 1, byte: next) }
         }
     }
@@ -144,12 +147,9 @@ public struct CanonicalDecoder {
     private mutating func parseString() throws(CanonicalError) -> String {
         let start = position
         try expect(UInt8(ascii: "\""))
-        // Fast path: printable ASCII up to the closing quote, no escapes (base64, ids, codes).
-        var end = position
-        while end < buffer.count, (0x20..<0x80).contains(buffer[end]), buffer[end] != UInt8(ascii: "\""),
-              buffer[end] != UInt8(ascii: "\\") {
-            end += 1
-        }
+        // Fast path: printable ASCII up to the closing quote, no escapes (base64, ids, codes),
+        // looked through eight bytes at a time.
+        let end = position + CanonicalEncoder.firstByteToLookAt(in: UnsafeBufferPointer(rebasing: buffer[position...]))
         if end < buffer.count, buffer[end] == UInt8(ascii: "\"") {
             let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[position..<end]), as: UTF8.self)
             position = end + 1
