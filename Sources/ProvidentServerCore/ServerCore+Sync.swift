@@ -207,12 +207,7 @@ extension ServerCore {
         }
         guard (1...SyncLimits.maxChangeSetsPerPush).contains(envelopes.count) else { throw ServerError.pushSize(maximum: SyncLimits.maxChangeSetsPerPush) }
         let batch = try Self.decode(envelopes, signedBy: device)
-        let now = clock()
-        let expires = nonceExpiry(now)
-        let outcome = try await judge(batch, from: device, via: "push", now: now, language: request.language) { tx in
-            guard try await tx.useNonce(signed.nonce, device: device.id, expiresAt: expires) else { throw ServerError.replay }
-            try await tx.touch(device.id, at: now)
-        }
+        let outcome = try await judgeWithOthers(batch, from: device, nonce: signed.nonce, language: request.language)
         let answers = outcome.answers
         let accepted = answers.filter { $0.status == .accepted }.count
         logger.info("push", metadata: ["sync.device": .string(device.id.rawValue), "sync.batch.count": .stringConvertible(batch.count),
@@ -223,24 +218,34 @@ extension ServerCore {
         return outcome
     }
 
-    /// Judges a device's change-sets in one transaction (after `first`, run in it), as a push or a
-    /// bundle: a fork quarantines the device and raises the office's alert.
-    func judge(_ batch: [SignedChangeSet], from device: RegisteredDevice, via channel: String, now: Instant, language: Language,
-               first: @escaping @Sendable (any ServerWriting) async throws -> Void = { _ in }) async throws -> PushOutcome {
-        let answers: [PushAnswer]
-        do {
-            answers = try await ingest(now: now) { ingest in
-                try await first(ingest.tx)
-                return try await ingest.accept(batch, from: device, language: language)
+    /// Judges a device's change-sets in one transaction, as a bundle: a fork quarantines the
+    /// device and raises the office's alert. (A push is judged with the others waiting.)
+    func judge(_ batch: [SignedChangeSet], from device: RegisteredDevice, via channel: String, now: Instant,
+               language: Language) async throws -> PushOutcome {
+        let answers = try await quarantiningAFork(of: device.id) {
+            try await ingest(now: now) { ingest in
+                try await ingest.accept(batch, from: device, language: language)
             } finished: { ingest, answers in
                 ingest.placed(answers, device: device.id)
             }
+        }
+        return outcome(of: answers, via: channel, now: now)
+    }
+
+    /// What `judging` gives; a fork it finds quarantines the device and raises the office's alert.
+    func quarantiningAFork<T>(of device: DeviceID, _ judging: () async throws -> T) async throws -> T {
+        do {
+            return try await judging()
         } catch let ServerError.chainFork(sequence, index) {
-            try await quarantine(device.id, reason: "signed two different change-sets for sequence \(sequence)")
-            logger.warning("device quarantined after a fork", metadata: ["sync.device": .string(device.id.rawValue),
+            try await quarantine(device, reason: "signed two different change-sets for sequence \(sequence)")
+            logger.warning("device quarantined after a fork", metadata: ["sync.device": .string(device.rawValue),
                                                                          "sync.sequence": .stringConvertible(sequence)])
             throw ServerError.chainFork(sequence: sequence, index: index)
         }
+    }
+
+    /// The answer to a push or bundle whose change-sets were judged and committed.
+    func outcome(of answers: [PushAnswer], via channel: String, now: Instant) -> PushOutcome {
         ServerMetrics.judged(answers, via: channel)
         // The server's signed promise of the place of every change-set the feed holds (§11.14):
         // one signature for the whole answer, made once the transaction is committed.

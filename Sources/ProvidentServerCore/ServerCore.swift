@@ -41,6 +41,8 @@ public struct ServerCore: Sendable {
     public let settings: ServerSettings
     public let clock: @Sendable () -> Instant
     public let logger: Logger
+    /// Pushes waiting for the writer, judged together.
+    let pushes = PushGroups()
 
     /// The policy in force.
     public var policy: Policy { admission.policy }

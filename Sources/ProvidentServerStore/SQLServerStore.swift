@@ -156,6 +156,18 @@ extension SQLServerTransaction {
         try await session.execute("UPDATE server_devices SET account_id = ? WHERE device_id = ?", [.text(accountID), .text(device.rawValue)])
     }
 
+    func savepoint(_ name: String) async throws {
+        try await session.execute("SAVEPOINT \(name)")
+    }
+
+    func rollback(toSavepoint name: String) async throws {
+        try await session.execute("ROLLBACK TO SAVEPOINT \(name)")
+    }
+
+    func release(savepoint name: String) async throws {
+        try await session.execute("RELEASE SAVEPOINT \(name)")
+    }
+
     func touch(_ device: DeviceID, at: Instant) async throws {
         try await session.execute("UPDATE server_devices SET last_seen_at = ? WHERE device_id = ?", [.text(at.utcISO), .text(device.rawValue)])
     }

@@ -13,15 +13,7 @@ import Testing
         try await withServer(backend) { first in
             let second = try await first.another()
             let servers = [first, second]
-            let devices = (0..<8).map { _ in TestDevice(now: { first.clock.now }) }
-            var chains: [[SignedChangeSet]] = []
-            for (index, device) in devices.enumerated() {
-                _ = try await first.core.enrol(device)
-                let (account, enroll) = try device.enroll(100 + index)
-                var chain = [enroll]
-                for _ in 0..<24 { chain.append(try device.deposit(account.id).1) }
-                chains.append(chain)
-            }
+            let (devices, chains) = try await workers(8, depositing: 24, on: first, people: 100)
             let total = chains.reduce(0) { $0 + $1.count }
             let reader = Task { () -> (seen: [UInt64], gaps: Int) in
                 var seen: [UInt64] = [], gaps = 0, cursor: UInt64 = 0
@@ -58,6 +50,51 @@ import Testing
         }
     }
 
+    /// Pushes that arrive while the writer is busy are judged together in one transaction: each
+    /// is still all or nothing. Here the writer is held while they arrive (on SQLite, where one
+    /// writer waits for another, that puts them all in one transaction): good pushes of several
+    /// devices, a request sent twice, and a push with a gap in its chain.
+    @Test(arguments: Backend.allCases)
+    func pushesJudgedTogetherAreEachAllOrNothing(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let (devices, chains) = try await workers(4, depositing: 4, on: server, people: 300)
+            let twice = try devices[0].push(chains[0])
+            // The last device skips its first change-set.
+            let gap = try devices[3].push(Array(chains[3].dropFirst()))
+            let requests = [twice, twice, try devices[1].push(chains[1]), try devices[2].push(chains[2]), gap]
+            let core = server.core
+            let held = Task { try await core.store.write { _ in try await Task.sleep(for: .milliseconds(300)) } }
+            try await Task.sleep(for: .milliseconds(50))
+            let pushes = requests.map { request in Task { () -> Result<[PushAnswer], any Error> in
+                do { return .success(try await core.push(request).answers) } catch { return .failure(error) }
+            } }
+            try await held.value
+            var results: [Result<[PushAnswer], any Error>] = []
+            for push in pushes { results.append(await push.value) }
+
+            func refusal(_ result: Result<[PushAnswer], any Error>) -> ServerError? {
+                if case let .failure(error as ServerError) = result { return error }
+                return nil
+            }
+            // The request sent twice: judged once, the other refused as a replay.
+            #expect(results[0..<2].compactMap(refusal) == [.replay])
+            #expect(results[0..<2].filter { if case .success = $0 { true } else { false } }.count == 1)
+            for result in results[0...3] {
+                if case let .success(answers) = result { #expect(answers.count == 5 && answers.allSatisfy { $0.status == .accepted }) }
+            }
+            #expect(results[2...3].allSatisfy { if case .success = $0 { true } else { false } })
+            #expect(refusal(results[4]) == .chainGap(expected: 1, index: 0))
+            // Three devices' fifteen change-sets, once each; nothing of the refused push.
+            #expect(try await core.feedHead() == 15)
+            #expect(try await core.store.read { try await $0.chainHead(of: devices[3].id) } == nil)
+            // Its request was not remembered either: sent again, it gets the same answer, not a replay's.
+            await #expect(throws: ServerError.chainGap(expected: 1, index: 0)) { try await core.push(gap) }
+            // And the device goes on once it sends its chain whole.
+            #expect(try await core.push(try devices[3].push(chains[3])).answers.allSatisfy { $0.status == .accepted })
+            #expect(try await core.feedHead() == 20)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func oneDevicesPushesArrivingAtTwoServersAtOnceMakeOneChain(_ backend: Backend) async throws {
         try await withServer(backend) { first in
@@ -85,5 +122,20 @@ import Testing
             #expect(try await second.core.store.read { try await $0.chainHead(of: device.id) }?.sequence == 10)
             await second.close()
         }
+    }
+
+    /// Workers enrolled on `server`, each with its chain: its account opened, then `deposits` deposits.
+    private func workers(_ count: Int, depositing deposits: Int, on server: TestServer,
+                         people: Int) async throws -> ([TestDevice], [[SignedChangeSet]]) {
+        let devices = (0..<count).map { _ in TestDevice(now: { server.clock.now }) }
+        var chains: [[SignedChangeSet]] = []
+        for (index, device) in devices.enumerated() {
+            _ = try await server.core.enrol(device)
+            let (account, enroll) = try device.enroll(people + index)
+            var chain = [enroll]
+            for _ in 0..<deposits { chain.append(try device.deposit(account.id).1) }
+            chains.append(chain)
+        }
+        return (devices, chains)
     }
 }

@@ -182,6 +182,14 @@ public protocol ServerReading: Sendable {
 
 /// Writes, inside a write transaction. Every method changes only what its name says.
 public protocol ServerWriting: ServerReading {
+    // MARK: Savepoints
+
+    /// Marks a point inside the transaction that `rollback(toSavepoint:)` goes back to, undoing
+    /// what was written after it while the transaction goes on; `release(savepoint:)` forgets it.
+    func savepoint(_ name: String) async throws
+    func rollback(toSavepoint name: String) async throws
+    func release(savepoint name: String) async throws
+
     // MARK: The server itself
 
     /// Records the server's key (a new database), registering the server as a device.
