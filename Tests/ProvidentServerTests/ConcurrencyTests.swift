@@ -53,7 +53,8 @@ import Testing
     /// Pushes that arrive while the writer is busy are judged together in one transaction: each
     /// is still all or nothing. Here the writer is held while they arrive (on SQLite, where one
     /// writer waits for another, that puts them all in one transaction): good pushes of several
-    /// devices, a request sent twice, and a push with a gap in its chain.
+    /// devices, a request sent twice, the same change-sets in two requests (a device retrying
+    /// while its first push is still on its way), and a push with a gap in its chain.
     @Test(arguments: Backend.allCases)
     func pushesJudgedTogetherAreEachAllOrNothing(_ backend: Backend) async throws {
         try await withServer(backend) { server in
@@ -61,7 +62,7 @@ import Testing
             let twice = try devices[0].push(chains[0])
             // The last device skips its first change-set.
             let gap = try devices[3].push(Array(chains[3].dropFirst()))
-            let requests = [twice, twice, try devices[1].push(chains[1]), try devices[2].push(chains[2]), gap]
+            let requests = [twice, twice, try devices[1].push(chains[1]), try devices[2].push(chains[2]), gap, try devices[1].push(chains[1])]
             let core = server.core
             let held = Task { try await core.store.write { _ in try await Task.sleep(for: .milliseconds(300)) } }
             try await Task.sleep(for: .milliseconds(50))
@@ -84,6 +85,11 @@ import Testing
             }
             #expect(results[2...3].allSatisfy { if case .success = $0 { true } else { false } })
             #expect(refusal(results[4]) == .chainGap(expected: 1, index: 0))
+            // The same change-sets again: duplicates, answered as the first were, at the same places.
+            let (first, again) = (try results[2].get(), try results[5].get())
+            #expect(again.map(\.status) == Array(repeating: .duplicate, count: 5) && again.allSatisfy(\.accepted))
+            #expect(again.map(\.position) == first.map(\.position))
+            #expect(try await core.device(devices[1].id)?.status == .active)
             // Three devices' fifteen change-sets, once each; nothing of the refused push.
             #expect(try await core.feedHead() == 15)
             #expect(try await core.store.read { try await $0.chainHead(of: devices[3].id) } == nil)

@@ -56,8 +56,11 @@ final class Ingest {
     /// next change-set, made once its clock is right, is accepted.
     func accept(_ batch: [SignedChangeSet], from device: RegisteredDevice, language: Language) async throws -> [PushAnswer] {
         let start = try await head(of: device.id)
+        // Change-sets this transaction judged already (an earlier push of the same device in it)
+        // are not written yet: they are known from their answers.
         let earlier = batch.map(\.changeSet.sequence).filter { $0 <= (start?.sequence ?? 0) }
-        let stored = earlier.isEmpty ? [:] : try await tx.storedChangeSets(of: device.id, sequences: earlier)
+        let unwritten = earlier.filter { answered[Dot(device: device.id, sequence: $0)] == nil }
+        let stored = unwritten.isEmpty ? [:] : try await tx.storedChangeSets(of: device.id, sequences: unwritten)
         // The chain rules first, for the whole push, so a refusal applies nothing.
         var simulated = start
         var inPush: [UInt64: ChangeSetID] = [:]
@@ -66,7 +69,9 @@ final class Ingest {
         var drifts: [SyncError?] = []
         for (index, signed) in batch.enumerated() {
             let changeSet = signed.changeSet
-            let verdict = Chain.classify(changeSet, id: signed.id, head: simulated) { inPush[$0] ?? stored[$0]?.id }
+            let verdict = Chain.classify(changeSet, id: signed.id, head: simulated) { sequence in
+                inPush[sequence] ?? self.answered[Dot(device: device.id, sequence: sequence)]?.id ?? stored[sequence]?.id
+            }
             switch verdict {
             case .next:
                 let drift = drift(of: changeSet)
