@@ -136,35 +136,24 @@ public struct ReferenceCode: Hashable, Sendable, CustomStringConvertible {
 
     /// Checks a code as typed: upper or lower case, with or without spaces or hyphens.
     public init(_ text: String) throws(DomainError) {
-        // Every deposit of a push has its code checked in the server's write transaction: ASCII,
-        // as nearly every code is, is read byte by byte; anything else as characters.
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            var symbols: [UInt8] = []
-            symbols.reserveCapacity(Self.prefix.count + Self.randomCount + 1)
-            var values: [Int] = []
-            values.reserveCapacity(Self.randomCount + 1)
-            for byte in text.utf8 where byte != UInt8(ascii: " ") && byte != UInt8(ascii: "-") {
-                let upper = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
-                symbols.append(upper)
-                guard symbols.count > Self.prefix.count else { continue }
-                guard let index = Self.indexes[Int(upper)] else { throw .referenceFormat }
-                values.append(index)
-            }
-            guard symbols.count == Self.prefix.count + Self.randomCount + 1, symbols.starts(with: Self.prefix.utf8) else { throw .referenceFormat }
-            guard Self.check(Array(values.prefix(Self.randomCount))) == values[Self.randomCount] else { throw .referenceCheck }
-            value = String(decoding: symbols, as: UTF8.self)
-            return
-        }
-        let characters = Array(text.uppercased().filter { $0 != " " && $0 != "-" })
-        guard characters.count == Self.prefix.count + Self.randomCount + 1,
-              String(characters.prefix(2)) == Self.prefix else { throw .referenceFormat }
+        // Every deposit of a push has its code checked in the server's write transaction, so the
+        // code is read as bytes: ASCII (nearly every code) is put in upper case byte by byte,
+        // anything else by Unicode's rules first; a byte beyond ASCII is no symbol of a code.
+        let typed = text.utf8.allSatisfy { $0 < 0x80 } ? text : text.uppercased()
+        var symbols: [UInt8] = []
+        symbols.reserveCapacity(Self.prefix.count + Self.randomCount + 1)
         var values: [Int] = []
-        for c in characters.dropFirst(2) {
-            guard let index = CreditCode.alphabet.firstIndex(of: c) else { throw .referenceFormat }
+        values.reserveCapacity(Self.randomCount + 1)
+        for byte in typed.utf8 where byte != UInt8(ascii: " ") && byte != UInt8(ascii: "-") {
+            let upper = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
+            symbols.append(upper)
+            guard symbols.count > Self.prefix.count else { continue }
+            guard upper < 0x80, let index = Self.indexes[Int(upper)] else { throw .referenceFormat }
             values.append(index)
         }
+        guard symbols.count == Self.prefix.count + Self.randomCount + 1, symbols.starts(with: Self.prefix.utf8) else { throw .referenceFormat }
         guard Self.check(Array(values.prefix(Self.randomCount))) == values[Self.randomCount] else { throw .referenceCheck }
-        value = String(characters)
+        value = String(decoding: symbols, as: UTF8.self)
     }
 
     public var description: String { value }

@@ -423,17 +423,11 @@ final class SQLiteSession: SQLSession, TaskExecutor, @unchecked Sendable {
             let code: CInt = switch value {
             case .null: sqlite3_bind_null(handle, index)
             case let .integer(number): sqlite3_bind_int64(handle, index, number)
-            case let .text(text):
-                text.utf8.withContiguousStorageIfAvailable { utf8 in
-                    sqlite3_bind_text(handle, index, utf8.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
-                                      CInt(utf8.count), transient)
-                } ?? {
-                    var copy = text
-                    return copy.withUTF8 { utf8 in
-                        sqlite3_bind_text(handle, index, utf8.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
-                                          CInt(utf8.count), transient)
-                    }
-                }()
+            case var .text(text):
+                // An empty text is text, not NULL: SQLite needs a pointer for it too.
+                text.isEmpty ? sqlite3_bind_text(handle, index, "", 0, transient) : text.withUTF8 { utf8 in
+                    utf8.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(handle, index, $0.baseAddress, CInt($0.count), transient) }
+                }
             case let .blob(bytes):
                 bytes.withUnsafeBytes { raw in
                     // An empty blob is a blob, not NULL: SQLite needs a pointer for it.

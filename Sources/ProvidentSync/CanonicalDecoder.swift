@@ -149,7 +149,7 @@ public struct CanonicalDecoder {
         try expect(UInt8(ascii: "\""))
         // Fast path: printable ASCII up to the closing quote, no escapes (base64, ids, codes),
         // looked through eight bytes at a time.
-        let end = position + CanonicalEncoder.firstByteToLookAt(in: UnsafeBufferPointer(rebasing: buffer[position...]))
+        let end = position + CanonicalRules.firstByteToLookAt(in: UnsafeBufferPointer(rebasing: buffer[position...]))
         if end < buffer.count, buffer[end] == UInt8(ascii: "\"") {
             let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[position..<end]), as: UTF8.self)
             position = end + 1

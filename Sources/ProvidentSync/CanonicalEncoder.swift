@@ -53,23 +53,13 @@ public enum CanonicalEncoder {
         // Runs of bytes that need no escape are copied whole: strings here reach megabytes
         // (a snapshot page's base64).
         let written = text.withUTF8 { bytes -> Bool in
-            // Most strings, and all the long ones (base64), are ASCII with nothing to escape:
-            // checked eight bytes at a time and copied whole.
-            if firstByteToLookAt(in: bytes) == bytes.count {
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: bytes)
-                out.append(UInt8(ascii: "\""))
-                return true
-            }
-            var ascii = true
-            for byte in bytes where byte >= 0x80 {
-                ascii = false
-                break
-            }
-            guard ascii || CanonicalText.isNFC(s) else { return false }
+            // Most strings, and all the long ones (base64), are ASCII with nothing to escape: the
+            // bytes before the first one to look at are checked eight at a time and need nothing.
+            let first = CanonicalRules.firstByteToLookAt(in: bytes)
+            guard !bytes[first...].contains(where: { $0 >= 0x80 }) || CanonicalText.isNFC(s) else { return false }
             out.append(UInt8(ascii: "\""))
             var run = 0
-            for index in bytes.indices {
+            for index in first..<bytes.count {
                 let byte = bytes[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
@@ -93,31 +83,6 @@ public enum CanonicalEncoder {
             return true
         }
         guard written else { throw .notNFC(offset: out.count) }
-    }
-
-    /// The index of the first byte a string cannot be written with as it is: a control character,
-    /// `"`, `\\`, or a byte of a character beyond ASCII (whose text must be checked for NFC);
-    /// `bytes.count` when there is none.
-    static func firstByteToLookAt(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        guard let base = bytes.baseAddress else { return 0 }
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        var index = 0
-        while index + 8 <= bytes.count {
-            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            // Whether some byte is below 0x20, or is 0x22 or 0x5C (a zero byte after the XOR),
-            // or has its high bit set: exact for the word as a whole, which is all that is asked.
-            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-            let below = (word &- ones &* 0x20) & ~word
-            let zeros = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-            if (word | below | zeros) & highs != 0 { break }
-            index += 8
-        }
-        while index < bytes.count {
-            let byte = base[index]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte >= 0x80 { return index }
-            index += 1
-        }
-        return bytes.count
     }
 
     enum Literal {

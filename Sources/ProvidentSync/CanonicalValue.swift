@@ -68,6 +68,31 @@ extension CanonicalValue: ExpressibleByStringLiteral, ExpressibleByIntegerLitera
 
 /// Rules shared by the encoder and decoder.
 enum CanonicalRules {
+    /// The index of the first byte a string cannot be written with as it is: a control character,
+    /// `"`, `\\`, or a byte of a character beyond ASCII (whose text must be checked for NFC);
+    /// `bytes.count` when there is none.
+    static func firstByteToLookAt(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            // Whether some byte is below 0x20, or is 0x22 or 0x5C (a zero byte after the XOR),
+            // or has its high bit set: exact for the word as a whole, which is all that is asked.
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let below = (word &- ones &* 0x20) & ~word
+            let zeros = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+            if (word | below | zeros) & highs != 0 { break }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = base[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte >= 0x80 { return index }
+            index += 1
+        }
+        return bytes.count
+    }
+
     /// Whether `key` is a valid object key: 1…64 bytes of `[A-Za-z0-9_.:-]`.
     static func isValidKey(_ key: some Collection<UInt8>) -> Bool {
         guard (1...64).contains(key.count) else { return false }

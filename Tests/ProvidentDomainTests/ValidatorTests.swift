@@ -104,7 +104,7 @@ let today = CivilDate(year: 2026, month: 11, day: 23)!
         let grouped = code.value.enumerated().map { $0.offset > 0 && $0.offset % 5 == 0 ? " -\($0.element)" : "\($0.element)" }.joined()
         #expect(try ReferenceCode(grouped.lowercased()) == code)
         #expect(try ReferenceCode(" " + grouped + " ") == code)
-        // Not ASCII: read as characters, where a full-width letter is no symbol of the code.
+        // Not ASCII: a full-width letter is no symbol of the code.
         #expect(throws: DomainError.referenceFormat) { try ReferenceCode(code.value.replacingOccurrences(of: "PV", with: "ＰV")) }
         #expect(throws: DomainError.referenceFormat) { try ReferenceCode(code.value + "号") }
         #expect(throws: DomainError.referenceFormat) { try ReferenceCode(code.value + "0") }

@@ -41,6 +41,19 @@ import Testing
         await sqlite.close()
     }
 
+    /// Values go to SQLite and come back as they were given: an empty text or blob is not NULL,
+    /// and a text beyond ASCII keeps its bytes.
+    @Test func sqliteTakesAndGivesBackEveryKindOfValueAsItIs() async throws {
+        let database = try TestDatabase(.sqlite)
+        let sqlite = try SQLiteDatabase.open(path: database.location, create: true)
+        let given: [SQLValue] = [.text(""), .blob([]), .null, .integer(-9_007_199_254_740_991), .text("西工区 é"), .blob([0, 255, 7])]
+        let row = try await sqlite.write { session in
+            try await session.query("SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS e, ? AS f", given).first
+        }
+        #expect(row?.values == given)
+        await sqlite.close()
+    }
+
     @Test func aDatabaseLeftByTheFirstVersionOpensWithItsFeedAndIdentity() async throws {
         let database = try TestDatabase(.sqlite)
         let key = SigningKey.generate()

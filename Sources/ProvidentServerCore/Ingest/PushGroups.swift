@@ -144,27 +144,26 @@ extension ServerCore {
     /// One transaction for the pushes waiting: each gets its answers, or why it got none.
     func judgeWaitingPushes() async {
         let taken = PushGroups.Taken()
+        let now = clock()
+        let expires = nonceExpiry(now)
         do {
-            let (now, results) = try await store.write { tx in
-                let group = taken.pushes(from: self.pushes)
-                let now = self.clock()
-                let expires = self.nonceExpiry(now)
-                let ingest = Ingest(core: self, tx: tx, now: now)
+            let results = try await ingest(now: now) { ingest in
                 var results: [Result<[PushAnswer], any Error>] = []
-                for push in group {
-                    try await tx.savepoint("push")
+                for push in taken.pushes(from: self.pushes) {
+                    try await ingest.tx.savepoint("push")
                     do {
-                        guard try await tx.useNonce(push.nonce, device: push.device.id, expiresAt: expires) else { throw ServerError.replay }
-                        try await tx.touch(push.device.id, at: now)
+                        guard try await ingest.tx.useNonce(push.nonce, device: push.device.id, expiresAt: expires) else { throw ServerError.replay }
+                        try await ingest.tx.touch(push.device.id, at: now)
                         results.append(.success(try await ingest.accept(push.batch, from: push.device, language: push.language)))
                     } catch let error as ServerError where error.refusesOnePush {
-                        try await tx.rollback(toSavepoint: "push")
+                        try await ingest.tx.rollback(toSavepoint: "push")
                         results.append(.failure(error))
                     }
-                    try await tx.release(savepoint: "push")
+                    try await ingest.tx.release(savepoint: "push")
                 }
-                try await ingest.finish()
-                return (now, zip(group, results).map { push, result in result.map { ingest.placed($0, device: push.device.id) } })
+                return results
+            } finished: { ingest, results in
+                zip(taken.pushes(from: self.pushes), results).map { push, result in result.map { ingest.placed($0, device: push.device.id) } }
             }
             for (push, result) in zip(taken.pushes(from: pushes), results) {
                 push.answer.give(result.map { PushGroups.Judged(answers: $0, now: now) })
