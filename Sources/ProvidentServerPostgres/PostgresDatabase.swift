@@ -250,12 +250,17 @@ public final class PostgresDatabase: SQLDatabase {
             default:
                 return error
             }
+        case is ConnectionLost:
+            return StoreFailure.unavailable(location: location)
         default:
             // The server's own errors thrown inside a transaction pass through as they are.
             return error
         }
     }
 }
+
+/// The database's connection closed before a statement was answered.
+struct ConnectionLost: Error {}
 
 /// The lease timeout, changeable while serving.
 private final class LeaseTimeout: @unchecked Sendable {
@@ -320,10 +325,12 @@ struct PostgresSession: SQLSession {
             case let .blob(value): binds.append(ByteBuffer(bytes: value))
             }
         }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger)
+        let rows = try await Self.answer(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger),
+                                         on: connection).rows
         var result: [SQLRow] = []
+        result.reserveCapacity(rows.count)
         var columns: [String]?
-        for try await row in rows {
+        for row in rows {
             var values: [SQLValue] = []
             var names: [String] = []
             for cell in row {
@@ -334,6 +341,19 @@ struct PostgresSession: SQLSession {
             result.append(SQLRow(columns: columns ?? names, values: values))
         }
         return result
+    }
+
+    /// A statement's answer, or `ConnectionLost` once the connection is closed without one.
+    /// postgres-nio drops a statement written to a connection that has just closed (the server
+    /// stopped as the pool handed it out): its answer would never come, and the request, or the
+    /// server's shutdown behind it, would wait forever.
+    static func answer(_ answer: EventLoopFuture<PostgresQueryResult>, on connection: PostgresConnection) async throws -> PostgresQueryResult {
+        let first = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        // Both complete on the connection's event loop, in the order things happened there; the
+        // second completion is ignored, so an answer that came before the close is kept.
+        answer.cascade(to: first)
+        connection.closeFuture.whenComplete { _ in first.fail(ConnectionLost()) }
+        return try await first.futureResult.get()
     }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) async throws {
