@@ -63,8 +63,14 @@ extension SQLServerTransaction {
         return state
     }
 
-    func saveRecords(_ states: [RecordState], conflicts: [Conflict]) async throws {
-        try await chunked(try states.map { ($0.key, try $0.transferBytes()) }, columns: 3, { count in
+    func saveRecords(_ states: [RecordState], new: Set<RecordKey>, conflicts: [Conflict]) async throws {
+        let rows = try states.map { ($0.key, try $0.transferBytes()) }
+        // No ON CONFLICT for the new: a key another server inserted since is a unique violation,
+        // which runs the transaction again with that record read.
+        try await chunked(rows.filter { new.contains($0.0) }, columns: 3, { count in
+            "INSERT INTO records (type, id, state) \(SQL.values(rows: count, columns: 3))"
+        }, bind: { [.text($0.0.type), .text($0.0.id), .blob($0.1)] })
+        try await chunked(rows.filter { !new.contains($0.0) }, columns: 3, { count in
             "INSERT INTO records (type, id, state) \(SQL.values(rows: count, columns: 3)) ON CONFLICT (type, id) DO UPDATE SET state = excluded.state"
         }, bind: { [.text($0.0.type), .text($0.0.id), .blob($0.1)] })
         try await chunked(try conflicts.map { ($0, try CanonicalEncoder.encode($0.canonicalValue)) }, columns: 5, { count in
@@ -73,9 +79,9 @@ extension SQLServerTransaction {
         try await ReadModels(states: states).save(in: self)
     }
 
-    func setScopes(_ scopes: [RecordKey: Set<Scope>]) async throws {
+    func setScopes(_ scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>) async throws {
         let keys = scopes.keys.sorted()
-        try await chunked(keys, columns: 2, { count in
+        try await chunked(keys.filter { !new.contains($0) }, columns: 2, { count in
             "DELETE FROM record_scopes WHERE \(dialect.matching(["type", "id"], rows: count))"
         }, bind: { [.text($0.type), .text($0.id)] })
         let rows = keys.flatMap { key in (scopes[key] ?? []).sorted().map { (key, $0) } }

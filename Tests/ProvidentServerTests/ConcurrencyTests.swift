@@ -132,6 +132,46 @@ import Testing
         }
     }
 
+    /// Two servers creating one record at once (two office laptops deciding one deposit, say):
+    /// the second read it absent before the first committed. It must not overwrite the first's
+    /// write unseen: on PostgreSQL its insert collides and its transaction runs again, this time
+    /// reading the record; on SQLite it waits for the writer and reads it the first time.
+    @Test(arguments: Backend.allCases)
+    func aRecordTwoServersCreateAtOnceKeepsBothWrites(_ backend: Backend) async throws {
+        try await withServer(backend) { first in
+            let second = try await first.another()
+            let key = RecordKey(type: "note", id: "note-0192f3c4a1bc3d4e5f6a7b8")
+            let (a, b) = (DeviceID(publicKey: SigningKey.generate().publicKey), DeviceID(publicKey: SigningKey.generate().publicKey))
+            @Sendable func write(_ device: DeviceID, onto current: RecordState?) throws -> RecordState {
+                try RecordMerge.apply(ProvidentSync.Operation(record: key, kind: .create, fields: ["text": .string(device.rawValue)]),
+                                      dot: Dot(device: device, sequence: 1), time: HLCTimestamp(wallMillis: 1, counter: 0), to: current).state
+            }
+            let (inserted, insertedNow) = AsyncStream<Void>.makeStream()
+            let attempts = Counter()
+            let one = Task {
+                try await first.core.store.write { tx in
+                    let found = try await tx.lockRecords([key])
+                    try await tx.saveRecords([try write(a, onto: found[key])], new: found[key] == nil ? [key] : [], conflicts: [])
+                    insertedNow.yield()
+                    // Still uncommitted while the other server reads and inserts.
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            for await _ in inserted { break }
+            try await second.core.store.write { tx in
+                attempts.add()
+                let found = try await tx.lockRecords([key])
+                try await tx.saveRecords([try write(b, onto: found[key])], new: found[key] == nil ? [key] : [], conflicts: [])
+            }
+            try await one.value
+            let stored = try #require(try await first.core.store.read { try await $0.records([key]) }[key])
+            #expect(stored.versionVector.contains(Dot(device: a, sequence: 1)))
+            #expect(stored.versionVector.contains(Dot(device: b, sequence: 1)))
+            #expect(attempts.value == (backend == .postgres ? 2 : 1))
+            await second.close()
+        }
+    }
+
     /// Workers enrolled on `server`, each with its chain: its account opened, then `deposits` deposits.
     private func workers(_ count: Int, depositing deposits: Int, on server: TestServer,
                          people: Int) async throws -> ([TestDevice], [[SignedChangeSet]]) {
@@ -146,4 +186,13 @@ import Testing
         }
         return (devices, chains)
     }
+}
+
+/// How many times something ran, counted from any task.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

@@ -24,6 +24,9 @@ final class Ingest {
     private var dirty: [RecordKey: RecordState] = [:]
     private var newConflicts: [Conflict] = []
     private var scopeChanges: [RecordKey: Set<Scope>] = [:]
+    /// Records the store did not hold when this transaction read them, not written since: they
+    /// are inserted, and have no scopes to replace.
+    private var unstored: Set<RecordKey> = []
     private var bindings: [(DeviceID, String)] = []
     private var rows: [StoredChangeSet] = []
     /// The answers of this transaction's change-sets, by device and sequence, for duplicates
@@ -316,7 +319,10 @@ final class Ingest {
         var wanted = keys.filter { !working.isLoaded($0) }
         while !wanted.isEmpty {
             let found = try await tx.lockRecords(wanted.sorted())
-            for key in wanted { working.loaded(key, found[key]) }
+            for key in wanted {
+                working.loaded(key, found[key])
+                if found[key] == nil { unstored.insert(key) }
+            }
             wanted = Set(found.values.compactMap { RecordLinks.parent(type: $0.key.type, values: $0.values) }).filter { !working.isLoaded($0) }
         }
     }
@@ -326,14 +332,16 @@ final class Ingest {
     /// Sends the records changed so far to the store.
     func flush() async throws {
         if !dirty.isEmpty || !newConflicts.isEmpty {
-            try await tx.saveRecords(dirty.values.sorted { $0.key < $1.key }, conflicts: newConflicts)
-            dirty = [:]
-            newConflicts = []
+            try await tx.saveRecords(dirty.values.sorted { $0.key < $1.key }, new: unstored.intersection(dirty.keys), conflicts: newConflicts)
         }
         if !scopeChanges.isEmpty {
-            try await tx.setScopes(scopeChanges)
-            scopeChanges = [:]
+            try await tx.setScopes(scopeChanges, new: unstored.intersection(scopeChanges.keys))
         }
+        unstored.subtract(dirty.keys)
+        unstored.subtract(scopeChanges.keys)
+        dirty = [:]
+        newConflicts = []
+        scopeChanges = [:]
         for (device, account) in bindings { try await tx.bind(device, toAccount: account) }
         bindings = []
     }

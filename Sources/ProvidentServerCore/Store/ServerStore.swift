@@ -236,10 +236,14 @@ public protocol ServerWriting: ServerReading {
 
     /// The merged states of these records, locked until the transaction ends.
     func lockRecords(_ keys: [RecordKey]) async throws -> [RecordKey: RecordState]
-    /// Stores records' new states, their new conflicts, and their read models.
-    func saveRecords(_ states: [RecordState], conflicts: [Conflict]) async throws
-    /// Sets the scopes records belong to, replacing what was there.
-    func setScopes(_ scopes: [RecordKey: Set<Scope>]) async throws
+    /// Stores records' new states, their new conflicts, and their read models. The records in
+    /// `new` were absent when this transaction read them: they are inserted, and one another
+    /// server inserted meanwhile is a collision that runs the transaction again, never a state
+    /// overwritten unseen.
+    func saveRecords(_ states: [RecordState], new: Set<RecordKey>, conflicts: [Conflict]) async throws
+    /// Sets the scopes records belong to, replacing what was there. The records in `new` were
+    /// absent when this transaction read them: they have no scopes to replace.
+    func setScopes(_ scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>) async throws
 
     // MARK: Feed
 
