@@ -264,6 +264,23 @@ package enum SQLiteSchema {
                 ALTER TABLE office_users ADD COLUMN disabled_at TEXT;
                 """)
         }
+        register("server v9 records in order of arrival") { db in
+            // A table WITHOUT ROWID keeps whole rows in its interior pages, so records (about
+            // 300 bytes each) landing all over the key range split pages and rewrote two or three
+            // of them per record; a rowid table appends each new record at its end, and only
+            // the small entry of its key lands in the key's index.
+            try db.execute(sql: """
+                CREATE TABLE records_by_arrival (
+                    type TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    state BLOB NOT NULL
+                );
+                INSERT INTO records_by_arrival (type, id, state) SELECT type, id, state FROM records ORDER BY type, id;
+                DROP TABLE records;
+                ALTER TABLE records_by_arrival RENAME TO records;
+                CREATE UNIQUE INDEX records_key ON records (type, id);
+                """)
+        }
         return migrator
     }
 }
