@@ -147,7 +147,34 @@ extension SQLDatabase {
     }
 }
 
-enum SQL {
+public enum SQL {
+    /// The chunks a list of `count` items is sent in, one statement each, binding at most
+    /// `parameters` values of `columns` per item: whole chunks of the largest power of two that
+    /// fits (at most 256 items), then the rest by its binary digits (100 items: 64, 32 and 4). A
+    /// statement's text changes with its number of items and the SQLite connection prepares and
+    /// keeps every text it meets, so the chunks come in at most nine sizes; a remainder of any
+    /// size prepared up to 500 texts per statement, each kept for the connection's life.
+    public static func chunks(of count: Int, columns: Int, parameters: Int) -> [Range<Int>] {
+        let fits = max(1, min(256, parameters / max(columns, 1)))
+        var largest = 1
+        while largest * 2 <= fits { largest *= 2 }
+        var chunks: [Range<Int>] = []
+        var start = 0
+        while count - start >= largest {
+            chunks.append(start..<start + largest)
+            start += largest
+        }
+        var size = largest / 2
+        while start < count {
+            if count - start >= size {
+                chunks.append(start..<start + size)
+                start += size
+            }
+            size /= 2
+        }
+        return chunks
+    }
+
     /// `(?, ?, …)` for one row of `columns` values.
     static func tuple(_ columns: Int) -> String {
         "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"

@@ -61,29 +61,19 @@ struct SQLServerTransaction: ServerWriting {
     let dialect: SQLDialect
     let maxParameters: Int
 
-    /// Runs one statement per chunk of `items`, each binding at most as many parameters as the
-    /// database takes: `build` gives the SQL for a chunk's size, `bind` each item's values.
+    /// Runs one statement per chunk of `items` (`SQL.chunks(of:columns:parameters:)`): `build` gives
+    /// the SQL for a chunk's size, `bind` each item's values.
     func chunked<Item>(_ items: [Item], columns: Int, _ build: (Int) -> String, bind: (Item) -> [SQLValue]) async throws {
-        guard !items.isEmpty else { return }
-        let size = max(1, min(500, maxParameters / max(columns, 1)))
-        var start = 0
-        while start < items.count {
-            let chunk = items[start..<min(start + size, items.count)]
-            try await session.execute(build(chunk.count), chunk.flatMap(bind))
-            start += size
+        for chunk in SQL.chunks(of: items.count, columns: columns, parameters: maxParameters) {
+            try await session.execute(build(chunk.count), items[chunk].flatMap(bind))
         }
     }
 
     /// Runs one query per chunk of `items` and gathers the rows.
     func chunkedQuery<Item>(_ items: [Item], columns: Int, _ build: (Int) -> String, bind: (Item) -> [SQLValue]) async throws -> [SQLRow] {
-        guard !items.isEmpty else { return [] }
-        let size = max(1, min(500, (maxParameters - 4) / max(columns, 1)))
         var rows: [SQLRow] = []
-        var start = 0
-        while start < items.count {
-            let chunk = items[start..<min(start + size, items.count)]
-            rows += try await session.query(build(chunk.count), chunk.flatMap(bind))
-            start += size
+        for chunk in SQL.chunks(of: items.count, columns: columns, parameters: maxParameters - 4) {
+            rows += try await session.query(build(chunk.count), items[chunk].flatMap(bind))
         }
         return rows
     }
@@ -275,15 +265,11 @@ extension SQLServerTransaction {
 
     private func queryChangeSets(_ device: DeviceID, _ sequences: [UInt64]) async throws -> [SQLRow] {
         var rows: [SQLRow] = []
-        let size = max(1, min(500, maxParameters - 1))
-        var start = 0
-        while start < sequences.count {
-            let chunk = sequences[start..<min(start + size, sequences.count)]
+        for chunk in SQL.chunks(of: sequences.count, columns: 1, parameters: maxParameters - 1) {
             rows += try await session.query("""
                 SELECT device, seq, id, hlc, bytes, signature, status, code, message, received_at, feed_seq FROM change_sets
                 WHERE device = ? AND seq IN (\(SQL.list(chunk.count)))
-                """, [.text(device.rawValue)] + chunk.map { .integer(Int64($0)) })
-            start += size
+                """, [.text(device.rawValue)] + sequences[chunk].map { .integer(Int64($0)) })
         }
         return rows
     }

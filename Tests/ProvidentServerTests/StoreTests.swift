@@ -54,6 +54,35 @@ import Testing
         await sqlite.close()
     }
 
+    /// A list is sent in chunks that cover it in order, each within the database's parameter
+    /// limit, in powers of two: a statement takes at most nine shapes whatever the lists' lengths,
+    /// so the SQLite connection's cache of prepared statements stays small.
+    @Test func listsGoInChunksOfAFewSizesThatCoverThemInOrder() {
+        var wrong: [String] = []
+        for parameters in [32_766, 65_535, 999, 7] {
+            for columns in 1...12 {
+                var sizes = Set<Int>()
+                for count in 0...1_100 {
+                    let chunks = SQL.chunks(of: count, columns: columns, parameters: parameters)
+                    var next = 0
+                    for chunk in chunks {
+                        if chunk.lowerBound != next || chunk.isEmpty || chunk.count > 256 || chunk.count * columns > max(parameters, columns)
+                            || chunk.count & (chunk.count - 1) != 0 {
+                            wrong.append("\(count) items of \(columns) columns within \(parameters): chunk \(chunk)")
+                        }
+                        next = chunk.upperBound
+                    }
+                    if next != count { wrong.append("\(count) items of \(columns) columns within \(parameters): covered up to \(next)") }
+                    sizes.formUnion(chunks.map(\.count))
+                }
+                if sizes.count > 9 { wrong.append("\(sizes.count) shapes for \(columns) columns within \(parameters) parameters") }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(SQL.chunks(of: 100, columns: 3, parameters: 32_766).map(\.count) == [64, 32, 4])
+        #expect(SQL.chunks(of: 600, columns: 3, parameters: 32_766).map(\.count) == [256, 256, 64, 16, 8])
+    }
+
     @Test func aDatabaseLeftByTheFirstVersionOpensWithItsFeedAndIdentity() async throws {
         let database = try TestDatabase(.sqlite)
         let key = SigningKey.generate()
