@@ -149,12 +149,20 @@ extension SQLDatabase {
 
 public enum SQL {
     /// The chunks a list of `count` items is sent in, one statement each, binding at most
-    /// `parameters` values of `columns` per item: whole chunks of the largest power of two that
-    /// fits (at most 256 items), then the rest by its binary digits (100 items: 64, 32 and 4). A
-    /// statement's text changes with its number of items and the SQLite connection prepares and
-    /// keeps every text it meets, so the chunks come in at most nine sizes; a remainder of any
-    /// size prepared up to 500 texts per statement, each kept for the connection's life.
-    public static func chunks(of count: Int, columns: Int, parameters: Int) -> [Range<Int>] {
+    /// `parameters` values of `columns` per item.
+    ///
+    /// For SQLite (`fewShapes`): whole chunks of the largest power of two that fits (at most 256
+    /// items), then the rest by its binary digits (100 items: 64, 32 and 4). A statement's text
+    /// changes with its number of items and the SQLite connection prepares and keeps every text
+    /// it meets, so the chunks come in at most nine sizes; a remainder of any size prepared up
+    /// to 500 texts per statement, each kept for the connection's life. For PostgreSQL, which
+    /// parses every statement it is sent and where each statement is a round trip: chunks of up
+    /// to 500 items, the last one holding the rest.
+    public static func chunks(of count: Int, columns: Int, parameters: Int, fewShapes: Bool) -> [Range<Int>] {
+        guard fewShapes else {
+            let size = max(1, min(500, parameters / max(columns, 1)))
+            return stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
+        }
         let fits = max(1, min(256, parameters / max(columns, 1)))
         var largest = 1
         while largest * 2 <= fits { largest *= 2 }

@@ -61,10 +61,10 @@ struct SQLServerTransaction: ServerWriting {
     let dialect: SQLDialect
     let maxParameters: Int
 
-    /// Runs one statement per chunk of `items` (`SQL.chunks(of:columns:parameters:)`): `build` gives
+    /// Runs one statement per chunk of `items` (`SQL.chunks(of:columns:parameters:fewShapes:)`): `build` gives
     /// the SQL for a chunk's size, `bind` each item's values.
     func chunked<Item>(_ items: [Item], columns: Int, _ build: (Int) -> String, bind: (Item) -> [SQLValue]) async throws {
-        for chunk in SQL.chunks(of: items.count, columns: columns, parameters: maxParameters) {
+        for chunk in SQL.chunks(of: items.count, columns: columns, parameters: maxParameters, fewShapes: dialect == .sqlite) {
             try await session.execute(build(chunk.count), items[chunk].flatMap(bind))
         }
     }
@@ -72,7 +72,7 @@ struct SQLServerTransaction: ServerWriting {
     /// Runs one query per chunk of `items` and gathers the rows.
     func chunkedQuery<Item>(_ items: [Item], columns: Int, _ build: (Int) -> String, bind: (Item) -> [SQLValue]) async throws -> [SQLRow] {
         var rows: [SQLRow] = []
-        for chunk in SQL.chunks(of: items.count, columns: columns, parameters: maxParameters - 4) {
+        for chunk in SQL.chunks(of: items.count, columns: columns, parameters: maxParameters - 4, fewShapes: dialect == .sqlite) {
             rows += try await session.query(build(chunk.count), items[chunk].flatMap(bind))
         }
         return rows
@@ -265,7 +265,7 @@ extension SQLServerTransaction {
 
     private func queryChangeSets(_ device: DeviceID, _ sequences: [UInt64]) async throws -> [SQLRow] {
         var rows: [SQLRow] = []
-        for chunk in SQL.chunks(of: sequences.count, columns: 1, parameters: maxParameters - 1) {
+        for chunk in SQL.chunks(of: sequences.count, columns: 1, parameters: maxParameters - 1, fewShapes: dialect == .sqlite) {
             rows += try await session.query("""
                 SELECT device, seq, id, hlc, bytes, signature, status, code, message, received_at, feed_seq FROM change_sets
                 WHERE device = ? AND seq IN (\(SQL.list(chunk.count)))

@@ -55,32 +55,35 @@ import Testing
     }
 
     /// A list is sent in chunks that cover it in order, each within the database's parameter
-    /// limit, in powers of two: a statement takes at most nine shapes whatever the lists' lengths,
-    /// so the SQLite connection's cache of prepared statements stays small.
-    @Test func listsGoInChunksOfAFewSizesThatCoverThemInOrder() {
+    /// limit. For SQLite they come in powers of two, so a statement takes at most nine shapes
+    /// whatever the lists' lengths and the connection's cache of prepared statements stays small;
+    /// for PostgreSQL, where each statement is a round trip, as few chunks as fit.
+    @Test(arguments: [true, false]) func listsGoInChunksThatCoverThemInOrder(fewShapes: Bool) {
         var wrong: [String] = []
         for parameters in [32_766, 65_535, 999, 7] {
             for columns in 1...12 {
                 var sizes = Set<Int>()
+                let most = max(1, min(fewShapes ? 256 : 500, parameters / columns))
                 for count in 0...1_100 {
-                    let chunks = SQL.chunks(of: count, columns: columns, parameters: parameters)
+                    let chunks = SQL.chunks(of: count, columns: columns, parameters: parameters, fewShapes: fewShapes)
                     var next = 0
                     for chunk in chunks {
-                        if chunk.lowerBound != next || chunk.isEmpty || chunk.count > 256 || chunk.count * columns > max(parameters, columns)
-                            || chunk.count & (chunk.count - 1) != 0 {
+                        if chunk.lowerBound != next || chunk.isEmpty || chunk.count > most
+                            || (fewShapes && chunk.count & (chunk.count - 1) != 0) {
                             wrong.append("\(count) items of \(columns) columns within \(parameters): chunk \(chunk)")
                         }
                         next = chunk.upperBound
                     }
                     if next != count { wrong.append("\(count) items of \(columns) columns within \(parameters): covered up to \(next)") }
+                    if !fewShapes, chunks.count != (count + most - 1) / most { wrong.append("\(count) items in \(chunks.count) chunks") }
                     sizes.formUnion(chunks.map(\.count))
                 }
-                if sizes.count > 9 { wrong.append("\(sizes.count) shapes for \(columns) columns within \(parameters) parameters") }
+                if fewShapes, sizes.count > 9 { wrong.append("\(sizes.count) shapes for \(columns) columns within \(parameters) parameters") }
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
-        #expect(SQL.chunks(of: 100, columns: 3, parameters: 32_766).map(\.count) == [64, 32, 4])
-        #expect(SQL.chunks(of: 600, columns: 3, parameters: 32_766).map(\.count) == [256, 256, 64, 16, 8])
+        #expect(SQL.chunks(of: 100, columns: 3, parameters: 32_766, fewShapes: fewShapes).map(\.count) == (fewShapes ? [64, 32, 4] : [100]))
+        #expect(SQL.chunks(of: 600, columns: 3, parameters: 32_766, fewShapes: fewShapes).map(\.count) == (fewShapes ? [256, 256, 64, 16, 8] : [500, 100]))
     }
 
     @Test func aDatabaseLeftByTheFirstVersionOpensWithItsFeedAndIdentity() async throws {
