@@ -166,6 +166,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
 // The timed part: every device pushes its deposits in batches, devices concurrently.
 let total = options.devices * options.deposits
 print("pushing \(total) change-sets in batches of \(options.batch), \(options.concurrency) requests at a time …")
+// Flushed at once (every output stream): a caller reading these lines as they come measures
+// the timed part between them.
+fflush(nil)
 let started = clock.now
 let acceptedCount = try await withThrowingTaskGroup(of: Int.self) { group in
     let perTask = (workers.count + options.concurrency - 1) / options.concurrency
@@ -194,6 +197,7 @@ let elapsedSeconds = seconds(elapsed)
 let rate = Double(acceptedCount) / elapsedSeconds
 let target = Double(cores) * verifyPerSecond / 2
 print("accepted \(acceptedCount) of \(total) change-sets in \(String(format: "%.2f", elapsedSeconds)) s")
+fflush(nil)
 print("ingest:          \(Int(rate)) accepted change-sets/s")
 print("libsodium:       \(Int(verifyPerSecond)) Ed25519 verify/s per core, \(cores) cores")
 print("target (½ × cores × verify/s): \(Int(target))/s — \(rate >= target ? "met" : "NOT met") (ratio \(String(format: "%.2f", rate / target)))")
