@@ -269,13 +269,25 @@ import Glibc
         let server = try ServerProcess(policy: Self.policy)
         let worker = try CLI()
         try worker.enrolledWorker(server: server.url)
-        try ProvidentStoreAccess.recordLumpDeposits(worker, count: 400)
+        try ProvidentStoreAccess.recordLumpDeposits(worker, count: 1_200)
         // A second device that will receive everything: killed mid-pull as well.
         let office = try CLI()
         #expect(try office.sign(["init", "--server", server.url, "--invite", try server.invite(role: "office")]).status == 0)
 
-        var rng = SeededGenerator(seed: 42)
+        // One kill known to land mid-sync, whatever the machine's speed: once the first push was
+        // answered, while the others are under way.
         var killed = 0
+        let first = try worker.start(["sync", "--passphrase-file", worker.passphraseFile])
+        while first.isRunning, (try? worker.json(["whoami"])["waitingToSync"] as? Int) == 1_201 { usleep(2_000) }
+        if first.isRunning {
+            kill(first.processIdentifier, SIGKILL)
+            killed += 1
+        }
+        first.waitUntilExit()
+        _ = worker.collect(first)
+        #expect(try worker.run(["check"]).status == 0)
+        // Then at moments drawn at random.
+        var rng = SeededGenerator(seed: 42)
         for _ in 0..<6 {
             for device in [worker, office] {
                 let sync = try device.start(["sync", "--passphrase-file", device.passphraseFile])
@@ -297,7 +309,7 @@ import Glibc
         #expect(try worker.digest() == digest)
         #expect(try office.digest() == digest)
         #expect((try office.json(["statement", "--account", try #require(try worker.json(["whoami"])["account"] as? String)])["lines"]
-            as? [Any])?.count == 400)
+            as? [Any])?.count == 1_200)
     }
 
     @Test func anAccountMovedToAnotherBranchLeavesTheOldBranchsLaptops() throws {
