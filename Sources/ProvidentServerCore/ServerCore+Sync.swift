@@ -365,10 +365,9 @@ extension ServerCore {
             let head = try await tx.feedHead()
             let mark = try await tx.feedMark(at: head)
             guard scopes?.isEmpty != true else { return (head, mark, [(key: RecordKey, form: [UInt8])](), [RecordKey](), start == nil ? 0 : nil) }
-            let keys = try await tx.scopedKeys(after: start, scopes: scopes, limit: limit)
-            let found = try await tx.recordTransferForms(keys)
+            let found = try await tx.scopedTransferForms(after: start, scopes: scopes, limit: limit)
             // Counting is a scan of the scopes' records: once, on the first page (§11.7).
-            return (head, mark, keys.compactMap { key in found[key].map { (key: key, form: $0) } }, keys,
+            return (head, mark, found.compactMap { entry in entry.form.map { (key: entry.key, form: $0) } }, found.map(\.key),
                     start == nil ? try await tx.scopedRecordCount(scopes: scopes) : nil)
         }
         // The stored forms go into the document as they are: decoding and encoding them again

@@ -17,14 +17,17 @@ extension SQLServerTransaction {
         var result: [RecordKey: [UInt8]] = [:]
         for row in rows {
             let key = RecordKey(type: try row.text("type"), id: try row.text("id"))
-            let form = try row.blob("state")
-            // Copied into documents as it is: a stored state that is not an object is damage.
-            guard form.first == UInt8(ascii: "{"), form.last == UInt8(ascii: "}") else {
-                throw StoreFailure.damaged("the stored record \(key) cannot be read by this version")
-            }
-            result[key] = form
+            result[key] = try Self.transferForm(try row.blob("state"), of: key)
         }
         return result
+    }
+
+    /// A stored state, to be copied into documents as it is: one that is not an object is damage.
+    static func transferForm(_ form: [UInt8], of key: RecordKey) throws -> [UInt8] {
+        guard form.first == UInt8(ascii: "{"), form.last == UInt8(ascii: "}") else {
+            throw StoreFailure.damaged("the stored record \(key) cannot be read by this version")
+        }
+        return form
     }
 
     func lockRecords(_ keys: [RecordKey]) async throws -> [RecordKey: RecordState] {
