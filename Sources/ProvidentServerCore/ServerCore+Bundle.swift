@@ -94,13 +94,14 @@ extension ServerCore {
             var after: RecordKey?
             repeat {
                 let start = after
-                let (states, keys) = try await store.read { tx in
-                    guard scopes?.isEmpty != true else { return ([RecordState](), [RecordKey]()) }
-                    return try await Self.scopedRecords(tx, after: start, scopes: scopes, limit: SyncLimits.maxSnapshotPage)
+                let found = try await store.read { tx in
+                    scopes?.isEmpty == true ? [] : try await tx.scopedTransferForms(after: start, scopes: scopes, limit: SyncLimits.maxSnapshotPage)
                 }
-                snapshot.append(try SignedDocument(asOf: head, content: .records(states), signingWith: key).envelopeValue)
-                snapshotRecords += states.count
-                after = keys.count == SyncLimits.maxSnapshotPage ? keys.last : nil
+                // As a snapshot page: the stored forms go into the document as they are.
+                let forms = found.compactMap { entry in entry.form.map { (key: entry.key, form: $0) } }
+                snapshot.append(try SignedDocument(asOf: head, transferForms: forms, signingWith: key).envelopeValue)
+                snapshotRecords += forms.count
+                after = found.count == SyncLimits.maxSnapshotPage ? found.last?.key : nil
             } while after != nil
         } else if scopes?.isEmpty != true {
             while true {

@@ -377,15 +377,6 @@ extension ServerCore {
         return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total, mark: mark)
     }
 
-    /// Whole records these scopes hold, in key order after `after`, at most `limit`, with the
-    /// keys read (a key whose record went meanwhile has no state).
-    static func scopedRecords(_ tx: any ServerReading, after: RecordKey?, scopes: Set<Scope>?,
-                              limit: Int) async throws -> (states: [RecordState], keys: [RecordKey]) {
-        let keys = try await tx.scopedKeys(after: after, scopes: scopes, limit: limit)
-        let found = try await tx.records(keys)
-        return (keys.compactMap { found[$0] }, keys)
-    }
-
     static func limit(_ request: SignedRequest, default value: Int, maximum: Int) throws -> Int {
         guard let text = request.parameter("limit") else { return value }
         guard let limit = Int(text), (1...maximum).contains(limit) else {

@@ -169,33 +169,25 @@ extension SQLServerTransaction {
         return (position, id)
     }
 
-    func scopedKeys(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [RecordKey] {
-        let query = Self.scopedQuery(after: after, scopes: scopes, limit: limit, withStates: false)
-        return try await session.query(query.sql, query.values).map { RecordKey(type: try $0.text("type"), id: try $0.text("id")) }
-    }
-
     func scopedTransferForms(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [(key: RecordKey, form: [UInt8]?)] {
-        let query = Self.scopedQuery(after: after, scopes: scopes, limit: limit, withStates: true)
-        return try await session.query(query.sql, query.values).map { row in
+        let keyset: (String, [SQLValue]) = after.map { (" AND (type, id) > (?, ?)", [.text($0.type), .text($0.id)]) } ?? ("", [])
+        let rows: [SQLRow]
+        if let scopes {
+            // A key whose record is not held keeps its place, with no state.
+            let names = scopes.sorted().map { SQLValue.text($0.description) }
+            rows = try await session.query("""
+                SELECT k.type, k.id, r.state FROM (
+                    SELECT DISTINCT type, id FROM record_scopes WHERE scope IN (\(SQL.list(names.count)))\(keyset.0) ORDER BY type, id LIMIT ?
+                ) k LEFT JOIN records r ON r.type = k.type AND r.id = k.id ORDER BY k.type, k.id
+                """, names + keyset.1 + [.integer(Int64(limit))])
+        } else {
+            rows = try await session.query("SELECT type, id, state FROM records WHERE 1 = 1\(keyset.0) ORDER BY type, id LIMIT ?",
+                                           keyset.1 + [.integer(Int64(limit))])
+        }
+        return try rows.map { row in
             let key = RecordKey(type: try row.text("type"), id: try row.text("id"))
             return (key, try row.optionalBlob("state").map { try Self.transferForm($0, of: key) })
         }
-    }
-
-    /// The query of the record keys these scopes hold (nil: every record) in key order after
-    /// `after`, at most `limit`, with their stored states (`state`, NULL for a key whose record
-    /// is not held) when asked, and its values: one statement either way.
-    static func scopedQuery(after: RecordKey?, scopes: Set<Scope>?, limit: Int, withStates: Bool) -> (sql: String, values: [SQLValue]) {
-        let keyset: (String, [SQLValue]) = after.map { (" AND (type, id) > (?, ?)", [.text($0.type), .text($0.id)]) } ?? ("", [])
-        guard let scopes else {
-            return ("SELECT type, id\(withStates ? ", state" : "") FROM records WHERE 1 = 1\(keyset.0) ORDER BY type, id LIMIT ?",
-                    keyset.1 + [.integer(Int64(limit))])
-        }
-        let names = scopes.sorted().map { SQLValue.text($0.description) }
-        let keys = "SELECT DISTINCT type, id FROM record_scopes WHERE scope IN (\(SQL.list(names.count)))\(keyset.0) ORDER BY type, id LIMIT ?"
-        let sql = withStates ? "SELECT k.type, k.id, r.state FROM (\(keys)) k LEFT JOIN records r ON r.type = k.type AND r.id = k.id ORDER BY k.type, k.id"
-            : keys
-        return (sql, names + keyset.1 + [.integer(Int64(limit))])
     }
 
     func scopedRecordCount(scopes: Set<Scope>?) async throws -> Int {

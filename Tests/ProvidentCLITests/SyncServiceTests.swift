@@ -274,31 +274,29 @@ import Glibc
         let office = try CLI()
         #expect(try office.sign(["init", "--server", server.url, "--invite", try server.invite(role: "office")]).status == 0)
 
+        /// Starts a sync on `device`, kills it once `moment` has passed if it still runs, and
+        /// checks the replica; whether it was killed.
+        func sync(_ device: CLI, killedAfter moment: (Process) -> Void) throws -> Bool {
+            let sync = try device.start(["sync", "--passphrase-file", device.passphraseFile])
+            moment(sync)
+            let running = sync.isRunning
+            if running { kill(sync.processIdentifier, SIGKILL) }
+            sync.waitUntilExit()
+            _ = device.collect(sync)
+            #expect(try device.run(["check"]).status == 0)
+            return running
+        }
         // One kill known to land mid-sync, whatever the machine's speed: once the first push was
         // answered, while the others are under way.
         var killed = 0
-        let first = try worker.start(["sync", "--passphrase-file", worker.passphraseFile])
-        while first.isRunning, (try? worker.json(["whoami"])["waitingToSync"] as? Int) == 1_201 { usleep(2_000) }
-        if first.isRunning {
-            kill(first.processIdentifier, SIGKILL)
-            killed += 1
-        }
-        first.waitUntilExit()
-        _ = worker.collect(first)
-        #expect(try worker.run(["check"]).status == 0)
+        if try sync(worker, killedAfter: { first in
+            while first.isRunning, (try? worker.json(["whoami"])["waitingToSync"] as? Int) == 1_201 { usleep(2_000) }
+        }) { killed += 1 }
         // Then at moments drawn at random.
         var rng = SeededGenerator(seed: 42)
         for _ in 0..<6 {
             for device in [worker, office] {
-                let sync = try device.start(["sync", "--passphrase-file", device.passphraseFile])
-                usleep(useconds_t(Int.random(in: 100_000...600_000, using: &rng)))
-                if sync.isRunning {
-                    kill(sync.processIdentifier, SIGKILL)
-                    killed += 1
-                }
-                sync.waitUntilExit()
-                _ = device.collect(sync)
-                #expect(try device.run(["check"]).status == 0)
+                if try sync(device, killedAfter: { _ in usleep(useconds_t(Int.random(in: 100_000...600_000, using: &rng))) }) { killed += 1 }
             }
         }
         #expect(killed > 0)

@@ -114,10 +114,9 @@ public protocol ServerReading: Sendable {
     func feedEntryIDs(at positions: [UInt64]) async throws -> [UInt64: Digest256]
     /// The entry ids of the feed entries after `after` up to `through`, oldest first.
     func feedEntryIDs(after: UInt64, through: UInt64) async throws -> [(position: UInt64, id: Digest256)]
-    /// Record keys these scopes hold (nil: every record), in key order after `after`.
-    func scopedKeys(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [RecordKey]
-    /// The same keys, each with its record's stored transfer form (nil where the store holds no
-    /// state for the key), read in one statement: what a snapshot page carries.
+    /// Record keys these scopes hold (nil: every record), in key order after `after`, at most
+    /// `limit`, each with its record's stored transfer form (nil where the store holds no state
+    /// for the key), read in one statement: what a snapshot page carries.
     func scopedTransferForms(after: RecordKey?, scopes: Set<Scope>?, limit: Int) async throws -> [(key: RecordKey, form: [UInt8]?)]
     /// How many records these scopes hold (nil: every record).
     func scopedRecordCount(scopes: Set<Scope>?) async throws -> Int
