@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "ProvidentServerSQLite", dependencies: ["ProvidentServerStore", "ProvidentServerCore", "ProvidentStore",
                                                               .product(name: "GRDB", package: "GRDB.swift"),
                                                               .product(name: "GRDBSQLite", package: "GRDB.swift")]),
-        .target(name: "ProvidentServerPostgres", dependencies: ["ProvidentServerStore", "ProvidentServerCore",
+        .target(name: "ProvidentServerPostgres", dependencies: ["ProvidentServerStore", "ProvidentServerCore", "ProvidentCrypto",
                                                                 .product(name: "PostgresNIO", package: "postgres-nio"),
                                                                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                                                                 .product(name: "Logging", package: "swift-log")]),

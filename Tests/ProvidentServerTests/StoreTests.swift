@@ -54,6 +54,33 @@ import Testing
         await sqlite.close()
     }
 
+    /// On PostgreSQL a short statement is prepared once per connection, named by its text and
+    /// its parameters' types, and then only run: past the fifth run, when PostgreSQL may plan it
+    /// for any values, it still gives back what it is given, and a NULL where a number was (a
+    /// statement of other types) is a statement of its own. The server's connections run
+    /// without parallel workers and say whose they are.
+    @Test func postgresPreparesShortStatementsOnceAndRunsThemWithAnyValues() async throws {
+        let database = try TestDatabase(.postgres)
+        let store = try await database.open()
+        for round in 0..<8 {
+            let given: [SQLValue] = [.text("西工区 \(round)"), .blob([0, 255, UInt8(round)]), .integer(Int64(round) - 9_007_199_254_740_991),
+                                     round.isMultiple(of: 2) ? .null : .integer(Int64(round))]
+            let (row, prepared) = try await store.database.read { session in
+                (try await session.query("SELECT ? AS a, ? AS b, ? AS c, ? AS d", given).first,
+                 try await session.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE name LIKE 'provident_%' AND statement LIKE '%$4 AS d%'")
+                    .first?.integer("n"))
+            }
+            #expect(row?.values == given)
+            #expect((prepared ?? 0) >= 1)
+        }
+        let settings = try await store.database.read { session in
+            try await session.query("SELECT current_setting('max_parallel_workers_per_gather') AS workers, current_setting('application_name') AS name").first
+        }
+        #expect(try settings?.text("workers") == "0")
+        #expect(try settings?.text("name") == "provident-server")
+        await store.close()
+    }
+
     /// A list is sent in chunks that cover it in order, each within the database's parameter
     /// limit. For SQLite they come in powers of two, so a statement takes at most nine shapes
     /// whatever the lists' lengths and the connection's cache of prepared statements stays small;
