@@ -89,14 +89,12 @@ struct SyncController: Sendable {
 
     @Sendable func pull(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let signed = try await signed(request, context)
-        let (device, _) = try await core.authenticate(signed)
-        return respond(try await core.feedPage(for: device, request: signed).canonicalMembers)
+        return respond(try await core.answering(signed) { device in try await core.feedPage(for: device, request: signed) }.canonicalMembers)
     }
 
     @Sendable func snapshot(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let signed = try await signed(request, context)
-        let (device, _) = try await core.authenticate(signed)
-        return respond(try await core.snapshotPage(for: device, request: signed).canonicalMembers)
+        return respond(try await core.answering(signed) { device in try await core.snapshotPage(for: device, request: signed) }.canonicalMembers)
     }
 
     /// The request as the core reads it: method, path, raw query, headers, body, language, address.

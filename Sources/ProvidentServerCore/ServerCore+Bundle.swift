@@ -130,7 +130,9 @@ extension ServerCore {
         // The log, as a pull carries it (§11.14): the checkpoint, the proof from the device's,
         // the batch proof of the entries carried, and what the auditors cosigned.
         let carried = entries.compactMap { $0.objectValue?["position"]?.integerValue.map { UInt64($0) } }
-        members["log"] = try await store.read { tx in try await self.logAnswer(tx, positions: carried, known: heldCheckpoint?.size) }.canonicalValue
+        members["log"] = try await store.read { tx in
+            try await self.logAnswer(tx, size: try await tx.logSize(), parties: try await self.logParties(tx), positions: carried, known: heldCheckpoint?.size)
+        }.canonicalValue
         // After a restore, the office's announcements that the log begins again (§11.16).
         if restart, held != nil { members["epochs"] = try await logEpochs()["epochs"] }
         let answer: CanonicalValue = .object(members)

@@ -122,14 +122,21 @@ extension ServerCore {
         return LogCheckpoint(origin: origin, size: size, root: root)
     }
 
+    /// The log's parties as `logAnswer` takes them: `ServerReading.logParties`.
+    typealias LogParties = (devices: [RegisteredDevice], witnessed: WitnessedCheckpoint?)
+
+    /// The log's parties, read on every page.
+    func logParties(_ tx: any ServerReading) async throws -> LogParties {
+        try await tx.logParties(quorum: policy.witnesses)
+    }
+
     /// The log part of a feed page, read in the page's transaction: the root, the page's batch
     /// proof and the consistency proof from `known` made from one read of the nodes they need.
     /// With them, the witnesses and the largest checkpoint they cosigned, and the proof from it (§11.15).
-    func logAnswer(_ tx: any ServerReading, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
-        let size = try await tx.logSize()
-        let witnessed = try await tx.witnessedCheckpoint(quorum: policy.witnesses).flatMap { $0.size <= size ? $0 : nil }
-        // One read for both, on every page.
-        let named = try await tx.activeDevices(roles: [.auditor, .office])
+    func logAnswer(_ tx: any ServerReading, size: UInt64, parties: LogParties, positions: [UInt64], known: UInt64?) async throws -> LogAnswer {
+        // A checkpoint cosigned beyond the size read is not yet one this answer can prove against.
+        let (named, cosigned) = parties
+        let witnessed = cosigned.flatMap { $0.size <= size ? $0 : nil }
         let witnesses = named.filter { $0.grant.role == .auditor }.map { LogWitness(device: $0.id, key: $0.publicKey).verifierKey }
         // Office devices enrolled by people; the server's own identity is not one: an epoch must
         // come from outside the server.

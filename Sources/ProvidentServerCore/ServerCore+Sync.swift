@@ -107,9 +107,7 @@ extension ServerCore {
     public func authenticate(_ request: SignedRequest, recordNonce: Bool = true,
                              allowTransport: Bool = true) async throws -> (RegisteredDevice, RequestSignature) {
         let (signed, signature) = try Self.readSignature(request)
-        let (known, transportKey) = try await store.read { tx in
-            (try await tx.device(signed.device), signed.signer == .transport ? try await tx.transportKey(of: signed.device) : nil)
-        }
+        let (known, transportKey) = try await store.readEach { try await $0.signer(signed.device, transport: signed.signer == .transport) }
         let device = try Self.requireActive(known)
         switch signed.signer {
         case .device:
@@ -127,19 +125,40 @@ extension ServerCore {
             }
         }
         if recordNonce {
-            let now = clock()
-            let expires = nonceExpiry(now)
-            // A read (GET) changes nothing but its nonce and the device's last-seen time; a crash
-            // that loses them could only let the same read be answered again, so its commit
-            // does not wait for the disk. Every request that writes commits durably.
-            let read = request.method == "GET"
-            let fresh = try await store.write(waitingForTheDisk: !read) { tx in
-                try await tx.touch(signed.device, at: now)
-                return try await tx.useNonce(signed.nonce, device: signed.device, expiresAt: expires)
-            }
-            guard fresh else { throw ServerError.replay }
+            guard try await useNonce(signed, read: request.method == "GET") else { throw ServerError.replay }
         }
         return (device, signed)
+    }
+
+    /// Records a request's nonce and the device's last-seen time: false for a nonce used already.
+    /// A read (GET) changes nothing else; a crash that loses them could only let the same read be
+    /// answered again, so its commit does not wait for the disk. Every request that writes
+    /// commits durably.
+    func useNonce(_ signed: RequestSignature, read: Bool) async throws -> Bool {
+        let now = clock()
+        return try await store.useNonce(signed.nonce, device: signed.device, at: now, expiresAt: nonceExpiry(now), durably: !read)
+    }
+
+    /// Answers a signed read (GET) with what `answer` reads for its device. Once the signature
+    /// is checked, a remote database records the nonce while `answer` reads, not before it: the
+    /// two touch nothing in common, and a replay's answer is thrown away unsent. The nonce's
+    /// round trip then costs an exchange nothing.
+    public func answering<T: Sendable>(_ request: SignedRequest, _ answer: @Sendable (RegisteredDevice) async throws -> T) async throws -> T {
+        guard store.isRemote else {
+            let (device, _) = try await authenticate(request)
+            return try await answer(device)
+        }
+        let (device, signed) = try await authenticate(request, recordNonce: false)
+        async let fresh = useNonce(signed, read: true)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await answer(device))
+        } catch {
+            result = .failure(error)
+        }
+        // A replay is refused as such whatever its answer would have been.
+        guard try await fresh else { throw ServerError.replay }
+        return try result.get()
     }
 
     /// The device, when it is known and active; otherwise why not.
@@ -321,7 +340,7 @@ extension ServerCore {
             given = mark
         }
         let limit = try Self.limit(request, default: SyncLimits.defaultFeedPage, maximum: SyncLimits.maxFeedPage)
-        let known = try request.parameter("logSize").map { text in
+        let logSize = try request.parameter("logSize").map { text in
             guard let size = UInt64(text), size < 1 << 53 else {
                 throw ServerError.badQuery(request.language.pick("logSize must be the tree size of the last checkpoint you verified (0 for none).",
                                                                  "logSize 须为上次核验的检查点的条目数（没有则为 0）。"))
@@ -331,20 +350,36 @@ extension ServerCore {
         let scopes = device.grant.readScopes
         let id = device.id
         let checked = given != nil
-        let (entries, head, markAtCursor, markAtEnd, chainHead, log) = try await store.read { tx in
-            let head = try await tx.feedHead()
-            let chainHead = try await tx.chainHead(of: id)?.sequence ?? 0
-            let atCursor = checked && cursor <= head ? try await tx.feedMark(at: cursor) : nil
-            let entries = scopes?.isEmpty == true || cursor > head ? [] : try await tx.feed(after: cursor, scopes: scopes, limit: limit)
-            let end = entries.last?.position ?? max(cursor, head)
-            let log = try await self.logAnswer(tx, positions: entries.map(\.position), known: known)
-            return (entries, head, atCursor, end <= head ? try await tx.feedMark(at: end) : nil, chainHead, log)
+        // Three statements and no transaction: the page is one statement; `logAnswer` takes the
+        // auditors' cosignatures only up to the log's size read with the page, and the log's
+        // nodes never change once written. A remote database reads the page and the log's
+        // parties at once; SQLite reads all three in one go.
+        let (view, entries, log): (FeedView, [FeedEntry], LogAnswer)
+        if store.isRemote {
+            async let parties = store.readEach { tx in try await self.logParties(tx) }
+            let (page, read) = try await store.readEach { tx in
+                try await tx.feedPage(of: id, after: cursor, scopes: scopes, limit: limit, markAtCursor: checked)
+            }
+            let named = try await parties
+            (view, entries) = (page, read)
+            log = try await store.readEach { tx in
+                try await self.logAnswer(tx, size: page.logged, parties: named, positions: read.map(\.position), known: logSize)
+            }
+        } else {
+            (view, entries, log) = try await store.readEach { tx in
+                let (view, entries) = try await tx.feedPage(of: id, after: cursor, scopes: scopes, limit: limit, markAtCursor: checked)
+                return (view, entries, try await self.logAnswer(tx, size: view.logged, parties: try await self.logParties(tx),
+                                                                positions: entries.map(\.position), known: logSize))
+            }
         }
+        let head = view.head
         guard cursor <= head else { throw ServerError.cursorAhead(cursor: cursor, head: head) }
         // The device read a different history up to its cursor (sync-protocol.md §11.6).
-        if let given, let markAtCursor, given != markAtCursor { throw ServerError.feedRewound(cursor: cursor) }
-        let last = entries.last?.position ?? max(cursor, head)
-        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit, mark: markAtEnd, chainHead: chainHead, log: log)
+        if let given, let markAtCursor = view.markAtCursor, given != markAtCursor { throw ServerError.feedRewound(cursor: cursor) }
+        // The page ends at its last entry, or, when it has none, at the head.
+        let last = entries.last?.position ?? head
+        return FeedPage(entries: entries, cursor: last, head: head, more: entries.count == limit,
+                        mark: entries.last.map(\.mark) ?? view.markAtHead, chainHead: view.chainHead, log: log)
     }
 
     /// A page of the snapshot of everything a device may see (§11.7): whole records in key

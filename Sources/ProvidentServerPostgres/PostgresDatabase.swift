@@ -60,7 +60,10 @@ public final class PostgresDatabase: SQLDatabase {
     let client: PostgresClient
     let logger: Logger
     /// Each pooled connection's watch for its close (`ConnectionWatch`).
-    private let watches = ConnectionWatches()
+    private let watches: ConnectionWatches
+    /// Whether the pool's connections have stayed open since one last got a connection in time
+    /// (see `leased`).
+    private let steady: SteadyPool
     private let runner: Task<Void, Never>
     private let lease: LeaseTimeout
     public let location: String
@@ -110,6 +113,9 @@ public final class PostgresDatabase: SQLDatabase {
         self.logger = logger
         self.location = location
         lease = LeaseTimeout(leaseTimeout)
+        let steady = SteadyPool()
+        self.steady = steady
+        watches = ConnectionWatches { steady.value.store(false, ordering: .relaxed) }
     }
 
     /// How long a request now waits for a connection (see `Settings.leaseTimeout`).
@@ -145,27 +151,48 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        try await retrying { session in
+            try await session.execute("BEGIN")
+            do {
+                // For this transaction only: the commit returns before the WAL is flushed.
+                if !waitingForTheDisk { try await session.execute("SET LOCAL synchronous_commit = off") }
+                let result = try await body(session)
+                try await session.execute("COMMIT")
+                return result
+            } catch {
+                try? await session.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func readEach<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        do {
+            return try await leased { connection in
+                try await body(PostgresSession(connection: connection, watch: watches.watch(connection), logger: logger))
+            }
+        } catch {
+            throw Self.translate(error, location: location)
+        }
+    }
+
+    public func writeStatement(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
+        // Outside BEGIN, PostgreSQL runs the statement as a transaction of its own and commits it
+        // when it ends (at Sync).
+        try await retrying { session in try await session.query(sql, arguments) }
+    }
+
+    /// Runs `body` on a pooled connection, and again from the start, after a short, growing,
+    /// jittered pause, when another server got there first (`collided`).
+    private func retrying<T: Sendable>(_ body: @Sendable (PostgresSession) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
                 return try await leased { connection in
-                    let session = PostgresSession(connection: connection, watch: watches.watch(connection), logger: logger)
-                    try await session.execute("BEGIN")
-                    do {
-                        // For this transaction only: the commit returns before the WAL is flushed.
-                        if !waitingForTheDisk { try await session.execute("SET LOCAL synchronous_commit = off") }
-                        let result = try await body(session)
-                        try await session.execute("COMMIT")
-                        return result
-                    } catch {
-                        try? await session.execute("ROLLBACK")
-                        throw error
-                    }
+                    try await body(PostgresSession(connection: connection, watch: watches.watch(connection), logger: logger))
                 }
             } catch let error as PSQLError where Self.collided(error) {
-                // Another server got there first: run the whole transaction again, after a short,
-                // growing, jittered pause.
                 guard attempt < 8 else { throw StoreFailure.contention }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << min(attempt, 5)))))
             } catch {
@@ -177,7 +204,24 @@ public final class PostgresDatabase: SQLDatabase {
     /// Runs `body` on a pooled connection, or fails with `unavailable` when none is had within
     /// the lease timeout. Only the wait is bounded: a transaction that has its connection runs to
     /// its end, so a request is never answered "unavailable" after it committed.
+    ///
+    /// Bounding the wait takes two tasks and a timer, about 0.15 ms a lease, and only matters
+    /// when the database is gone: then the pool would hold a request until it came back, or
+    /// until it gives up on the database (its circuit breaker, after a minute). So while no
+    /// pooled connection has closed since a request last got its connection in time, requests
+    /// take theirs from the pool straight away. A close (the database went away, or the pool let
+    /// an idle connection go) sends them through the timer again. Only a request already waiting
+    /// for a connection as the database goes away can then wait longer than the lease timeout,
+    /// until the pool gives up.
     private func leased<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        if steady.value.load(ordering: .relaxed) {
+            do {
+                return try await client.withConnection(body)
+            } catch let error as ConnectionPoolError {
+                steady.value.store(false, ordering: .relaxed)
+                throw error
+            }
+        }
         let started = Leased()
         return try await withoutActuallyEscaping(body) { body in
             let box = UnsafeBody(body: body)
@@ -186,6 +230,7 @@ public final class PostgresDatabase: SQLDatabase {
                     try await self.client.withConnection { connection in
                         // Too late: the request was answered "unavailable"; it must not run after all.
                         guard started.begin() else { throw CancellationError() }
+                        self.steady.value.store(true, ordering: .relaxed)
                         return try await box.body(connection)
                     }
                 }
@@ -314,6 +359,12 @@ final class ConnectionWatch: Sendable {
 /// The watches of the connections the pool has handed out, each dropped when its connection closes.
 final class ConnectionWatches: Sendable {
     private let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
+    /// Called when any watched connection closes.
+    private let onClose: @Sendable () -> Void
+
+    init(onClose: @escaping @Sendable () -> Void) {
+        self.onClose = onClose
+    }
 
     func watch(_ connection: PostgresConnection) -> ConnectionWatch {
         let id = ObjectIdentifier(connection)
@@ -327,6 +378,7 @@ final class ConnectionWatches: Sendable {
         if new {
             connection.closeFuture.whenComplete { [weak self] _ in
                 watch.closed()
+                self?.onClose()
                 self?.watches.withLock { watches in
                     if watches[id] === watch { watches[id] = nil }
                 }
@@ -334,6 +386,11 @@ final class ConnectionWatches: Sendable {
         }
         return watch
     }
+}
+
+/// Whether requests may take their connections from the pool without a deadline (`leased`).
+private final class SteadyPool: Sendable {
+    let value = Atomic<Bool>(true)
 }
 
 /// The lease timeout, changeable while serving.

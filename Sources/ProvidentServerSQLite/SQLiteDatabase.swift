@@ -117,6 +117,15 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    public func readEach<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
+        // One snapshot for all the statements: more than `readEach` promises, at no cost here.
+        try await read(body)
+    }
+
+    public func writeStatement(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow] {
+        try await write(waitingForTheDisk: true) { try await $0.query(sql, arguments) }
+    }
+
     /// Copies the database into a new file at `destination`, consistently, while writers go on:
     /// SQLite's online backup, read from one snapshot.
     public func backup(to destination: String) throws {

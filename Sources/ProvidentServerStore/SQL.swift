@@ -131,6 +131,14 @@ public protocol SQLDatabase: Sendable {
     /// start when concurrent writers collide. The commit waits for the disk unless told not to:
     /// then a crash may lose the transaction, never damage the database.
     func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
+    /// Runs `body` outside any transaction: each statement sees the database as it finds it,
+    /// not one snapshot for all. On PostgreSQL that saves a BEGIN and a COMMIT, two round trips;
+    /// SQLite reads in a transaction anyway.
+    func readEach<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T
+    /// Runs one writing statement as a transaction of its own, committed durably before it
+    /// returns unless the statement itself says otherwise, and run again when concurrent writers
+    /// collide. On PostgreSQL that is one round trip, where `write` adds a BEGIN and a COMMIT.
+    func writeStatement(_ sql: String, _ arguments: [SQLValue]) async throws -> [SQLRow]
     /// What the database says of its own integrity.
     func integrityCheck() async throws -> [String]
     /// Whether it answers now.

@@ -16,6 +16,7 @@ public struct SQLServerStore: ServerStore {
 
     public var backend: String { database.dialect == .postgres ? "postgres" : "sqlite" }
     public var location: String { database.location }
+    public var isRemote: Bool { database.dialect == .postgres }
 
     public func read<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T {
         let dialect = database.dialect, limit = database.maxParameters
@@ -29,6 +30,29 @@ public struct SQLServerStore: ServerStore {
         return try await database.write(waitingForTheDisk: waitingForTheDisk) { session in
             try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit))
         }
+    }
+
+    public func readEach<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T {
+        let dialect = database.dialect, limit = database.maxParameters
+        return try await database.readEach { session in
+            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit))
+        }
+    }
+
+    public func useNonce(_ nonce: String, device: DeviceID, at: Instant, expiresAt: Instant, durably: Bool) async throws -> Bool {
+        guard database.dialect == .postgres else {
+            return try await write(waitingForTheDisk: durably) { tx in
+                try await tx.touch(device, at: at)
+                return try await tx.useNonce(nonce, device: device, expiresAt: expiresAt)
+            }
+        }
+        // One statement, one round trip. `set_config(…, true)` holds for the statement's own
+        // transaction, whose commit then returns before the WAL is flushed.
+        let relaxed = durably ? "" : "relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
+        return try await !database.writeStatement("""
+            WITH \(relaxed)seen AS (UPDATE server_devices SET last_seen_at = ? WHERE device_id = ?)
+            INSERT INTO nonces (device, nonce, expires_at) SELECT ?, ?, ?\(durably ? "" : " FROM relaxed") ON CONFLICT DO NOTHING RETURNING nonce
+            """, [.text(at.utcISO), .text(device.rawValue), .text(device.rawValue), .text(nonce), .integer(expiresAt.millisSinceEpoch)]).isEmpty
     }
 
     public func integrityCheck() async throws -> [String] {
@@ -104,6 +128,16 @@ extension SQLServerTransaction {
     func transportKey(of device: DeviceID) async throws -> PublicKey? {
         try await session.query("SELECT public_key FROM transport_keys WHERE device = ?", [.text(device.rawValue)]).first
             .map { try PublicKey(bytes: try $0.blob("public_key")) }
+    }
+
+    func signer(_ device: DeviceID, transport: Bool) async throws -> (device: RegisteredDevice?, transportKey: PublicKey?) {
+        let columns = Self.deviceColumns.split(separator: ", ").map { "d.\($0)" }.joined(separator: ", ")
+        let rows = try await session.query(transport ? """
+            SELECT \(columns), t.public_key AS transport_key FROM server_devices d LEFT JOIN transport_keys t ON t.device = d.device_id
+            WHERE d.device_id = ?
+            """ : "SELECT \(columns) FROM server_devices d WHERE d.device_id = ?", [.text(device.rawValue)])
+        guard let row = rows.first else { return (nil, nil) }
+        return (try Self.device(row), try transport ? row.optionalBlob("transport_key").map(PublicKey.init(bytes:)) : nil)
     }
 
     func setTransportKey(_ delegation: TransportDelegation, at: Instant) async throws {

@@ -222,6 +222,17 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
             await #expect(throws: (any Error).self) { try await server.core.authenticate(late) }
             let stranger = TestDevice(now: { server.clock.now })
             await #expect(throws: ServerError.unknownDevice) { try await server.core.authenticate(try stranger.request("GET", "/v1/device")) }
+            // A pull records its nonce while it reads (on PostgreSQL, at once): sent again, it is
+            // a replay, and so is a pull whose answer was an error the first time.
+            let core = server.core
+            let pull = try device.request("GET", "/v1/pull", query: "?cursor=0")
+            #expect(try await core.answering(pull) { try await core.feedPage(for: $0, request: pull) }.entries.isEmpty)
+            await #expect(throws: ServerError.replay) { try await core.answering(pull) { try await core.feedPage(for: $0, request: pull) } }
+            let ahead = try device.request("GET", "/v1/pull", query: "?cursor=99")
+            await #expect(throws: ServerError.cursorAhead(cursor: 99, head: 0)) {
+                try await core.answering(ahead) { try await core.feedPage(for: $0, request: ahead) }
+            }
+            await #expect(throws: ServerError.replay) { try await core.answering(ahead) { try await core.feedPage(for: $0, request: ahead) } }
         }
     }
 

@@ -81,6 +81,26 @@ import Testing
         await store.close()
     }
 
+    /// On PostgreSQL a request's nonce is one statement, its own transaction; a read's commits
+    /// without waiting for the disk, and that holds for its transaction only: the connections
+    /// it ran on commit durably after it. A nonce counts once, whichever way it was recorded.
+    @Test func postgresRecordsANonceInOneStatementAndOnlyAReadsSkipsTheDisk() async throws {
+        let server = try await TestServer.make(.postgres)
+        let device = TestDevice(now: { server.clock.now })
+        _ = try await server.core.enrol(device)
+        let store = try #require(server.core.store as? SQLServerStore)
+        let now = server.clock.now
+        for round in 0..<20 {
+            #expect(try await store.useNonce("read \(round)", device: device.id, at: now, expiresAt: now, durably: false))
+            #expect(try await !store.useNonce("read \(round)", device: device.id, at: now, expiresAt: now, durably: true))
+            #expect(try await store.useNonce("write \(round)", device: device.id, at: now, expiresAt: now, durably: true))
+            let setting = try await store.database.read { try await $0.query("SELECT current_setting('synchronous_commit') AS s").first?.text("s") }
+            #expect(setting == "on")
+        }
+        #expect(try await store.read { try await $0.device(device.id) }?.lastSeenAt == now)
+        await server.close()
+    }
+
     /// A list is sent in chunks that cover it in order, each within the database's parameter
     /// limit. For SQLite they come in powers of two, so a statement takes at most nine shapes
     /// whatever the lists' lengths and the connection's cache of prepared statements stays small;

@@ -16,6 +16,10 @@ public protocol ServerStore: Sendable {
     var backend: String { get }
     /// Where it is, without any secret: a file path, or `postgres://user@host:port/db`.
     var location: String { get }
+    /// Whether the database is another process, each statement a round trip to it (PostgreSQL),
+    /// so that reads which do not depend on each other are better run at once than one after
+    /// another; false for SQLite, which runs in the server's process.
+    var isRemote: Bool { get }
 
     /// Runs `body` in one read transaction.
     func read<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T
@@ -23,6 +27,14 @@ public protocol ServerStore: Sendable {
     /// `waitingForTheDisk`, in a way a crash may lose, only for what can be lost without harm
     /// (a read's nonce: sync-protocol.md §11.2).
     func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T
+    /// Runs `body` outside any transaction: each read sees the database as it finds it, not one
+    /// snapshot for all (on PostgreSQL, two round trips less than `read`). For a read of one
+    /// statement, or of what does not change once written.
+    func readEach<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T
+    /// Records a request's nonce and the device's last-seen time in a transaction of its own,
+    /// committed before it returns: durably, or, without `durably`, in a way a crash may lose
+    /// (a read's: sync-protocol.md §11.2). False when the device used the nonce already.
+    func useNonce(_ nonce: String, device: DeviceID, at: Instant, expiresAt: Instant, durably: Bool) async throws -> Bool
     /// What the database itself says of its integrity: `["ok"]`, or what it found.
     func integrityCheck() async throws -> [String]
     /// The database's size in bytes, as the database counts it (pages in use on SQLite,
@@ -50,6 +62,9 @@ public protocol ServerReading: Sendable {
     func device(_ id: DeviceID) async throws -> RegisteredDevice?
     /// The transport key a device certified (sync-protocol.md §5.1), if it registered one.
     func transportKey(of device: DeviceID) async throws -> PublicKey?
+    /// A device and, when `transport`, its transport key, in one read: what a request's
+    /// signature is checked against.
+    func signer(_ device: DeviceID, transport: Bool) async throws -> (device: RegisteredDevice?, transportKey: PublicKey?)
     /// Every known device, most recently enrolled first.
     func devices() async throws -> [RegisteredDevice]
     /// Every invite, newest first.
@@ -94,6 +109,12 @@ public protocol ServerReading: Sendable {
 
     /// The feed's last position (0 when empty).
     func feedHead() async throws -> UInt64
+    /// A page of the feed for a device's pull, in one read: where the feed stands (its head and
+    /// the mark there, how many entries the log holds, the device's chain head, and, when
+    /// `markAtCursor`, the mark at `cursor`), and the entries after `cursor` that these scopes
+    /// hold (nil: every entry), at most `limit`, oldest first.
+    func feedPage(of device: DeviceID, after cursor: UInt64, scopes: Set<Scope>?, limit: Int,
+                  markAtCursor: Bool) async throws -> (view: FeedView, entries: [FeedEntry])
     /// The feed's mark after the entry at `position`; nil for position 0, a position not in the
     /// feed, or an entry written before the feed had marks.
     func feedMark(at position: UInt64) async throws -> Digest256?
@@ -103,13 +124,13 @@ public protocol ServerReading: Sendable {
     func logSize() async throws -> UInt64
     /// The stored hashes of these log nodes, where held.
     func logNodes(_ nodes: [LogNode]) async throws -> [LogNode: Digest256]
-    /// The active devices of a role, by device id: auditors are the log's witnesses
-    /// (sync-protocol.md §11.15), office devices announce its epochs (§11.16).
-    func activeDevices(roles: [DeviceRole]) async throws -> [RegisteredDevice]
+    /// The log's parties, in one read: the active auditors and office devices, by device id
+    /// (auditors are the log's witnesses, sync-protocol.md §11.15; office devices announce its
+    /// epochs, §11.16), and the largest checkpoint (size and root) that at least `quorum`
+    /// active auditors cosigned.
+    func logParties(quorum: Int) async throws -> (devices: [RegisteredDevice], witnessed: WitnessedCheckpoint?)
     /// The office's announcements of the log's epochs, newest first.
     func logEpochs(limit: Int) async throws -> [String]
-    /// The largest checkpoint (size and root) that at least `quorum` active auditors cosigned.
-    func witnessedCheckpoint(quorum: Int) async throws -> WitnessedCheckpoint?
     /// The entry ids (§11.6) of the feed entries at these positions, where the feed holds one.
     func feedEntryIDs(at positions: [UInt64]) async throws -> [UInt64: Digest256]
     /// The entry ids of the feed entries after `after` up to `through`, oldest first.

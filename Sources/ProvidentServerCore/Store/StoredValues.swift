@@ -121,10 +121,34 @@ public struct FeedEntry: Sendable {
 
     public let position: UInt64
     public let content: Content
+    /// The feed's mark after this entry; nil for an entry written before the feed had marks.
+    public let mark: Digest256?
 
-    public init(position: UInt64, content: Content) {
+    public init(position: UInt64, content: Content, mark: Digest256? = nil) {
         self.position = position
         self.content = content
+        self.mark = mark
+    }
+}
+
+/// Where the feed stands, as a pull reads it (`ServerReading.feedView`).
+public struct FeedView: Sendable {
+    /// The feed's last position (0 when empty), and its mark there.
+    public var head: UInt64
+    public var markAtHead: Digest256?
+    /// How many of the feed's entries the log holds.
+    public var logged: UInt64
+    /// The device's chain head: the sequence of its last accepted change-set (0 for none).
+    public var chainHead: UInt64
+    /// The mark at the cursor asked for, if it is in the feed.
+    public var markAtCursor: Digest256?
+
+    public init(head: UInt64, markAtHead: Digest256?, logged: UInt64, chainHead: UInt64, markAtCursor: Digest256?) {
+        self.head = head
+        self.markAtHead = markAtHead
+        self.logged = logged
+        self.chainHead = chainHead
+        self.markAtCursor = markAtCursor
     }
 }
 
