@@ -132,37 +132,31 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
-        do {
-            return try await leased { connection in
-                let session = PostgresSession(connection: connection, watch: watches.watch(connection), logger: logger)
-                try await session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                do {
-                    let result = try await body(session)
-                    try await session.execute("COMMIT")
-                    return result
-                } catch {
-                    try? await session.execute("ROLLBACK")
-                    throw error
-                }
-            }
-        } catch {
-            throw Self.translate(error, location: location)
+        try await readEach { session in
+            try await Self.transaction(session, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try await body(session) }
         }
     }
 
     public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
         try await retrying { session in
-            try await session.execute("BEGIN")
-            do {
+            try await Self.transaction(session, "BEGIN") {
                 // For this transaction only: the commit returns before the WAL is flushed.
                 if !waitingForTheDisk { try await session.execute("SET LOCAL synchronous_commit = off") }
-                let result = try await body(session)
-                try await session.execute("COMMIT")
-                return result
-            } catch {
-                try? await session.execute("ROLLBACK")
-                throw error
+                return try await body(session)
             }
+        }
+    }
+
+    /// `body` between `begin` and COMMIT, or ROLLBACK when it throws.
+    private static func transaction<T>(_ session: any SQLSession, _ begin: String, _ body: () async throws -> T) async throws -> T {
+        try await session.execute(begin)
+        do {
+            let result = try await body()
+            try await session.execute("COMMIT")
+            return result
+        } catch {
+            try? await session.execute("ROLLBACK")
+            throw error
         }
     }
 
