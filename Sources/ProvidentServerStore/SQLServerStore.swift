@@ -2,6 +2,7 @@ import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
 import ProvidentSync
+import Synchronization
 
 /// The server's store in SQL, over SQLite or PostgreSQL: one implementation of every
 /// operation, so both databases behave alike and pass the same tests. The schema is the same
@@ -9,6 +10,8 @@ import ProvidentSync
 /// says so.
 public struct SQLServerStore: ServerStore {
     public let database: any SQLDatabase
+    /// The keys of the devices the feed's entries name, as read so far.
+    let authors = AuthorKeys()
 
     public init(database: any SQLDatabase) {
         self.database = database
@@ -19,23 +22,23 @@ public struct SQLServerStore: ServerStore {
     public var isRemote: Bool { database.dialect == .postgres }
 
     public func read<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T {
-        let dialect = database.dialect, limit = database.maxParameters
+        let dialect = database.dialect, limit = database.maxParameters, authors = authors
         return try await database.read { session in
-            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit))
+            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit, authors: authors))
         }
     }
 
     public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T {
-        let dialect = database.dialect, limit = database.maxParameters
+        let dialect = database.dialect, limit = database.maxParameters, authors = authors
         return try await database.write(waitingForTheDisk: waitingForTheDisk) { session in
-            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit))
+            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit, authors: authors))
         }
     }
 
     public func readEach<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T {
-        let dialect = database.dialect, limit = database.maxParameters
+        let dialect = database.dialect, limit = database.maxParameters, authors = authors
         return try await database.readEach { session in
-            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit))
+            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit, authors: authors))
         }
     }
 
@@ -84,6 +87,7 @@ struct SQLServerTransaction: ServerWriting {
     let session: any SQLSession
     let dialect: SQLDialect
     let maxParameters: Int
+    let authors: AuthorKeys
 
     /// Runs one statement per chunk of `items` (`SQL.chunks(of:columns:parameters:fewShapes:)`): `build` gives
     /// the SQL for a chunk's size, `bind` each item's values.
@@ -326,5 +330,33 @@ extension SQLServerTransaction {
              .blob(row.bytes), .blob(row.signature.bytes), .text(row.accepted ? "accepted" : "rejected"), .optional(row.code),
              .optional(row.message), .text(row.receivedAt.utcISO), row.feedPosition.map { .integer(Int64($0)) } ?? .null]
         })
+    }
+}
+
+/// The public keys of the devices whose change-sets the feed carries, as the store has read
+/// them. A device's id is its key's fingerprint (`DeviceID(publicKey:)`), so an id names one key
+/// for good and a key once read stays true: a page of the feed reads each entry's author by id
+/// and takes its key from here, reading only the keys not yet met. Looked up in the database
+/// for every entry, the keys took a quarter of PostgreSQL's time for a page of 2,000.
+final class AuthorKeys: Sendable {
+    private let known = Mutex<[String: PublicKey]>([:])
+    /// Beyond this many devices, keys not yet met are read each time they are needed.
+    static let capacity = 200_000
+
+    func callAsFunction(_ ids: some Sequence<String>) -> (known: [String: PublicKey], missing: [String]) {
+        known.withLock { known in
+            var found: [String: PublicKey] = [:]
+            var missing: Set<String> = []
+            for id in ids {
+                if let key = known[id] { found[id] = key } else { missing.insert(id) }
+            }
+            return (found, missing.sorted())
+        }
+    }
+
+    func remember(_ keys: [String: PublicKey]) {
+        known.withLock { known in
+            for (id, key) in keys where known.count < Self.capacity { known[id] = key }
+        }
     }
 }

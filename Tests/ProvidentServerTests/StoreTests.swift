@@ -101,6 +101,30 @@ import Testing
         await server.close()
     }
 
+    /// A page of the feed gives each change-set its author's key, read once per device: a
+    /// device whose first change-set comes after the store has served pages gets its own key,
+    /// on the first page that carries it and on every one after.
+    @Test(arguments: Backend.allCases)
+    func everyFeedEntryCarriesItsAuthorsKeyAsDevicesComeAndGo(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let office = TestDevice(now: { server.clock.now })
+            let (_, code) = try await server.core.createInvite(role: .office, branch: nil, validFor: 3_600)
+            _ = try await server.core.enrol(office, "invite", code: code.value)
+            var authors: [TestDevice] = []
+            for _ in 0..<3 {
+                let worker = TestDevice(now: { server.clock.now })
+                _ = try await server.core.enrol(worker)
+                _ = try await server.core.push(try worker.push([try worker.enroll(authors.count + 60).1]))
+                authors.append(worker)
+                let keys = try await server.core.pullAll(office, limit: 2).compactMap { entry -> PublicKey? in
+                    guard case let .changeSet(_, _, author) = entry.content else { return nil }
+                    return author
+                }
+                #expect(keys == authors.map(\.key.publicKey))
+            }
+        }
+    }
+
     /// A list is sent in chunks that cover it in order, each within the database's parameter
     /// limit. For SQLite they come in powers of two, so a statement takes at most nine shapes
     /// whatever the lists' lengths and the connection's cache of prepared statements stays small;
