@@ -56,7 +56,7 @@ extension ServerCore {
 
         // The device, as a request's signature is checked (§11.2): known, active, its key or
         // the transport key it certified.
-        let (known, registeredTransport) = try await store.read { tx in (try await tx.device(deviceID), try await tx.transportKey(of: deviceID)) }
+        let (known, registeredTransport) = try await store.readEach { try await $0.signer(deviceID, transport: true) }
         let device = try Self.requireActive(known)
         if let envelope = opened.delegation {
             guard let delegation = try? TransportDelegation(envelope: envelope, devicePublicKey: device.publicKey) else { throw Bundle.Problem.badSignature }

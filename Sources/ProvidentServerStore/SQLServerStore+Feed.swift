@@ -20,22 +20,21 @@ extension SQLServerTransaction {
             FROM feed_head h WHERE h.singleton = 1
             """
         let arguments: [SQLValue] = [.text(device.rawValue), .integer(markAtCursor ? Int64(cursor) : 0)]
-        var rows: [SQLRow]
-        var entries: [FeedEntry]
+        let first: SQLRow?
+        var entries: [FeedEntry] = []
         if scopes?.isEmpty == true {
-            rows = try await session.query(header, arguments)
-            entries = []
+            first = try await session.query(header, arguments).first
         } else if dialect == .sqlite {
             // In the server's process, two statements cost nothing more than one, and SQLite
             // serves the page faster on its own (2.4 ms for 2,000 entries, in a union 3.0 ms).
-            rows = try await session.query(header, arguments)
+            first = try await session.query(header, arguments).first
             entries = try await feed(after: cursor, scopes: scopes, limit: limit)
         } else {
             // One statement, one round trip: the header, then the page (part 1). The page's own
             // columns are chosen inside its subquery and the empty ones added outside it, so that
             // each column of the union has one type.
             let (filter, page) = Self.feedFilter(after: cursor, scopes: scopes)
-            rows = try await session.query("""
+            var rows = try await session.query("""
                 \(header)
                 UNION ALL
                 SELECT 1, e.seq, e.mark, NULL, NULL, NULL, e.document, e.document_signature, e.bytes, e.signature, e.author
@@ -43,13 +42,11 @@ extension SQLServerTransaction {
                 """, arguments + page + [.integer(Int64(limit))])
             // A union's rows come in no promised order; sorting them here spares the database
             // a sort of the whole page.
-            guard let index = try rows.firstIndex(where: { try $0.integer("part") == 0 }) else { throw StoreFailure.damaged("the feed has no head") }
-            let header = rows.remove(at: index)
+            first = try rows.firstIndex { try $0.integer("part") == 0 }.map { rows.remove(at: $0) }
             entries = try await self.entries(rows)
             if !zip(entries, entries.dropFirst()).allSatisfy({ $0.position < $1.position }) { entries.sort { $0.position < $1.position } }
-            rows = [header]
         }
-        guard let first = rows.first else { throw StoreFailure.damaged("the feed has no head") }
+        guard let first else { throw StoreFailure.damaged("the feed has no head") }
         let head = UInt64(try first.integer("seq"))
         let view = FeedView(head: head, markAtHead: try Self.mark(try first.optionalBlob("mark"), at: head), logged: UInt64(try first.integer("logged")),
                             chainHead: UInt64(try first.optionalInteger("chain") ?? 0),
@@ -211,11 +208,10 @@ extension SQLServerTransaction {
         // Each active auditor or office device, with the auditor's cosignature of the largest
         // checkpoint a quorum of active auditors cosigned, if it is one of them. No parameters
         // (the quorum is the policy's): PostgreSQL plans the statement once per connection.
-        let columns = Self.deviceColumns.split(separator: ", ").map { "d.\($0)" }.joined(separator: ", ")
         let rows = try await session.query("""
             WITH best AS (SELECT c.size, c.root FROM \(Self.activeCosignatures) GROUP BY c.size, c.root HAVING count(*) >= \(max(quorum, 1))
                           ORDER BY c.size DESC LIMIT 1)
-            SELECT \(columns), w.size AS cosigned_size, w.root AS cosigned_root, w.line AS cosigned_line
+            SELECT \(Self.joinedDeviceColumns), w.size AS cosigned_size, w.root AS cosigned_root, w.line AS cosigned_line
             FROM server_devices d
             LEFT JOIN (SELECT c.witness, c.size, c.root, c.line FROM log_cosignatures c JOIN best b ON b.size = c.size AND b.root = c.root) w
                 ON w.witness = d.device_id AND d.role = 'auditor'

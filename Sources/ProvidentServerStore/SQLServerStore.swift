@@ -123,6 +123,8 @@ extension SQLServerTransaction {
     // MARK: Devices
 
     static let deviceColumns = "device_id, public_key, role, branch, account_id, status, status_reason, enrolled_at, enrolled_via, last_seen_at"
+    /// The same columns of `server_devices d`, for statements that join it.
+    static let joinedDeviceColumns = deviceColumns.split(separator: ", ").map { "d.\($0)" }.joined(separator: ", ")
 
     func device(_ id: DeviceID) async throws -> RegisteredDevice? {
         try await session.query("SELECT \(Self.deviceColumns) FROM server_devices WHERE device_id = ?", [.text(id.rawValue)])
@@ -135,11 +137,10 @@ extension SQLServerTransaction {
     }
 
     func signer(_ device: DeviceID, transport: Bool) async throws -> (device: RegisteredDevice?, transportKey: PublicKey?) {
-        let columns = Self.deviceColumns.split(separator: ", ").map { "d.\($0)" }.joined(separator: ", ")
         let rows = try await session.query(transport ? """
-            SELECT \(columns), t.public_key AS transport_key FROM server_devices d LEFT JOIN transport_keys t ON t.device = d.device_id
+            SELECT \(Self.joinedDeviceColumns), t.public_key AS transport_key FROM server_devices d LEFT JOIN transport_keys t ON t.device = d.device_id
             WHERE d.device_id = ?
-            """ : "SELECT \(columns) FROM server_devices d WHERE d.device_id = ?", [.text(device.rawValue)])
+            """ : "SELECT \(Self.joinedDeviceColumns) FROM server_devices d WHERE d.device_id = ?", [.text(device.rawValue)])
         guard let row = rows.first else { return (nil, nil) }
         return (try Self.device(row), try transport ? row.optionalBlob("transport_key").map(PublicKey.init(bytes:)) : nil)
     }

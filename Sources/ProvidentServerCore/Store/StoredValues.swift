@@ -131,17 +131,17 @@ public struct FeedEntry: Sendable {
     }
 }
 
-/// Where the feed stands, as a pull reads it (`ServerReading.feedView`).
+/// Where the feed stands, as a pull reads it (`ServerReading.feedPage`).
 public struct FeedView: Sendable {
     /// The feed's last position (0 when empty), and its mark there.
-    public var head: UInt64
-    public var markAtHead: Digest256?
+    public let head: UInt64
+    public let markAtHead: Digest256?
     /// How many of the feed's entries the log holds.
-    public var logged: UInt64
+    public let logged: UInt64
     /// The device's chain head: the sequence of its last accepted change-set (0 for none).
-    public var chainHead: UInt64
+    public let chainHead: UInt64
     /// The mark at the cursor asked for, if it is in the feed.
-    public var markAtCursor: Digest256?
+    public let markAtCursor: Digest256?
 
     public init(head: UInt64, markAtHead: Digest256?, logged: UInt64, chainHead: UInt64, markAtCursor: Digest256?) {
         self.head = head
