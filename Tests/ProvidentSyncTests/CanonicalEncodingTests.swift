@@ -41,11 +41,32 @@ import Testing
         }
     }
 
-    @Test(arguments: [Int64(0), 1, -1, 42, 9_007_199_254_740_991, -9_007_199_254_740_991])
+    @Test(arguments: [Int64(0), 1, -1, 9, 10, -10, 42, 100, 1_234_567_890, 9_007_199_254_740_991, -9_007_199_254_740_991])
     func roundTripsIntegersInRange(value: Int64) throws {
         let bytes = try CanonicalEncoder.encode(.integer(value))
         #expect(String(decoding: bytes, as: UTF8.self) == String(value))
         #expect(try CanonicalDecoder.decode(bytes, limit: 100) == .integer(value))
+    }
+
+    /// A member given as canonical bytes lands where its key sorts, as the same value would.
+    @Test(arguments: ["a", "entries", "m", "zz"])
+    func splicesAMemberWrittenAsBytesInKeyOrder(key: String) throws {
+        let members: [String: CanonicalValue] = ["cursor": 7, "more": true, "log": ["proof": ["x"], "size": 3]]
+        var list: [UInt8] = [UInt8(ascii: "[")]
+        for (index, bytes) in [[], [1], [1, 2], [1, 2, 3], [0xFF, 0xFE, 0xFD, 0xFC], Array(0...255)].enumerated() as EnumeratedSequence<[[UInt8]]> {
+            if index > 0 { list.append(UInt8(ascii: ",")) }
+            CanonicalEncoder.appendBase64(bytes, to: &list)
+            list.append(UInt8(ascii: ","))
+            try CanonicalEncoder.appendInteger(Int64(index) * -1_000_003, to: &list)
+        }
+        list.append(UInt8(ascii: "]"))
+        let tree: CanonicalValue = .array([[], [1], [1, 2], [1, 2, 3], [0xFF, 0xFE, 0xFD, 0xFC], Array(0...255)].enumerated().flatMap { index, bytes in
+            [CanonicalValue.string(Base64.encode(bytes)), .integer(Int64(index) * -1_000_003)]
+        })
+        var whole = members
+        whole[key] = tree
+        #expect(try CanonicalEncoder.encode(members, splicing: key, canonical: list) == CanonicalEncoder.encode(.object(whole)))
+        #expect(throws: CanonicalError.self) { try CanonicalEncoder.appendInteger(.max, to: &list) }
     }
 
     @Test func refusesToEncodeWhatHasNoCanonicalForm() {
