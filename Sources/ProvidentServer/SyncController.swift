@@ -95,7 +95,8 @@ struct SyncController: Sendable {
 
     @Sendable func snapshot(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let signed = try await signed(request, context)
-        return respond(try await core.answering(signed) { device in try await core.snapshotPage(for: device, request: signed) }.canonicalMembers)
+        let page = try await core.answering(signed) { device in try await core.snapshotPage(for: device, request: signed) }
+        return respond(encoded: try page.canonicalBytes(serverTime: core.clock().millisSinceEpoch))
     }
 
     /// The request as the core reads it: method, path, raw query, headers, body, language, address.

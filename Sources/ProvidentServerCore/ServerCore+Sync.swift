@@ -136,8 +136,23 @@ public struct SnapshotPage: Sendable {
 
     /// The answer's members, `serverTime` aside.
     public var canonicalMembers: [String: CanonicalValue] {
-        ["document": document.envelopeValue, "next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": total.map { .integer(Int64($0)) } ?? .null,
+        var members = membersBesideDocument
+        members["document"] = document.envelopeValue
+        return members
+    }
+
+    var membersBesideDocument: [String: CanonicalValue] {
+        ["next": next.map { .string("\($0.type)/\($0.id)") } ?? .null, "total": total.map { .integer(Int64($0)) } ?? .null,
          "mark": mark.map { .string($0.hex) } ?? .null]
+    }
+
+    /// The answer's canonical bytes with `serverTime`: the bytes `canonicalMembers` encodes to,
+    /// with the document's base64 written straight into them rather than into a string of
+    /// its own (about 2.7 MB for a page of 5,000 records) that the encoder then copies.
+    public func canonicalBytes(serverTime: Int64) throws(CanonicalError) -> [UInt8] {
+        var members = membersBesideDocument
+        members["serverTime"] = .integer(serverTime)
+        return try CanonicalEncoder.encode(members, splicing: "document", canonical: document.envelopeBytes)
     }
 }
 

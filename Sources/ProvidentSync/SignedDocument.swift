@@ -205,6 +205,19 @@ public struct SignedDocument: Hashable, Sendable {
     public var envelopeValue: CanonicalValue {
         .object(["document": .string(Base64.encode(bytes)), "signature": .string(Base64.encode(signature.bytes))])
     }
+
+    /// The envelope's canonical bytes, the base64 written straight into them (a snapshot page's
+    /// document is megabytes): what `envelopeValue` encodes to.
+    public var envelopeBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4 + 120)
+        out += #"{"document":"#.utf8
+        CanonicalEncoder.appendBase64(bytes, to: &out)
+        out += #","signature":"#.utf8
+        CanonicalEncoder.appendBase64(signature.bytes, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 }
 
 extension ObjectReader {

@@ -48,6 +48,10 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
                 "GET", "/v1/snapshot", query: "?limit=2&after=\(try #require(firstPage.next).type)/\(try #require(firstPage.next).id)"))
             #expect(firstPage.total == 3 && secondPage.total == nil && secondPage.next == nil)
             #expect(secondPage.canonicalMembers["total"] == .null)
+            // The answers' bytes, written straight from the pages, are those of their trees of values.
+            for page in [snapshot, firstPage, secondPage] {
+                #expect(try page.canonicalBytes(serverTime: 7) == CanonicalEncoder.encode(.object(page.canonicalMembers.merging(["serverTime": 7]) { $1 })))
+            }
 
             var reference = Replica()
             for signed in [enroll, first, second] { _ = try reference.apply(signed) }

@@ -3,9 +3,10 @@ import ProvidentCrypto
 import ProvidentSync
 import Testing
 
-/// A pull's answer is written straight into bytes (`FeedPage.canonicalBytes`); they must be the
-/// bytes its tree of values encodes to, for every kind of entry and every optional member.
-@Suite struct FeedPageEncodingTests {
+/// A pull's and a snapshot's answers are written straight into bytes (`canonicalBytes`); they
+/// must be the bytes their trees of values encode to, for every kind of entry and every optional
+/// member.
+@Suite struct AnswerEncodingTests {
     static func page(_ entries: [FeedEntry], mark: Digest256?, consistency: [Digest256]?, witnessed: String?) -> FeedPage {
         let log = LogAnswer(checkpoint: "provident.example/log\n12\nroot\n\n— key sig\n", size: 12, consistency: consistency,
                             proof: [Digest256(hashing: [1]), Digest256(hashing: [2])], witnesses: ["auditor+1+key"], witnessed: witnessed,
@@ -42,6 +43,26 @@ import Testing
                 #expect(try CanonicalDecoder.decode(bytes, limit: 1 << 24).objectValue?["entries"]?.arrayValue?.count == page.entries.count)
             }
         }
+    }
+
+    /// A snapshot page's document, megabytes of base64, is written straight into its answer too.
+    @Test func writesASnapshotPageAsItsTreeOfValuesEncodesIt() throws {
+        let key = SigningKey.generate()
+        // Documents of several lengths, so that every base64 padding comes up.
+        let documents = try (1...4).map { count in
+            try SignedDocument(asOf: 12, content: .scopeExit((0..<count).map { RecordKey(type: "deposit", id: "d\($0)") }), signingWith: key)
+        }
+        for document in documents {
+            for page in [SnapshotPage(document: document, next: RecordKey(type: "deposit", id: "d2"), total: 3, mark: Digest256(hashing: [5])),
+                         SnapshotPage(document: document, next: nil, total: nil, mark: nil)] {
+                let bytes = try page.canonicalBytes(serverTime: 1_764_950_400_000)
+                var members = page.canonicalMembers
+                members["serverTime"] = .integer(1_764_950_400_000)
+                #expect(bytes == (try CanonicalEncoder.encode(.object(members))))
+            }
+            #expect(document.envelopeBytes == (try CanonicalEncoder.encode(document.envelopeValue)))
+        }
+        #expect(Set(documents.map { $0.bytes.count % 3 }).count == 3, "the documents' lengths cover every padding")
     }
 
     @Test func refusesAPositionBeyondWhatJSONCarriesExactly() {
