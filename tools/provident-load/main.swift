@@ -134,19 +134,27 @@ while clock.now - probeStart < .seconds(1) {
 let elapsedProbe = clock.now - probeStart
 let verifyPerSecond = Double(verified) / seconds(elapsedProbe)
 
+/// Ends the run with what went wrong, on one line, instead of a crash's backtrace.
+func fail(_ error: any Error) -> Never {
+    FileHandle.standardError.write(Data("provident-load: \(error)\n".utf8))
+    exit(1)
+}
+
 if let invite = options.invite {
-    try await read(invite: invite)
+    do { try await read(invite: invite) } catch { fail(error) }
     exit(0)
 }
 
 print("preparing \(options.devices) devices × \(options.deposits) deposits …")
 let now = UInt64(Date().timeIntervalSince1970 * 1_000)
 var workers: [Worker] = []
-for index in 0..<options.devices { workers.append(try Worker(index: index, deposits: options.deposits, now: now)) }
+do {
+    for index in 0..<options.devices { workers.append(try Worker(index: index, deposits: options.deposits, now: now)) }
+} catch { fail(error) }
 let client = HTTPClient.shared
 
 // Enrol every device and open its account (not timed).
-try await withThrowingTaskGroup(of: Void.self) { group in
+do { try await withThrowingTaskGroup(of: Void.self) { group in
     for chunk in stride(from: 0, to: workers.count, by: max(1, workers.count / options.concurrency)) {
         let slice = Array(workers[chunk..<min(chunk + max(1, workers.count / options.concurrency), workers.count)])
         group.addTask {
@@ -156,12 +164,20 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 guard status == 201 || status == 200 else { throw LoadFailure("enrolment: HTTP \(status) \(String(describing: answer))") }
                 let (pushed, result) = try await send(client, options.server, worker.key, .POST, "/v1/push",
                                                       body: ["changeSets": [worker.changeSets[0].envelopeValue]])
-                guard pushed == 200, accepted(result) == 1 else { throw LoadFailure("account: HTTP \(pushed) \(String(describing: result))") }
+                guard pushed == 200, accepted(result) == 1 else {
+                    let code = result?.objectValue?["results"]?.arrayValue?.first?.objectValue?["code"]?.stringValue
+                    // The accounts' identity numbers follow the devices' order, so a second load
+                    // into one database asks for accounts the first one opened.
+                    if code == "account.id_number_enrolled" {
+                        throw LoadFailure("the server already holds accounts for this load's identity numbers (from an earlier load): load into a fresh database")
+                    }
+                    throw LoadFailure("account: HTTP \(pushed) \(String(describing: result))")
+                }
             }
         }
     }
     try await group.waitForAll()
-}
+} } catch { fail(error) }
 
 // The timed part: every device pushes its deposits in batches, devices concurrently.
 let total = options.devices * options.deposits
@@ -170,7 +186,8 @@ print("pushing \(total) change-sets in batches of \(options.batch), \(options.co
 // the timed part between them.
 fflush(nil)
 let started = clock.now
-let acceptedCount = try await withThrowingTaskGroup(of: Int.self) { group in
+let acceptedCount: Int
+do { acceptedCount = try await withThrowingTaskGroup(of: Int.self) { group in
     let perTask = (workers.count + options.concurrency - 1) / options.concurrency
     for start in stride(from: 0, to: workers.count, by: perTask) {
         let slice = Array(workers[start..<min(start + perTask, workers.count)])
@@ -191,7 +208,7 @@ let acceptedCount = try await withThrowingTaskGroup(of: Int.self) { group in
     var sum = 0
     for try await count in group { sum += count }
     return sum
-}
+} } catch { fail(error) }
 let elapsed = clock.now - started
 let elapsedSeconds = seconds(elapsed)
 let rate = Double(acceptedCount) / elapsedSeconds
