@@ -22,24 +22,20 @@ public struct SQLServerStore: ServerStore {
     public var isRemote: Bool { database.dialect == .postgres }
 
     public func read<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T {
-        let dialect = database.dialect, limit = database.maxParameters, authors = authors
-        return try await database.read { session in
-            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit, authors: authors))
-        }
+        try await database.read { session in try await body(transaction(session)) }
     }
 
     public func write<T: Sendable>(waitingForTheDisk: Bool, _ body: @Sendable (any ServerWriting) async throws -> T) async throws -> T {
-        let dialect = database.dialect, limit = database.maxParameters, authors = authors
-        return try await database.write(waitingForTheDisk: waitingForTheDisk) { session in
-            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit, authors: authors))
-        }
+        try await database.write(waitingForTheDisk: waitingForTheDisk) { session in try await body(transaction(session)) }
     }
 
     public func readEach<T: Sendable>(_ body: @Sendable (any ServerReading) async throws -> T) async throws -> T {
-        let dialect = database.dialect, limit = database.maxParameters, authors = authors
-        return try await database.readEach { session in
-            try await body(SQLServerTransaction(session: session, dialect: dialect, maxParameters: limit, authors: authors))
-        }
+        try await database.readEach { session in try await body(transaction(session)) }
+    }
+
+    /// The store's operations on one of the database's sessions.
+    private func transaction(_ session: any SQLSession) -> SQLServerTransaction {
+        SQLServerTransaction(session: session, dialect: database.dialect, maxParameters: database.maxParameters, authors: authors)
     }
 
     public func useNonce(_ nonce: String, device: DeviceID, at: Instant, expiresAt: Instant, durably: Bool) async throws -> Bool {
