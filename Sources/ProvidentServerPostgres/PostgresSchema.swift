@@ -360,6 +360,16 @@ enum PostgresSchema {
             -- An office user who may no longer sign in, kept with their name.
             ALTER TABLE office_users ADD COLUMN disabled_at TEXT;
             """),
+        ("v7 record scopes on the record", """
+            -- Each record lists its scopes (a JSON array of their spellings), so replacing them
+            -- deletes those rows of record_scopes by their key; the index of record_scopes by
+            -- record, which every new record entered at a random place, goes.
+            ALTER TABLE records ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
+            UPDATE records r SET scopes = s.list
+                FROM (SELECT type, id, '[' || string_agg(to_json(scope)::text, ',' ORDER BY scope) || ']' AS list FROM record_scopes GROUP BY type, id) s
+                WHERE s.type = r.type AND s.id = r.id;
+            DROP INDEX record_scopes_record;
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.

@@ -281,6 +281,18 @@ package enum SQLiteSchema {
                 CREATE UNIQUE INDEX records_key ON records (type, id);
                 """)
         }
+        register("server v10 record scopes on the record") { db in
+            // Each record lists its scopes, so replacing them deletes those rows of
+            // record_scopes by their key; the index of record_scopes by record, which every new
+            // record entered at a random place (a page written per record a push brought), goes.
+            try db.execute(sql: """
+                ALTER TABLE records ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';
+                UPDATE records SET scopes = (
+                    SELECT json_group_array(scope) FROM (
+                        SELECT scope FROM record_scopes s WHERE s.type = records.type AND s.id = records.id ORDER BY scope));
+                DROP INDEX record_scopes_record;
+                """)
+        }
         return migrator
     }
 }

@@ -90,6 +90,14 @@ public enum SQLDialect: Sendable {
         self == .postgres ? " FOR UPDATE" : ""
     }
 
+    /// A FROM item that yields each string of the JSON array in `column` as `alias.value`.
+    func jsonStrings(_ column: String, as alias: String) -> String {
+        switch self {
+        case .postgres: "json_array_elements_text(\(column)::json) AS \(alias)(value)"
+        case .sqlite: "json_each(\(column)) AS \(alias)"
+        }
+    }
+
     /// A condition that holds for `rows` keys of `columns`, bound in that order, written so the
     /// database answers it from the key's index: PostgreSQL joins `(a, b) IN (VALUES …)`
     /// against it; SQLite plans that as a scan of the whole table, and answers

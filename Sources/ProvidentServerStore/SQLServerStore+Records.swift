@@ -66,31 +66,57 @@ extension SQLServerTransaction {
         return state
     }
 
-    func saveRecords(_ states: [RecordState], new: Set<RecordKey>, conflicts: [Conflict]) async throws {
-        let rows = try states.map { ($0.key, try $0.transferBytes()) }
+    func saveRecords(_ states: [RecordState], scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>, conflicts: [Conflict]) async throws {
+        let rescoped = scopes.keys.sorted()
+        // Each record lists its scopes (`records.scopes`), so the rows of record_scopes it had
+        // are deleted by their key, before its list is rewritten: an index of record_scopes by
+        // record, which every new record entered at a random place, cost a page written per
+        // record a push brought.
+        try await chunked(rescoped.filter { !new.contains($0) }, columns: 2, { count in
+            """
+            DELETE FROM record_scopes WHERE (scope, type, id) IN (
+                SELECT s.value, r.type, r.id FROM records r, \(dialect.jsonStrings("r.scopes", as: "s"))
+                WHERE \(dialect.matching(["r.type", "r.id"], rows: count)))
+            """
+        }, bind: { [.text($0.type), .text($0.id)] })
+        let lists = try scopes.mapValues(Self.scopeList)
+        let rows = try states.map { (key: $0.key, state: try $0.transferBytes(), scopes: lists[$0.key]) }
         // No ON CONFLICT for the new: a key another server inserted since is a unique violation,
         // which runs the transaction again with that record read.
-        try await chunked(rows.filter { new.contains($0.0) }, columns: 3, { count in
-            "INSERT INTO records (type, id, state) \(SQL.values(rows: count, columns: 3))"
-        }, bind: { [.text($0.0.type), .text($0.0.id), .blob($0.1)] })
-        try await chunked(rows.filter { !new.contains($0.0) }, columns: 3, { count in
+        try await chunked(rows.filter { new.contains($0.key) }, columns: 4, { count in
+            "INSERT INTO records (type, id, state, scopes) \(SQL.values(rows: count, columns: 4))"
+        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text($0.scopes ?? "[]")] })
+        try await chunked(rows.filter { !new.contains($0.key) && $0.scopes != nil }, columns: 4, { count in
+            """
+            INSERT INTO records (type, id, state, scopes) \(SQL.values(rows: count, columns: 4))
+            ON CONFLICT (type, id) DO UPDATE SET state = excluded.state, scopes = excluded.scopes
+            """
+        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text($0.scopes ?? "[]")] })
+        try await chunked(rows.filter { !new.contains($0.key) && $0.scopes == nil }, columns: 3, { count in
             "INSERT INTO records (type, id, state) \(SQL.values(rows: count, columns: 3)) ON CONFLICT (type, id) DO UPDATE SET state = excluded.state"
-        }, bind: { [.text($0.0.type), .text($0.0.id), .blob($0.1)] })
+        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state)] })
+        // Records whose scopes changed with their state unchanged (what hangs off an account or
+        // an employer that moved).
+        let saved = Set(states.map(\.key))
+        try await chunked(rescoped.filter { !saved.contains($0) }, columns: 3, { count in
+            """
+            WITH v (type, id, scopes) AS (\(SQL.values(rows: count, columns: 3)))
+            UPDATE records SET scopes = v.scopes FROM v WHERE records.type = v.type AND records.id = v.id
+            """
+        }, bind: { [.text($0.type), .text($0.id), .text(lists[$0] ?? "[]")] })
+        let scopeRows = rescoped.flatMap { key in (scopes[key] ?? []).sorted().map { (key, $0) } }
+        try await chunked(scopeRows, columns: 3, { count in
+            "INSERT INTO record_scopes (scope, type, id) \(SQL.values(rows: count, columns: 3)) ON CONFLICT DO NOTHING"
+        }, bind: { [.text($0.1.description), .text($0.0.type), .text($0.0.id)] })
         try await chunked(try conflicts.map { ($0, try CanonicalEncoder.encode($0.canonicalValue)) }, columns: 5, { count in
             "INSERT INTO conflicts (id, type, record_id, field, state) \(SQL.values(rows: count, columns: 5)) ON CONFLICT DO NOTHING"
         }, bind: { [.blob($0.0.id.bytes), .text($0.0.record.type), .text($0.0.record.id), .text($0.0.field), .blob($0.1)] })
         try await ReadModels(states: states).save(in: self)
     }
 
-    func setScopes(_ scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>) async throws {
-        let keys = scopes.keys.sorted()
-        try await chunked(keys.filter { !new.contains($0) }, columns: 2, { count in
-            "DELETE FROM record_scopes WHERE \(dialect.matching(["type", "id"], rows: count))"
-        }, bind: { [.text($0.type), .text($0.id)] })
-        let rows = keys.flatMap { key in (scopes[key] ?? []).sorted().map { (key, $0) } }
-        try await chunked(rows, columns: 3, { count in
-            "INSERT INTO record_scopes (scope, type, id) \(SQL.values(rows: count, columns: 3)) ON CONFLICT DO NOTHING"
-        }, bind: { [.text($0.1.description), .text($0.0.type), .text($0.0.id)] })
+    /// Scopes as a record lists them: a JSON array of their spellings, in order.
+    static func scopeList(_ scopes: Set<Scope>) throws -> String {
+        String(decoding: try CanonicalEncoder.encode(.array(scopes.sorted().map { .string($0.description) })), as: UTF8.self)
     }
 
     func depositIDs(references: [String]) async throws -> [String: String] {

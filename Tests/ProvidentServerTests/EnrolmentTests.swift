@@ -29,9 +29,7 @@ import Testing
     @Test(arguments: Backend.allCases)
     func aWorkerClaimsTheAccountOutreachStaffOpenedOnce(_ backend: Backend) async throws {
         try await withServer(backend) { server in
-            let (_, invite) = try await server.core.createInvite(role: .field, branch: "涧西区", validFor: 3_600)
-            let laptop = TestDevice(now: { server.clock.now })
-            _ = try await server.core.enrol(laptop, "invite", code: invite.value)
+            let laptop = try await server.invitedDevice(.field, branch: "涧西区")
             let claim = ClaimCode(randomBytes: SecureRandom.bytes(count: 12))
             let (account, enroll) = try laptop.enroll(30, branch: "涧西区", claimCode: claim)
             #expect(try await server.core.push(try laptop.push([enroll])).answers.first?.status == .accepted)

@@ -198,9 +198,7 @@ import Testing
             _ = try await core.enrol(worker)
             let (account, enroll) = try worker.enroll(1)
             _ = try await core.push(try worker.push([enroll, try worker.deposit(account.id).1]))
-            let (_, invite) = try await core.createInvite(role: .office, branch: nil, validFor: 3_600)
-            let office = TestDevice(now: { server.clock.now })
-            _ = try await core.enrol(office, "invite", code: invite.value)
+            let office = try await server.invitedDevice(.office)
             let name = LogEpoch.officeName(office.id)
 
             // Pulls name the office devices people enrolled, not the server's own identity.

@@ -265,6 +265,71 @@ import Testing
         await #expect(throws: StoreFailure.newerSchema(location: database.location)) { try await database.open(create: false) }
     }
 
+    @Test(arguments: Backend.allCases)
+    func anAccountsRecordsChangeScopesWholeWhenItMovesBranchAlsoAfterAnUpgrade(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let field = try await server.invitedDevice(.field, branch: "西工区")
+            let office = try await server.invitedDevice(.office)
+            let (account, enroll) = try field.enroll(44, branch: "西工区")
+            let deposits = [try field.deposit(account.id), try field.deposit(account.id)]
+            #expect(try await server.core.push(try field.push([enroll] + deposits.map(\.1))).answers.allSatisfy(\.accepted))
+            var moves = 0
+            // Every record of the account is in its account's scope and its branch's, and in no
+            // other; each lists exactly the scopes it is in.
+            func expectScopes(_ store: SQLServerStore, branch: String) async throws {
+                let keys = [account.recordKey] + deposits.map(\.0.recordKey)
+                let expected = Set(keys.flatMap { key in [Scope.account(account.id), .branch(branch)].map { "\($0) \(key.type):\(key.id)" } })
+                let rows = try await store.database.read { try await $0.query("SELECT scope, type, id FROM record_scopes") }
+                let held = Set(try rows.map { "\(try $0.text("scope")) \(try $0.text("type")):\(try $0.text("id"))" })
+                #expect(held == expected)
+                let lists = try await store.database.read { try await $0.query("SELECT scopes FROM records") }
+                let listed = try lists.map { try JSONDecoder().decode([String].self, from: Data(try $0.text("scopes").utf8)) }
+                #expect(listed == Array(repeating: ["account:\(account.id)", "branch:\(branch)"], count: keys.count))
+            }
+            func move(_ core: ServerCore, to branch: String) async throws {
+                moves += 1
+                // Later than the writes the office has seen.
+                server.clock.advance(seconds: 60)
+                let context = VersionVector(moves == 1 ? [field.id: 1] : [field.id: 1, office.id: UInt64(moves - 1)])
+                let transfer = try office.sign(.accountTransfer, [Operation(record: account.recordKey, kind: .update, fields: ["branch": .string(branch)],
+                                                                            context: context)])
+                let answers = try await core.push(try office.push([transfer])).answers
+                let codes = answers.map { $0.code ?? "accepted" }
+                #expect(codes == ["accepted"])
+            }
+            let store = try #require(server.core.store as? SQLServerStore)
+            try await expectScopes(store, branch: "西工区")
+            try await move(server.core, to: "涧西区")
+            try await expectScopes(store, branch: "涧西区")
+
+            // As a database from before records listed their scopes: the upgrade lists them from
+            // record_scopes, and the next move replaces them whole.
+            switch backend {
+            case .sqlite:
+                let queue = try DatabaseQueue(path: server.database.location)
+                try await queue.write { db in
+                    try db.execute(sql: """
+                        ALTER TABLE records DROP COLUMN scopes; CREATE INDEX record_scopes_record ON record_scopes (type, id);
+                        DELETE FROM grdb_migrations WHERE identifier = 'server v10 record scopes on the record'
+                        """)
+                }
+                try queue.close()
+            case .postgres:
+                let name = String(server.database.location.split(separator: "/").last ?? "")
+                try PostgresCluster.current().psql("""
+                    ALTER TABLE records DROP COLUMN scopes; CREATE INDEX record_scopes_record ON record_scopes (type, id);
+                    DELETE FROM provident_migrations WHERE name = 'v7 record scopes on the record'
+                    """, database: name)
+            }
+            let upgraded = try await server.another()
+            let upgradedStore = try #require(upgraded.core.store as? SQLServerStore)
+            try await expectScopes(upgradedStore, branch: "涧西区")
+            try await move(upgraded.core, to: "西工区")
+            try await expectScopes(upgradedStore, branch: "西工区")
+            await upgraded.close()
+        }
+    }
+
     @Test func aSQLiteDeploymentMovesToPostgreSQLWithEqualDigestsAndGoesOn() async throws {
         try await withServer(.sqlite) { server in
             let worker = TestDevice(now: { server.clock.now })

