@@ -1,6 +1,7 @@
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentSync
+import Synchronization
 
 /// A request as the HTTP layer received it, for the core to authenticate and answer.
 public struct SignedRequest: Sendable {
@@ -358,12 +359,17 @@ extension ServerCore {
     /// taken.
     func ingest<T: Sendable>(now: Instant, _ body: @escaping @Sendable (Ingest) async throws -> T,
                              finished: @escaping @Sendable (Ingest, T) -> T = { $1 }) async throws -> T {
-        try await store.write { tx in
+        // From the first time the body runs: a transaction the store runs again counts whole.
+        let began = Mutex<ContinuousClock.Instant?>(nil)
+        let result = try await store.write { tx in
+            began.withLock { if $0 == nil { $0 = .now } }
             let ingest = Ingest(core: self, tx: tx, now: now)
             let result = try await body(ingest)
             try await ingest.finish()
             return finished(ingest, result)
         }
+        if let began = began.withLock({ $0 }) { ServerMetrics.ingestTransaction(held: .now - began) }
+        return result
     }
 
     /// `ingest`, or with `dryRun` the same work in a transaction rolled back at the end: its

@@ -32,7 +32,7 @@ import Testing
         for expected in [#"provident_change_sets_total{channel="push",status="accepted",code=""} 1"#,
                          #"provident_devices{status="active"} "#, "provident_connections ", "provident_database_bytes{backend=", #"provident_devices{status="revoked"} 0.0"#, "provident_feed_head ", "provident_snapshot_pages_total ",
                          #"provident_errors_total{code="auth.metrics_token",status="401"} 2"#, #"hb_requests{http_route="/v1/push",http_request_method="POST",http_response_status_code="200"} 1"#,
-                         #"http_server_request_duration_bucket{http_route="/v1/pull""#] {
+                         #"http_server_request_duration_bucket{http_route="/v1/pull""#, "provident_ingest_transaction_seconds_count 1\n"] {
             #expect(scraped.body.contains(expected), "“\(expected)” not in:\n\(scraped.body)")
         }
         #expect(!scraped.body.contains(Self.token))
