@@ -88,7 +88,22 @@ public enum Scope: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
-    public static func < (a: Scope, b: Scope) -> Bool { a.description < b.description }
+    /// The order of the stored spellings, without spelling them: `account:` before `branch:`
+    /// before `staff`, and within a kind the order of what follows the prefix.
+    public static func < (a: Scope, b: Scope) -> Bool {
+        switch (a, b) {
+        case let (.account(x), .account(y)), let (.branch(x), .branch(y)): x < y
+        default: a.rank < b.rank
+        }
+    }
+
+    private var rank: Int {
+        switch self {
+        case .account: 0
+        case .branch: 1
+        case .staff: 2
+        }
+    }
 
     /// The scopes of an account's records: the account's own, and its branch's if it has one.
     public static func of(_ account: Account) -> Set<Scope> {

@@ -208,3 +208,18 @@ import Testing
         #expect(!DomainError.agreementAmountWrong(expectedFen: 60_000, actualFen: 60_100).message(.english).contains("--amount"))
     }
 }
+
+@Suite struct ScopeOrderTests {
+    /// Scopes sort as their stored spellings do (the store writes them in that order), though
+    /// the comparison does not spell them.
+    @Test func scopesSortAsTheirSpellings() {
+        let scopes: [Scope] = [.staff, .branch("西工区"), .branch("西"), .branch(""), .branch("a:b"), .branch("洛龙区"),
+                               .account("acc-2"), .account("acc-10"), .account(""), .account("acc-1"), .account("acc-1x")]
+        for a in scopes {
+            for b in scopes {
+                #expect((a < b) == (a.description < b.description), "\(a) < \(b)")
+            }
+        }
+        #expect(scopes.sorted().map(\.description) == scopes.map(\.description).sorted())
+    }
+}
