@@ -17,9 +17,11 @@ enum ServerMetrics {
     }
 
     /// How long an ingest transaction (pushes judged together, a bundle, the office's own
-    /// change) held its writer, from its first statement until its commit returned. On SQLite
-    /// there is one writer: these seconds over the seconds that passed are how busy it was,
-    /// and their sum over the change-sets accepted is what one change-set costs it.
+    /// change) held its writer, from its first statement until its caller went on after the
+    /// commit. On SQLite there is one writer: these seconds over the seconds that passed are
+    /// how busy it was, and their sum over the change-sets accepted is what one change-set
+    /// costs it. Under load the caller can wait a few milliseconds for a thread after the
+    /// commit, so the sum can come to a little more than the time that passed.
     static func ingestTransaction(held duration: Duration) {
         let (seconds, attoseconds) = duration.components
         Timer(label: "provident_ingest_transaction_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
