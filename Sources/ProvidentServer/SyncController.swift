@@ -47,15 +47,15 @@ struct SyncController: Sendable {
         router.get("/v1/pull", use: pull)
         router.get("/v1/snapshot", use: snapshot)
         // The feed's log (§11.14) is public: hashes and signatures only, for anyone to check.
-        router.get("/v1/log/checkpoint") { _, _ in respond(try await core.logCheckpoint()) }
-        router.get("/v1/log/proof") { request, context in respond(try await core.logProof(try await signed(request, context))) }
-        router.get("/v1/log/inclusion") { request, context in respond(try await core.logInclusion(try await signed(request, context))) }
-        router.get("/v1/log/consistency") { request, context in respond(try await core.logConsistency(try await signed(request, context))) }
+        router.get("/v1/log/checkpoint") { _, _ in try respond(try await core.logCheckpoint()) }
+        router.get("/v1/log/proof") { request, context in try respond(try await core.logProof(try await signed(request, context))) }
+        router.get("/v1/log/inclusion") { request, context in try respond(try await core.logInclusion(try await signed(request, context))) }
+        router.get("/v1/log/consistency") { request, context in try respond(try await core.logConsistency(try await signed(request, context))) }
         // An auditor's cosignature (§11.15), signed like every device request.
-        router.post("/v1/log/cosign") { request, context in respond(try await core.cosign(try await signed(request, context))) }
+        router.post("/v1/log/cosign") { request, context in try respond(try await core.cosign(try await signed(request, context))) }
         // The office's announcement that the log begins again after a restore (§11.16).
-        router.post("/v1/log/epoch") { request, context in respond(try await core.announceEpoch(try await signed(request, context))) }
-        router.get("/v1/log/epochs") { _, _ in respond(try await core.logEpochs()) }
+        router.post("/v1/log/epoch") { request, context in try respond(try await core.announceEpoch(try await signed(request, context))) }
+        router.get("/v1/log/epochs") { _, _ in try respond(try await core.logEpochs()) }
     }
 
     @Sendable func health(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
@@ -64,27 +64,27 @@ struct SyncController: Sendable {
             error.headers[.retryAfter] = "5"
             throw error
         }
-        return respond(["status": "ok", "version": .string(ServerVersion.current), "head": .integer(Int64(head)),
+        return try respond(["status": "ok", "version": .string(ServerVersion.current), "head": .integer(Int64(head)),
                         "device": .string(core.id.rawValue), "database": .string(core.store.backend)])
     }
 
     @Sendable func enrol(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let device = try await core.enrol(try await signed(request, context))
-        return respond(core.describe(device), status: .created)
+        return try respond(core.describe(device), status: .created)
     }
 
     @Sendable func me(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let (device, _) = try await core.authenticate(try await signed(request, context))
-        return respond(core.describe(device))
+        return try respond(core.describe(device))
     }
 
     @Sendable func registerTransport(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let delegation = try await core.registerTransport(try await signed(request, context))
-        return respond(["transportKey": .string(Base64.encode(delegation.transportKey.bytes)), "issuedAt": .integer(delegation.issuedAt)])
+        return try respond(["transportKey": .string(Base64.encode(delegation.transportKey.bytes)), "issuedAt": .integer(delegation.issuedAt)])
     }
 
     @Sendable func push(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
-        respond(try await core.push(try await signed(request, context)).canonicalMembers)
+        try respond(try await core.push(try await signed(request, context)).canonicalMembers)
     }
 
     @Sendable func pull(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
@@ -111,10 +111,12 @@ struct SyncController: Sendable {
                              language: ErrorShapeMiddleware<ProvidentRequestContext>.language(request), address: context.remoteAddress)
     }
 
-    private func respond(_ object: [String: CanonicalValue], status: HTTPResponse.Status = .ok) -> Response {
+    /// The answer's members with the server's time, encoded. A value the encoder refuses is an
+    /// error the error middleware answers, never an empty body under this status.
+    private func respond(_ object: [String: CanonicalValue], status: HTTPResponse.Status = .ok) throws -> Response {
         var body = object
         body["serverTime"] = .integer(core.clock().millisSinceEpoch)
-        return respond(encoded: (try? CanonicalEncoder.encode(.object(body))) ?? [], status: status)
+        return respond(encoded: try CanonicalEncoder.encode(.object(body)), status: status)
     }
 
     private func respond(encoded bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
