@@ -106,21 +106,17 @@ public struct FeedPage: Sendable {
 
     /// One entry as `item` spells it, written as canonical bytes: its members in key order.
     static func write(_ entry: FeedEntry, into out: inout [UInt8]) throws(CanonicalError) {
-        let signed: (bytes: [UInt8], signature: [UInt8])
         switch entry.content {
         case let .changeSet(bytes, signature, author):
             out += #"{"author":"#.utf8
             CanonicalEncoder.appendBase64(author.bytes, to: &out)
-            out += #","changeSet":{"changeSet":"#.utf8
-            signed = (bytes, signature)
+            out += #","changeSet":"#.utf8
+            CanonicalEncoder.appendEnvelope("changeSet", bytes: bytes, signature: signature, to: &out)
         case let .document(bytes, signature):
-            out += #"{"document":{"document":"#.utf8
-            signed = (bytes, signature)
+            out += #"{"document":"#.utf8
+            CanonicalEncoder.appendEnvelope("document", bytes: bytes, signature: signature, to: &out)
         }
-        CanonicalEncoder.appendBase64(signed.bytes, to: &out)
-        out += #","signature":"#.utf8
-        CanonicalEncoder.appendBase64(signed.signature, to: &out)
-        out += #"},"position":"#.utf8
+        out += #","position":"#.utf8
         try CanonicalEncoder.appendInteger(Int64(entry.position), to: &out)
         out.append(UInt8(ascii: "}"))
     }

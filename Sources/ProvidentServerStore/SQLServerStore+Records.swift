@@ -80,19 +80,21 @@ extension SQLServerTransaction {
             """
         }, bind: { [.text($0.type), .text($0.id)] })
         let lists = try scopes.mapValues(Self.scopeList)
-        let rows = try states.map { (key: $0.key, state: try $0.transferBytes(), scopes: lists[$0.key]) }
+        let rows = try states.map { (key: $0.key, state: try $0.transferBytes()) }
         // No ON CONFLICT for the new: a key another server inserted since is a unique violation,
-        // which runs the transaction again with that record read.
+        // which runs the transaction again with that record read. A new record no scope names
+        // keeps the column's default, no scopes.
         try await chunked(rows.filter { new.contains($0.key) }, columns: 4, { count in
             "INSERT INTO records (type, id, state, scopes) \(SQL.values(rows: count, columns: 4))"
-        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text($0.scopes ?? "[]")] })
-        try await chunked(rows.filter { !new.contains($0.key) && $0.scopes != nil }, columns: 4, { count in
+        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text(lists[$0.key] ?? "[]")] })
+        // Stored records: their state, and their list where their scopes moved too.
+        try await chunked(rows.filter { !new.contains($0.key) && lists[$0.key] != nil }, columns: 4, { count in
             """
             INSERT INTO records (type, id, state, scopes) \(SQL.values(rows: count, columns: 4))
             ON CONFLICT (type, id) DO UPDATE SET state = excluded.state, scopes = excluded.scopes
             """
-        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text($0.scopes ?? "[]")] })
-        try await chunked(rows.filter { !new.contains($0.key) && $0.scopes == nil }, columns: 3, { count in
+        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text(lists[$0.key] ?? "[]")] })
+        try await chunked(rows.filter { !new.contains($0.key) && lists[$0.key] == nil }, columns: 3, { count in
             "INSERT INTO records (type, id, state) \(SQL.values(rows: count, columns: 3)) ON CONFLICT (type, id) DO UPDATE SET state = excluded.state"
         }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state)] })
         // Records whose scopes changed with their state unchanged (what hangs off an account or

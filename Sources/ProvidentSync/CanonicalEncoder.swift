@@ -18,7 +18,7 @@ public enum CanonicalEncoder {
         case let .bool(b):
             out += b ? Literal.true : Literal.false
         case let .integer(i):
-            try writeInteger(i, into: &out)
+            try appendInteger(i, to: &out)
         case let .string(s):
             try writeString(s, into: &out)
         case let .array(elements):
@@ -51,12 +51,20 @@ public enum CanonicalEncoder {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends an integer, refusing one beyond ±(2^53 − 1).
-    public static func appendInteger(_ i: Int64, to out: inout [UInt8]) throws(CanonicalError) {
-        try writeInteger(i, into: &out)
+    /// Appends `{"<member>":<base64 of bytes>,"signature":<base64 of signature>}`: a signed
+    /// envelope (a change-set's or a document's), as its `envelopeValue` encodes.
+    public static func appendEnvelope(_ member: String, bytes: [UInt8], signature: [UInt8], to out: inout [UInt8]) {
+        out += #"{""#.utf8
+        out += member.utf8
+        out += #"":"#.utf8
+        appendBase64(bytes, to: &out)
+        out += #","signature":"#.utf8
+        appendBase64(signature, to: &out)
+        out.append(UInt8(ascii: "}"))
     }
 
-    static func writeInteger(_ i: Int64, into out: inout [UInt8]) throws(CanonicalError) {
+    /// Appends an integer as its digits, refusing one beyond ±(2^53 − 1).
+    public static func appendInteger(_ i: Int64, to out: inout [UInt8]) throws(CanonicalError) {
         guard (-CanonicalValue.maxInteger...CanonicalValue.maxInteger).contains(i) else { throw .integerOutOfRange(offset: out.count) }
         if i < 0 { out.append(UInt8(ascii: "-")) }
         let start = out.count

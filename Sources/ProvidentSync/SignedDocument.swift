@@ -210,12 +210,8 @@ public struct SignedDocument: Hashable, Sendable {
     /// document is megabytes): what `envelopeValue` encodes to.
     public var envelopeBytes: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4 + 120)
-        out += #"{"document":"#.utf8
-        CanonicalEncoder.appendBase64(bytes, to: &out)
-        out += #","signature":"#.utf8
-        CanonicalEncoder.appendBase64(signature.bytes, to: &out)
-        out.append(UInt8(ascii: "}"))
+        out.reserveCapacity(Base64.encodedLength(bytes.count) + 120)
+        CanonicalEncoder.appendEnvelope("document", bytes: bytes, signature: signature.bytes, to: &out)
         return out
     }
 }

@@ -38,14 +38,22 @@ struct Options {
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             let value = arguments.next() ?? ""
+            // A count the option needs, or the run ends saying which option and why.
+            func count(minimum: Int = 1) -> Int {
+                guard let number = Int(value), number >= minimum else {
+                    FileHandle.standardError.write(Data("provident-load: \(argument) takes a whole number of at least \(minimum), not “\(value)”\n".utf8))
+                    exit(64)
+                }
+                return number
+            }
             switch argument {
             case "--server": server = value
-            case "--devices": devices = Int(value) ?? devices
-            case "--deposits": deposits = Int(value) ?? deposits
-            case "--batch": batch = Int(value) ?? batch
-            case "--concurrency": concurrency = Int(value) ?? concurrency
+            case "--devices": devices = count()
+            case "--deposits": deposits = count()
+            case "--batch": batch = count()
+            case "--concurrency": concurrency = count()
             case "--invite": invite = value
-            case "--repeats": repeats = Int(value) ?? repeats
+            case "--repeats": repeats = count()
             default:
                 FileHandle.standardError.write(Data("provident-load: unknown argument \(argument)\n".utf8))
                 exit(64)
