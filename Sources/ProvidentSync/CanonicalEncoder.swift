@@ -83,7 +83,7 @@ public enum CanonicalEncoder {
         var keys = Array(members.keys)
         if let spliced, members[spliced.key] == nil { keys.append(spliced.key) }
         // Keys are ASCII, so byte order, code-point order and UTF-16 order all agree.
-        for (index, key) in keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+        for (index, key) in keys.sorted(by: { UTF8Order.compare($0, $1) < 0 }).enumerated() {
             guard CanonicalRules.isValidKey(key.utf8) else { throw .invalidKey(offset: out.count) }
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))

@@ -26,7 +26,7 @@ public struct DeviceID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public var description: String { rawValue }
 
     public static func < (a: DeviceID, b: DeviceID) -> Bool {
-        a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8)
+        UTF8Order.compare(a.rawValue, b.rawValue) < 0
     }
 }
 
@@ -87,9 +87,10 @@ public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { "\(type)/\(id)" }
 
+    /// Type, then id, each in byte order: the order of the stores' keys.
     public static func < (a: RecordKey, b: RecordKey) -> Bool {
-        if a.type != b.type { return a.type.utf8.lexicographicallyPrecedes(b.type.utf8) }
-        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+        let type = UTF8Order.compare(a.type, b.type)
+        return type != 0 ? type < 0 : UTF8Order.compare(a.id, b.id) < 0
     }
 
     static func isValidType(_ s: String) -> Bool {
@@ -130,5 +131,28 @@ public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func < (a: Dot, b: Dot) -> Bool {
         a.device != b.device ? a.device < b.device : a.sequence < b.sequence
+    }
+}
+
+/// Byte order of strings' UTF-8 (which is code-point order, and SQLite's and PostgreSQL's
+/// `C` order of keys), compared over the strings' own storage. Walking two `utf8` views
+/// index by index cost about 5 % of the writer's time in sorting the keys of a transaction.
+public enum UTF8Order {
+    /// Negative when `a` comes first, zero when equal, positive when `b` comes first.
+    @inlinable
+    public static func compare(_ a: String, _ b: String) -> Int {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = Swift.min(x.count, y.count)
+                var index = 0
+                while index < common {
+                    let p = x[index], q = y[index]
+                    if p != q { return p < q ? -1 : 1 }
+                    index += 1
+                }
+                return x.count - y.count
+            }
+        }
     }
 }
