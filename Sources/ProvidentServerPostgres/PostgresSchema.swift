@@ -370,6 +370,13 @@ enum PostgresSchema {
                 WHERE s.type = r.type AND s.id = r.id;
             DROP INDEX record_scopes_record;
             """),
+        ("v8 a record's first writer on the record", """
+            -- The change-set that created a record (its device and sequence) is kept on the
+            -- record, in the insert that creates it; record_changes lists the change-sets that
+            -- wrote it after. Records from before keep every change-set in record_changes.
+            ALTER TABLE records ADD COLUMN first_device TEXT COLLATE "C";
+            ALTER TABLE records ADD COLUMN first_sequence BIGINT;
+            """),
     ]
 
     /// The tables the server needs, for the integrity check.

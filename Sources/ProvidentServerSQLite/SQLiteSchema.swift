@@ -293,6 +293,17 @@ package enum SQLiteSchema {
                 DROP INDEX record_scopes_record;
                 """)
         }
+        register("server v11 a record's first writer on the record") { db in
+            // The change-set that created a record (its device and sequence) is kept on the
+            // record, in the insert that creates it; record_changes lists the change-sets that
+            // wrote it after. A row of record_changes per new record landed at a random place
+            // of its key and cost a page written per record a push brought. Records from before
+            // keep every change-set in record_changes.
+            try db.execute(sql: """
+                ALTER TABLE records ADD COLUMN first_device TEXT;
+                ALTER TABLE records ADD COLUMN first_sequence INTEGER;
+                """)
+        }
         return migrator
     }
 }

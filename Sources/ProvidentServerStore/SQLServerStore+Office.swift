@@ -114,14 +114,24 @@ extension SQLServerTransaction {
     }
 
     func recordChanges(_ key: RecordKey, limit: Int, offset: Int) async throws -> (changes: [StoredRecordChange], total: Int) {
-        let total = try await session.query("SELECT count(*) AS n FROM record_changes WHERE type = ? AND id = ?",
-                                            [.text(key.type), .text(key.id)]).first?.integer("n") ?? 0
+        // The change-set that created the record, named on the record (none for records from
+        // before that, whose every change-set is in record_changes), and those that wrote it after.
+        let written = """
+            WITH w (feed_seq) AS (
+                SELECT feed_seq FROM record_changes WHERE type = ? AND id = ?
+                UNION
+                SELECT f.seq FROM records r JOIN feed f ON f.device = r.first_device AND f.device_seq = r.first_sequence
+                WHERE r.type = ? AND r.id = ?)
+            """
+        let named: [SQLValue] = [.text(key.type), .text(key.id), .text(key.type), .text(key.id)]
+        let total = try await session.query("\(written) SELECT count(*) AS n FROM w", named).first?.integer("n") ?? 0
         let rows = try await session.query("""
-            SELECT r.feed_seq, c.device, c.bytes, c.received_at, d.role, d.branch, d.enrolled_via FROM record_changes r
-            JOIN feed f ON f.seq = r.feed_seq JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq
+            \(written)
+            SELECT w.feed_seq, c.device, c.bytes, c.received_at, d.role, d.branch, d.enrolled_via FROM w
+            JOIN feed f ON f.seq = w.feed_seq JOIN change_sets c ON c.device = f.device AND c.seq = f.device_seq
             LEFT JOIN server_devices d ON d.device_id = c.device
-            WHERE r.type = ? AND r.id = ? ORDER BY r.feed_seq DESC LIMIT ? OFFSET ?
-            """, [.text(key.type), .text(key.id), .integer(Int64(limit)), .integer(Int64(offset))])
+            ORDER BY w.feed_seq DESC LIMIT ? OFFSET ?
+            """, named + [.integer(Int64(limit)), .integer(Int64(offset))])
         let changes = try rows.map { row in
             guard let device = DeviceID(try row.text("device")), let received = Instant(utcISO: try row.text("received_at")) else {
                 throw StoreFailure.damaged("a change-set of the record \(key) cannot be read")

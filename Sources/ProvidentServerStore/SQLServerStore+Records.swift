@@ -66,7 +66,8 @@ extension SQLServerTransaction {
         return state
     }
 
-    func saveRecords(_ states: [RecordState], scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>, conflicts: [Conflict]) async throws {
+    func saveRecords(_ states: [RecordState], scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>, createdBy: [RecordKey: Dot],
+                     conflicts: [Conflict]) async throws {
         let rescoped = scopes.keys.sorted()
         // Each record lists its scopes (`records.scopes`), so the rows of record_scopes it had
         // are deleted by their key, before its list is rewritten: an index of record_scopes by
@@ -83,10 +84,14 @@ extension SQLServerTransaction {
         let rows = try states.map { (key: $0.key, state: try $0.transferBytes()) }
         // No ON CONFLICT for the new: a key another server inserted since is a unique violation,
         // which runs the transaction again with that record read. A new record no scope names
-        // keeps the column's default, no scopes.
-        try await chunked(rows.filter { new.contains($0.key) }, columns: 4, { count in
-            "INSERT INTO records (type, id, state, scopes) \(SQL.values(rows: count, columns: 4))"
-        }, bind: { [.text($0.key.type), .text($0.key.id), .blob($0.state), .text(lists[$0.key] ?? "[]")] })
+        // keeps the column's default, no scopes; it names the change-set that created it.
+        try await chunked(rows.filter { new.contains($0.key) }, columns: 6, { count in
+            "INSERT INTO records (type, id, state, scopes, first_device, first_sequence) \(SQL.values(rows: count, columns: 6))"
+        }, bind: { row in
+            let creator = createdBy[row.key]
+            return [.text(row.key.type), .text(row.key.id), .blob(row.state), .text(lists[row.key] ?? "[]"),
+                    creator.map { .text($0.device.rawValue) } ?? .null, creator.map { .integer(Int64($0.sequence)) } ?? .null]
+        })
         // Stored records: their state, and their list where their scopes moved too.
         try await chunked(rows.filter { !new.contains($0.key) && lists[$0.key] != nil }, columns: 4, { count in
             """

@@ -151,7 +151,7 @@ import Testing
             let one = Task {
                 try await first.core.store.write { tx in
                     let found = try await tx.lockRecords([key])
-                    try await tx.saveRecords([try write(a, onto: found[key])], scopes: [:], new: found[key] == nil ? [key] : [], conflicts: [])
+                    try await tx.saveRecords([try write(a, onto: found[key])], scopes: [:], new: found[key] == nil ? [key] : [], createdBy: [:], conflicts: [])
                     insertedNow.yield()
                     // Still uncommitted while the other server reads and inserts.
                     try await Task.sleep(for: .milliseconds(500))
@@ -161,7 +161,7 @@ import Testing
             try await second.core.store.write { tx in
                 attempts.add()
                 let found = try await tx.lockRecords([key])
-                try await tx.saveRecords([try write(b, onto: found[key])], scopes: [:], new: found[key] == nil ? [key] : [], conflicts: [])
+                try await tx.saveRecords([try write(b, onto: found[key])], scopes: [:], new: found[key] == nil ? [key] : [], createdBy: [:], conflicts: [])
             }
             try await one.value
             let stored = try #require(try await first.core.store.read { try await $0.records([key]) }[key])

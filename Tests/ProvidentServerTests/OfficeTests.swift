@@ -107,6 +107,45 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func aRecordNamesTheChangeSetThatCreatedItAndItsHistoryListsThoseThatWroteItAfter(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await server.core.enrol(worker)
+            // Created and changed in one push (one transaction), then changed in another.
+            let (account, enroll) = try worker.enroll(44)
+            let phone = try worker.sign(.accountUpdate, [Operation(record: account.recordKey, kind: .update, fields: ["phone": "13900139000"],
+                                                                   context: VersionVector([worker.id: 1]))])
+            let (deposit, payment) = try worker.deposit(account.id, fen: 60_000)
+            #expect(try await server.core.push(try worker.push([enroll, phone, payment])).answers.allSatisfy(\.accepted))
+            let again = try worker.sign(.accountUpdate, [Operation(record: account.recordKey, kind: .update, fields: ["phone": "13700137000"],
+                                                                   context: VersionVector([worker.id: 2]))])
+            #expect(try await server.core.push(try worker.push([again])).answers.allSatisfy(\.accepted))
+
+            let history = try #require(try await server.core.recordHistory(account.recordKey, limit: 10, offset: 0))
+            #expect(history.total == 3 && history.changes.map(\.action) == ["account.update", "account.update", "account.enroll"])
+            #expect(history.changes.map(\.position) == history.changes.map(\.position).sorted(by: >))
+            let last = try #require(try await server.core.recordHistory(account.recordKey, limit: 2, offset: 2))
+            #expect(last.total == 3 && last.changes.map(\.action) == ["account.enroll"] && last.changes[0].kinds == [.create])
+            let paid = try #require(try await server.core.recordHistory(deposit.recordKey, limit: 10, offset: 0))
+            #expect(paid.total == 1 && paid.changes.map(\.action) == ["deposit.record"] && paid.changes[0].device == worker.id)
+
+            // The records name their creators; record_changes holds only the two updates.
+            let store = try await server.database.open()
+            let creators = try await store.database.read { session in
+                try await session.query("SELECT id, first_device, first_sequence FROM records WHERE id IN (?, ?) ORDER BY id",
+                                        [.text(account.id), .text(deposit.id)])
+            }
+            #expect(try creators.map { "\(try $0.text("id")) \(try $0.text("first_device")) \(try $0.integer("first_sequence"))" }
+                == ["\(account.id) \(worker.id) 1", "\(deposit.id) \(worker.id) 3"])
+            let changes = try await store.database.read { session in
+                try await session.query("SELECT type, id FROM record_changes ORDER BY feed_seq")
+            }
+            #expect(try changes.map { "\(try $0.text("type"))/\(try $0.text("id"))" } == [account.recordKey.description, account.recordKey.description])
+            await store.close()
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func interestIsSettledOnceFromTheDepositsConfirmedBeforeTheYearEnds(_ backend: Backend) async throws {
         try await withServer(backend) { server in
             server.clock.advance(seconds: (Self.march.millisSinceEpoch - server.clock.now.millisSinceEpoch) / 1_000)

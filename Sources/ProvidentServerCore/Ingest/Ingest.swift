@@ -27,6 +27,9 @@ final class Ingest {
     /// Records the store did not hold when this transaction read them, not written since: they
     /// are inserted, and have no scopes to replace.
     private var unstored: Set<RecordKey> = []
+    /// The change-set that created each record this transaction created: the record keeps it,
+    /// and that change-set's feed entry does not list the record again for its history.
+    private var createdBy: [RecordKey: Dot] = [:]
     private var bindings: [(DeviceID, String)] = []
     private var rows: [StoredChangeSet] = []
     /// The answers of this transaction's change-sets, by device and sequence, for duplicates
@@ -203,6 +206,7 @@ final class Ingest {
             ?? admitted.rescopedUnit.map { RecordKey(type: Employer.recordType, id: $0) }
         let scopesBefore = try rescoped.map { try RecordLinks.scopes(of: $0, in: working) }
         for state in staged.values.sorted(by: { $0.key < $1.key }) {
+            if try working.state(state.key) == nil, createdBy[state.key] == nil { createdBy[state.key] = changeSet.dot }
             working.put(state)
             dirty[state.key] = state
         }
@@ -225,7 +229,9 @@ final class Ingest {
             feedScopes.formUnion(scopes)
         }
         let cause = feed.count
-        feed.append(.changeSet(changeSet.dot, id, feedScopes, records: changeSet.operations.map(\.record)))
+        // The records it created name it themselves.
+        let written = changeSet.operations.map(\.record).filter { createdBy[$0] != changeSet.dot }
+        feed.append(.changeSet(changeSet.dot, id, feedScopes, records: written))
         guard let rescoped, let before = scopesBefore else { return }
         let after = try RecordLinks.scopes(of: rescoped, in: working)
         // The store must hold this transaction's records before it is asked what hangs off one.
@@ -335,7 +341,8 @@ final class Ingest {
         if !dirty.isEmpty || !newConflicts.isEmpty || !scopeChanges.isEmpty {
             // In key order (sorting the keys, not the states: moving states cost 3 % of the writer's time).
             try await tx.saveRecords(dirty.keys.sorted().compactMap { dirty[$0] }, scopes: scopeChanges,
-                                     new: unstored.filter { dirty[$0] != nil || scopeChanges[$0] != nil }, conflicts: newConflicts)
+                                     new: unstored.filter { dirty[$0] != nil || scopeChanges[$0] != nil }, createdBy: createdBy,
+                                     conflicts: newConflicts)
         }
         unstored.subtract(dirty.keys)
         unstored.subtract(scopeChanges.keys)

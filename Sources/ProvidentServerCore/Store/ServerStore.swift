@@ -265,7 +265,10 @@ public protocol ServerWriting: ServerReading {
     /// not), the scopes it was in. The records in `new` were absent when this transaction read
     /// them: they are inserted, with no scopes to replace, and one another server inserted
     /// meanwhile is a collision that runs the transaction again, never a state overwritten unseen.
-    func saveRecords(_ states: [RecordState], scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>, conflicts: [Conflict]) async throws
+    /// `createdBy` names, for new records, the change-set that created them: it is kept on the
+    /// record, and its feed entry lists the others it wrote (`NewFeedEntry.records`).
+    func saveRecords(_ states: [RecordState], scopes: [RecordKey: Set<Scope>], new: Set<RecordKey>, createdBy: [RecordKey: Dot],
+                     conflicts: [Conflict]) async throws
 
     // MARK: Feed
 

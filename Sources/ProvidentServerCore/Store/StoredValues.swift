@@ -165,7 +165,8 @@ public struct NewFeedEntry: Sendable {
     public let scopes: Set<Scope>
     /// The feed's mark after this entry (sync-protocol.md §11.6).
     public let mark: Digest256
-    /// The records a change-set writes, for each record's history.
+    /// The records a change-set writes, for each record's history, but those it creates: the
+    /// record itself names the change-set that created it (`createdBy` of `saveRecords`).
     public let records: [RecordKey]
 
     public init(position: UInt64, content: Content, scopes: Set<Scope>, mark: Digest256, records: [RecordKey] = []) {
