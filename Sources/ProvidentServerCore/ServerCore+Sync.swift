@@ -357,26 +357,15 @@ extension ServerCore {
                              finished: @escaping @Sendable (Ingest, T) -> T = { $1 }) async throws -> T {
         // From the first time the body runs: a transaction the store runs again counts whole.
         let began = Mutex<ContinuousClock.Instant?>(nil)
-        let kept = KeptUntilCommitted()
         let result = try await store.write { tx in
             began.withLock { if $0 == nil { $0 = .now } }
             let ingest = Ingest(core: self, tx: tx, now: now)
-            kept.ingest = ingest
             let result = try await body(ingest)
             try await ingest.finish()
             return finished(ingest, result)
         }
         if let began = began.withLock({ $0 }) { ServerMetrics.ingestTransaction(held: .now - began) }
-        kept.ingest = nil
         return result
-    }
-
-    /// The last transaction's work on change-sets, freed here once the store has committed,
-    /// not on the writer while it holds the database: freeing a transaction's records and
-    /// indexes took about 2 % of the SQLite writer's time. Set and cleared by one task in turn
-    /// (the transaction's body, then its caller after it returned).
-    private final class KeptUntilCommitted: @unchecked Sendable {
-        var ingest: Ingest?
     }
 
     /// `ingest`, or with `dryRun` the same work in a transaction rolled back at the end: its
