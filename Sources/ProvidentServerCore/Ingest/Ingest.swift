@@ -206,7 +206,9 @@ final class Ingest {
             ?? admitted.rescopedUnit.map { RecordKey(type: Employer.recordType, id: $0) }
         let scopesBefore = try rescoped.map { try RecordLinks.scopes(of: $0, in: working) }
         for state in staged.values.sorted(by: { $0.key < $1.key }) {
-            if try working.state(state.key) == nil, createdBy[state.key] == nil { createdBy[state.key] = changeSet.dot }
+            // Absent until now: this change-set creates it (a record created earlier in this
+            // transaction is in the working set already).
+            if try working.state(state.key) == nil { createdBy[state.key] = changeSet.dot }
             working.put(state)
             dirty[state.key] = state
         }
