@@ -162,10 +162,17 @@ extension ServerCore {
                              allowTransport: Bool = true) async throws -> (RegisteredDevice, RequestSignature) {
         let (signed, signature) = try Self.readSignature(request)
         let (known, transportKey) = try await store.readEach { try await $0.signer(signed.device, transport: signed.signer == .transport) }
-        let device = try Self.requireActive(known)
+        let device: RegisteredDevice
+        do {
+            device = try Self.requireActive(known)
+        } catch {
+            signers.forget(signed.device)
+            throw error
+        }
         switch signed.signer {
         case .device:
             try check(signed, signature, publicKey: device.publicKey)
+            if store.isRemote { signers.remember(.init(device: device, key: device.publicKey, transport: false)) }
         case .transport:
             // The transport key syncs, nothing more (sync-protocol.md §5.1).
             guard allowTransport else { throw ServerError.transportNotAllowed }
@@ -177,6 +184,7 @@ extension ServerCore {
             } catch ServerError.badRequestSignature {
                 throw ServerError.transportUnknown
             }
+            if store.isRemote { signers.remember(.init(device: device, key: transportKey, transport: true)) }
         }
         if recordNonce {
             guard try await useNonce(signed, read: request.method == "GET") else { throw ServerError.replay }
@@ -202,17 +210,41 @@ extension ServerCore {
             let (device, _) = try await authenticate(request)
             return try await answer(device)
         }
+        // A device this server found signing before, whose key verifies the request again: its
+        // answer is read with the device as found then, at once with the device read again.
+        if let guess = likelySigner(of: request) {
+            async let early = Self.outcome { try await answer(guess) }
+            let (device, signed) = try await authenticate(request, recordNonce: false)
+            async let fresh = useNonce(signed, read: true)
+            // What the answer depends on: whose it is and what the device may read.
+            let result = device.id == guess.id && device.grant == guess.grant ? await early : await Self.outcome { try await answer(device) }
+            guard try await fresh else { throw ServerError.replay }
+            return try result.get()
+        }
         let (device, signed) = try await authenticate(request, recordNonce: false)
         async let fresh = useNonce(signed, read: true)
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await answer(device))
-        } catch {
-            result = .failure(error)
-        }
+        let result = await Self.outcome { try await answer(device) }
         // A replay is refused as such whatever its answer would have been.
         guard try await fresh else { throw ServerError.replay }
         return try result.get()
+    }
+
+    private static func outcome<T>(_ work: () async throws -> T) async -> Result<T, any Error> {
+        do {
+            return .success(try await work())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The device that signed `request` as this server last found it, when the request's
+    /// signature checks out against the key that verified it then: nothing for a device not
+    /// seen, or whose key no longer verifies.
+    private func likelySigner(of request: SignedRequest) -> RegisteredDevice? {
+        guard let (signed, signature) = try? Self.readSignature(request), let known = signers.signer(signed.device),
+              known.transport == (signed.signer == .transport), known.device.status == .active,
+              (try? check(signed, signature, publicKey: known.key)) != nil else { return nil }
+        return known.device
     }
 
     /// The device, when it is known and active; otherwise why not.

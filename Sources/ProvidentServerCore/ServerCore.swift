@@ -43,6 +43,8 @@ public struct ServerCore: Sendable {
     public let logger: Logger
     /// Pushes waiting for the writer, judged together.
     let pushes = PushGroups()
+    /// The devices last found signing reads, for reads on a remote database.
+    let signers = SignerMemory()
 
     /// The policy in force.
     public var policy: Policy { admission.policy }

@@ -64,6 +64,32 @@ import Testing
         }
     }
 
+    /// A signed read is answered for the device as it is when the read comes, not as the server
+    /// found it at its last read: on PostgreSQL the answer is read at once with the device, with
+    /// the device as last found, and kept only if the device still has that grant.
+    @Test(arguments: Backend.allCases)
+    func aSignedReadIsAnsweredForTheDeviceAsItIsNow(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let core = server.core
+            let worker = TestDevice(now: { server.clock.now })
+            _ = try await core.enrol(worker)
+            @Sendable func pull() async throws -> [FeedEntry] {
+                let request = try worker.request("GET", "/v1/pull", query: "?cursor=0")
+                return try await core.answering(request) { device in try await core.feedPage(for: device, request: request) }.entries
+            }
+            // No account yet: nothing to read, twice (the second time the device is known).
+            #expect(try await pull().isEmpty)
+            #expect(try await pull().isEmpty)
+            // Its first push binds the account it opens: the next read sees it.
+            let (_, enroll) = try worker.enroll(6)
+            #expect(try await core.push(try worker.push([enroll])).answers.first?.status == .accepted)
+            #expect(try await pull().count == 1)
+            #expect(try await pull().count == 1)
+            try await core.revoke(worker.id, reason: "phone lost")
+            await #expect(throws: ServerError.deviceRevoked) { try await pull() }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aRevokedDeviceIsRefusedEverywhere(_ backend: Backend) async throws {
         try await withServer(backend) { server in
