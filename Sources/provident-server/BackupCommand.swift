@@ -34,7 +34,7 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Check a backup folder; changes nothing.", "检查备份文件夹；不做任何更改。"))
+        static let configuration = CommandConfiguration(commandName: "verify", abstract: t("Check a backup folder; changes nothing.", "检查备份文件夹；不做任何更改。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The backup folder.", "备份文件夹。"), valueName: "folder")) var folder: String
 

@@ -18,7 +18,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         subcommands: [Import.self, List.self, Show.self, Confirm.self, Reject.self, Dismiss.self], defaultSubcommand: List.self)
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "import", 
             abstract: t("Import a bank statement (CSV in UTF-8 or GBK, or .xlsx) and match its lines to deposits.", "导入银行对账单（UTF-8 或 GBK 的 CSV，或 .xlsx），并将流水与缴存匹配。"),
             discussion: t("""
                 The header row names the columns, in English or Chinese, in any order: date 交易日期 or 交易时间 \
@@ -102,7 +102,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "list", 
             abstract: t("List what awaits the office: lines to review and deposits still without a bank line (everything with --all).", "列出待中心处理的事项：待核对的流水和尚无银行流水的缴存（加 --all 列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
         @Option(help: ArgumentHelp(t("confirmed, amount-mismatch, no-deposit, duplicate, rejected, dismissed, or missing (deposits without a bank line).", "confirmed（已确认）、amount-mismatch（金额不符）、no-deposit（无对应缴存）、duplicate（重复）、rejected（已驳回）、dismissed（已搁置）或 missing（无银行流水的缴存）。")))
@@ -154,7 +154,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Show a bank line: what it says, what it matched and what fits it.", "查看一条银行流水：其内容、已匹配的缴存及可能对应的缴存。"))
+        static let configuration = CommandConfiguration(commandName: "show", abstract: t("Show a bank line: what it says, what it matched and what fits it.", "查看一条银行流水：其内容、已匹配的缴存及可能对应的缴存。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The line number from `reconcile list`.", "`reconcile list` 中的流水行号。"))) var line: Int64
 
@@ -192,7 +192,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Confirm: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Confirm by hand the deposit a bank line pays (amounts must be equal).", "手工确认银行流水对应的缴存（金额须相等）。"))
+        static let configuration = CommandConfiguration(commandName: "confirm", abstract: t("Confirm by hand the deposit a bank line pays (amounts must be equal).", "手工确认银行流水对应的缴存（金额须相等）。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The line number from `reconcile list`.", "`reconcile list` 中的流水行号。"))) var line: Int64
         @Option(help: ArgumentHelp(t("The deposit's payment reference code, when the memo does not name it.", "缴存识别码（转账附言未写明时填写）。"))) var deposit: String?
@@ -204,7 +204,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Reject: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Reject a deposit with the reason (no payment came, or the wrong amount).", "驳回一笔缴存并写明理由（未到账或金额不符）。"))
+        static let configuration = CommandConfiguration(commandName: "reject", abstract: t("Reject a deposit with the reason (no payment came, or the wrong amount).", "驳回一笔缴存并写明理由（未到账或金额不符）。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The deposit's payment reference code.", "缴存识别码。"))) var reference: String
         @Option(help: ArgumentHelp(t("Why; the worker reads it.", "理由；缴存人会看到。"))) var reason: String
@@ -216,7 +216,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct Dismiss: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Set a bank line aside with the reason (refunded, not an HPF payment…).", "搁置一条银行流水并写明理由（已退回、非公积金款项等）。"))
+        static let configuration = CommandConfiguration(commandName: "dismiss", abstract: t("Set a bank line aside with the reason (refunded, not an HPF payment…).", "搁置一条银行流水并写明理由（已退回、非公积金款项等）。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The line number.", "流水行号。"))) var line: Int64
         @Option(help: ArgumentHelp(t("Why.", "理由。"))) var reason: String
@@ -245,7 +245,7 @@ struct InterestCommand: AsyncParsableCommand {
         subcommands: [Settle.self])
 
     struct Settle: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "settle", 
             abstract: t("Credit every account's interest for the year ending on this year's settlement day.", "为每个账户记入截至本年结息日的年度利息。"),
             discussion: t("""
                 Daily-balance accumulation (积数计息): each confirmed deposit counts from the bank's date \

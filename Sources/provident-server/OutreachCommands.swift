@@ -26,7 +26,7 @@ struct UnitsCommand: AsyncParsableCommand {
         subcommands: [Import.self, List.self], defaultSubcommand: List.self)
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "import", 
             abstract: t("Import an employer list (CSV in UTF-8 or GBK, or .xlsx) from market regulation or pension-insurance data.", "导入来自市场监管或养老保险数据的单位名单（UTF-8 或 GBK 的 CSV，或 .xlsx）。"),
             discussion: t("""
                 The header row names the columns, in English or Chinese, in any order:
@@ -90,7 +90,7 @@ struct UnitsCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("List employers with their status (as of today).", "列出单位及其（今日）状态。"))
+        static let configuration = CommandConfiguration(commandName: "list", abstract: t("List employers with their status (as of today).", "列出单位及其（今日）状态。"))
         @OptionGroup var options: ConfigurationOptions
         @Option(help: ArgumentHelp(t("Only this branch.", "只列本管理部。"))) var branch: String?
         @Option(help: ArgumentHelp(t("Only this status: normal, in-arrears, stopped, deferred, reduced-rate, not-established.", "只列此状态：normal、in-arrears、stopped、deferred、reduced-rate、not-established。"))) var status: String?
@@ -131,7 +131,7 @@ struct CampaignCommand: AsyncParsableCommand {
         subcommands: [Create.self, Show.self], defaultSubcommand: Show.self)
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "create", 
             abstract: t("Create a campaign: its targets are the employers in arrears or stopped on the cut-off date, per branch.", "创建专项行动：目标为截止日欠缴或停缴的单位，按管理部划分。"),
             discussion: t("""
                 Example (the Yangquan plan):
@@ -170,7 +170,7 @@ struct CampaignCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Show each campaign's progress per branch and phase (all campaigns without an id).", "按管理部和阶段查看专项行动进度（不带编号时列出全部）。"))
+        static let configuration = CommandConfiguration(commandName: "show", abstract: t("Show each campaign's progress per branch and phase (all campaigns without an id).", "按管理部和阶段查看专项行动进度（不带编号时列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The campaign id.", "专项行动编号。"))) var campaign: String?
         @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
@@ -223,7 +223,7 @@ struct ApplicationCommand: AsyncParsableCommand {
         subcommands: [List.self, Decide.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("List applications (only those awaiting a decision with --pending).", "列出申请（加 --pending 只列待审核的）。"))
+        static let configuration = CommandConfiguration(commandName: "list", abstract: t("List applications (only those awaiting a decision with --pending).", "列出申请（加 --pending 只列待审核的）。"))
         @OptionGroup var options: ConfigurationOptions
         @Flag(help: ArgumentHelp(t("Only applications awaiting a decision.", "只列待审核的申请。"))) var pending = false
         @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
@@ -244,7 +244,7 @@ struct ApplicationCommand: AsyncParsableCommand {
     }
 
     struct Decide: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "decide", 
             abstract: t("Approve or reject an application, with the reason; the decision syncs to the branch's laptops.", "批准或驳回申请并写明理由；审核结果同步到该管理部的电脑。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The application id.", "申请编号。"))) var application: String

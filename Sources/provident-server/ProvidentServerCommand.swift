@@ -115,7 +115,7 @@ let quietLogger: Logger = {
 }()
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "serve", 
         abstract: t("Serve the sync endpoints and the office dashboard.", "提供同步接口和中心看板。"),
         discussion: t("""
             Creates the database (a SQLite file and its folder, or the tables in an empty PostgreSQL database) and \
@@ -219,7 +219,7 @@ struct DeviceCommand: AsyncParsableCommand {
         subcommands: [Invite.self, List.self, Revoke.self])
 
     struct Invite: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Issue a one-time, expiring invite code for a staff laptop.", "为工作人员电脑签发一次性、有期限的邀请码。"))
+        static let configuration = CommandConfiguration(commandName: "invite", abstract: t("Issue a one-time, expiring invite code for a staff laptop.", "为工作人员电脑签发一次性、有期限的邀请码。"))
         @OptionGroup var options: ConfigurationOptions
         @Option(help: ArgumentHelp(t("field (an outreach laptop of a branch), office, or auditor (the audit office, which witnesses the log).", "field（管理部的外勤电脑）、office（中心）或 auditor（审计部门，见证日志）。"))) var role: InviteRole
         @Option(help: ArgumentHelp(t("The branch (管理部) of a field laptop.", "外勤电脑所属的管理部。"))) var branch: String?
@@ -250,7 +250,7 @@ struct DeviceCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("List the devices the server knows.", "列出服务器已知的设备。"))
+        static let configuration = CommandConfiguration(commandName: "list", abstract: t("List the devices the server knows.", "列出服务器已知的设备。"))
         @OptionGroup var options: ConfigurationOptions
         @Flag(help: ArgumentHelp(t("Print JSON for scripts.", "以 JSON 格式输出（供脚本使用）。"))) var json = false
 
@@ -278,7 +278,7 @@ struct DeviceCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Revoke a device: it can no longer sync.", "停用设备：此后不能再同步。"))
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: t("Revoke a device: it can no longer sync.", "停用设备：此后不能再同步。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The device id.", "设备 ID。"))) var device: String
         @Option(help: ArgumentHelp(t("Why.", "理由。"))) var reason: String
@@ -325,7 +325,7 @@ struct ConflictsCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Resolve.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("List conflicts awaiting review (all with --all).", "列出待处理的冲突（加 --all 列出全部）。"))
+        static let configuration = CommandConfiguration(commandName: "list", abstract: t("List conflicts awaiting review (all with --all).", "列出待处理的冲突（加 --all 列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
         @Flag(help: ArgumentHelp(t("Include resolved conflicts.", "包括已处理的冲突。"))) var all = false
 
@@ -339,7 +339,7 @@ struct ConflictsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: t("Show both values of a conflict and the devices that wrote them.", "查看冲突双方的值及写入它们的设备。"))
+        static let configuration = CommandConfiguration(commandName: "show", abstract: t("Show both values of a conflict and the devices that wrote them.", "查看冲突双方的值及写入它们的设备。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The conflict id (or its first 8+ hex digits).", "冲突编号（或其前 8 位以上十六进制数字）。"))) var conflict: String
 
@@ -362,7 +362,7 @@ struct ConflictsCommand: AsyncParsableCommand {
     }
 
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "resolve", 
             abstract: t("Resolve a conflict: the office writes the chosen value, which syncs out to every device holding the record.", "处理冲突：中心写入选定的值，同步到持有该记录的每台设备。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The conflict id (or its first 8+ hex digits).", "冲突编号（或其前 8 位以上十六进制数字）。"))) var conflict: String

@@ -6,7 +6,7 @@ import ProvidentDomain
 
 struct Enroll: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(
+        CommandConfiguration(commandName: "enroll", 
             abstract: t("Open your voluntary account on this device.", "在本设备上开立个人自愿缴存账户。"),
             discussion: t("""
                 Give the name and ID number as on your ID card, a mobile number, your kind of work, \
@@ -179,7 +179,7 @@ struct AccountCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Show the account: holder, agreement and status.", "查看账户：持有人、缴存协议和状态。"))
+            CommandConfiguration(commandName: "show", abstract: t("Show the account: holder, agreement and status.", "查看账户：持有人、缴存协议和状态。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -238,7 +238,7 @@ struct AccountCommand: ParsableCommand {
 
     struct Update: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Change the mobile number or the agreement.", "修改手机号码或缴存协议。"))
+            CommandConfiguration(commandName: "update", abstract: t("Change the mobile number or the agreement.", "修改手机号码或缴存协议。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -271,7 +271,7 @@ struct AccountCommand: ParsableCommand {
 
 struct Pause: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(abstract: t("Pause monthly deposits.", "暂停按月缴存。"))
+        CommandConfiguration(commandName: "pause", abstract: t("Pause monthly deposits.", "暂停按月缴存。"))
     }
 
     @OptionGroup var data: DataOptions
@@ -288,7 +288,7 @@ struct Pause: ParsableCommand {
 
 struct Resume: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(abstract: t("Resume monthly deposits.", "恢复按月缴存。"))
+        CommandConfiguration(commandName: "resume", abstract: t("Resume monthly deposits.", "恢复按月缴存。"))
     }
 
     @OptionGroup var data: DataOptions
@@ -305,7 +305,7 @@ struct Resume: ParsableCommand {
 
 struct Close: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(abstract: t("Close (seal) the account. This cannot be undone from this device.",
+        CommandConfiguration(commandName: "close", abstract: t("Close (seal) the account. This cannot be undone from this device.",
                                          "封存（销户）账户。本设备无法撤销此操作。"))
     }
 
@@ -331,7 +331,7 @@ struct AccountOption: ParsableArguments {
 extension AccountCommand {
     struct Verify: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Record that you have verified the account holder in person (office and outreach staff).",
+            CommandConfiguration(commandName: "verify", abstract: t("Record that you have verified the account holder in person (office and outreach staff).",
                                              "记录已当面核验账户持有人身份（中心和外勤人员）。"))
         }
 
@@ -348,7 +348,7 @@ extension AccountCommand {
 
     struct Transfer: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Move an account into another branch's care (the office).", "将账户移交另一管理部负责（中心）。"))
+            CommandConfiguration(commandName: "transfer", abstract: t("Move an account into another branch's care (the office).", "将账户移交另一管理部负责（中心）。"))
         }
 
         @OptionGroup var data: DataOptions

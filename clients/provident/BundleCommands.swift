@@ -28,7 +28,7 @@ struct BundleCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Write this device's request bundle, for the office.", "写出本设备的请求包，交给中心。"))
+            CommandConfiguration(commandName: "export", abstract: t("Write this device's request bundle, for the office.", "写出本设备的请求包，交给中心。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -78,7 +78,7 @@ struct BundleCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Apply the office's answer bundle.", "导入中心的答复包。"))
+            CommandConfiguration(commandName: "import", abstract: t("Apply the office's answer bundle.", "导入中心的答复包。"))
         }
 
         @OptionGroup var data: DataOptions

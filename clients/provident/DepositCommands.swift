@@ -12,7 +12,7 @@ struct DepositCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(
+            CommandConfiguration(commandName: "record", 
                 abstract: t("Record a deposit and get the reference code for the bank-transfer memo.", "登记一笔缴存，并获得银行转账附言中要填写的识别码。"),
                 discussion: t("""
                     Without options, records this month's deposit at the agreed amount. --period pays a \
@@ -112,7 +112,7 @@ struct DepositCommand: ParsableCommand {
 
     struct Reverse: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Reverse a mistaken deposit, by its reference code.", "按识别码冲正错误的缴存。"),
+            CommandConfiguration(commandName: "reverse", abstract: t("Reverse a mistaken deposit, by its reference code.", "按识别码冲正错误的缴存。"),
                                  discussion: t("Deposits are never edited or deleted: a reversal is recorded beside it, with the reason.",
                                                "缴存不会被修改或删除：冲正会连同原因另行记录。"))
         }

@@ -156,7 +156,7 @@ struct DraftsCommand: AsyncParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static var configuration: CommandConfiguration { CommandConfiguration(abstract: t("List the drafts.", "列出草稿。")) }
+        static var configuration: CommandConfiguration { CommandConfiguration(commandName: "list", abstract: t("List the drafts.", "列出草稿。")) }
         @OptionGroup var data: DataOptions
 
         func run() throws {
@@ -193,7 +193,7 @@ struct DraftsCommand: AsyncParsableCommand {
 
     struct Resume: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Go on from a draft: asks what is left, then records it.", "从草稿继续：询问未填内容，然后登记。"))
+            CommandConfiguration(commandName: "resume", abstract: t("Go on from a draft: asks what is left, then records it.", "从草稿继续：询问未填内容，然后登记。"))
         }
         @OptionGroup var data: DataOptions
         @OptionGroup var passphrase: PassphraseOptions
@@ -223,7 +223,7 @@ struct DraftsCommand: AsyncParsableCommand {
     }
 
     struct Discard: ParsableCommand {
-        static var configuration: CommandConfiguration { CommandConfiguration(abstract: t("Delete a draft.", "删除草稿。")) }
+        static var configuration: CommandConfiguration { CommandConfiguration(commandName: "discard", abstract: t("Delete a draft.", "删除草稿。")) }
         @OptionGroup var data: DataOptions
         @Argument(help: ArgumentHelp(t("The draft.", "草稿编号。"))) var draft: String
 

@@ -48,7 +48,7 @@ struct UnitCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("List the employers on this laptop with their status today.", "列出本机上的单位及其当前状态。"))
+            CommandConfiguration(commandName: "list", abstract: t("List the employers on this laptop with their status today.", "列出本机上的单位及其当前状态。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -72,7 +72,7 @@ struct UnitCommand: ParsableCommand {
 
     struct Search: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Find employers by part of the name or address, or the start of the credit code.",
+            CommandConfiguration(commandName: "search", abstract: t("Find employers by part of the name or address, or the start of the credit code.",
                                              "按名称或地址的一部分、或统一社会信用代码开头查找单位。"))
         }
 
@@ -98,7 +98,7 @@ struct UnitCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Show an employer: its figures, status, visits and applications.", "查看单位：基本情况、状态、走访和申请。"))
+            CommandConfiguration(commandName: "show", abstract: t("Show an employer: its figures, status, visits and applications.", "查看单位：基本情况、状态、走访和申请。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -153,7 +153,7 @@ struct UnitCommand: ParsableCommand {
 
     struct Register: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Register an employer found in the field, in this laptop's branch.", "登记外勤中发现的单位（归本机所属管理部）。"))
+            CommandConfiguration(commandName: "register", abstract: t("Register an employer found in the field, in this laptop's branch.", "登记外勤中发现的单位（归本机所属管理部）。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -231,7 +231,7 @@ struct VisitCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(
+            CommandConfiguration(commandName: "record", 
                 abstract: t("Record a visit, offline: promotion, survey, collection or follow-up.", "登记一次走访（可离线）：宣传、摸底、催缴或回访。"),
                 discussion: t("""
                     Run in a terminal, it asks for whatever you leave out; otherwise give everything as options. \
@@ -427,7 +427,7 @@ struct VisitCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("List visits on this laptop, newest first.", "列出本机上的走访记录（最新在前）。"))
+            CommandConfiguration(commandName: "list", abstract: t("List visits on this laptop, newest first.", "列出本机上的走访记录（最新在前）。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -453,7 +453,7 @@ struct VisitCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Show a visit in full.", "查看走访记录详情。"))
+            CommandConfiguration(commandName: "show", abstract: t("Show a visit in full.", "查看走访记录详情。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -533,7 +533,7 @@ struct ApplicationCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(
+            CommandConfiguration(commandName: "record", 
                 abstract: t("Record an application to defer or lower the rate, with its resolution and public notice.",
                             "登记缓缴或降低缴存比例申请，以及职代会或工会决议和公示情况。"),
                 discussion: t("""
@@ -663,7 +663,7 @@ struct ApplicationCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("List applications on this laptop with the office's decisions.", "列出本机上的申请及中心审核结果。"))
+            CommandConfiguration(commandName: "list", abstract: t("List applications on this laptop with the office's decisions.", "列出本机上的申请及中心审核结果。"))
         }
 
         @OptionGroup var data: DataOptions
@@ -706,7 +706,7 @@ struct CampaignCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Show campaigns with their phases, targets and progress, and this branch's open targets.",
+            CommandConfiguration(commandName: "show", abstract: t("Show campaigns with their phases, targets and progress, and this branch's open targets.",
                                              "查看专项行动的阶段、目标和进度，以及本管理部尚未完成的目标单位。"))
         }
 

@@ -48,7 +48,7 @@ struct ServiceCommand: ParsableCommand {
 
     struct Install: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Install and start the background sync for this data folder.", "为本数据文件夹安装并启动后台同步。"),
+            CommandConfiguration(commandName: "install", abstract: t("Install and start the background sync for this data folder.", "为本数据文件夹安装并启动后台同步。"),
                                  discussion: t("""
                                      Writes a systemd user unit running `provident sync --watch`, then enables and \
                                      starts it. The sync signs with the transport key, so it needs no passphrase; \
@@ -133,7 +133,7 @@ struct ServiceCommand: ParsableCommand {
 
     struct Uninstall: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(abstract: t("Stop and remove the background sync of this data folder.", "停止并移除本数据文件夹的后台同步。"))
+            CommandConfiguration(commandName: "uninstall", abstract: t("Stop and remove the background sync of this data folder.", "停止并移除本数据文件夹的后台同步。"))
         }
 
         @OptionGroup var data: DataOptions
