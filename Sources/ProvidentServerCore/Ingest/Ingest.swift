@@ -291,10 +291,10 @@ final class Ingest {
                 if let parent = RecordLinks.parent(type: operation.record.type, values: operation.fields) { keys.insert(parent) }
                 switch operation.record.type {
                 case Deposit.recordType:
-                    operation.fields["reference"]?.stringValue.map { references.insert($0) }
-                    operation.fields["account"]?.stringValue.map { accounts.insert($0) }
+                    if let reference = operation.fields["reference"]?.stringValue { references.insert(reference) }
+                    if let account = operation.fields["account"]?.stringValue { accounts.insert(account) }
                 case Account.recordType where operation.kind == .create:
-                    operation.fields["idNumber"]?.stringValue.map { idNumbers.insert($0) }
+                    if let number = operation.fields["idNumber"]?.stringValue { idNumbers.insert(number) }
                 default:
                     break
                 }
