@@ -157,21 +157,18 @@ extension ServerCore {
     // MARK: Requests
 
     /// Checks a request's signature (§11.2) for a known, active device, its time window and,
-    /// unless the caller records it with its own work, its nonce.
-    public func authenticate(_ request: SignedRequest, recordNonce: Bool = true,
-                             allowTransport: Bool = true) async throws -> (RegisteredDevice, RequestSignature) {
+    /// unless the caller records it with its own work, its nonce. A caller that checked the
+    /// signature already names the key it checked it with (`verifiedWith`): the same key read
+    /// again is not checked twice.
+    public func authenticate(_ request: SignedRequest, recordNonce: Bool = true, allowTransport: Bool = true,
+                             verifiedWith verified: PublicKey? = nil) async throws -> (RegisteredDevice, RequestSignature) {
         let (signed, signature) = try Self.readSignature(request)
         let (known, transportKey) = try await store.readEach { try await $0.signer(signed.device, transport: signed.signer == .transport) }
-        let device: RegisteredDevice
-        do {
-            device = try Self.requireActive(known)
-        } catch {
-            signers.forget(signed.device)
-            throw error
-        }
+        if known?.status != .active { signers.forget(signed.device) }
+        let device = try Self.requireActive(known)
         switch signed.signer {
         case .device:
-            try check(signed, signature, publicKey: device.publicKey)
+            if device.publicKey != verified { try check(signed, signature, publicKey: device.publicKey) }
             if store.isRemote { signers.remember(.init(device: device, key: device.publicKey, transport: false)) }
         case .transport:
             // The transport key syncs, nothing more (sync-protocol.md §5.1).
@@ -180,7 +177,7 @@ extension ServerCore {
             // so the device knows to register its key again with the passphrase.
             guard let transportKey else { throw ServerError.transportUnknown }
             do {
-                try check(signed, signature, publicKey: transportKey)
+                if transportKey != verified { try check(signed, signature, publicKey: transportKey) }
             } catch ServerError.badRequestSignature {
                 throw ServerError.transportUnknown
             }
@@ -212,18 +209,14 @@ extension ServerCore {
         }
         // A device this server found signing before, whose key verifies the request again: its
         // answer is read with the device as found then, at once with the device read again.
-        if let guess = likelySigner(of: request) {
-            async let early = Self.outcome { try await answer(guess) }
-            let (device, signed) = try await authenticate(request, recordNonce: false)
-            async let fresh = useNonce(signed, read: true)
-            // What the answer depends on: whose it is and what the device may read.
-            let result = device.id == guess.id && device.grant == guess.grant ? await early : await Self.outcome { try await answer(device) }
-            guard try await fresh else { throw ServerError.replay }
-            return try result.get()
-        }
-        let (device, signed) = try await authenticate(request, recordNonce: false)
+        let guess = likelySigner(of: request)
+        async let early = Self.outcome(for: guess?.device, answer)
+        let (device, signed) = try await authenticate(request, recordNonce: false, verifiedWith: guess?.key)
         async let fresh = useNonce(signed, read: true)
-        let result = await Self.outcome { try await answer(device) }
+        // Kept if the device may still read what it could (the device read again is the same
+        // device, and active); otherwise read again for the device as it is.
+        let kept = await early
+        let result = if let kept, guess?.device.grant == device.grant { kept } else { await Self.outcome { try await answer(device) } }
         // A replay is refused as such whatever its answer would have been.
         guard try await fresh else { throw ServerError.replay }
         return try result.get()
@@ -237,14 +230,20 @@ extension ServerCore {
         }
     }
 
-    /// The device that signed `request` as this server last found it, when the request's
-    /// signature checks out against the key that verified it then: nothing for a device not
-    /// seen, or whose key no longer verifies.
-    private func likelySigner(of request: SignedRequest) -> RegisteredDevice? {
+    /// `answer` for `device`, when there is one.
+    private static func outcome<T>(for device: RegisteredDevice?, _ answer: (RegisteredDevice) async throws -> T) async -> Result<T, any Error>? {
+        guard let device else { return nil }
+        return await outcome { try await answer(device) }
+    }
+
+    /// The device that signed `request` as this server last found it (only active devices are
+    /// remembered), with the key that verified it then, when the request's signature checks
+    /// out against that key: nothing for a device not seen, or whose key does not verify it.
+    private func likelySigner(of request: SignedRequest) -> SignerMemory.Signer? {
         guard let (signed, signature) = try? Self.readSignature(request), let known = signers.signer(signed.device),
-              known.transport == (signed.signer == .transport), known.device.status == .active,
+              known.transport == (signed.signer == .transport),
               (try? check(signed, signature, publicKey: known.key)) != nil else { return nil }
-        return known.device
+        return known
     }
 
     /// The device, when it is known and active; otherwise why not.
