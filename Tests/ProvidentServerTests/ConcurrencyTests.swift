@@ -3,6 +3,7 @@ import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
 import ProvidentSync
+import ProvidentTestSupport
 import Testing
 
 /// Several servers on one database: what one writes, the others and every reader see in one
@@ -169,6 +170,49 @@ import Testing
             #expect(stored.versionVector.contains(Dot(device: b, sequence: 1)))
             #expect(attempts.value == (backend == .postgres ? 2 : 1))
             await second.close()
+        }
+    }
+
+    /// On PostgreSQL every push could have a transaction of its own, all queued on the feed's
+    /// end; a server runs two at most, and the pushes that arrive meanwhile go into the next one
+    /// together. Here the feed's end is held by another transaction while six devices push: two
+    /// of the server's transactions wait for it, not six, and every push is then accepted.
+    @Test func aServerRunsTwoPushTransactionsAtOnceOnPostgreSQLAndTheRestWaitTogether() async throws {
+        try await withServer(.postgres) { server in
+            let (devices, chains) = try await workers(6, depositing: 4, on: server, people: 500)
+            let requests = try zip(devices, chains).map { try $0.push($1) }
+            let cluster = try PostgresCluster.current()
+            let database = String(server.database.location.split(separator: "/").last ?? "")
+            @Sendable func waitingForALock() throws -> Int {
+                Int(try cluster.value("SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event_type = 'Lock'",
+                                      database: database)) ?? -1
+            }
+            let (held, holding) = AsyncStream<Void>.makeStream()
+            let release = Counter()
+            let core = server.core
+            let holder = Task {
+                try await core.store.write { tx in
+                    _ = try await tx.reserveFeedPositions(0)
+                    holding.yield()
+                    while release.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                }
+            }
+            for await _ in held { break }
+            let pushes = requests.map { request in Task { try await core.push(request).answers } }
+            var waiting = 0, looks = 0
+            while waiting < 2, looks < 400 {
+                try await Task.sleep(for: .milliseconds(50))
+                waiting = try waitingForALock()
+                looks += 1
+            }
+            #expect(waiting == 2)
+            // The other four pushes do not begin transactions of their own meanwhile.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try waitingForALock() == 2)
+            release.add()
+            try await holder.value
+            for push in pushes { #expect(try await push.value.allSatisfy { $0.status == .accepted }) }
+            #expect(try await core.feedHead() == 30)
         }
     }
 
