@@ -24,7 +24,7 @@ public enum ServerStores {
     /// peer or certificate authentication).
     static func password(file: String?) throws -> String? {
         if let file {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw StoreFailure.badLocation(file) }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw StoreFailure.passwordFile(file) }
             return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
         }
         return ProcessInfo.processInfo.environment["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }

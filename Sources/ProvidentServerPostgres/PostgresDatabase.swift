@@ -296,6 +296,12 @@ public final class PostgresDatabase: SQLDatabase {
                 }
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
                 return StoreFailure.unavailable(location: location)
+            case .authMechanismRequiresPassword:
+                return StoreFailure.passwordNeeded(location: location)
+            case .unsupportedAuthMechanism:
+                return StoreFailure.authenticationMethod(location: location)
+            case .saslError:
+                return StoreFailure.authentication(location: location)
             default:
                 return error
             }

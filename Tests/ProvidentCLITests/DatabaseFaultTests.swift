@@ -37,6 +37,11 @@ import Glibc
                            saying: "cannot be reached")
         Self.expectOneLine(try Self.run(["check", "--database", empty], environment: ["PGPASSWORD": "not-the-password-7731"]),
                            saying: "refused the user name or password", without: ["not-the-password-7731"])
+        // No password at all (the test cluster asks for one), and a password file that is not there.
+        Self.expectOneLine(try Self.run(["check", "--database", empty], environment: [:]), saying: "asks for a password and none was given")
+        Self.expectOneLine(try Self.run(["check", "--database", empty], environment: ["LANG": "zh_CN.UTF-8"]), saying: "要求密码，但未提供")
+        Self.expectOneLine(try Self.run(["check", "--database", empty], environment: ["PROVIDENT_DATABASE_PASSWORD_FILE": "/nonexistent/pgpass-5521"]),
+                           saying: "The password file /nonexistent/pgpass-5521 cannot be read")
         Self.expectOneLine(try Self.run(["device", "list", "--database", "postgres://provident:hunter2-9921@127.0.0.1:\(cluster.port)/\(name)"],
                                         environment: [:]),
                            saying: "never on the command line", without: ["hunter2-9921"])

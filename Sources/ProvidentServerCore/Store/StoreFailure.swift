@@ -12,6 +12,12 @@ public enum StoreFailure: ProvidentError, Hashable {
     case unavailable(location: String)
     /// The database refused the credentials.
     case authentication(location: String)
+    /// The database asks for a password and none was given.
+    case passwordNeeded(location: String)
+    /// The database asks for a way of signing in that this program does not speak.
+    case authenticationMethod(location: String)
+    /// The file meant to hold the database's password cannot be read.
+    case passwordFile(String)
     /// The disk is full.
     case full
     /// The database is read-only (a read-only file system or file, a standby server).
@@ -37,6 +43,9 @@ public enum StoreFailure: ProvidentError, Hashable {
         case .missing: "storage.missing"
         case .unavailable: "storage.unavailable"
         case .authentication: "storage.authentication"
+        case .passwordNeeded: "storage.password_needed"
+        case .authenticationMethod: "storage.authentication_method"
+        case .passwordFile: "storage.password_file"
         case .full: "storage.full"
         case .readOnly: "storage.read_only"
         case .busy: "storage.busy"
@@ -54,7 +63,7 @@ public enum StoreFailure: ProvidentError, Hashable {
         case .badLocation: .invalidInput
         case .missing: .notSetUp
         case .unavailable, .busy, .contention, .readOnly: .unavailable
-        case .authentication: .configuration
+        case .authentication, .passwordNeeded, .authenticationMethod, .passwordFile: .configuration
         case .full: .storageFull
         case .io, .damaged, .newerSchema, .olderSchema, .otherDeployment: .damaged
         }
@@ -87,6 +96,15 @@ public enum StoreFailure: ProvidentError, Hashable {
         case let .authentication(location):
             l.pick("The database \(location) refused the user name or password; check PGPASSWORD or the password file.",
                    "数据库 \(location) 拒绝了用户名或密码；请检查 PGPASSWORD 或密码文件。")
+        case let .passwordNeeded(location):
+            l.pick("The database \(location) asks for a password and none was given; put it in PGPASSWORD, or in a file named by database.passwordFile (PROVIDENT_DATABASE_PASSWORD_FILE).",
+                   "数据库 \(location) 要求密码，但未提供；请把密码放在 PGPASSWORD 中，或放在 database.passwordFile（PROVIDENT_DATABASE_PASSWORD_FILE）指定的文件中。")
+        case let .authenticationMethod(location):
+            l.pick("The database \(location) asks for a way of signing in that Provident does not support; allow scram-sha-256 or md5 for this user in pg_hba.conf.",
+                   "数据库 \(location) 要求的登录方式 Provident 不支持；请在 pg_hba.conf 中为该用户启用 scram-sha-256 或 md5。")
+        case let .passwordFile(path):
+            l.pick("The password file \(path) cannot be read; check the path in database.passwordFile and that this user may read it.",
+                   "无法读取密码文件 \(path)；请检查 database.passwordFile 中的路径，以及当前用户是否有权读取。")
         case .full:
             l.pick("The server's disk is full; nothing was changed. Free space and try again.", "服务器磁盘已满；未做任何更改。请释放空间后重试。")
         case .readOnly:
