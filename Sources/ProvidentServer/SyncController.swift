@@ -95,7 +95,7 @@ struct SyncController: Sendable {
 
     @Sendable func snapshot(_ request: Request, context: ProvidentRequestContext) async throws -> Response {
         let signed = try await signed(request, context)
-        let page = try await core.answering(signed) { device in try await core.snapshotPage(for: device, request: signed) }
+        let page = try await core.answeringSnapshot(signed)
         return respond(encoded: try page.canonicalBytes(serverTime: core.clock().millisSinceEpoch))
     }
 

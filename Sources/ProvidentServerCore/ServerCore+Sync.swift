@@ -472,6 +472,14 @@ extension ServerCore {
                         mark: entries.last.map(\.mark) ?? view.markAtHead, chainHead: view.chainHead, log: log)
     }
 
+    /// The snapshot page `request` asks for, for the device that signed it (`answering`),
+    /// counted as served once it is the answer: a page read early and thrown away is not.
+    public func answeringSnapshot(_ request: SignedRequest) async throws -> SnapshotPage {
+        let page = try await answering(request) { device in try await snapshotPage(for: device, request: request) }
+        ServerMetrics.snapshotPageServed()
+        return page
+    }
+
     /// A page of the snapshot of everything a device may see (§11.7): whole records in key
     /// order, in a document signed by the server as of the feed position when it was read.
     public func snapshotPage(for device: RegisteredDevice, request: SignedRequest) async throws -> SnapshotPage {
@@ -498,7 +506,6 @@ extension ServerCore {
         // The stored forms go into the document as they are: decoding and encoding them again
         // would give the same bytes.
         let document = try SignedDocument(asOf: head, transferForms: forms, signingWith: key)
-        ServerMetrics.snapshotPageServed()
         return SnapshotPage(document: document, next: keys.count == limit ? keys.last : nil, total: total, mark: mark)
     }
 

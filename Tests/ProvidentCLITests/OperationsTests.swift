@@ -42,6 +42,29 @@ import Testing
         #expect(try Self.get(plain.url + "/metrics", token: Self.token).status == 404)
     }
 
+    /// A snapshot page counts as served once it is the answer. On PostgreSQL a device the server
+    /// has seen has its page read while the request's nonce is recorded; a replay's page is read
+    /// that way too, then thrown away with the refusal, and must not be counted.
+    @Test func aReplayedSnapshotRequestIsNotCountedAsAPageServed() async throws {
+        let server = try ServerProcess(environment: ["PROVIDENT_METRICS_TOKEN": Self.token], backend: .postgres)
+        let worker = try CLI()
+        #expect(try worker.sign(["init", "--server", server.url]).status == 0)
+        let raw = RawClient(url: server.url, key: try worker.signingKey())
+        func served() throws -> Double? {
+            try Self.get(server.url + "/metrics", token: Self.token).body.split(separator: "\n")
+                .first { $0.hasPrefix("provident_snapshot_pages_total ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        // Seen once signing with this key, the device is remembered with it.
+        #expect(try await raw.send(.GET, "/v1/snapshot").status == 200)
+        let nonce = "fedcba9876543210fedcba9876543210"
+        let date = Int64(Date().timeIntervalSince1970 * 1_000)
+        #expect(try await raw.send(.GET, "/v1/snapshot", nonce: nonce, dateMillis: date).status == 200)
+        let before = try #require(try served())
+        let replay = try await raw.send(.GET, "/v1/snapshot", nonce: nonce, dateMillis: date)
+        #expect(replay.status == 401 && replay.code == "auth.replay")
+        #expect(try served() == before)
+    }
+
     @Test func jsonLogsAreOneObjectALineWithStableKeys() throws {
         let server = try ServerProcess(environment: ["PROVIDENT_LOG_FORMAT": "json", "LOG_LEVEL": "info"])
         let worker = try CLI()
