@@ -429,6 +429,9 @@ def run(server, suite):
     _, unprefixed = backdater.enroll_account("110102199101010078")
     unprefixed["ops"][0]["id"] = "account-" + os.urandom(8).hex()
     suite.expect("an account whose id lacks the acc- prefix", backdater.push_one(unprefixed), 200, result_code="record.malformed")
+    # A text holding U+0000 refuses its change-set alone (§11.10).
+    _, nul = backdater.enroll_account("110102199101010078", name="测\u0000试")
+    suite.expect("an account whose name holds U+0000", backdater.push_one(nul), 200, result_code="text.nul")
 
     # ---- §5.1 the transport key ----
     mover = Device(server)

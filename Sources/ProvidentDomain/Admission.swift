@@ -152,9 +152,29 @@ public struct Admission: Sendable {
     }
 
     /// Checks `changeSet` from a device with `grant`; throws the reason for refusing it.
+    /// Whether a text of the change-set (its action, a record's type or id, a value in its
+    /// fields at any depth) holds U+0000. PostgreSQL keeps no NUL in a text column: stored, it
+    /// would fail the whole transaction, every push judged with it, instead of this change-set.
+    static func holdsNUL(_ changeSet: ChangeSet) -> Bool {
+        func nul(_ text: String) -> Bool { text.utf8.contains(0) }
+        func nul(_ value: CanonicalValue) -> Bool {
+            switch value {
+            case let .string(text): nul(text)
+            case let .array(items): items.contains(where: nul)
+            case let .object(members): members.contains { nul($0.key) || nul($0.value) }
+            default: false
+            }
+        }
+        return nul(changeSet.action) || changeSet.operations.contains { operation in
+            nul(operation.record.type) || nul(operation.record.id) || operation.fields.contains { nul($0.key) || nul($0.value) }
+        }
+    }
+
     public func admit(_ changeSet: ChangeSet, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
         // An auditor witnesses the log and records nothing.
         guard grant.role != .auditor else { throw DomainError.notPermitted }
+        // Before anything names a text of the change in a refusal, which the server keeps.
+        guard !Self.holdsNUL(changeSet) else { throw DomainError.nulCharacter }
         let operations = changeSet.operations
         func only(_ type: String, _ kind: OperationKind) throws -> Operation {
             guard operations.count == 1, let op = operations.first, op.record.type == type, op.kind == kind else {

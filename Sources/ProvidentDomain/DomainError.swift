@@ -74,6 +74,8 @@ public enum DomainError: ProvidentError, Hashable {
     case actionUnknown(String)
     case actionMismatch(String)
     case malformedRecord(String)
+    /// A text of the change holds U+0000, which no database column can keep.
+    case nulCharacter
     case notPermitted
     case outOfScope
     case unknownAccount
@@ -211,6 +213,7 @@ public enum DomainError: ProvidentError, Hashable {
         case .actionUnknown: "action.unknown"
         case .actionMismatch: "action.mismatch"
         case .malformedRecord: "record.malformed"
+        case .nulCharacter: "text.nul"
         case .notPermitted: "role.not_permitted"
         case .outOfScope: "scope.forbidden"
         case .unknownAccount: "account.unknown"
@@ -422,6 +425,9 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("The change does not match its action “\(action)”.", "更改内容与其操作“\(action)”不符。")
         case let .malformedRecord(type):
             return l.pick("A \(type) record in the change is incomplete or malformed.", "更改中的 \(type) 记录不完整或格式有误。")
+        case .nulCharacter:
+            return l.pick("A text in the change holds the NUL character (U+0000), which cannot be stored; remove it and record the change again.",
+                          "更改中的文字含有空字符（U+0000），无法保存；请删除该字符后重新录入。")
         case .notPermitted:
             return l.pick("This device's role does not allow this change.", "本设备的角色不允许此项更改。")
         case .outOfScope:

@@ -78,10 +78,13 @@ public enum ImportError: ProvidentError, Hashable {
 /// Turns the bytes of an office file into text.
 public enum TextDecoding {
     /// Decodes `bytes` as `encoding`, or, when nil, as UTF-8 if they are valid UTF-8, else GBK.
-    /// A UTF-8 byte-order mark is dropped.
+    /// A UTF-8 byte-order mark is dropped. Text holds no NUL byte: one means another encoding
+    /// (UTF-16 saved without its mark reads as UTF-8 with a NUL after every letter) or no text,
+    /// and no database column could keep it.
     public static func decode(_ bytes: [UInt8], as encoding: TextEncoding? = nil) throws(ImportError) -> (text: String, encoding: TextEncoding) {
         var bytes = bytes
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        if bytes.contains(0) { throw .unknownEncoding }
         if encoding != .gbk, let text = String(validating: bytes, as: UTF8.self) { return (text, .utf8) }
         if encoding == .utf8 { throw .unknownEncoding }
         guard let text = gb18030(bytes) else { throw .unknownEncoding }

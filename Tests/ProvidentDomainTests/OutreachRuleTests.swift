@@ -333,6 +333,9 @@ enum ReliefApplicationFixture {
         #expect(try TextDecoding.decode(gbk, as: .gbk).text == "单位")
         #expect(throws: ImportError.unknownEncoding) { try TextDecoding.decode(gbk, as: .utf8) }
         #expect(throws: ImportError.unknownEncoding) { try TextDecoding.decode([0xFF, 0xFF, 0xFF]) }
+        // UTF-16 saved without its mark: valid UTF-8, with a NUL after every letter.
+        #expect(throws: ImportError.unknownEncoding) { try TextDecoding.decode(Array("a\u{0}b\u{0}".utf8)) }
+        #expect(throws: ImportError.unknownEncoding) { try TextDecoding.decode(Array("a\u{0}b\u{0}".utf8), as: .gbk) }
     }
 
     @Test func readsEmployerListsByHeaderName() throws {

@@ -148,6 +148,27 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
         }
     }
 
+    /// A text holding U+0000 (which PostgreSQL keeps in no text column) refuses its change-set
+    /// alone, on both databases alike: before, PostgreSQL failed the whole transaction, and with
+    /// it every push judged together, and SQLite accepted it.
+    @Test(arguments: Backend.allCases)
+    func aTextHoldingNULRefusesItsChangeSetAloneAndTheChainGoesOn(_ backend: Backend) async throws {
+        try await withServer(backend) { server in
+            let (device, account) = try await workerAbout(8, on: server)
+            var fields = account.createFields
+            fields["name"] = .string("张\u{0}三")
+            let nul = try device.enrolling(account, fields: fields)
+            let clean = try device.enrolling(account, fields: account.createFields)
+            let answers = try await server.core.push(try device.push([nul, clean], language: .chinese)).answers
+            #expect(answers.map(\.status) == [.rejected, .accepted])
+            #expect(answers.first?.code == "text.nul")
+            #expect(answers.first?.message?.contains("空字符（U+0000）") == true)
+            #expect(try await server.core.feedHead() == 1)
+            let stored = try #require(try await server.core.store.read { try await $0.records([account.recordKey]) }[account.recordKey])
+            #expect(stored.values["name"] == account.createFields["name"])
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aDeviceWhoseClockRanAheadIsAcceptedAgainOnceItsClockIsRightAndTheOfficeIsTold(_ backend: Backend) async throws {
         try await withServer(backend) { server in
@@ -243,17 +264,23 @@ func withServer(_ backend: Backend, settings: ServerSettings = ServerSettings(),
     @Test(arguments: Backend.allCases)
     func anEnrolmentWhoseAgreementDisagreesWithThePolicyIsRefusedAsAPolicyError(_ backend: Backend) async throws {
         try await withServer(backend) { server in
-            let worker = TestDevice(now: { server.clock.now })
-            _ = try await server.core.enrol(worker)
-            let account = try #require(Samples.account(3, id: "acc-\(Hex.encode(SecureRandom.bytes(count: 8)))", enrolledOn: server.clock.now.shanghaiDate))
+            let (worker, account) = try await workerAbout(3, on: server)
             var fields = account.createFields
             var agreement = try #require(fields["agreement"]?.objectValue)
             agreement["monthlyFen"] = .integer(try #require(agreement["monthlyFen"]?.integerValue) + 100)
             fields["agreement"] = .object(agreement)
-            let wrong = try worker.sign(.accountEnroll, [ProvidentSync.Operation(record: account.recordKey, kind: .create, fields: fields)])
+            let wrong = try worker.enrolling(account, fields: fields)
             let answer = try #require(try await server.core.push(try worker.push([wrong])).answers.first)
             #expect(answer.status == .rejected)
             #expect(answer.code == "policy.agreement_amount")
         }
     }
+}
+
+/// A worker's device enrolled on `server`, and the sample account `n` it is about to open.
+private func workerAbout(_ n: Int, on server: TestServer) async throws -> (TestDevice, Account) {
+    let worker = TestDevice(now: { server.clock.now })
+    _ = try await server.core.enrol(worker)
+    let account = try #require(Samples.account(n, id: "acc-\(Hex.encode(SecureRandom.bytes(count: 8)))", enrolledOn: server.clock.now.shanghaiDate))
+    return (worker, account)
 }

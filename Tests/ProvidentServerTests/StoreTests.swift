@@ -81,6 +81,18 @@ import Testing
         await store.close()
     }
 
+    /// PostgreSQL keeps no NUL in text: a statement given one is refused as bad input in the
+    /// store's own words, not as the driver's error (a 500).
+    @Test func postgresRefusesANulInATextAsBadInput() async throws {
+        let database = try TestDatabase(.postgres)
+        let store = try await database.open()
+        await #expect(throws: StoreFailure.unstorableText) {
+            try await store.database.read { session in try await session.query("SELECT ? AS a", [.text("西工\u{0}区")]) }
+        }
+        #expect(StoreFailure.unstorableText.kind == .invalidInput)
+        await store.close()
+    }
+
     /// On PostgreSQL a request's nonce is one statement, its own transaction; a read's commits
     /// without waiting for the disk, and that holds for its transaction only: the connections
     /// it ran on commit durably after it. A nonce counts once, whichever way it was recorded.

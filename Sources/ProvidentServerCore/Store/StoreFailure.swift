@@ -36,6 +36,8 @@ public enum StoreFailure: ProvidentError, Hashable {
     case otherDeployment(location: String)
     /// Concurrent writers kept colliding; the transaction was retried and gave up.
     case contention
+    /// A text given holds a character the database cannot keep (PostgreSQL: U+0000).
+    case unstorableText
 
     public var code: String {
         switch self {
@@ -55,12 +57,13 @@ public enum StoreFailure: ProvidentError, Hashable {
         case .olderSchema: "storage.older_schema"
         case .otherDeployment: "storage.other_deployment"
         case .contention: "storage.contention"
+        case .unstorableText: "storage.unstorable_text"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
-        case .badLocation: .invalidInput
+        case .badLocation, .unstorableText: .invalidInput
         case .missing: .notSetUp
         case .unavailable, .busy, .contention, .readOnly: .unavailable
         case .authentication, .passwordNeeded, .authenticationMethod, .passwordFile: .configuration
@@ -128,6 +131,9 @@ public enum StoreFailure: ProvidentError, Hashable {
         case .contention:
             l.pick("The database was too busy with other servers' writes; nothing was changed. Try again.",
                    "数据库正忙于其他服务器的写入；未做任何更改。请重试。")
+        case .unstorableText:
+            l.pick("A text given holds the NUL character (U+0000), which the database cannot keep; nothing was changed. Remove it and try again.",
+                   "所给文字中含有空字符（U+0000），数据库无法保存；未做任何更改。请删除该字符后重试。")
         }
     }
 }

@@ -57,6 +57,11 @@ final class TestDevice: @unchecked Sendable {
         return (account, try sign(.accountEnroll, [ProvidentSync.Operation(record: account.recordKey, kind: .create, fields: account.createFields)]))
     }
 
+    /// The enrolment of `account` with these fields (the account's own, or altered).
+    func enrolling(_ account: Account, fields: [String: CanonicalValue]) throws -> SignedChangeSet {
+        try sign(.accountEnroll, [ProvidentSync.Operation(record: account.recordKey, kind: .create, fields: fields)])
+    }
+
     /// A lump deposit on an account.
     func deposit(_ accountID: String, fen: Int64 = 10_000) throws -> (Deposit, SignedChangeSet) {
         let deposit = Deposit(id: "dep-\(Hex.encode(SecureRandom.bytes(count: 8)))", accountID: accountID, amountFen: fen, kind: .lump,
@@ -78,8 +83,9 @@ final class TestDevice: @unchecked Sendable {
     }
 
     /// A push request of these change-sets.
-    func push(_ changeSets: [SignedChangeSet], at time: Instant? = nil) throws -> SignedRequest {
-        try request("POST", "/v1/push", body: .object(["changeSets": .array(changeSets.map(\.envelopeValue))]), dateMillis: time?.millisSinceEpoch)
+    func push(_ changeSets: [SignedChangeSet], at time: Instant? = nil, language: Language = .english) throws -> SignedRequest {
+        try request("POST", "/v1/push", body: .object(["changeSets": .array(changeSets.map(\.envelopeValue))]), language: language,
+                    dateMillis: time?.millisSinceEpoch)
     }
 
     /// An enrolment request.
