@@ -243,6 +243,7 @@ public struct Account: Hashable, Sendable {
         guard try MobileNumber(phone).value == phone else { throw .mobileInvalid }
         try agreement.check(policy: policy)
         if let branch, !Branch.isValid(branch) { throw .branchInvalid }
+        if let claimCodeHash, !ClaimCode.isDigest(claimCodeHash) { throw .malformedRecord(Self.recordType) }
     }
 
     /// One answer of an enrolment form, as a person types it.

@@ -455,4 +455,10 @@ public struct ClaimCode: Hashable, Sendable, CustomStringConvertible {
     public var digest: String {
         Hex.encode(BLAKE2b.hash(Array(("provident-claim:" + value).utf8), outputLength: 32))
     }
+
+    /// Whether `text` is spelled as `digest` spells one: 64 lowercase hex digits. (Anything
+    /// longer could not be indexed by PostgreSQL, and would fail every push judged with it.)
+    public static func isDigest(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProvidentBenchSupport
 import ProvidentCrypto
 import ProvidentDomain
 import ProvidentServerCore
@@ -31,8 +32,17 @@ import Testing
         try await withServer(backend) { server in
             let laptop = try await server.invitedDevice(.field, branch: "涧西区")
             let claim = ClaimCode(randomBytes: SecureRandom.bytes(count: 12))
+            // A claim digest not spelled as one (6,000 hex digits, more than PostgreSQL indexes)
+            // refuses its enrolment alone, on both databases.
+            let long = try #require(Samples.account(31, id: "acc-\(Hex.encode(SecureRandom.bytes(count: 8)))", enrolledOn: server.clock.now.shanghaiDate))
+            var fields = long.createFields
+            fields["channel"] = "outreach"
+            fields["branch"] = "涧西区"
+            fields["claimCodeHash"] = .string(Hex.encode(SecureRandom.bytes(count: 3_000)))
+            let malformed = try laptop.enrolling(long, fields: fields)
             let (account, enroll) = try laptop.enroll(30, branch: "涧西区", claimCode: claim)
-            #expect(try await server.core.push(try laptop.push([enroll])).answers.first?.status == .accepted)
+            let answers = try await server.core.push(try laptop.push([malformed, enroll])).answers
+            #expect(answers.map(\.status) == [.rejected, .accepted] && answers.first?.code == "record.malformed")
             let worker = TestDevice(now: { server.clock.now })
             let claimed = try await server.core.enrol(worker, "claim", code: claim.description)
             #expect(claimed.grant.accountID == account.id)

@@ -81,13 +81,21 @@ import Testing
         await store.close()
     }
 
-    /// PostgreSQL keeps no NUL in text: a statement given one is refused as bad input in the
-    /// store's own words, not as the driver's error (a 500).
-    @Test func postgresRefusesANulInATextAsBadInput() async throws {
+    /// PostgreSQL keeps no NUL in text, and indexes no value over a third of a page: a statement
+    /// given one is refused as bad input in the store's own words, not as the driver's error (a 500).
+    @Test func postgresRefusesANulOrAValueTooLongToIndexAsBadInput() async throws {
         let database = try TestDatabase(.postgres)
         let store = try await database.open()
         await #expect(throws: StoreFailure.unstorableText) {
             try await store.database.read { session in try await session.query("SELECT ? AS a", [.text("西工\u{0}区")]) }
+        }
+        // Nor can it index a value over a third of a page.
+        let long = Hex.encode(SecureRandom.bytes(count: 4_000))
+        await #expect(throws: StoreFailure.unstorableText) {
+            try await store.database.write(waitingForTheDisk: false) { session in
+                try await session.execute("CREATE TEMPORARY TABLE long_keys (key TEXT PRIMARY KEY)")
+                return try await session.query("INSERT INTO long_keys (key) VALUES (?)", [.text(long)])
+            }
         }
         #expect(StoreFailure.unstorableText.kind == .invalidInput)
         await store.close()

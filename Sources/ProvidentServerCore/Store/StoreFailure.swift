@@ -36,7 +36,7 @@ public enum StoreFailure: ProvidentError, Hashable {
     case otherDeployment(location: String)
     /// Concurrent writers kept colliding; the transaction was retried and gave up.
     case contention
-    /// A text given holds a character the database cannot keep (PostgreSQL: U+0000).
+    /// A value given cannot be kept (PostgreSQL: a NUL in a text, or a value too long to index).
     case unstorableText
 
     public var code: String {
@@ -132,8 +132,8 @@ public enum StoreFailure: ProvidentError, Hashable {
             l.pick("The database was too busy with other servers' writes; nothing was changed. Try again.",
                    "数据库正忙于其他服务器的写入；未做任何更改。请重试。")
         case .unstorableText:
-            l.pick("A text given holds the NUL character (U+0000), which the database cannot keep; nothing was changed. Remove it and try again.",
-                   "所给文字中含有空字符（U+0000），数据库无法保存；未做任何更改。请删除该字符后重试。")
+            l.pick("A value given cannot be kept by the database: a text holds the NUL character (U+0000), or a value is too long to index; nothing was changed. Correct it and try again.",
+                   "所给的值数据库无法保存：文字中含有空字符（U+0000），或值过长无法建立索引；未做任何更改。请更正后重试。")
         }
     }
 }
