@@ -424,7 +424,7 @@ public enum DomainError: ProvidentError, Hashable {
         case let .actionMismatch(action):
             return l.pick("The change does not match its action “\(action)”.", "更改内容与其操作“\(action)”不符。")
         case let .malformedRecord(type):
-            return l.pick("A \(type) record in the change is incomplete or malformed.", "更改中的 \(type) 记录不完整或格式有误。")
+            return l.pick("The change's \(type) record is incomplete or malformed.", "更改中的 \(type) 记录不完整或格式有误。")
         case .nulCharacter:
             return l.pick("A text in the change holds the NUL character (U+0000), which cannot be stored; remove it and record the change again.",
                           "更改中的文字含有空字符（U+0000），无法保存；请删除该字符后重新录入。")
