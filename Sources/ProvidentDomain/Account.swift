@@ -281,11 +281,15 @@ public struct Account: Hashable, Sendable {
         }
     }
 
-    /// A name as on the ID card: trimmed, not empty, at most 50 characters.
+    /// A name as on the ID card: trimmed, not empty, at most 50 characters, none of them a
+    /// control character (an arrow key pressed at a terminal's prompt types one: ESC [ D).
     static func validName(_ text: String) throws(DomainError) -> String {
         let name = text.trimmingASCIIWhitespace.precomposedNFC
         guard !name.isEmpty else { throw .nameEmpty }
         guard name.count <= 50 else { throw .nameTooLong(maxCharacters: 50) }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw .nameControlCharacter
+        }
         return name
     }
 

@@ -9,6 +9,8 @@ public enum DomainError: ProvidentError, Hashable {
     // People and their identity
     case nameEmpty
     case nameTooLong(maxCharacters: Int)
+    /// A control character in a name: an arrow or function key pressed while typing it, or a tab pasted in.
+    case nameControlCharacter
     case idNumberFormat
     case idNumberBirthDate(String)
     case idNumberBirthInFuture
@@ -160,6 +162,7 @@ public enum DomainError: ProvidentError, Hashable {
         switch self {
         case .nameEmpty: "name.empty"
         case .nameTooLong: "name.too_long"
+        case .nameControlCharacter: "name.control_character"
         case .idNumberFormat: "id_number.format"
         case .idNumberBirthDate: "id_number.birth_date"
         case .idNumberBirthInFuture: "id_number.birth_in_future"
@@ -278,6 +281,9 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("The name is empty; give the name on the ID card.", "姓名为空；请填写身份证上的姓名。")
         case let .nameTooLong(maximum):
             return l.pick("The name is longer than \(maximum) characters.", "姓名超过 \(maximum) 个字符。")
+        case .nameControlCharacter:
+            return l.pick("The name holds a control character (an arrow or function key pressed while typing, or a tab pasted in); type the name again as on the ID card.",
+                          "姓名中含有控制字符（输入时按了方向键或功能键，或粘贴了制表符）；请按身份证上的姓名重新输入。")
         case .idNumberFormat:
             return l.pick("The ID number must be 18 characters: 17 digits, then a digit or X.",
                           "身份证号码应为 18 位：17 位数字，最后一位为数字或 X。")

@@ -78,7 +78,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [("", DomainError.nameEmpty), ("   ", .nameEmpty), (String(repeating: "名", count: 51), .nameTooLong(maxCharacters: 50))])
+    @Test(arguments: [("", DomainError.nameEmpty), ("   ", .nameEmpty), (String(repeating: "名", count: 51), .nameTooLong(maxCharacters: 50)),
+                      // The left arrow pressed at a prompt, a tab pasted in, a C1 control.
+                      ("张三\u{1B}[D", .nameControlCharacter), ("张\t三", .nameControlCharacter), ("张\u{85}三", .nameControlCharacter)])
     func refusesBadNames(name: String, error: DomainError) {
         #expect(throws: error) { try enroll(name: name) }
     }
