@@ -471,7 +471,7 @@ public enum DomainError: ProvidentError, Hashable {
             return l.pick("\(field) is longer than \(maximum) characters.", "\(Self.chineseField(field))超过 \(maximum) 个字符。")
         case let .unitUnknown(code):
             return l.pick("No employer \(code) on this device: a field laptop holds only its own branch's employers. Check the code, or ask the office which branch looks after it.",
-                          "本设备上没有单位 \(code):外勤电脑只保存本管理部的单位。请核对代码，或向中心询问该单位由哪个管理部负责。")
+                          "本设备上没有单位 \(code)：外勤电脑只保存本管理部的单位。请核对代码，或向中心询问该单位由哪个管理部负责。")
         case .unitExists:
             return l.pick("An employer with this credit code is already registered.", "该统一社会信用代码的单位已登记。")
         case .unitNotEstablished:
@@ -502,7 +502,7 @@ public enum DomainError: ProvidentError, Hashable {
                           "催缴走访须至少 \(minimum) 名工作人员参加；目前只有 \(given) 名。请用 --staff 补充。")
         case .personIncomplete:
             return l.pick("Each person met needs a name and a role, like --met \"王芳,财务负责人,13800138000\".",
-                          "每位接谈人员须填写姓名和职务,例如 --met \"王芳,财务负责人,13800138000\"。")
+                          "每位接谈人员须填写姓名和职务，例如 --met \"王芳,财务负责人,13800138000\"。")
         case let .documentKindUnknown(text):
             return l.pick("“\(text)” is not a document kind; use guidance-letter (行政指导意见书) or order-to-pay (责令限期缴存通知书).",
                           "“\(text)”不是有效的文书类型；请使用 行政指导意见书（guidance-letter）或 责令限期缴存通知书（order-to-pay）。")

@@ -101,7 +101,7 @@ struct Init: AsyncParsableCommand {
         let state = try device.state()
         if let backup { Terminal.say(t("The old key and data were moved to \(backup).", "旧密钥和数据已移至 \(backup)。")) }
         Terminal.say(t("Device set up in \(directory.path).", "设备已设置在 \(directory.path)。"))
-        Terminal.say(t("Device id:        ", "设备 ID:    ") + state.id.rawValue)
+        Terminal.say(t("Device id:        ", "设备 ID：    ") + state.id.rawValue)
         Terminal.say(t("Key fingerprint:  ", "密钥指纹：   ") + WhoAmI.fingerprint(state.publicKey))
         Terminal.say(t("Keep your passphrase safe: it cannot be recovered.", "请妥善保管口令：口令无法找回。"))
         if transportRegistered {
@@ -206,9 +206,9 @@ struct WhoAmI: ParsableCommand {
                                         policy: policy))
             return
         }
-        let role = Self.describe(state.role) + (state.branch.map { t(" of \($0)", "(\($0))") } ?? "")
+        let role = Self.describe(state.role) + (state.branch.map { t(" of \($0)", "（\($0)）") } ?? "")
         let sync = try device.replica.syncState()
-        Terminal.say(t("Device id:        ", "设备 ID:     ") + state.id.rawValue)
+        Terminal.say(t("Device id:        ", "设备 ID：     ") + state.id.rawValue)
         Terminal.say(t("Key fingerprint:  ", "密钥指纹：    ") + Self.fingerprint(state.publicKey))
         Terminal.say(t("Role:             ", "角色：        ") + role)
         if state.role == .auditor {

@@ -772,7 +772,7 @@ struct CampaignCommand: ParsableCommand {
                     Terminal.say(t("  By phase (\(p.branch)):", "  分阶段（\(p.branch)）："))
                     for figures in p.phases {
                         Terminal.say(t("    \(figures.phase): visited \(figures.visited), letters \(figures.letterServed), interviews \(figures.interviewed), applications \(figures.applied)",
-                                       "    \(figures.phase):走访 \(figures.visited)，送达 \(figures.letterServed)，约谈 \(figures.interviewed)，申请 \(figures.applied)"))
+                                       "    \(figures.phase)：走访 \(figures.visited)，送达 \(figures.letterServed)，约谈 \(figures.interviewed)，申请 \(figures.applied)"))
                     }
                 }
             }

@@ -89,7 +89,7 @@ public enum StoreFailure: ProvidentError, Hashable {
         switch self {
         case let .badLocation(text):
             l.pick("“\(text)” is not a database location: give a file path, sqlite:PATH or postgres://USER@HOST:PORT/DB (the password in PGPASSWORD or a file, never on the command line).",
-                   "“\(text)”不是有效的数据库位置：请给出文件路径、sqlite:路径 或 postgres://用户@主机：端口/库名（密码放在 PGPASSWORD 或文件中，不要写在命令行上）。")
+                   "“\(text)”不是有效的数据库位置：请给出文件路径、sqlite:路径 或 postgres://用户@主机:端口/库名（密码放在 PGPASSWORD 或文件中，不要写在命令行上）。")
         case let .missing(location):
             l.pick("There is no Provident database at \(location); start the service once with `provident-server serve`, or give the right --database.",
                    "\(location) 处没有 Provident 数据库；请先运行一次 `provident-server serve`，或用 --database 指定正确的位置。")
