@@ -29,8 +29,8 @@ import Glibc
         for attempt in 1...3 { session.answer(zh ? "口令：" : "Passphrase:", "not the passphrase", count: attempt) }
         let (status, screen) = session.finish()
         #expect(status == 5, "\(screen)")
-        for explained in zh ? ["姓名中含有控制字符", "身份证号码应为 18 位", "手机号码应为 11 位", "不是有效类别", "超出政策范围", "还可再试 2 次", "已保存为草稿"]
-            : ["The name holds a control character", "ID number must be 18 characters", "must be 11 digits", "is not a category", "is outside the policy", "2 tries left",
+        for explained in zh ? ["回答中含有方向键或功能键", "身份证号码应为 18 位", "手机号码应为 11 位", "不是有效类别", "超出政策范围", "还可再试 2 次", "已保存为草稿"]
+            : ["The answer holds an arrow or function key", "ID number must be 18 characters", "must be 11 digits", "is not a category", "is outside the policy", "2 tries left",
                "kept as draft"] {
             #expect(screen.contains(explained), "“\(explained)” not shown: \(screen)")
         }

@@ -11,10 +11,17 @@ enum Terminal {
     /// Whether standard input is a terminal (so we may ask questions).
     static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 }
 
-    /// Asks for one line of text on the terminal; nil at end of input.
+    /// Asks for one line of text on the terminal; nil at end of input. The prompt edits with
+    /// Backspace only: an arrow or function key types its escape sequence (ESC [ D) into the
+    /// line, so a line holding one is asked again, whatever the question.
     static func ask(_ prompt: String) -> String? {
-        FileHandle.standardError.write(Data(prompt.utf8))
-        return readLine(strippingNewline: true)
+        while true {
+            FileHandle.standardError.write(Data(prompt.utf8))
+            guard let line = readLine(strippingNewline: true) else { return nil }
+            guard line.unicodeScalars.contains("\u{1B}") else { return line }
+            warn(t("  The answer holds an arrow or function key, which this prompt cannot use; type it again, correcting with Backspace only.",
+                   "  回答中含有方向键或功能键，本提示不支持这些键；请重新输入，只用退格键修改。"))
+        }
     }
 
     /// Asks for a secret on the controlling terminal with echo turned off, restoring the terminal
