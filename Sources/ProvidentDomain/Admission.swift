@@ -152,28 +152,9 @@ public struct Admission: Sendable {
     }
 
     /// Checks `changeSet` from a device with `grant`; throws the reason for refusing it.
-    /// Whether a text of the change-set (its action, a record's type or id, a value in its
-    /// fields at any depth) holds U+0000. PostgreSQL keeps no NUL in a text column: stored, it
-    /// would fail the whole transaction, every push judged with it, instead of this change-set.
-    static func holdsNUL(_ changeSet: ChangeSet) -> Bool {
-        func nul(_ text: String) -> Bool { text.utf8.contains(0) }
-        func nul(_ value: CanonicalValue) -> Bool {
-            switch value {
-            case let .string(text): nul(text)
-            case let .array(items): items.contains(where: nul)
-            case let .object(members): members.contains { nul($0.key) || nul($0.value) }
-            default: false
-            }
-        }
-        return nul(changeSet.action) || changeSet.operations.contains { operation in
-            nul(operation.record.type) || nul(operation.record.id) || operation.fields.contains { nul($0.key) || nul($0.value) }
-        }
-    }
-
     public func admit(_ changeSet: ChangeSet, grant: DeviceGrant, lookup: some ReplicaLookup) throws -> Admitted {
         // An auditor witnesses the log and records nothing.
         guard grant.role != .auditor else { throw DomainError.notPermitted }
-        // Before anything names a text of the change in a refusal, which the server keeps.
         guard !Self.holdsNUL(changeSet) else { throw DomainError.nulCharacter }
         let operations = changeSet.operations
         func only(_ type: String, _ kind: OperationKind) throws -> Operation {
@@ -331,6 +312,22 @@ public struct Admission: Sendable {
         }
     }
 
+    /// Whether a string in the change-set's fields, at any depth, holds U+0000. PostgreSQL keeps
+    /// no NUL in a text column: stored, it would fail the whole transaction, every push judged
+    /// with it, not this change-set alone. The change-set's other texts (action, record types and
+    /// ids, field names, object keys) are spelled by patterns that exclude it (§2, §3.1).
+    static func holdsNUL(_ changeSet: ChangeSet) -> Bool {
+        func nul(_ value: CanonicalValue) -> Bool {
+            switch value {
+            case let .string(text): text.utf8.contains(0)
+            case let .array(items): items.contains(where: nul)
+            case let .object(members): members.values.contains(where: nul)
+            default: false
+            }
+        }
+        return changeSet.operations.contains { $0.fields.values.contains(where: nul) }
+    }
+
     /// An enrolment: `madeOn` is the Shanghai date of the change-set's time. `enrolledOn` must be
     /// that day, give or take one (a clock near midnight, or a hybrid clock a little ahead):
     /// enrolment cannot be back-dated to open catch-up months, nor dated ahead.
@@ -459,6 +456,6 @@ public struct ClaimCode: Hashable, Sendable, CustomStringConvertible {
     /// Whether `text` is spelled as `digest` spells one: 64 lowercase hex digits. (Anything
     /// longer could not be indexed by PostgreSQL, and would fail every push judged with it.)
     public static func isDigest(_ text: String) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        text.utf8.count == 64 && Hex.decode(text) != nil
     }
 }

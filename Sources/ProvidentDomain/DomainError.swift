@@ -76,7 +76,7 @@ public enum DomainError: ProvidentError, Hashable {
     case actionUnknown(String)
     case actionMismatch(String)
     case malformedRecord(String)
-    /// A text of the change holds U+0000, which no database column can keep.
+    /// A string in the change's fields holds U+0000, which no database column can keep.
     case nulCharacter
     case notPermitted
     case outOfScope

@@ -291,7 +291,7 @@ public final class PostgresDatabase: SQLDatabase {
                 case "XX001", "XX002": return StoreFailure.damaged("PostgreSQL reports corrupt data")
                 case "40001", "40P01": return StoreFailure.contention
                 // A NUL in a text parameter, which no text column keeps; a value too long to index.
-                case "22021", "22P05", "54000": return StoreFailure.unstorableText
+                case "22021", "22P05", "54000": return StoreFailure.unstorableValue
                 default:
                     let down = state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
                     return down ? StoreFailure.unavailable(location: location) : error

@@ -13,7 +13,7 @@ struct BundleCommand: AsyncParsableCommand {
         subcommands: [Import.self])
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "import", 
+        static let configuration = CommandConfiguration(commandName: "import",
             abstract: t("Import a device's request bundle and write its answer bundle.", "导入设备的请求包，并写出答复包。"),
             discussion: t("""
                 Checks every change-set exactly as a push (signature, chain, rules; a tampered or cut-short file is \

@@ -18,7 +18,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         subcommands: [Import.self, List.self, Show.self, Confirm.self, Reject.self, Dismiss.self], defaultSubcommand: List.self)
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "import", 
+        static let configuration = CommandConfiguration(commandName: "import",
             abstract: t("Import a bank statement (CSV in UTF-8 or GBK, or .xlsx) and match its lines to deposits.", "导入银行对账单（UTF-8 或 GBK 的 CSV，或 .xlsx），并将流水与缴存匹配。"),
             discussion: t("""
                 The header row names the columns, in English or Chinese, in any order: date 交易日期 or 交易时间 \
@@ -102,7 +102,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", 
+        static let configuration = CommandConfiguration(commandName: "list",
             abstract: t("List what awaits the office: lines to review and deposits still without a bank line (everything with --all).", "列出待中心处理的事项：待核对的流水和尚无银行流水的缴存（加 --all 列出全部）。"))
         @OptionGroup var options: ConfigurationOptions
         @Option(help: ArgumentHelp(t("confirmed, amount-mismatch, no-deposit, duplicate, rejected, dismissed, or missing (deposits without a bank line).", "confirmed（已确认）、amount-mismatch（金额不符）、no-deposit（无对应缴存）、duplicate（重复）、rejected（已驳回）、dismissed（已搁置）或 missing（无银行流水的缴存）。")))
@@ -245,7 +245,7 @@ struct InterestCommand: AsyncParsableCommand {
         subcommands: [Settle.self])
 
     struct Settle: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "settle", 
+        static let configuration = CommandConfiguration(commandName: "settle",
             abstract: t("Credit every account's interest for the year ending on this year's settlement day.", "为每个账户记入截至本年结息日的年度利息。"),
             discussion: t("""
                 Daily-balance accumulation (积数计息): each confirmed deposit counts from the bank's date \

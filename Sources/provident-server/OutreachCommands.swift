@@ -26,7 +26,7 @@ struct UnitsCommand: AsyncParsableCommand {
         subcommands: [Import.self, List.self], defaultSubcommand: List.self)
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "import", 
+        static let configuration = CommandConfiguration(commandName: "import",
             abstract: t("Import an employer list (CSV in UTF-8 or GBK, or .xlsx) from market regulation or pension-insurance data.", "导入来自市场监管或养老保险数据的单位名单（UTF-8 或 GBK 的 CSV，或 .xlsx）。"),
             discussion: t("""
                 The header row names the columns, in English or Chinese, in any order:
@@ -131,7 +131,7 @@ struct CampaignCommand: AsyncParsableCommand {
         subcommands: [Create.self, Show.self], defaultSubcommand: Show.self)
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "create", 
+        static let configuration = CommandConfiguration(commandName: "create",
             abstract: t("Create a campaign: its targets are the employers in arrears or stopped on the cut-off date, per branch.", "创建专项行动：目标为截止日欠缴或停缴的单位，按管理部划分。"),
             discussion: t("""
                 Example (the Yangquan plan):
@@ -244,7 +244,7 @@ struct ApplicationCommand: AsyncParsableCommand {
     }
 
     struct Decide: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "decide", 
+        static let configuration = CommandConfiguration(commandName: "decide",
             abstract: t("Approve or reject an application, with the reason; the decision syncs to the branch's laptops.", "批准或驳回申请并写明理由；审核结果同步到该管理部的电脑。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The application id.", "申请编号。"))) var application: String

@@ -115,7 +115,7 @@ let quietLogger: Logger = {
 }()
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", 
+    static let configuration = CommandConfiguration(commandName: "serve",
         abstract: t("Serve the sync endpoints and the office dashboard.", "提供同步接口和中心看板。"),
         discussion: t("""
             Creates the database (a SQLite file and its folder, or the tables in an empty PostgreSQL database) and \
@@ -362,7 +362,7 @@ struct ConflictsCommand: AsyncParsableCommand {
     }
 
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "resolve", 
+        static let configuration = CommandConfiguration(commandName: "resolve",
             abstract: t("Resolve a conflict: the office writes the chosen value, which syncs out to every device holding the record.", "处理冲突：中心写入选定的值，同步到持有该记录的每台设备。"))
         @OptionGroup var options: ConfigurationOptions
         @Argument(help: ArgumentHelp(t("The conflict id (or its first 8+ hex digits).", "冲突编号（或其前 8 位以上十六进制数字）。"))) var conflict: String

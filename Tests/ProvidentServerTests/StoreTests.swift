@@ -86,18 +86,18 @@ import Testing
     @Test func postgresRefusesANulOrAValueTooLongToIndexAsBadInput() async throws {
         let database = try TestDatabase(.postgres)
         let store = try await database.open()
-        await #expect(throws: StoreFailure.unstorableText) {
+        await #expect(throws: StoreFailure.unstorableValue) {
             try await store.database.read { session in try await session.query("SELECT ? AS a", [.text("西工\u{0}区")]) }
         }
         // Nor can it index a value over a third of a page.
         let long = Hex.encode(SecureRandom.bytes(count: 4_000))
-        await #expect(throws: StoreFailure.unstorableText) {
+        await #expect(throws: StoreFailure.unstorableValue) {
             try await store.database.write(waitingForTheDisk: false) { session in
                 try await session.execute("CREATE TEMPORARY TABLE long_keys (key TEXT PRIMARY KEY)")
                 return try await session.query("INSERT INTO long_keys (key) VALUES (?)", [.text(long)])
             }
         }
-        #expect(StoreFailure.unstorableText.kind == .invalidInput)
+        #expect(StoreFailure.unstorableValue.kind == .invalidInput)
         await store.close()
     }
 

@@ -6,7 +6,7 @@ import ProvidentDomain
 
 struct Enroll: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "enroll", 
+        CommandConfiguration(commandName: "enroll",
             abstract: t("Open your voluntary account on this device.", "在本设备上开立个人自愿缴存账户。"),
             discussion: t("""
                 Give the name and ID number as on your ID card, a mobile number, your kind of work, \

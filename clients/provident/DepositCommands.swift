@@ -12,7 +12,7 @@ struct DepositCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(commandName: "record", 
+            CommandConfiguration(commandName: "record",
                 abstract: t("Record a deposit and get the reference code for the bank-transfer memo.", "登记一笔缴存，并获得银行转账附言中要填写的识别码。"),
                 discussion: t("""
                     Without options, records this month's deposit at the agreed amount. --period pays a \

@@ -63,7 +63,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(commandName: "show", 
+            CommandConfiguration(commandName: "show",
                 abstract: t("Print the policy in force, in the policy-file format.", "以政策文件格式打印现行政策。"),
                 discussion: t("""
                     The policy comes from PROVIDENT_POLICY if set, else policy.yaml in the data folder, \
@@ -124,7 +124,7 @@ struct PolicyCommand: ParsableCommand {
 
 struct Check: ParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "check", 
+        CommandConfiguration(commandName: "check",
             abstract: t("Check the replica: database integrity, the signed chain of changes, and that every change has its record.",
                         "检查数据：数据库完整性、已签名更改链，以及每项更改与记录是否一一对应。"))
     }

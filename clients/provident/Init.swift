@@ -8,7 +8,7 @@ import ProvidentSync
 
 struct Init: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "init", 
+        CommandConfiguration(commandName: "init",
             abstract: t("Set up this device: create its key, sealed with a passphrase.", "设置本设备：创建设备密钥，并用口令加密保存。"),
             discussion: t("""
                 The key signs every change made here. It is kept in device.key, encrypted with your \

@@ -231,7 +231,7 @@ struct VisitCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(commandName: "record", 
+            CommandConfiguration(commandName: "record",
                 abstract: t("Record a visit, offline: promotion, survey, collection or follow-up.", "登记一次走访（可离线）：宣传、摸底、催缴或回访。"),
                 discussion: t("""
                     Run in a terminal, it asks for whatever you leave out; otherwise give everything as options. \
@@ -533,7 +533,7 @@ struct ApplicationCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static var configuration: CommandConfiguration {
-            CommandConfiguration(commandName: "record", 
+            CommandConfiguration(commandName: "record",
                 abstract: t("Record an application to defer or lower the rate, with its resolution and public notice.",
                             "登记缓缴或降低缴存比例申请，以及职代会或工会决议和公示情况。"),
                 discussion: t("""

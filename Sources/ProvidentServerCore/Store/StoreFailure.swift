@@ -37,7 +37,7 @@ public enum StoreFailure: ProvidentError, Hashable {
     /// Concurrent writers kept colliding; the transaction was retried and gave up.
     case contention
     /// A value given cannot be kept (PostgreSQL: a NUL in a text, or a value too long to index).
-    case unstorableText
+    case unstorableValue
 
     public var code: String {
         switch self {
@@ -57,13 +57,13 @@ public enum StoreFailure: ProvidentError, Hashable {
         case .olderSchema: "storage.older_schema"
         case .otherDeployment: "storage.other_deployment"
         case .contention: "storage.contention"
-        case .unstorableText: "storage.unstorable_text"
+        case .unstorableValue: "storage.unstorable_value"
         }
     }
 
     public var kind: ErrorKind {
         switch self {
-        case .badLocation, .unstorableText: .invalidInput
+        case .badLocation, .unstorableValue: .invalidInput
         case .missing: .notSetUp
         case .unavailable, .busy, .contention, .readOnly: .unavailable
         case .authentication, .passwordNeeded, .authenticationMethod, .passwordFile: .configuration
@@ -131,7 +131,7 @@ public enum StoreFailure: ProvidentError, Hashable {
         case .contention:
             l.pick("The database was too busy with other servers' writes; nothing was changed. Try again.",
                    "数据库正忙于其他服务器的写入；未做任何更改。请重试。")
-        case .unstorableText:
+        case .unstorableValue:
             l.pick("A value given cannot be kept by the database: a text holds the NUL character (U+0000), or a value is too long to index; nothing was changed. Correct it and try again.",
                    "所给的值数据库无法保存：文字中含有空字符（U+0000），或值过长无法建立索引；未做任何更改。请更正后重试。")
         }
