@@ -154,8 +154,10 @@ import Testing
                     let found = try await tx.lockRecords([key])
                     try await tx.saveRecords([try write(a, onto: found[key])], scopes: [:], new: found[key] == nil ? [key] : [], createdBy: [:], conflicts: [])
                     insertedNow.yield()
-                    // Still uncommitted while the other server reads and inserts.
-                    try await Task.sleep(for: .milliseconds(500))
+                    // Still uncommitted while the other server reads and inserts: on PostgreSQL
+                    // until its insert waits for this one (a fixed pause was too short on a busy
+                    // machine); on SQLite it waits for the writer, and cannot begin before.
+                    if backend == .postgres { _ = try await Self.lockWaits(reaching: 1, in: first) } else { try await Task.sleep(for: .milliseconds(500)) }
                 }
             }
             for await _ in inserted { break }
@@ -182,22 +184,6 @@ import Testing
         try await withServer(.postgres) { server in
             let (devices, chains) = try await workers(6, depositing: 4, on: server, people: 500)
             let requests = try zip(devices, chains).map { try $0.push($1) }
-            let cluster = try PostgresCluster.current()
-            let database = String(server.database.location.split(separator: "/").last ?? "")
-            @Sendable func waitingForALock() throws -> Int {
-                Int(try cluster.value("SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event_type = 'Lock'",
-                                      database: database)) ?? -1
-            }
-            /// How many transactions wait on a lock once `count` do, or after half a minute.
-            func waiting(until count: Int) async throws -> Int {
-                let deadline = ContinuousClock.now + .seconds(30)
-                var waiting = try waitingForALock()
-                while waiting < count, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                    waiting = try waitingForALock()
-                }
-                return waiting
-            }
             let (held, holding) = AsyncStream<Void>.makeStream()
             let release = Counter()
             let core = server.core
@@ -210,17 +196,35 @@ import Testing
             }
             for await _ in held { break }
             var pushes = [Task { try await core.push(requests[0]).answers }]
-            #expect(try await waiting(until: 1) == 1)
+            #expect(try await Self.lockWaits(reaching: 1, in: server) == 1)
             pushes.append(Task { try await core.push(requests[1]).answers })
-            #expect(try await waiting(until: 2) == 2)
+            #expect(try await Self.lockWaits(reaching: 2, in: server) == 2)
             pushes += requests[2...].map { request in Task { try await core.push(request).answers } }
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try waitingForALock() == 2)
+            #expect(try Self.lockWaits(in: server) == 2)
             release.add()
             try await holder.value
             for push in pushes { #expect(try await push.value.allSatisfy { $0.status == .accepted }) }
             #expect(try await core.feedHead() == 30)
         }
+    }
+
+    /// How many connections to `server`'s PostgreSQL database wait on a lock.
+    private static func lockWaits(in server: TestServer) throws -> Int {
+        let database = String(server.database.location.split(separator: "/").last ?? "")
+        return Int(try PostgresCluster.current().value(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event_type = 'Lock'", database: database)) ?? -1
+    }
+
+    /// How many wait on a lock once `count` do, or after half a minute.
+    private static func lockWaits(reaching count: Int, in server: TestServer) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var waiting = try lockWaits(in: server)
+        while waiting < count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            waiting = try lockWaits(in: server)
+        }
+        return waiting
     }
 
     /// Workers enrolled on `server`, each with its chain: its account opened, then `deposits` deposits.
